@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Starts edgefs locally: `wrangler dev` (workerd) with R2 and Durable Objects
+// persisted on disk. Knobs (../shared/DESIGN.md §4): PORT (default 8787),
+// EDGEFS_DATA_DIR (default .edgefs), EDGEFS_ROOT_TOKEN (default: generated on
+// first start and kept in <data dir>/root-token). Ready when GET /healthz
+// answers 200. Also passes through EDGEFS_INLINE_MAX_BYTES,
+// EDGEFS_GC_GRACE_SECONDS, EDGEFS_PENDING_TTL_SECONDS and EDGEFS_DEV_ROUTES.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const port = Number(process.env.PORT ?? 8787);
+if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  console.error(`edgefs: PORT must be a port number, got ${process.env.PORT}`);
+  process.exit(2);
+}
+const dataDir = resolve(process.env.EDGEFS_DATA_DIR ?? join(root, ".edgefs"));
+mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+/** The root token: from the environment, else the one kept in the data dir, else a new one. */
+function rootToken() {
+  if (process.env.EDGEFS_ROOT_TOKEN) return { token: process.env.EDGEFS_ROOT_TOKEN, from: "EDGEFS_ROOT_TOKEN" };
+  const file = join(dataDir, "root-token");
+  if (existsSync(file)) return { token: readFileSync(file, "utf8").trim(), from: file };
+  const token = `efs_${randomBytes(24).toString("base64url")}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { token, from: `${file} (new)` };
+}
+const { token, from } = rootToken();
+
+// Secrets and tunables reach the Worker through an env file private to the
+// data dir, not the command line, so the token never shows in `ps`.
+const passThrough = [
+  "EDGEFS_INLINE_MAX_BYTES",
+  "EDGEFS_GC_GRACE_SECONDS",
+  "EDGEFS_PENDING_TTL_SECONDS",
+  "EDGEFS_DEV_ROUTES",
+];
+const envFile = join(dataDir, "worker.env");
+const lines = [`EDGEFS_ROOT_TOKEN=${token}`];
+for (const name of passThrough) if (process.env[name]) lines.push(`${name}=${process.env[name]}`);
+writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
+
+const wrangler = spawn(
+  process.execPath,
+  [
+    join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
+    "dev",
+    "--config", join(root, "wrangler.jsonc"),
+    "--persist-to", join(dataDir, "state"),
+    "--env-file", envFile,
+    "--ip", "127.0.0.1",
+    "--port", String(port),
+    "--inspector-port", "0",
+    "--show-interactive-dev-session=false",
+    "--log-level", process.env.EDGEFS_LOG_LEVEL ?? "warn",
+  ],
+  {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      XDG_CONFIG_HOME: join(dataDir, "config"),
+    },
+  },
+);
+
+const url = `http://127.0.0.1:${port}`;
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    stopping = true;
+    wrangler.kill("SIGTERM");
+  });
+}
+wrangler.on("exit", (code, signal) => {
+  process.exit(stopping ? 0 : (code ?? (signal ? 1 : 0)));
+});
+
+// Wait for /healthz with a bounded number of tries, then say how to use it.
+for (let i = 0; i < 600 && !stopping && wrangler.exitCode === null; i++) {
+  try {
+    const res = await fetch(`${url}/healthz`);
+    if (res.ok) {
+      console.log(`
+edgefs is running at ${url}
+  data:       ${dataDir}
+  root token: ${token}   (from ${from})
+
+Try it:
+  export EDGEFS_URL=${url} EDGEFS_TOKEN=${token}
+  curl -H "Authorization: Bearer $EDGEFS_TOKEN" -X PUT $EDGEFS_URL/v1/shares/demo
+`);
+      break;
+    }
+  } catch {
+    // not listening yet
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}

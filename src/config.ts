@@ -1,0 +1,31 @@
+import { FsError } from "./core/errors";
+
+/** Tunables read from Worker vars (wrangler.jsonc "vars"). */
+export interface Config {
+  inlineMaxBytes: number;
+  gcGraceMs: number;
+  pendingTtlMs: number;
+  devRoutes: boolean;
+}
+
+/** SQLite rows in a Durable Object are capped at 2 MB; keep inline files well below. */
+const INLINE_CEILING = 1024 * 1024;
+
+function intVar(value: string | undefined, name: string, fallback: number, max: number): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0 || n > max) {
+    throw new FsError("EINTERNAL", `misconfigured ${name}: ${value} (0..${max})`);
+  }
+  return n;
+}
+
+export function configFrom(env: Env): Config {
+  return {
+    inlineMaxBytes: intVar(env.EDGEFS_INLINE_MAX_BYTES, "EDGEFS_INLINE_MAX_BYTES", 65536, INLINE_CEILING),
+    gcGraceMs: 1000 * intVar(env.EDGEFS_GC_GRACE_SECONDS, "EDGEFS_GC_GRACE_SECONDS", 300, 86400 * 7),
+    pendingTtlMs:
+      1000 * intVar(env.EDGEFS_PENDING_TTL_SECONDS, "EDGEFS_PENDING_TTL_SECONDS", 21600, 86400 * 7),
+    devRoutes: env.EDGEFS_DEV_ROUTES === "1",
+  };
+}

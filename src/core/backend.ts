@@ -1,0 +1,88 @@
+import type { ByteRange } from "./range";
+import type { WriteConditions } from "./preconditions";
+import type { FsPath } from "./paths";
+import type { FileEntry, ListPage } from "./types";
+
+/**
+ * The storage contract every front-end (the native HTTP API today; WebDAV
+ * and others later) talks to. ShareBackend implements it over ShareDO + R2;
+ * MountBackend will implement it over S3. Methods throw FsError only, with
+ * the codes named here; anything else is a bug and becomes EINTERNAL.
+ */
+export interface Backend {
+  /** ENOENT if missing. */
+  stat(path: FsPath): Promise<FileEntry>;
+
+  /**
+   * Lists with Modal's rules: a directory lists its children (relative
+   * names), a file lists itself (absolute path), a glob lists matches
+   * (absolute paths). ENOENT if a non-glob path is missing; EINVAL for a bad
+   * cursor.
+   */
+  list(query: ListQuery): Promise<ListPage<FileEntry>>;
+
+  /**
+   * Opens a file for reading. ENOENT if missing, EISDIR for a directory,
+   * EPRECONDITION if If-Match fails, ERANGE for an unsatisfiable range,
+   * EINVAL for a malformed Range or validator header.
+   */
+  read(path: FsPath, options: ReadOptions): Promise<ReadResult>;
+
+  /**
+   * Writes a whole file atomically, creating parents. EISDIR if the path is
+   * a directory, ENOTDIR if a parent is a file, EPRECONDITION if a condition
+   * fails at commit time, EINVAL if the body is shorter or longer than its
+   * declared length.
+   */
+  write(path: FsPath, body: WriteBody, conditions: WriteConditions): Promise<WriteResult>;
+
+  /** `mkdir -p`. ENOTDIR if the path or a parent is a file. */
+  mkdir(path: FsPath): Promise<WriteResult>;
+
+  /** ENOENT if missing; ENOTEMPTY for a non-empty directory without recursive. */
+  remove(path: FsPath, options: { recursive: boolean }): Promise<void>;
+
+  /**
+   * Renames without copying bytes. ENOENT (source), EEXIST (target exists,
+   * no overwrite), EINVAL (into itself), EISDIR / ENOTDIR / ENOTEMPTY as
+   * rename(2) has them with overwrite.
+   */
+  move(from: FsPath, to: FsPath, options: { overwrite: boolean }): Promise<FileEntry>;
+
+  /** Like move, but the source stays; a directory needs recursive (EISDIR otherwise). */
+  copy(
+    from: FsPath,
+    to: FsPath,
+    options: { overwrite: boolean; recursive: boolean },
+  ): Promise<FileEntry>;
+}
+
+export type ListQuery =
+  | { kind: "path"; path: FsPath; recursive: boolean; limit: number; cursor?: string }
+  | { kind: "glob"; pattern: string; limit: number; cursor?: string };
+
+export interface ReadOptions {
+  /** HEAD: resolve and validate, but open no body. */
+  headOnly: boolean;
+  range?: string;
+  ifRange?: string;
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  ifModifiedSince?: string;
+}
+
+export type ReadResult =
+  | { status: 304; entry: FileEntry }
+  | { status: 200; entry: FileEntry; body: ReadableStream | null }
+  | { status: 206; entry: FileEntry; range: ByteRange; body: ReadableStream | null };
+
+export interface WriteBody {
+  stream: ReadableStream<Uint8Array> | null;
+  /** The declared Content-Length, or undefined for a chunked body. */
+  length: number | undefined;
+}
+
+export interface WriteResult {
+  entry: FileEntry;
+  created: boolean;
+}

@@ -1,0 +1,401 @@
+import { FsError, invalid, notFound } from "../core/errors";
+import { compileGlob } from "../core/glob";
+import { decodeCursor, encodeCursor } from "../core/ids";
+import {
+  ancestorsOf,
+  baseName,
+  type FsPath,
+  isWithin,
+  parentOf,
+  ROOT,
+  relativeTo,
+} from "../core/paths";
+import type { FileEntry, ListPage } from "../core/types";
+import type { BlobLedger } from "./blob-ledger";
+
+/** One row of `entries`, without the inline bytes (listings never need them). */
+interface EntryRow {
+  path: string;
+  type: "file" | "directory";
+  size: number;
+  mtime: number;
+  etag: string | null;
+  blob_id: string | null;
+  [key: string]: SqlStorageValue;
+}
+
+const COLUMNS = "path, type, size, mtime, etag, blob_id";
+
+/** The version a new file gets, and where its bytes are. */
+export interface FileVersion {
+  size: number;
+  etag: string;
+  blobId: string | null;
+  data: ArrayBuffer | null;
+}
+
+/**
+ * Paths at or below `dir`, as a half-open key range. '/' sorts just before
+ * '0' in UTF-8, so every descendant of "/a" lies in ["/a/", "/a0").
+ */
+function subtreeRange(dir: FsPath): [string, string] {
+  return dir === ROOT ? ["/", "0"] : [`${dir}/`, `${dir}0`];
+}
+
+/** The smallest string greater than every string that starts with `prefix`. */
+function prefixEnd(prefix: string): string {
+  const chars = Array.from(prefix);
+  while (chars.length > 0) {
+    const last = chars.pop() as string;
+    const cp = last.codePointAt(0) as number;
+    if (cp < 0x10ffff) return chars.join("") + String.fromCodePoint(cp + 1);
+  }
+  return "\u{10ffff}\u{10ffff}";
+}
+
+function toEntry(row: EntryRow, path: string): FileEntry {
+  const e: FileEntry = { path, type: row.type, size: row.size, mtime: row.mtime };
+  if (row.etag !== null) e.etag = row.etag;
+  return e;
+}
+
+/** How many candidate rows one glob page may examine before it returns a cursor. */
+const GLOB_SCAN_BUDGET = 20_000;
+
+/**
+ * The file tree of one share in SQLite. Every method is synchronous SQL; the
+ * ShareDO runs each change inside one transaction, which is what makes
+ * writes, moves, copies and deletes atomic.
+ */
+export class FileTree {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly ledger: BlobLedger,
+  ) {}
+
+  get(path: FsPath): EntryRow | undefined {
+    if (path === ROOT) {
+      return { path: ROOT, type: "directory", size: 0, mtime: 0, etag: null, blob_id: null };
+    }
+    return this.sql.exec<EntryRow>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`, path).toArray()[0];
+  }
+
+  require(path: FsPath): EntryRow {
+    const row = this.get(path);
+    if (!row) throw notFound(path);
+    return row;
+  }
+
+  inlineData(path: FsPath): ArrayBuffer | null {
+    const row = this.sql
+      .exec<{ data: ArrayBuffer | null }>("SELECT data FROM entries WHERE path = ?", path)
+      .toArray()[0];
+    return row?.data ?? null;
+  }
+
+  entry(path: FsPath): FileEntry {
+    return toEntry(this.require(path), path);
+  }
+
+  /** `mkdir -p` for the parents of `path`; ENOTDIR if one of them is a file. */
+  ensureParents(path: FsPath, now: number): void {
+    for (const dir of ancestorsOf(path)) {
+      const row = this.get(dir);
+      if (row?.type === "file") throw new FsError("ENOTDIR", `not a directory: ${dir}`, dir);
+      if (!row) this.insertDirectory(dir, now);
+    }
+  }
+
+  private insertDirectory(dir: FsPath, now: number): void {
+    this.sql.exec(
+      "INSERT INTO entries (path, parent, name, type, size, mtime) VALUES (?, ?, ?, 'directory', 0, ?)",
+      dir,
+      parentOf(dir),
+      baseName(dir),
+      now,
+    );
+  }
+
+  /** `mkdir -p path`. Returns whether the directory is new. */
+  mkdir(path: FsPath, now: number): boolean {
+    this.ensureParents(path, now);
+    const row = this.get(path);
+    if (row?.type === "file") throw new FsError("ENOTDIR", `a file exists at ${path}`, path);
+    if (row) return false;
+    this.insertDirectory(path, now);
+    return true;
+  }
+
+  /**
+   * Points `path` at a new version, replacing any older one (whose blob is
+   * released for GC after `graceUntil`). Returns whether the file is new.
+   */
+  putFile(path: FsPath, v: FileVersion, now: number, graceUntil: number): boolean {
+    if (path === ROOT) throw new FsError("EISDIR", "the root is a directory", path);
+    this.ensureParents(path, now);
+    const old = this.get(path);
+    if (old?.type === "directory") throw new FsError("EISDIR", `is a directory: ${path}`, path);
+    this.sql.exec(
+      `INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, data)
+       VALUES (?, ?, ?, 'file', ?, ?, ?, ?, ?)
+       ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
+         etag = excluded.etag, blob_id = excluded.blob_id, data = excluded.data`,
+      path,
+      parentOf(path),
+      baseName(path),
+      v.size,
+      now,
+      v.etag,
+      v.blobId,
+      v.data,
+    );
+    if (old?.blob_id) this.ledger.release(old.blob_id, graceUntil);
+    return old === undefined;
+  }
+
+  hasChildren(dir: FsPath): boolean {
+    return this.sql.exec("SELECT 1 FROM entries WHERE parent = ? LIMIT 1", dir).toArray().length > 0;
+  }
+
+  /** Deletes a file or a directory (its whole subtree with `recursive`). */
+  remove(path: FsPath, recursive: boolean, graceUntil: number): void {
+    const row = this.require(path);
+    if (row.type === "directory" && !recursive && this.hasChildren(path)) {
+      throw new FsError("ENOTEMPTY", `directory not empty: ${path}`, path);
+    }
+    this.deleteSubtree(path, graceUntil);
+  }
+
+  /** Removes `path` (unless it is the root) and everything below it, releasing blobs. */
+  private deleteSubtree(path: FsPath, graceUntil: number): void {
+    const [lo, hi] = subtreeRange(path);
+    const inTree = "(path = ?1 OR (path >= ?2 AND path < ?3))";
+    this.sql.exec(
+      `UPDATE blobs SET refs = refs - (SELECT COUNT(*) FROM entries WHERE blob_id = blobs.id AND ${inTree})
+       WHERE id IN (SELECT blob_id FROM entries WHERE blob_id IS NOT NULL AND ${inTree})`,
+      path,
+      lo,
+      hi,
+    );
+    this.ledger.collectUnreferenced(graceUntil);
+    this.sql.exec(`DELETE FROM entries WHERE ${inTree}`, path, lo, hi);
+  }
+
+  /**
+   * Decides what happens to an existing destination of a move or copy, with
+   * rename(2)'s rules: a file replaces a file, a directory replaces an empty
+   * directory; anything else is an error.
+   */
+  private clearDestination(
+    src: EntryRow,
+    to: FsPath,
+    overwrite: boolean,
+    graceUntil: number,
+  ): void {
+    const dst = this.get(to);
+    if (!dst) return;
+    if (to === ROOT) throw new FsError("EEXIST", "the root already exists", to);
+    if (!overwrite) throw new FsError("EEXIST", `destination exists: ${to}`, to);
+    if (src.type === "file" && dst.type === "directory") {
+      throw new FsError("EISDIR", `destination is a directory: ${to}`, to);
+    }
+    if (src.type === "directory" && dst.type === "file") {
+      throw new FsError("ENOTDIR", `destination is a file: ${to}`, to);
+    }
+    if (dst.type === "directory" && this.hasChildren(to)) {
+      throw new FsError("ENOTEMPTY", `destination directory not empty: ${to}`, to);
+    }
+    this.deleteSubtree(to, graceUntil);
+  }
+
+  private checkMoveOrCopy(from: FsPath, to: FsPath, verb: string): EntryRow {
+    if (from === ROOT) throw invalid(`cannot ${verb} the root directory`, from);
+    const src = this.require(from);
+    if (from !== to && isWithin(to, from)) {
+      throw invalid(`cannot ${verb} a directory into itself: ${from} -> ${to}`, to);
+    }
+    return src;
+  }
+
+  /** Renames a file or a subtree: metadata only, no bytes move. */
+  move(from: FsPath, to: FsPath, overwrite: boolean, now: number, graceUntil: number): FileEntry {
+    const src = this.checkMoveOrCopy(from, to, "move");
+    if (from === to) return toEntry(src, to);
+    this.ensureParents(to, now);
+    this.clearDestination(src, to, overwrite, graceUntil);
+    const [lo, hi] = subtreeRange(from);
+    this.sql.exec(
+      "UPDATE entries SET path = ?, parent = ?, name = ? WHERE path = ?",
+      to,
+      parentOf(to),
+      baseName(to),
+      from,
+    );
+    if (src.type === "directory") {
+      this.sql.exec(
+        `UPDATE entries SET path = ?1 || substr(path, ?2), parent = ?1 || substr(parent, ?2)
+         WHERE path >= ?3 AND path < ?4`,
+        to,
+        from.length + 1,
+        lo,
+        hi,
+      );
+    }
+    return this.entry(to);
+  }
+
+  /** Copies a file or a subtree; R2 blobs are shared by reference, inline bytes duplicated. */
+  copy(
+    from: FsPath,
+    to: FsPath,
+    opts: { recursive: boolean; overwrite: boolean },
+    now: number,
+    graceUntil: number,
+  ): FileEntry {
+    const src = this.checkMoveOrCopy(from, to, "copy");
+    if (from === to) throw invalid("source and destination are the same", to);
+    if (src.type === "directory" && !opts.recursive) {
+      throw new FsError("EISDIR", `${from} is a directory: copy it with recursive`, from);
+    }
+    this.ensureParents(to, now);
+    this.clearDestination(src, to, opts.overwrite, graceUntil);
+    const [lo, hi] = subtreeRange(from);
+    this.sql.exec(
+      `INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, data)
+       SELECT ?1, ?2, ?3, type, size, ?4, etag, blob_id, data FROM entries WHERE path = ?5`,
+      to,
+      parentOf(to),
+      baseName(to),
+      now,
+      from,
+    );
+    if (src.type === "directory") {
+      this.sql.exec(
+        `INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, data)
+         SELECT ?1 || substr(path, ?2), ?1 || substr(parent, ?2), name, type, size, ?3, etag, blob_id, data
+         FROM entries WHERE path >= ?4 AND path < ?5`,
+        to,
+        from.length + 1,
+        now,
+        lo,
+        hi,
+      );
+    }
+    // Every copied row that points at a blob is one more reference to it.
+    const [tlo, thi] = subtreeRange(to);
+    this.sql.exec(
+      `UPDATE blobs SET refs = refs + (SELECT COUNT(*) FROM entries
+         WHERE blob_id = blobs.id AND (path = ?1 OR (path >= ?2 AND path < ?3)))
+       WHERE id IN (SELECT blob_id FROM entries
+         WHERE blob_id IS NOT NULL AND (path = ?1 OR (path >= ?2 AND path < ?3)))`,
+      to,
+      tlo,
+      thi,
+    );
+    return this.entry(to);
+  }
+
+  /** Deletes the whole tree (share deletion); blobs are released by the caller. */
+  clear(): void {
+    this.sql.exec("DELETE FROM entries");
+  }
+
+  /** Lists a directory (children or whole subtree) or a file, per Modal's rules. */
+  listPath(path: FsPath, recursive: boolean, limit: number, cursor?: string): ListPage<FileEntry> {
+    const row = this.require(path);
+    if (row.type === "file") return { entries: [toEntry(row, path)] };
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (cursor !== undefined && after === undefined) throw invalid("malformed cursor");
+    let rows: EntryRow[];
+    if (recursive) {
+      const [lo, hi] = subtreeRange(path);
+      rows = this.sql
+        .exec<EntryRow>(
+          `SELECT ${COLUMNS} FROM entries WHERE path >= ? AND path < ? AND path > ? ORDER BY path LIMIT ?`,
+          lo,
+          hi,
+          after ?? "",
+          limit + 1,
+        )
+        .toArray();
+    } else {
+      rows = this.sql
+        .exec<EntryRow>(
+          `SELECT ${COLUMNS} FROM entries WHERE parent = ? AND name > ? ORDER BY name LIMIT ?`,
+          path,
+          after ?? "",
+          limit + 1,
+        )
+        .toArray();
+    }
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const entries = page.map((r) => toEntry(r, relativeTo(r.path as FsPath, path)));
+    const last = page[page.length - 1];
+    if (!more || !last) return { entries };
+    return { entries, cursor: encodeCursor(recursive ? last.path : baseName(last.path as FsPath)) };
+  }
+
+  /**
+   * Lists the entries matching a glob, with absolute paths. Only the subtree
+   * under the glob's literal prefix is read (one directory's index range when
+   * the wildcards sit in the last segment), so cost follows the match, not
+   * the share.
+   */
+  listGlob(pattern: string, limit: number, cursor?: string): ListPage<FileEntry> {
+    const glob = compileGlob(pattern);
+    const after = cursor === undefined ? "" : decodeCursor(cursor);
+    if (after === undefined) throw invalid("malformed cursor");
+    const entries: FileEntry[] = [];
+    let scanned = 0;
+    let position = after;
+    const batch = Math.min(Math.max(limit, 100), 1000);
+    // Within one directory, names sort as their paths do; the name index is the cheap one.
+    const stem = glob.literalPrefix.slice(glob.baseDir === ROOT ? 1 : glob.baseDir.length + 1);
+    for (;;) {
+      const rows = glob.singleLevel
+        ? this.sql
+            .exec<EntryRow>(
+              `SELECT ${COLUMNS} FROM entries WHERE parent = ? AND name >= ? AND name < ? AND name > ?
+               ORDER BY name LIMIT ?`,
+              glob.baseDir,
+              stem,
+              prefixEnd(stem),
+              position === "" ? "" : baseName(position as FsPath),
+              batch,
+            )
+            .toArray()
+        : this.sql
+            .exec<EntryRow>(
+              `SELECT ${COLUMNS} FROM entries WHERE path >= ? AND path < ? AND path > ? ORDER BY path LIMIT ?`,
+              glob.literalPrefix,
+              prefixEnd(glob.literalPrefix),
+              position,
+              batch,
+            )
+            .toArray();
+      for (const row of rows) {
+        position = row.path;
+        scanned++;
+        if (glob.matches(row.path)) {
+          entries.push(toEntry(row, row.path));
+          if (entries.length === limit) return this.globPage(entries, glob, position);
+        }
+      }
+      if (rows.length < batch) return { entries };
+      if (scanned >= GLOB_SCAN_BUDGET) return { entries, cursor: encodeCursor(position) };
+    }
+  }
+
+  /** A full glob page: a cursor only if another match may follow. */
+  private globPage(
+    entries: FileEntry[],
+    glob: { literalPrefix: string },
+    position: string,
+  ): ListPage<FileEntry> {
+    const next = this.sql
+      .exec("SELECT 1 FROM entries WHERE path > ? AND path < ? LIMIT 1", position, prefixEnd(glob.literalPrefix))
+      .toArray();
+    return next.length > 0 ? { entries, cursor: encodeCursor(position) } : { entries };
+  }
+}

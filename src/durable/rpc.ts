@@ -1,0 +1,23 @@
+import { type ErrorBody, FsError } from "../core/errors";
+
+/**
+ * Durable Object RPC keeps only an Error's message across the boundary, so
+ * ShareDO methods return a Result and the caller turns it back into the
+ * FsError it was. Errors that are not FsErrors stay thrown: they are bugs.
+ */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
+
+export async function guard<T>(fn: () => T | Promise<T>): Promise<Result<T>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (e) {
+    if (e instanceof FsError) return { ok: false, error: e.toJSON() };
+    throw e;
+  }
+}
+
+export async function unwrap<T>(result: Promise<Result<T>>): Promise<T> {
+  const r = await result;
+  if (!r.ok) throw FsError.fromBody(r.error);
+  return r.value;
+}

@@ -1,0 +1,53 @@
+/**
+ * The ShareDO's SQLite schema, as an append-only list of migrations: a
+ * deployed object upgrades by running the steps it has not seen.
+ *
+ * entries  the file tree. `path` is the canonical absolute path; `parent`
+ *          and `name` are indexed so a directory listing is one index range.
+ *          A file's bytes are either inline (`data`) or in R2 (`blob_id`).
+ * blobs    R2 objects with a reference count: copies share a blob.
+ * pending  blobs reserved by writes that have not committed yet; expired
+ *          rows are reclaimed (the client vanished mid-upload).
+ * gc       R2 keys (and unfinished multipart uploads) to delete once due.
+ */
+export const MIGRATIONS: string[] = [
+  `CREATE TABLE share (
+     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+     id TEXT NOT NULL, name TEXT NOT NULL, env TEXT NOT NULL, kind TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE entries (
+     path TEXT PRIMARY KEY,
+     parent TEXT NOT NULL,
+     name TEXT NOT NULL,
+     type TEXT NOT NULL CHECK (type IN ('file', 'directory')),
+     size INTEGER NOT NULL DEFAULT 0,
+     mtime INTEGER NOT NULL,
+     etag TEXT,
+     blob_id TEXT,
+     data BLOB
+   ) WITHOUT ROWID;
+   CREATE INDEX entries_by_parent ON entries (parent, name);
+   CREATE INDEX entries_by_blob ON entries (blob_id) WHERE blob_id IS NOT NULL;
+   CREATE TABLE blobs (id TEXT PRIMARY KEY, key TEXT NOT NULL, refs INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE pending (
+     blob_id TEXT PRIMARY KEY, share_id TEXT NOT NULL, key TEXT NOT NULL,
+     upload_id TEXT, expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX pending_by_expiry ON pending (expires_at);
+   CREATE TABLE gc (key TEXT PRIMARY KEY, upload_id TEXT, due_at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX gc_by_due ON gc (due_at);`,
+];
+
+export function migrate(sql: SqlStorage): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const row = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
+  const current = row?.version ?? 0;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    sql.exec(MIGRATIONS[v] as string);
+  }
+  if (current !== MIGRATIONS.length) {
+    sql.exec("DELETE FROM schema_version");
+    sql.exec("INSERT INTO schema_version (version) VALUES (?)", MIGRATIONS.length);
+  }
+}

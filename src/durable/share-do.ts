@@ -1,0 +1,345 @@
+import { DurableObject } from "cloudflare:workers";
+import { configFrom } from "../config";
+import type { ListQuery } from "../core/backend";
+import { FsError, notFound } from "../core/errors";
+import { randomId } from "../core/ids";
+import { ancestorsOf, type FsPath, ROOT } from "../core/paths";
+import { checkWriteConditions, type WriteConditions } from "../core/preconditions";
+import type { FileEntry, ListPage, ShareInfo } from "../core/types";
+import { deleteBlobs } from "../r2/blob-store";
+import { BlobLedger } from "./blob-ledger";
+import { FileTree } from "./file-tree";
+import { registryFor } from "./registry";
+import { guard, type Result } from "./rpc";
+import { migrate } from "./schema";
+
+interface ShareRow {
+  id: string;
+  name: string;
+  env: string;
+  kind: string;
+  created_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+/** Where a file's bytes are, for the Worker to stream them (never through here). */
+export type ReadTarget =
+  | { entry: FileEntry; key: string; data?: undefined }
+  | { entry: FileEntry; key?: undefined; data: ArrayBuffer };
+
+/** R2 deletes at most 1,000 keys per call; one GC batch is one such call. */
+const GC_BATCH = 1000;
+
+const newEtag = () => `"${randomId()}"`;
+
+/**
+ * One share: its identity, file tree, blob ledger and GC, in the object's
+ * SQLite. The Durable Object serializes every metadata change of the share;
+ * each change runs in one SQL transaction, so commits are atomic and
+ * ordered. File bytes never pass through here: the Worker streams them to
+ * and from R2 and only asks this object where they are.
+ */
+export class ShareDO extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly ledger: BlobLedger;
+  private readonly tree: FileTree;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.ledger = new BlobLedger(this.sql);
+    this.tree = new FileTree(this.sql, this.ledger);
+    migrate(this.sql);
+  }
+
+  private get config() {
+    return configFrom(this.env);
+  }
+
+  private shareRow(): ShareRow | undefined {
+    return this.sql.exec<ShareRow>("SELECT * FROM share").toArray()[0];
+  }
+
+  private requireShare(): ShareRow {
+    const row = this.shareRow();
+    if (!row) throw new FsError("ENOENT", "share not found");
+    return row;
+  }
+
+  private static info(row: ShareRow): ShareInfo {
+    return {
+      name: row.name,
+      env: row.env,
+      id: row.id,
+      kind: "nfs",
+      ephemeral: false,
+      createdAt: row.created_at,
+    };
+  }
+
+  /** Runs a metadata change as one transaction, then re-aims the alarm. */
+  private async change<T>(fn: (now: number) => T): Promise<Result<T>> {
+    const result = await guard(() => this.ctx.storage.transactionSync(() => fn(Date.now())));
+    await this.scheduleAlarm();
+    return result;
+  }
+
+  private graceUntil(now: number): number {
+    return now + this.config.gcGraceMs;
+  }
+
+  // ── Share lifecycle ──────────────────────────────────────────────────
+
+  /** Creates the share unless it exists; `strict` makes an existing one EEXIST. */
+  async createShare(
+    env: string,
+    name: string,
+    strict: boolean,
+  ): Promise<Result<{ info: ShareInfo; created: boolean }>> {
+    const result = await guard(() =>
+      this.ctx.storage.transactionSync(() => {
+        const existing = this.shareRow();
+        if (existing) {
+          if (strict) throw new FsError("EEXIST", `share already exists: ${name}`);
+          return { info: ShareDO.info(existing), created: false };
+        }
+        const row: ShareRow = { id: randomId(), name, env, kind: "nfs", created_at: Date.now() };
+        this.sql.exec(
+          "INSERT INTO share (singleton, id, name, env, kind, created_at) VALUES (1, ?, ?, ?, ?, ?)",
+          row.id,
+          row.name,
+          row.env,
+          row.kind,
+          row.created_at,
+        );
+        return { info: ShareDO.info(row), created: true };
+      }),
+    );
+    if (result.ok && result.value.created) await registryFor(this.env, env).add(result.value.info);
+    return result;
+  }
+
+  async info(): Promise<Result<ShareInfo>> {
+    return guard(() => ShareDO.info(this.requireShare()));
+  }
+
+  /**
+   * Deletes the share: the tree goes now, every blob after the grace period.
+   * The share's id goes too, so a share created later under the same name
+   * starts empty and can never see these blobs.
+   */
+  async deleteShare(): Promise<Result<void>> {
+    const result = await this.change((now) => {
+      const share = this.requireShare();
+      this.ledger.releaseAll(this.graceUntil(now));
+      this.tree.clear();
+      this.sql.exec("DELETE FROM share");
+      return share;
+    });
+    if (!result.ok) return result;
+    await registryFor(this.env, result.value.env).remove(result.value.name, result.value.id);
+    return { ok: true, value: undefined };
+  }
+
+  // ── Reads ────────────────────────────────────────────────────────────
+
+  async stat(path: FsPath): Promise<Result<FileEntry>> {
+    return guard(() => {
+      this.requireShare();
+      return this.tree.entry(path);
+    });
+  }
+
+  async openRead(path: FsPath): Promise<Result<ReadTarget>> {
+    return guard((): ReadTarget => {
+      this.requireShare();
+      const row = this.tree.require(path);
+      if (row.type === "directory") throw new FsError("EISDIR", `is a directory: ${path}`, path);
+      const entry = this.tree.entry(path);
+      if (row.blob_id) {
+        const key = this.sql
+          .exec<{ key: string }>("SELECT key FROM blobs WHERE id = ?", row.blob_id)
+          .one().key;
+        return { entry, key };
+      }
+      return { entry, data: this.tree.inlineData(path) ?? new ArrayBuffer(0) };
+    });
+  }
+
+  async list(query: ListQuery): Promise<Result<ListPage<FileEntry>>> {
+    return guard(() => {
+      this.requireShare();
+      return query.kind === "glob"
+        ? this.tree.listGlob(query.pattern, query.limit, query.cursor)
+        : this.tree.listPath(query.path, query.recursive, query.limit, query.cursor);
+    });
+  }
+
+  // ── Writes ───────────────────────────────────────────────────────────
+
+  /** A small file: bytes and metadata commit together, no R2 involved. */
+  async writeInline(
+    path: FsPath,
+    data: ArrayBuffer,
+    conditions: WriteConditions,
+  ): Promise<Result<{ entry: FileEntry; created: boolean }>> {
+    return this.change((now) => {
+      this.requireShare();
+      this.checkConditions(path, conditions);
+      const version = { size: data.byteLength, etag: newEtag(), blobId: null, data };
+      const created = this.tree.putFile(path, version, now, this.graceUntil(now));
+      return { entry: this.tree.entry(path), created };
+    });
+  }
+
+  private checkConditions(path: FsPath, conditions: WriteConditions): void {
+    const current = this.tree.get(path);
+    checkWriteConditions(conditions, current?.type === "file" ? (current.etag ?? undefined) : undefined, path);
+  }
+
+  /**
+   * Step 1 of a large write: fail fast on what would fail at commit, then
+   * reserve a fresh blob key. The reservation expires (and its blob is
+   * reclaimed) if the Worker never commits or abandons it.
+   */
+  async reserveWrite(
+    path: FsPath,
+    conditions: WriteConditions,
+  ): Promise<Result<{ blobId: string; key: string }>> {
+    return this.change((now) => {
+      const share = this.requireShare();
+      if (path === ROOT || this.tree.get(path)?.type === "directory") {
+        throw new FsError("EISDIR", `is a directory: ${path}`, path);
+      }
+      for (const dir of ancestorsOf(path)) {
+        if (this.tree.get(dir)?.type === "file") {
+          throw new FsError("ENOTDIR", `not a directory: ${dir}`, dir);
+        }
+      }
+      this.checkConditions(path, conditions);
+      const blobId = randomId();
+      const key = `blobs/${share.id}/${blobId}`;
+      this.ledger.reserve(blobId, share.id, key, now + this.config.pendingTtlMs);
+      return { blobId, key };
+    });
+  }
+
+  async attachUpload(blobId: string, uploadId: string): Promise<Result<void>> {
+    return this.change(() => {
+      if (!this.ledger.attachUpload(blobId, uploadId)) throw notFound(blobId, "no such write");
+    });
+  }
+
+  /**
+   * Step 2: the blob is durable in R2; swap the path's pointer to it in one
+   * transaction, checking the write's conditions against the state now.
+   */
+  async commitWrite(
+    path: FsPath,
+    blobId: string,
+    size: number,
+    conditions: WriteConditions,
+  ): Promise<Result<{ entry: FileEntry; created: boolean }>> {
+    return this.change((now) => {
+      const share = this.requireShare();
+      this.checkConditions(path, conditions);
+      if (!this.ledger.claim(blobId, share.id)) {
+        throw new FsError("ENOENT", "the write's reservation expired or its share was deleted", path);
+      }
+      const version = { size, etag: newEtag(), blobId, data: null };
+      const created = this.tree.putFile(path, version, now, this.graceUntil(now));
+      return { entry: this.tree.entry(path), created };
+    });
+  }
+
+  /** The Worker gave up on a write: its blob is reclaimed at once. */
+  async abortWrite(blobId: string): Promise<Result<void>> {
+    return this.change((now) => this.ledger.abandon(blobId, now));
+  }
+
+  async mkdir(path: FsPath): Promise<Result<{ entry: FileEntry; created: boolean }>> {
+    return this.change((now) => {
+      this.requireShare();
+      const created = this.tree.mkdir(path, now);
+      return { entry: this.tree.entry(path), created };
+    });
+  }
+
+  async remove(path: FsPath, recursive: boolean): Promise<Result<void>> {
+    return this.change((now) => {
+      this.requireShare();
+      if (path === ROOT) {
+        if (!recursive && this.tree.hasChildren(ROOT)) {
+          throw new FsError("ENOTEMPTY", "directory not empty: /", path);
+        }
+        if (recursive) this.tree.remove(ROOT, true, this.graceUntil(now));
+        return;
+      }
+      this.tree.remove(path, recursive, this.graceUntil(now));
+    });
+  }
+
+  async move(from: FsPath, to: FsPath, overwrite: boolean): Promise<Result<FileEntry>> {
+    return this.change((now) => {
+      this.requireShare();
+      return this.tree.move(from, to, overwrite, now, this.graceUntil(now));
+    });
+  }
+
+  async copy(
+    from: FsPath,
+    to: FsPath,
+    opts: { recursive: boolean; overwrite: boolean },
+  ): Promise<Result<FileEntry>> {
+    return this.change((now) => {
+      this.requireShare();
+      return this.tree.copy(from, to, opts, now, this.graceUntil(now));
+    });
+  }
+
+  /** Counts for operators and tests: what the share holds and owes to GC. */
+  async usage(): Promise<{ entries: number; blobs: number; pending: number; gc: number }> {
+    const entries = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM entries").one().n;
+    return { entries, ...this.ledger.counts() };
+  }
+
+  // ── Alarm ────────────────────────────────────────────────────────────
+
+  /**
+   * The one scheduling rule: after every change, the alarm points at the
+   * earliest due item (a GC batch, an expiring write reservation, and later
+   * leases and ephemeral-share expiry). Setting it to the minimum means a
+   * later item can never postpone an earlier one, and an empty queue clears it.
+   */
+  private async scheduleAlarm(): Promise<void> {
+    const next = this.ledger.nextDue();
+    const current = await this.ctx.storage.getAlarm();
+    if (next === null) {
+      if (current !== null) await this.ctx.storage.deleteAlarm();
+    } else if (current !== next) {
+      await this.ctx.storage.setAlarm(next);
+    }
+  }
+
+  /**
+   * Reclaims what is due, one R2 batch at a time. Alarms run at least once
+   * and are retried on failure: a GC row is deleted only after R2 confirmed
+   * the delete, and deleting an absent key is a no-op, so a retry never
+   * double-frees (reference counts were settled when the row was queued).
+   */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => this.ledger.expirePending(now));
+    const due = this.ledger.due(now, GC_BATCH);
+    if (due.length > 0) {
+      await deleteBlobs(this.env.BLOBS, due);
+      this.ledger.done(due.map((d) => d.key));
+    }
+    if (due.length === GC_BATCH) {
+      // More is due: come back at once rather than waiting for the next item.
+      await this.ctx.storage.setAlarm(Date.now());
+      return;
+    }
+    await this.scheduleAlarm();
+  }
+}

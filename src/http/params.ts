@@ -1,0 +1,102 @@
+import { zValidator } from "@hono/zod-validator";
+import type { ValidationTargets } from "hono";
+import { z } from "zod";
+import { invalid } from "../core/errors";
+import { type FsPath, parseUrlPath } from "../core/paths";
+
+/** Share and environment names (../shared/DESIGN.md "HTTP contract"). */
+export const NAME = /^(?!\.)[A-Za-z0-9._-]{1,64}$/;
+
+export function checkName(value: string | undefined, what: string): string {
+  if (value === undefined || !NAME.test(value)) {
+    throw invalid(`invalid ${what} name: use 1-64 of A-Z a-z 0-9 . _ -, not starting with "."`);
+  }
+  return value;
+}
+
+/** `?env=`, default "main". */
+export function environmentOf(query: (key: string) => string | undefined): string {
+  return checkName(query("env") ?? "main", "environment");
+}
+
+/**
+ * The part of the raw (still percent-encoded) URL path after its first
+ * `skip` segments. Paths are decoded per segment by parseUrlPath, so the
+ * raw form must be used: a decoded "%2F" would be indistinguishable from "/".
+ */
+export function filePathOf(url: string, skip: number): { path: FsPath; trailingSlash: boolean } {
+  const pathname = rawPathname(url);
+  let at = 0;
+  for (let i = 0; i < skip; i++) {
+    const next = pathname.indexOf("/", at + 1);
+    if (next === -1) return parseUrlPath("");
+    at = next;
+  }
+  return parseUrlPath(pathname.slice(at));
+}
+
+/**
+ * The request-target's path exactly as sent. `new URL()` would resolve
+ * "/a/../b" and "/a/%2e%2e/b" to "/b" silently; the contract rejects them.
+ */
+function rawPathname(url: string): string {
+  const withoutOrigin = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, "");
+  return withoutOrigin.split(/[?#]/, 1)[0] ?? "";
+}
+
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+
+export const listQuery = z.object({
+  env: z.string().optional(),
+  recursive: bool.optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).optional(),
+  cursor: z.string().max(16_384).optional(),
+});
+
+export const recursiveQuery = z.object({ env: z.string().optional(), recursive: bool.optional() });
+
+/**
+ * Parses a JSON request body against a schema, whatever its Content-Type:
+ * `curl -d '{"from":…}'` sends application/x-www-form-urlencoded, and Hono's
+ * json validator would silently see `{}` there. Hand-written for that reason.
+ */
+export async function jsonBody<T extends z.ZodType>(req: Request, schema: T): Promise<z.output<T>> {
+  return parseJson(await req.text(), schema);
+}
+
+/** Like jsonBody, for routes where the body may be left out entirely. */
+export async function optionalJsonBody<T extends z.ZodType>(
+  req: Request,
+  schema: T,
+): Promise<z.output<T> | undefined> {
+  const text = await req.text();
+  return text.trim() === "" ? undefined : parseJson(text, schema);
+}
+
+function parseJson<T extends z.ZodType>(text: string, schema: T): z.output<T> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw invalid("the request body is not valid JSON");
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw invalid(`invalid body: ${describe(parsed.error)}`);
+  return parsed.data;
+}
+
+function describe(error: { issues: readonly { path: PropertyKey[]; message: string }[] }): string {
+  const issue = error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
+  return `${where}${issue?.message ?? "bad value"}`;
+}
+
+/** zValidator whose failures become EINVAL with zod's own description. */
+export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(
+  target: Target,
+  schema: T,
+) {
+  return zValidator(target, schema, (result) => {
+    if (!result.success) throw invalid(`invalid ${target}: ${describe(result.error)}`);
+  });
+}

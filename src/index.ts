@@ -1,0 +1,10 @@
+import { createApp } from "./app";
+
+export { Registry } from "./durable/registry";
+export { ShareDO } from "./durable/share-do";
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

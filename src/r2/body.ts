@@ -1,0 +1,83 @@
+import { invalid } from "../core/errors";
+
+/**
+ * Reading request bodies. A body that breaks off (the client disconnected,
+ * or sent fewer bytes than its Content-Length) is the client's fault: it
+ * becomes EINVAL, and the write it belonged to is abandoned.
+ */
+export function bodyError(cause: unknown): Error {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return invalid(`the request body was cut short or did not match its length (${detail})`);
+}
+
+/** Reads until `max` bytes or the end; `done` says whether the end came first. */
+export async function readUpTo(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  max: number,
+): Promise<{ chunks: Uint8Array[]; size: number; done: boolean }> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size <= max) {
+    let r: ReadableStreamReadResult<Uint8Array>;
+    try {
+      r = await reader.read();
+    } catch (e) {
+      throw bodyError(e);
+    }
+    if (r.done) return { chunks, size, done: true };
+    chunks.push(r.value);
+    size += r.value.byteLength;
+  }
+  return { chunks, size, done: false };
+}
+
+export function concat(chunks: Uint8Array[], size: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Re-cuts a byte stream into parts of exactly `partSize` bytes (the last may
+ * be shorter), as R2 multipart uploads require. Holds one part in memory.
+ */
+export async function* fixedSizeParts(
+  head: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  partSize: number,
+): AsyncGenerator<Uint8Array<ArrayBuffer>> {
+  let part = new Uint8Array(partSize);
+  let fill = 0;
+  const source = async function* () {
+    yield* head;
+    for (;;) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        throw bodyError(e);
+      }
+      if (r.done) return;
+      yield r.value;
+    }
+  };
+  for await (const chunk of source()) {
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      const n = Math.min(partSize - fill, chunk.byteLength - offset);
+      part.set(chunk.subarray(offset, offset + n), fill);
+      fill += n;
+      offset += n;
+      if (fill === partSize) {
+        yield part;
+        part = new Uint8Array(partSize);
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0) yield part.subarray(0, fill);
+}

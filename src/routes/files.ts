@@ -1,0 +1,60 @@
+import { Hono } from "hono";
+import type { AppEnv } from "../app";
+import { backendFor } from "../backends/resolve";
+import { invalid } from "../core/errors";
+import { writeConditionsFrom } from "../core/preconditions";
+import { fileResponse, writtenResponse } from "../http/file-response";
+import { filePathOf, recursiveQuery, validate } from "../http/params";
+
+/** `/v1/shares/{share}/files/{path}`: a file's bytes. Segments before the path: v1, shares, {share}, files. */
+const PATH_AT = 4;
+
+export const files = new Hono<AppEnv>();
+
+files.on(["GET", "HEAD"], "/:share/files/*", async (c) => {
+  const { path } = filePathOf(c.req.url, PATH_AT);
+  const result = await backendFor(c).read(path, {
+    headOnly: c.req.method === "HEAD",
+    range: c.req.header("range"),
+    ifRange: c.req.header("if-range"),
+    ifMatch: c.req.header("if-match"),
+    ifNoneMatch: c.req.header("if-none-match"),
+    ifModifiedSince: c.req.header("if-modified-since"),
+  });
+  return fileResponse(result);
+});
+
+files.put("/:share/files/*", async (c) => {
+  const { path, trailingSlash } = filePathOf(c.req.url, PATH_AT);
+  const backend = backendFor(c);
+  const length = contentLength(c.req.header("content-length"));
+  if (trailingSlash) {
+    if (length !== undefined && length > 0) {
+      throw invalid("a path ending in '/' is a directory: send an empty body to create it", path);
+    }
+    const { entry, created } = await backend.mkdir(path);
+    return c.json({ ...entry, path }, created ? 201 : 200);
+  }
+  const conditions = writeConditionsFrom({
+    ifMatch: c.req.header("if-match"),
+    ifNoneMatch: c.req.header("if-none-match"),
+  });
+  const { entry, created } = await backend.write(
+    path,
+    { stream: c.req.raw.body, length },
+    conditions,
+  );
+  return writtenResponse({ ...entry, path }, created);
+});
+
+files.delete("/:share/files/*", validate("query", recursiveQuery), async (c) => {
+  const { path } = filePathOf(c.req.url, PATH_AT);
+  await backendFor(c).remove(path, { recursive: c.req.valid("query").recursive ?? false });
+  return c.body(null, 204);
+});
+
+function contentLength(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  if (!/^\d{1,16}$/.test(header.trim())) throw invalid(`invalid Content-Length: ${header.slice(0, 40)}`);
+  return Number(header);
+}

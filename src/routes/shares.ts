@@ -1,0 +1,75 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app";
+import { shareStub } from "../backends/share-backend";
+import { decodeCursor, encodeCursor } from "../core/ids";
+import { invalid } from "../core/errors";
+import { registryFor } from "../durable/registry";
+import { unwrap } from "../durable/rpc";
+import { checkName, environmentOf, jsonBody, optionalJsonBody, validate } from "../http/params";
+
+/** Shares of an environment: create, inspect, list, delete. */
+export const shares = new Hono<AppEnv>();
+
+const envQuery = z.object({ env: z.string().optional() });
+
+shares.get(
+  "/",
+  validate(
+    "query",
+    envQuery.extend({
+      limit: z.coerce.number().int().min(1).max(1000).optional(),
+      cursor: z.string().max(512).optional(),
+    }),
+  ),
+  async (c) => {
+    const environment = environmentOf((k) => c.req.query(k));
+    const { limit = 1000, cursor } = c.req.valid("query");
+    const after = cursor === undefined ? "" : decodeCursor(cursor);
+    if (after === undefined) throw invalid("malformed cursor");
+    const page = await registryFor(c.env, environment).list(limit, after);
+    return c.json(
+      page.last === undefined
+        ? { shares: page.entries }
+        : { shares: page.entries, cursor: encodeCursor(page.last) },
+    );
+  },
+);
+
+const createIfMissingBody = z.strictObject({ kind: z.literal("nfs").optional() });
+
+/** PUT: create if missing (idempotent). The body is optional. */
+shares.put("/:name", validate("query", envQuery), async (c) => {
+  const environment = environmentOf((k) => c.req.query(k));
+  const name = checkName(c.req.param("name"), "share");
+  await optionalJsonBody(c.req.raw, createIfMissingBody);
+  const { info, created } = await unwrap(
+    shareStub(c.env, environment, name).createShare(environment, name, false),
+  );
+  return c.json(info, created ? 201 : 200);
+});
+
+const createBody = z.strictObject({ name: z.string(), kind: z.literal("nfs").optional() });
+
+/** POST: strict create, 409 EEXIST when the name is taken. */
+shares.post("/", validate("query", envQuery), async (c) => {
+  const environment = environmentOf((k) => c.req.query(k));
+  const name = checkName((await jsonBody(c.req.raw, createBody)).name, "share");
+  const { info } = await unwrap(
+    shareStub(c.env, environment, name).createShare(environment, name, true),
+  );
+  return c.json(info, 201);
+});
+
+shares.get("/:name", validate("query", envQuery), async (c) => {
+  const environment = environmentOf((k) => c.req.query(k));
+  const name = checkName(c.req.param("name"), "share");
+  return c.json(await unwrap(shareStub(c.env, environment, name).info()));
+});
+
+shares.delete("/:name", validate("query", envQuery), async (c) => {
+  const environment = environmentOf((k) => c.req.query(k));
+  const name = checkName(c.req.param("name"), "share");
+  await unwrap(shareStub(c.env, environment, name).deleteShare());
+  return c.body(null, 204);
+});

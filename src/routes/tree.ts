@@ -1,0 +1,100 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app";
+import { backendFor } from "../backends/resolve";
+import type { Backend, ListQuery } from "../core/backend";
+import { isGlob } from "../core/glob";
+import { parsePath } from "../core/paths";
+import type { FileEntry } from "../core/types";
+import { filePathOf, jsonBody, listQuery, validate } from "../http/params";
+
+/** stat, list, move and copy: the tree of a share, as JSON. */
+export const tree = new Hono<AppEnv>();
+
+const PATH_AT = 4;
+const DEFAULT_LIMIT = 1000;
+
+tree.get("/:share/stat/*", async (c) => {
+  const { path } = filePathOf(c.req.url, PATH_AT);
+  const entry = await backendFor(c).stat(path);
+  return c.json({ ...entry, path });
+});
+
+tree.get("/:share/list/*", validate("query", listQuery), async (c) => {
+  const { path } = filePathOf(c.req.url, PATH_AT);
+  const q = c.req.valid("query");
+  const query: ListQuery = isGlob(path)
+    ? { kind: "glob", pattern: path, limit: q.limit ?? DEFAULT_LIMIT, cursor: q.cursor }
+    : {
+        kind: "path",
+        path,
+        recursive: q.recursive ?? false,
+        limit: q.limit ?? DEFAULT_LIMIT,
+        cursor: q.cursor,
+      };
+  const backend = backendFor(c);
+  if (c.req.header("accept")?.includes("application/x-ndjson")) {
+    return ndjsonListing(backend, query, q.limit !== undefined);
+  }
+  const page = await backend.list(query);
+  return c.json(page.cursor ? { entries: page.entries, cursor: page.cursor } : { entries: page.entries });
+});
+
+/**
+ * Streams a listing as one JSON entry per line, fetching pages as the client
+ * reads, so memory stays flat for any directory size. Without `limit` it
+ * runs to the end; with one it stops there and ends with a `{"cursor"}` line
+ * if more entries follow. The first page is fetched before answering, so a
+ * missing path is still a proper 404.
+ */
+async function ndjsonListing(backend: Backend, query: ListQuery, bounded: boolean) {
+  const pageSize = Math.min(query.limit, DEFAULT_LIMIT);
+  let remaining = bounded ? query.limit : Number.POSITIVE_INFINITY;
+  const fetchPage = (cursor: string | undefined) =>
+    backend.list({ ...query, limit: Math.min(pageSize, remaining), cursor });
+  let page: { entries: FileEntry[]; cursor?: string } | undefined = await fetchPage(query.cursor);
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!page) return controller.close();
+      const current = page;
+      remaining -= current.entries.length;
+      const lines = current.entries.map((e) => `${JSON.stringify(e)}\n`).join("");
+      if (lines) controller.enqueue(encoder.encode(lines));
+      if (!current.cursor) {
+        page = undefined;
+      } else if (remaining <= 0) {
+        controller.enqueue(encoder.encode(`${JSON.stringify({ cursor: current.cursor })}\n`));
+        page = undefined;
+      } else {
+        page = await fetchPage(current.cursor);
+      }
+    },
+  });
+  return new Response(body, { headers: { "content-type": "application/x-ndjson; charset=utf-8" } });
+}
+
+const moveBody = z.strictObject({
+  from: z.string(),
+  to: z.string(),
+  overwrite: z.boolean().optional(),
+});
+
+tree.post("/:share/move", async (c) => {
+  const body = await jsonBody(c.req.raw, moveBody);
+  const entry = await backendFor(c).move(parsePath(body.from), parsePath(body.to), {
+    overwrite: body.overwrite ?? false,
+  });
+  return c.json({ ...entry, path: parsePath(body.to) });
+});
+
+const copyBody = moveBody.extend({ recursive: z.boolean().optional() });
+
+tree.post("/:share/copy", async (c) => {
+  const body = await jsonBody(c.req.raw, copyBody);
+  const entry = await backendFor(c).copy(parsePath(body.from), parsePath(body.to), {
+    overwrite: body.overwrite ?? false,
+    recursive: body.recursive ?? false,
+  });
+  return c.json({ ...entry, path: parsePath(body.to) }, 201);
+});

@@ -1,0 +1,21 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Worker tests: run inside workerd with the real bindings of wrangler.jsonc
+// (R2, SQLite Durable Objects). Storage is isolated per test file.
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.jsonc" },
+      miniflare: {
+        bindings: {
+          EDGEFS_ROOT_TOKEN: "test-root-token",
+          EDGEFS_DEV_ROUTES: "1",
+        },
+      },
+    }),
+  ],
+  test: {
+    include: ["test/worker/**/*.test.ts", "test/unit/**/*.test.ts"],
+  },
+});
