@@ -11,6 +11,8 @@ export default defineConfig({
         bindings: {
           EDGEFS_ROOT_TOKEN: "test-root-token",
           EDGEFS_DEV_ROUTES: "1",
+          // GC tests wait out a 1 s grace instead of the default 5 minutes.
+          EDGEFS_GC_GRACE_SECONDS: "1",
         },
       },
     }),

@@ -1,0 +1,85 @@
+// Starts a throwaway edgefs (scripts/start.mjs → wrangler dev) for end-to-end
+// tests and benchmarks: on a free loopback port, in its own process group so
+// that stop() ends wrangler and workerd together (never by name).
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** A port the OS says is free on 127.0.0.1 right now. */
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", fail);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = /** @type {import("node:net").AddressInfo} */ (srv.address());
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+/**
+ * @param {{ dataDir?: string, port?: number, token?: string, vars?: Record<string, string>, quiet?: boolean }} [options]
+ * @returns {Promise<{ url: string, token: string, dataDir: string, pid: number, stop: () => Promise<void>, kill: () => Promise<void> }>}
+ */
+export async function startServer(options = {}) {
+  const ownDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "edgefs-"));
+  const port = options.port ?? (await freePort());
+  const token = options.token ?? `test-${Math.random().toString(36).slice(2)}`;
+  const child = spawn(process.execPath, [join(root, "scripts", "start.mjs")], {
+    cwd: root,
+    detached: true, // its own process group: stop() signals the whole group
+    stdio: ["ignore", options.quiet === false ? "inherit" : "ignore", "inherit"],
+    env: {
+      ...process.env,
+      ...options.vars,
+      PORT: String(port),
+      EDGEFS_DATA_DIR: dataDir,
+      EDGEFS_ROOT_TOKEN: token,
+      EDGEFS_LOG_LEVEL: "error",
+    },
+  });
+  const pid = /** @type {number} */ (child.pid);
+  const exited = new Promise((ok) => child.once("exit", ok));
+  const url = `http://127.0.0.1:${port}`;
+
+  /** @param {NodeJS.Signals} signal */
+  const signalGroup = async (signal) => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      return; // already gone
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {}
+    }, 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const stop = async () => {
+    await signalGroup("SIGTERM");
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  const kill = () => signalGroup("SIGKILL");
+
+  // Bounded wait for readiness: 60 s at most.
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`edgefs exited early with ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return { url, token, dataDir, pid, stop, kill };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error("edgefs did not become ready within 60 s");
+}
