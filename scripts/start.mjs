@@ -22,7 +22,8 @@ mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
 /** The root token: from the environment, else the one kept in the data dir, else a new one. */
 function rootToken() {
-  if (process.env.EDGEFS_ROOT_TOKEN) return { token: process.env.EDGEFS_ROOT_TOKEN, from: "EDGEFS_ROOT_TOKEN" };
+  if (process.env.EDGEFS_ROOT_TOKEN)
+    return { token: process.env.EDGEFS_ROOT_TOKEN, from: "EDGEFS_ROOT_TOKEN" };
   const file = join(dataDir, "root-token");
   if (existsSync(file)) return { token: readFileSync(file, "utf8").trim(), from: file };
   const token = `efs_${randomBytes(24).toString("base64url")}`;
@@ -49,14 +50,21 @@ const wrangler = spawn(
   [
     join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
     "dev",
-    "--config", join(root, "wrangler.jsonc"),
-    "--persist-to", join(dataDir, "state"),
-    "--env-file", envFile,
-    "--ip", "127.0.0.1",
-    "--port", String(port),
-    "--inspector-port", "0",
+    "--config",
+    join(root, "wrangler.jsonc"),
+    "--persist-to",
+    join(dataDir, "state"),
+    "--env-file",
+    envFile,
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    "0",
     "--show-interactive-dev-session=false",
-    "--log-level", process.env.EDGEFS_LOG_LEVEL ?? "warn",
+    "--log-level",
+    process.env.EDGEFS_LOG_LEVEL ?? "warn",
   ],
   {
     cwd: root,

@@ -34,7 +34,9 @@ export function createApp(): Hono<AppEnv> {
   app.route("/_dev", dev);
 
   app.notFound((c) =>
-    errorResponse(new FsError("ENOENT", `no such route: ${c.req.method} ${new URL(c.req.url).pathname}`)),
+    errorResponse(
+      new FsError("ENOENT", `no such route: ${c.req.method} ${new URL(c.req.url).pathname}`),
+    ),
   );
   app.onError(onError);
   return app;

@@ -22,8 +22,14 @@ function intVar(value: string | undefined, name: string, fallback: number, max: 
 
 export function configFrom(env: Env): Config {
   return {
-    inlineMaxBytes: intVar(env.EDGEFS_INLINE_MAX_BYTES, "EDGEFS_INLINE_MAX_BYTES", 65536, INLINE_CEILING),
-    gcGraceMs: 1000 * intVar(env.EDGEFS_GC_GRACE_SECONDS, "EDGEFS_GC_GRACE_SECONDS", 300, 86400 * 7),
+    inlineMaxBytes: intVar(
+      env.EDGEFS_INLINE_MAX_BYTES,
+      "EDGEFS_INLINE_MAX_BYTES",
+      65536,
+      INLINE_CEILING,
+    ),
+    gcGraceMs:
+      1000 * intVar(env.EDGEFS_GC_GRACE_SECONDS, "EDGEFS_GC_GRACE_SECONDS", 300, 86400 * 7),
     pendingTtlMs:
       1000 * intVar(env.EDGEFS_PENDING_TTL_SECONDS, "EDGEFS_PENDING_TTL_SECONDS", 21600, 86400 * 7),
     devRoutes: env.EDGEFS_DEV_ROUTES === "1",

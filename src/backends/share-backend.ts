@@ -14,14 +14,20 @@ import { parseRange } from "../core/range";
 import type { FileEntry, ListPage } from "../core/types";
 import { unwrap } from "../durable/rpc";
 import type { ShareDO } from "../durable/share-do";
-import { bodyError, concat, readUpTo } from "../r2/body";
 import { getBlob, putChunked, putKnownLength } from "../r2/blob-store";
+import { bodyError, concat, readUpTo } from "../r2/body";
 
 /** R2's single-put ceiling; larger bodies of known length go multipart too. */
 const R2_SINGLE_PUT_MAX = 5 * 1024 ** 3 - 5 * 1024 ** 2;
 
-export function shareStub(env: Env, environment: string, share: string): DurableObjectStub<ShareDO> {
-  return env.SHARE.get(env.SHARE.idFromName(`${environment}/${share}`)) as DurableObjectStub<ShareDO>;
+export function shareStub(
+  env: Env,
+  environment: string,
+  share: string,
+): DurableObjectStub<ShareDO> {
+  return env.SHARE.get(
+    env.SHARE.idFromName(`${environment}/${share}`),
+  ) as DurableObjectStub<ShareDO>;
 }
 
 /**
@@ -85,7 +91,9 @@ export class ShareBackend implements Backend {
       // Unknown length: a body that ends within the inline limit is small.
       const start = await readUpTo(reader, inlineMax);
       if (start.done) {
-        return unwrap(this.stub.writeInline(path, concat(start.chunks, start.size).buffer, conditions));
+        return unwrap(
+          this.stub.writeInline(path, concat(start.chunks, start.size).buffer, conditions),
+        );
       }
       head = start.chunks;
     }
@@ -141,4 +149,3 @@ async function readExactly(stream: ReadableStream<Uint8Array>, length: number) {
   }
   return concat(got.chunks, got.size);
 }
-

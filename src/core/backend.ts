@@ -1,6 +1,6 @@
-import type { ByteRange } from "./range";
-import type { WriteConditions } from "./preconditions";
 import type { FsPath } from "./paths";
+import type { WriteConditions } from "./preconditions";
+import type { ByteRange } from "./range";
 import type { FileEntry, ListPage } from "./types";
 
 /**

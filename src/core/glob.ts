@@ -38,6 +38,8 @@ export function compileGlob(raw: string): CompiledGlob {
   const literalPrefix = (baseDir === ROOT ? "/" : `${baseDir}/`) + stem;
   const rest = firstGlob === -1 ? [] : segments.slice(firstGlob);
   const singleLevel = rest.length === 1 && !rest[0]?.includes("**");
-  const isMatch = picomatch(pattern, { dot: true });
-  return { pattern, literalPrefix, baseDir, singleLevel, matches: (p) => isMatch(p) };
+  // Matched without the leading "/": picomatch's "/**/x" does not match "/x",
+  // while "**/x" matches "x" as a globstar should.
+  const isMatch = picomatch(segments.join("/"), { dot: true });
+  return { pattern, literalPrefix, baseDir, singleLevel, matches: (p) => isMatch(p.slice(1)) };
 }

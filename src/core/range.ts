@@ -25,9 +25,14 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
     throw invalid(`malformed Range header: ${header.slice(0, 100)}`);
   }
   const unsatisfiable = () =>
-    new FsError("ERANGE", `range ${spec.slice(0, 60)} is outside a file of ${size} bytes`, undefined, {
-      "content-range": `bytes */${size}`,
-    });
+    new FsError(
+      "ERANGE",
+      `range ${spec.slice(0, 60)} is outside a file of ${size} bytes`,
+      undefined,
+      {
+        "content-range": `bytes */${size}`,
+      },
+    );
   if (r[1] === "") {
     // Suffix range: the last N bytes.
     const n = Number(r[2]);

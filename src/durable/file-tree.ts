@@ -77,7 +77,9 @@ export class FileTree {
     if (path === ROOT) {
       return { path: ROOT, type: "directory", size: 0, mtime: 0, etag: null, blob_id: null };
     }
-    return this.sql.exec<EntryRow>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`, path).toArray()[0];
+    return this.sql
+      .exec<EntryRow>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`, path)
+      .toArray()[0];
   }
 
   require(path: FsPath): EntryRow {
@@ -154,7 +156,9 @@ export class FileTree {
   }
 
   hasChildren(dir: FsPath): boolean {
-    return this.sql.exec("SELECT 1 FROM entries WHERE parent = ? LIMIT 1", dir).toArray().length > 0;
+    return (
+      this.sql.exec("SELECT 1 FROM entries WHERE parent = ? LIMIT 1", dir).toArray().length > 0
+    );
   }
 
   /** Deletes a file or a directory (its whole subtree with `recursive`). */
@@ -394,7 +398,11 @@ export class FileTree {
     position: string,
   ): ListPage<FileEntry> {
     const next = this.sql
-      .exec("SELECT 1 FROM entries WHERE path > ? AND path < ? LIMIT 1", position, prefixEnd(glob.literalPrefix))
+      .exec(
+        "SELECT 1 FROM entries WHERE path > ? AND path < ? LIMIT 1",
+        position,
+        prefixEnd(glob.literalPrefix),
+      )
       .toArray();
     return next.length > 0 ? { entries, cursor: encodeCursor(position) } : { entries };
   }

@@ -194,7 +194,11 @@ export class ShareDO extends DurableObject<Env> {
 
   private checkConditions(path: FsPath, conditions: WriteConditions): void {
     const current = this.tree.get(path);
-    checkWriteConditions(conditions, current?.type === "file" ? (current.etag ?? undefined) : undefined, path);
+    checkWriteConditions(
+      conditions,
+      current?.type === "file" ? (current.etag ?? undefined) : undefined,
+      path,
+    );
   }
 
   /**
@@ -244,7 +248,11 @@ export class ShareDO extends DurableObject<Env> {
       const share = this.requireShare();
       this.checkConditions(path, conditions);
       if (!this.ledger.claim(blobId, share.id)) {
-        throw new FsError("ENOENT", "the write's reservation expired or its share was deleted", path);
+        throw new FsError(
+          "ENOENT",
+          "the write's reservation expired or its share was deleted",
+          path,
+        );
       }
       const version = { size, etag: newEtag(), blobId, data: null };
       const created = this.tree.putFile(path, version, now, this.graceUntil(now));

@@ -11,8 +11,9 @@ import { bodyError, fixedSizeParts } from "./body";
 export const CHUNKED_PART_SIZE = 10 * 1024 * 1024;
 
 /**
- * Stores a body of known length. The FixedLengthStream both gives R2 the
- * length it needs and notices a body that breaks off before it.
+ * Stores a body of known length. The FixedLengthStream gives R2 the length
+ * it needs; the bytes are counted on the way, so a body that ends short or
+ * breaks off is reported as the client's fault (EINVAL), not as an R2 error.
  */
 export async function putKnownLength(
   bucket: R2Bucket,
@@ -20,11 +21,21 @@ export async function putKnownLength(
   body: ReadableStream<Uint8Array>,
   length: number,
 ): Promise<void> {
+  let seen = 0;
+  const counter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+  });
   const fixed = new FixedLengthStream(length);
-  const piping = body.pipeTo(fixed.writable).then(
-    () => undefined,
-    (e: unknown) => e ?? new Error("body aborted"),
-  );
+  const piping = body
+    .pipeThrough(counter)
+    .pipeTo(fixed.writable)
+    .then(
+      () => undefined,
+      (e: unknown) => e ?? new Error("body aborted"),
+    );
   let putError: unknown;
   try {
     await bucket.put(key, fixed.readable);
@@ -33,6 +44,7 @@ export async function putKnownLength(
   }
   const pipeError = await piping;
   if (pipeError !== undefined) throw bodyError(pipeError);
+  if (seen !== length) throw bodyError(`${seen} of ${length} bytes arrived`);
   if (putError !== undefined) throw putError;
 }
 

@@ -55,6 +55,7 @@ files.delete("/:share/files/*", validate("query", recursiveQuery), async (c) => 
 
 function contentLength(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(header.trim())) throw invalid(`invalid Content-Length: ${header.slice(0, 40)}`);
+  if (!/^\d{1,16}$/.test(header.trim()))
+    throw invalid(`invalid Content-Length: ${header.slice(0, 40)}`);
   return Number(header);
 }

@@ -37,7 +37,9 @@ tree.get("/:share/list/*", validate("query", listQuery), async (c) => {
     return ndjsonListing(backend, query, q.limit !== undefined);
   }
   const page = await backend.list(query);
-  return c.json(page.cursor ? { entries: page.entries, cursor: page.cursor } : { entries: page.entries });
+  return c.json(
+    page.cursor ? { entries: page.entries, cursor: page.cursor } : { entries: page.entries },
+  );
 });
 
 /**

@@ -92,9 +92,9 @@ describe("PUT and GET", () => {
     const usage = await stub(s).usage();
     expect(usage.blobs).toBe(0);
     expect(usage.gc).toBe(1);
-    expect(new Uint8Array(await (await api("GET", `/v1/shares/${s}/files/x`)).arrayBuffer())).toEqual(
-      small,
-    );
+    expect(
+      new Uint8Array(await (await api("GET", `/v1/shares/${s}/files/x`)).arrayBuffer()),
+    ).toEqual(small);
   });
 
   it("accepts a chunked body of unknown length, small (inline) and large (R2 multipart)", async () => {
@@ -221,7 +221,9 @@ describe("conditional requests", () => {
   it("If-None-Match on GET gives 304 with the ETag; a different tag serves", async () => {
     const s = await newShare();
     const { etag } = await json<Entry>(await put(s, "/c", "v1"));
-    const res = await api("GET", `/v1/shares/${s}/files/c`, { headers: { "if-none-match": etag ?? "" } });
+    const res = await api("GET", `/v1/shares/${s}/files/c`, {
+      headers: { "if-none-match": etag ?? "" },
+    });
     expect(res.status).toBe(304);
     expect(res.headers.get("etag")).toBe(etag);
     expect(await res.text()).toBe("");
@@ -250,7 +252,11 @@ describe("conditional requests", () => {
     const v2 = await json<Entry>(await put(s, "/cas", "v2", { "if-match": v1.etag ?? "" }));
     expect(v2.etag).not.toBe(v1.etag);
     // A writer that still holds v1's ETag loses, small or large.
-    await expectError(await put(s, "/cas", "v3", { "if-match": v1.etag ?? "" }), 412, "EPRECONDITION");
+    await expectError(
+      await put(s, "/cas", "v3", { "if-match": v1.etag ?? "" }),
+      412,
+      "EPRECONDITION",
+    );
     await expectError(
       await put(s, "/cas", bytesOf(INLINE_MAX + 1), { "if-match": v1.etag ?? "" }),
       412,

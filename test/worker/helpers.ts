@@ -39,7 +39,12 @@ export async function newShare(prefix = "s"): Promise<string> {
   return name;
 }
 
-export async function put(share: string, path: string, body: BodyInit, headers?: Record<string, string>) {
+export async function put(
+  share: string,
+  path: string,
+  body: BodyInit,
+  headers?: Record<string, string>,
+) {
   return api("PUT", `/v1/shares/${share}/files${path}`, { body, headers });
 }
 

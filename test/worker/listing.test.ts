@@ -1,0 +1,181 @@
+import { describe, expect, it } from "vitest";
+import { api, expectError, json, newShare, put } from "./helpers";
+
+interface Entry {
+  path: string;
+  type: string;
+  size: number;
+}
+interface Page {
+  entries: Entry[];
+  cursor?: string;
+}
+
+const textOf = async (res: Response) => new TextDecoder().decode(await res.arrayBuffer());
+
+async function list(share: string, path: string, query = ""): Promise<Page> {
+  const res = await api("GET", `/v1/shares/${share}/list${path}${query}`);
+  expect(res.status).toBe(200);
+  return json<Page>(res);
+}
+
+async function tree(share: string) {
+  for (const p of [
+    "/data/2024-01.csv",
+    "/data/2024-02.csv",
+    "/data/2025-01.csv",
+    "/data/notes.txt",
+    "/data/raw/2024-03.csv",
+    "/data/raw/deep/x.csv",
+    "/logs/a.log",
+    "/.hidden/secret.csv",
+    "/top.csv",
+  ]) {
+    expect((await put(share, p, "x")).status).toBe(201);
+  }
+}
+
+describe("listing (Modal's rules)", () => {
+  it("a directory lists its children with relative names", async () => {
+    const s = await newShare();
+    await tree(s);
+    const page = await list(s, "/data");
+    expect(page.entries.map((e) => [e.path, e.type])).toEqual([
+      ["2024-01.csv", "file"],
+      ["2024-02.csv", "file"],
+      ["2025-01.csv", "file"],
+      ["notes.txt", "file"],
+      ["raw", "directory"],
+    ]);
+    expect(page.cursor).toBeUndefined();
+    const root = await list(s, "/");
+    expect(root.entries.map((e) => e.path)).toEqual([".hidden", "data", "logs", "top.csv"]);
+  });
+
+  it("recursive lists the whole subtree, relative to the directory", async () => {
+    const s = await newShare();
+    await tree(s);
+    const page = await list(s, "/data/raw", "?recursive=true");
+    expect(page.entries.map((e) => e.path)).toEqual(["2024-03.csv", "deep", "deep/x.csv"]);
+  });
+
+  it("a file lists itself, with its absolute path", async () => {
+    const s = await newShare();
+    await tree(s);
+    const page = await list(s, "/data/notes.txt");
+    expect(page.entries).toHaveLength(1);
+    expect(page.entries[0]).toMatchObject({ path: "/data/notes.txt", type: "file", size: 1 });
+  });
+
+  it("a glob returns absolute paths: * within a segment, ** across", async () => {
+    const s = await newShare();
+    await tree(s);
+    const one = await list(s, "/data/*.csv");
+    expect(one.entries.map((e) => e.path)).toEqual([
+      "/data/2024-01.csv",
+      "/data/2024-02.csv",
+      "/data/2025-01.csv",
+    ]);
+    const prefixed = await list(s, "/data/2024-*");
+    expect(prefixed.entries.map((e) => e.path)).toEqual(["/data/2024-01.csv", "/data/2024-02.csv"]);
+    const deep = await list(s, "/data/**/*.csv");
+    expect(deep.entries.map((e) => e.path).sort()).toEqual(
+      [
+        "/data/2024-01.csv",
+        "/data/2024-02.csv",
+        "/data/2025-01.csv",
+        "/data/raw/2024-03.csv",
+        "/data/raw/deep/x.csv",
+      ].sort(),
+    );
+    const everywhere = await list(s, "/**/*.csv");
+    expect(everywhere.entries.map((e) => e.path)).toContain("/.hidden/secret.csv");
+    expect(everywhere.entries.map((e) => e.path)).toContain("/top.csv");
+    expect(everywhere.entries).toHaveLength(7);
+    const none = await list(s, "/nothing/*.csv");
+    expect(none.entries).toEqual([]);
+  });
+
+  it("a glob pages with limit and cursor without losing or repeating matches", async () => {
+    const s = await newShare();
+    for (let i = 0; i < 25; i++) await put(s, `/g/f${String(i).padStart(2, "0")}.dat`, "x");
+    await put(s, "/g/skip.txt", "x");
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let round = 0; round < 20; round++) {
+      const page = await list(s, "/g/*.dat", `?limit=7${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(page.entries.length).toBeLessThanOrEqual(7);
+      seen.push(...page.entries.map((e) => e.path));
+      cursor = page.cursor;
+      if (!cursor) break;
+    }
+    expect(seen).toHaveLength(25);
+    expect(new Set(seen).size).toBe(25);
+  });
+
+  it("paginates a directory with limit and cursor, in order, none lost or repeated", async () => {
+    const s = await newShare();
+    const names = Array.from({ length: 53 }, (_, i) => `n${String(i).padStart(3, "0")}`);
+    await Promise.all(names.map((n) => put(s, `/many/${n}`, n)));
+    for (const recursive of ["", "&recursive=true"]) {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let round = 0; round < 20; round++) {
+        const page = await list(
+          s,
+          "/many",
+          `?limit=10${recursive}${cursor ? `&cursor=${cursor}` : ""}`,
+        );
+        seen.push(...page.entries.map((e) => e.path));
+        cursor = page.cursor;
+        if (!cursor) break;
+      }
+      expect(seen).toEqual(names);
+    }
+  });
+
+  it("streams NDJSON, one entry per line, across internal pages", async () => {
+    const s = await newShare();
+    // More than one internal page (1,000 entries).
+    const names = Array.from({ length: 1205 }, (_, i) => `e${String(i).padStart(5, "0")}`);
+    for (let i = 0; i < names.length; i += 100) {
+      await Promise.all(names.slice(i, i + 100).map((n) => put(s, `/nd/${n}`, "")));
+    }
+    const res = await api("GET", `/v1/shares/${s}/list/nd`, {
+      headers: { accept: "application/x-ndjson" },
+    });
+    expect(res.headers.get("content-type")).toContain("application/x-ndjson");
+    const lines = (await textOf(res)).trim().split("\n");
+    expect(lines.map((l) => (JSON.parse(l) as Entry).path)).toEqual(names);
+    // With a limit it stops there and ends with a cursor line.
+    const limited = await api("GET", `/v1/shares/${s}/list/nd?limit=3`, {
+      headers: { accept: "application/x-ndjson" },
+    });
+    const ll = (await textOf(limited))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(ll).toHaveLength(4);
+    expect(ll[3]).toHaveProperty("cursor");
+    const rest = await list(s, "/nd", `?limit=2&cursor=${ll[3].cursor}`);
+    expect(rest.entries.map((e) => e.path)).toEqual(["e00003", "e00004"]);
+  });
+
+  it("missing paths are ENOENT; bad cursors and limits EINVAL", async () => {
+    const s = await newShare();
+    await put(s, "/d/f", "x");
+    await expectError(await api("GET", `/v1/shares/${s}/list/nope`), 404, "ENOENT");
+    await expectError(await api("GET", `/v1/shares/${s}/list/d?cursor=!!`), 400, "EINVAL");
+    await expectError(await api("GET", `/v1/shares/${s}/list/d?limit=0`), 400, "EINVAL");
+    await expectError(await api("GET", `/v1/shares/${s}/list/d?limit=abc`), 400, "EINVAL");
+    await expectError(await api("GET", `/v1/shares/${s}/list/d?recursive=maybe`), 400, "EINVAL");
+    // NDJSON answers a missing path with a proper error too, not a broken stream.
+    await expectError(
+      await api("GET", `/v1/shares/${s}/list/missing`, {
+        headers: { accept: "application/x-ndjson" },
+      }),
+      404,
+      "ENOENT",
+    );
+  });
+});
