@@ -1,0 +1,55 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer } from "../../scripts/dev-server.mjs";
+
+const run = promisify(execFile);
+
+/** The README's API examples: every ```sh block between "## API" and the next top section. */
+function apiExamples(): string {
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+  const api = readme.slice(readme.indexOf("\n## API"), readme.indexOf("\n## How it works"));
+  const blocks = [...api.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  expect(blocks.length).toBeGreaterThan(5);
+  return blocks.join("\n");
+}
+
+describe("README examples", () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  let cwd: string;
+  beforeAll(async () => {
+    server = await startServer();
+    cwd = mkdtempSync(join(tmpdir(), "edgefs-readme-"));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (cwd) rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it("run as pasted, in order, with no server error", async () => {
+    // Every curl call also prints its status on a line of its own.
+    const script = [
+      "set -euo pipefail",
+      `curl() { command curl -w '\\n@status %{http_code}\\n' "$@"; }`,
+      apiExamples(),
+    ].join("\n");
+    const { stdout } = await run("bash", ["-c", script], {
+      cwd,
+      env: { ...process.env, EDGEFS_URL: server.url, EDGEFS_TOKEN: server.token },
+      maxBuffer: 64 * 1024 * 1024,
+      timeout: 60_000,
+    });
+    const statuses = [...stdout.matchAll(/^@status (\d{3})$/gm)].map((m) => Number(m[1]));
+    expect(statuses.length).toBeGreaterThan(25);
+    expect(statuses.filter((s) => s >= 500)).toEqual([]);
+    expect(stdout).not.toContain("EINTERNAL");
+    // What the examples promise, visible in their output.
+    expect(stdout).toContain('"code":"ENOENT"'); // the error example
+    expect(stdout).toMatch(/^hello$/m); // the file read back
+    expect(statuses.filter((s) => s === 206)).toHaveLength(2); // the two range reads
+    expect(stdout).toContain('"path":"/data/numbers.txt"'); // the piped, unknown-length write
+  });
+});
