@@ -5,6 +5,7 @@ import { requireRootToken } from "./http/auth";
 import { errorResponse, onError } from "./http/errors";
 import { dev } from "./routes/dev";
 import { files } from "./routes/files";
+import { leases } from "./routes/leases";
 import { shares } from "./routes/shares";
 import { tree } from "./routes/tree";
 
@@ -24,6 +25,7 @@ export function createApp(): Hono<AppEnv> {
   app.use("/v1/*", requireRootToken());
   app.route("/v1/shares", files);
   app.route("/v1/shares", tree);
+  app.route("/v1/shares", leases);
   app.route("/v1/shares", shares);
 
   app.use("/_dev/*", async (c, next) => {

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { configFrom } from "../config";
 import type { Backend } from "../core/backend";
-import { checkName, environmentOf } from "../http/params";
+import { checkName, environmentOf, heldLeases } from "../http/params";
 import { ShareBackend, shareStub } from "./share-backend";
 
 /**
@@ -16,5 +16,6 @@ export function backendFor(c: Context<{ Bindings: Env }>): Backend {
     c.env.BLOBS,
     configFrom(c.env),
     (p) => c.executionCtx.waitUntil(p),
+    heldLeases(c.req.header("edgefs-lease")),
   );
 }

@@ -41,6 +41,8 @@ export class ShareBackend implements Backend {
     private readonly bucket: R2Bucket,
     private readonly config: Config,
     private readonly waitUntil: (p: Promise<unknown>) => void,
+    /** Lease ids the request holds (`Edgefs-Lease`), checked on every change. */
+    private readonly held: string[] = [],
   ) {}
 
   stat(path: FsPath): Promise<FileEntry> {
@@ -83,7 +85,7 @@ export class ShareBackend implements Backend {
     const stream = body.stream ?? new Blob([]).stream();
     if (body.length !== undefined && body.length <= inlineMax) {
       const bytes = await readExactly(stream, body.length);
-      return unwrap(this.stub.writeInline(path, bytes.buffer, conditions));
+      return unwrap(this.stub.writeInline(path, bytes.buffer, conditions, this.held));
     }
     const reader = stream.getReader();
     let head: Uint8Array[] = [];
@@ -92,12 +94,17 @@ export class ShareBackend implements Backend {
       const start = await readUpTo(reader, inlineMax);
       if (start.done) {
         return unwrap(
-          this.stub.writeInline(path, concat(start.chunks, start.size).buffer, conditions),
+          this.stub.writeInline(
+            path,
+            concat(start.chunks, start.size).buffer,
+            conditions,
+            this.held,
+          ),
         );
       }
       head = start.chunks;
     }
-    const { blobId, key } = await unwrap(this.stub.reserveWrite(path, conditions));
+    const { blobId, key } = await unwrap(this.stub.reserveWrite(path, conditions, this.held));
     try {
       let size: number;
       if (body.length !== undefined && body.length <= R2_SINGLE_PUT_MAX) {
@@ -110,7 +117,7 @@ export class ShareBackend implements Backend {
         );
         if (body.length !== undefined && size !== body.length) throw bodyError("length mismatch");
       }
-      return await unwrap(this.stub.commitWrite(path, blobId, size, conditions));
+      return await unwrap(this.stub.commitWrite(path, blobId, size, conditions, this.held));
     } catch (e) {
       // Nothing became visible; let GC reclaim the blob now rather than at expiry.
       this.waitUntil(unwrap(this.stub.abortWrite(blobId)).catch(() => undefined));
@@ -119,15 +126,15 @@ export class ShareBackend implements Backend {
   }
 
   mkdir(path: FsPath): Promise<WriteResult> {
-    return unwrap(this.stub.mkdir(path));
+    return unwrap(this.stub.mkdir(path, this.held));
   }
 
   remove(path: FsPath, options: { recursive: boolean }): Promise<void> {
-    return unwrap(this.stub.remove(path, options.recursive));
+    return unwrap(this.stub.remove(path, options.recursive, this.held));
   }
 
   move(from: FsPath, to: FsPath, options: { overwrite: boolean }): Promise<FileEntry> {
-    return unwrap(this.stub.move(from, to, options.overwrite));
+    return unwrap(this.stub.move(from, to, options.overwrite, this.held));
   }
 
   copy(
@@ -135,7 +142,7 @@ export class ShareBackend implements Backend {
     to: FsPath,
     options: { overwrite: boolean; recursive: boolean },
   ): Promise<FileEntry> {
-    return unwrap(this.stub.copy(from, to, options));
+    return unwrap(this.stub.copy(from, to, options, this.held));
   }
 }
 

@@ -41,7 +41,11 @@ export class Registry extends DurableObject<Env> {
       .toArray();
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
-    const entries = page.map((r) => JSON.parse(r.info) as ShareInfo);
+    // An expired ephemeral share is gone at once, even before its alarm removes it here.
+    const now = Date.now();
+    const entries = page
+      .map((r) => JSON.parse(r.info) as ShareInfo)
+      .filter((info) => info.expiresAt === undefined || info.expiresAt > now);
     const last = page[page.length - 1]?.name;
     return more && last !== undefined ? { entries, last } : { entries };
   }

@@ -9,6 +9,8 @@
  * pending  blobs reserved by writes that have not committed yet; expired
  *          rows are reclaimed (the client vanished mid-upload).
  * gc       R2 keys (and unfinished multipart uploads) to delete once due.
+ * leases   path leases (advisory locks); see lease-table.ts.
+ * share.expires_at  set for ephemeral shares: the moment they stop existing.
  */
 export const MIGRATIONS: string[] = [
   `CREATE TABLE share (
@@ -37,6 +39,15 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX pending_by_expiry ON pending (expires_at);
    CREATE TABLE gc (key TEXT PRIMARY KEY, upload_id TEXT, due_at INTEGER NOT NULL) WITHOUT ROWID;
    CREATE INDEX gc_by_due ON gc (due_at);`,
+  `ALTER TABLE share ADD COLUMN ttl_ms INTEGER;
+   ALTER TABLE share ADD COLUMN expires_at INTEGER;
+   CREATE TABLE leases (
+     id TEXT PRIMARY KEY, path TEXT NOT NULL,
+     exclusive INTEGER NOT NULL, depth TEXT NOT NULL CHECK (depth IN ('0', 'infinity')),
+     owner TEXT, ttl_ms INTEGER NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX leases_by_path ON leases (path);
+   CREATE INDEX leases_by_expiry ON leases (expires_at);`,
 ];
 
 export function migrate(sql: SqlStorage): void {

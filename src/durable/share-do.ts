@@ -9,6 +9,7 @@ import type { FileEntry, ListPage, ShareInfo } from "../core/types";
 import { deleteBlobs } from "../r2/blob-store";
 import { BlobLedger } from "./blob-ledger";
 import { FileTree } from "./file-tree";
+import { type Lease, LeaseTable, type LeaseTarget } from "./lease-table";
 import { registryFor } from "./registry";
 import { guard, type Result } from "./rpc";
 import { migrate } from "./schema";
@@ -19,7 +20,15 @@ interface ShareRow {
   env: string;
   kind: string;
   created_at: number;
+  /** Ephemeral shares only: the heartbeat ttl and the moment the share ends. */
+  ttl_ms: number | null;
+  expires_at: number | null;
   [key: string]: SqlStorageValue;
+}
+
+/** An ephemeral share's lifetime without heartbeats (../shared/DESIGN.md "Leases"). */
+export interface Ephemeral {
+  ttlMs: number;
 }
 
 /** Where a file's bytes are, for the Worker to stream them (never through here). */
@@ -43,13 +52,15 @@ export class ShareDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly ledger: BlobLedger;
   private readonly tree: FileTree;
+  private readonly leases: LeaseTable;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    migrate(this.sql);
     this.ledger = new BlobLedger(this.sql);
     this.tree = new FileTree(this.sql, this.ledger);
-    migrate(this.sql);
+    this.leases = new LeaseTable(this.sql);
   }
 
   private get config() {
@@ -60,21 +71,35 @@ export class ShareDO extends DurableObject<Env> {
     return this.sql.exec<ShareRow>("SELECT * FROM share").toArray()[0];
   }
 
-  private requireShare(): ShareRow {
+  /**
+   * The live share, or ENOENT. An ephemeral share is gone from the moment it
+   * expires, even while the alarm has not reclaimed it yet.
+   */
+  private requireShare(now = Date.now()): ShareRow {
     const row = this.shareRow();
     if (!row) throw new FsError("ENOENT", "share not found");
+    if (row.expires_at !== null && row.expires_at <= now) {
+      throw new FsError("ENOENT", "share not found: the ephemeral share expired");
+    }
     return row;
   }
 
   private static info(row: ShareRow): ShareInfo {
-    return {
+    const info: ShareInfo = {
       name: row.name,
       env: row.env,
       id: row.id,
       kind: "nfs",
-      ephemeral: false,
+      ephemeral: row.expires_at !== null,
       createdAt: row.created_at,
     };
+    if (row.expires_at !== null) info.expiresAt = row.expires_at;
+    return info;
+  }
+
+  /** Refuses a change that a lease protects, unless the request holds it. */
+  private checkLeases(held: readonly string[], now: number, ...targets: LeaseTarget[]): void {
+    this.leases.checkWrite(targets, held, now);
   }
 
   /** Runs a metadata change as one transaction, then re-aims the alarm. */
@@ -90,33 +115,75 @@ export class ShareDO extends DurableObject<Env> {
 
   // ── Share lifecycle ──────────────────────────────────────────────────
 
-  /** Creates the share unless it exists; `strict` makes an existing one EEXIST. */
+  /**
+   * Creates the share unless it exists; `strict` makes an existing one
+   * EEXIST. An expired ephemeral share not yet reclaimed counts as absent:
+   * it is reclaimed first, so the new share starts empty.
+   */
   async createShare(
     env: string,
     name: string,
     strict: boolean,
+    ephemeral?: Ephemeral,
   ): Promise<Result<{ info: ShareInfo; created: boolean }>> {
-    const result = await guard(() =>
-      this.ctx.storage.transactionSync(() => {
-        const existing = this.shareRow();
-        if (existing) {
-          if (strict) throw new FsError("EEXIST", `share already exists: ${name}`);
-          return { info: ShareDO.info(existing), created: false };
-        }
-        const row: ShareRow = { id: randomId(), name, env, kind: "nfs", created_at: Date.now() };
-        this.sql.exec(
-          "INSERT INTO share (singleton, id, name, env, kind, created_at) VALUES (1, ?, ?, ?, ?, ?)",
-          row.id,
-          row.name,
-          row.env,
-          row.kind,
-          row.created_at,
-        );
-        return { info: ShareDO.info(row), created: true };
-      }),
-    );
+    const result = await this.change((now) => {
+      const existing = this.shareRow();
+      if (existing && (existing.expires_at === null || existing.expires_at > now)) {
+        if (strict) throw new FsError("EEXIST", `share already exists: ${name}`);
+        return { info: ShareDO.info(existing), created: false };
+      }
+      if (existing) this.dropShare(now);
+      const row: ShareRow = {
+        id: randomId(),
+        name,
+        env,
+        kind: "nfs",
+        created_at: now,
+        ttl_ms: ephemeral?.ttlMs ?? null,
+        expires_at: ephemeral ? now + ephemeral.ttlMs : null,
+      };
+      this.sql.exec(
+        `INSERT INTO share (singleton, id, name, env, kind, created_at, ttl_ms, expires_at)
+         VALUES (1, ?, ?, ?, ?, ?, ?, ?)`,
+        row.id,
+        row.name,
+        row.env,
+        row.kind,
+        row.created_at,
+        row.ttl_ms,
+        row.expires_at,
+      );
+      return { info: ShareDO.info(row), created: true };
+    });
     if (result.ok && result.value.created) await registryFor(this.env, env).add(result.value.info);
     return result;
+  }
+
+  /** Extends an ephemeral share by its ttl from now. */
+  async heartbeat(): Promise<Result<{ expiresAt: number }>> {
+    const result = await this.change((now) => {
+      const share = this.requireShare(now);
+      if (share.ttl_ms === null) {
+        throw new FsError("EINVAL", `share ${share.name} is not ephemeral: it needs no heartbeat`);
+      }
+      const expiresAt = now + share.ttl_ms;
+      this.sql.exec("UPDATE share SET expires_at = ?", expiresAt);
+      return ShareDO.info({ ...share, expires_at: expiresAt });
+    });
+    if (!result.ok) return result;
+    await registryFor(this.env, result.value.env).add(result.value);
+    return { ok: true, value: { expiresAt: result.value.expiresAt as number } };
+  }
+
+  /**
+   * Forgets the share: tree, leases and identity now; every blob is queued
+   * for GC at `blobsDueAt`. Synchronous SQL, for use inside a change.
+   */
+  private dropShare(blobsDueAt: number): void {
+    this.ledger.releaseAll(blobsDueAt);
+    this.tree.clear();
+    this.leases.clear();
+    this.sql.exec("DELETE FROM share");
   }
 
   async info(): Promise<Result<ShareInfo>> {
@@ -130,10 +197,8 @@ export class ShareDO extends DurableObject<Env> {
    */
   async deleteShare(): Promise<Result<void>> {
     const result = await this.change((now) => {
-      const share = this.requireShare();
-      this.ledger.releaseAll(this.graceUntil(now));
-      this.tree.clear();
-      this.sql.exec("DELETE FROM share");
+      const share = this.requireShare(now);
+      this.dropShare(this.graceUntil(now));
       return share;
     });
     if (!result.ok) return result;
@@ -182,9 +247,11 @@ export class ShareDO extends DurableObject<Env> {
     path: FsPath,
     data: ArrayBuffer,
     conditions: WriteConditions,
+    held: string[] = [],
   ): Promise<Result<{ entry: FileEntry; created: boolean }>> {
     return this.change((now) => {
-      this.requireShare();
+      this.requireShare(now);
+      this.checkLeases(held, now, { path, subtree: false });
       this.checkConditions(path, conditions);
       const version = { size: data.byteLength, etag: newEtag(), blobId: null, data };
       const created = this.tree.putFile(path, version, now, this.graceUntil(now));
@@ -209,9 +276,11 @@ export class ShareDO extends DurableObject<Env> {
   async reserveWrite(
     path: FsPath,
     conditions: WriteConditions,
+    held: string[] = [],
   ): Promise<Result<{ blobId: string; key: string }>> {
     return this.change((now) => {
-      const share = this.requireShare();
+      const share = this.requireShare(now);
+      this.checkLeases(held, now, { path, subtree: false });
       if (path === ROOT || this.tree.get(path)?.type === "directory") {
         throw new FsError("EISDIR", `is a directory: ${path}`, path);
       }
@@ -243,9 +312,11 @@ export class ShareDO extends DurableObject<Env> {
     blobId: string,
     size: number,
     conditions: WriteConditions,
+    held: string[] = [],
   ): Promise<Result<{ entry: FileEntry; created: boolean }>> {
     return this.change((now) => {
-      const share = this.requireShare();
+      const share = this.requireShare(now);
+      this.checkLeases(held, now, { path, subtree: false });
       this.checkConditions(path, conditions);
       if (!this.ledger.claim(blobId, share.id)) {
         throw new FsError(
@@ -265,17 +336,22 @@ export class ShareDO extends DurableObject<Env> {
     return this.change((now) => this.ledger.abandon(blobId, now));
   }
 
-  async mkdir(path: FsPath): Promise<Result<{ entry: FileEntry; created: boolean }>> {
+  async mkdir(
+    path: FsPath,
+    held: string[] = [],
+  ): Promise<Result<{ entry: FileEntry; created: boolean }>> {
     return this.change((now) => {
-      this.requireShare();
+      this.requireShare(now);
+      this.checkLeases(held, now, { path, subtree: false });
       const created = this.tree.mkdir(path, now);
       return { entry: this.tree.entry(path), created };
     });
   }
 
-  async remove(path: FsPath, recursive: boolean): Promise<Result<void>> {
+  async remove(path: FsPath, recursive: boolean, held: string[] = []): Promise<Result<void>> {
     return this.change((now) => {
-      this.requireShare();
+      this.requireShare(now);
+      this.checkLeases(held, now, { path, subtree: true });
       if (path === ROOT) {
         if (!recursive && this.tree.hasChildren(ROOT)) {
           throw new FsError("ENOTEMPTY", "directory not empty: /", path);
@@ -287,9 +363,15 @@ export class ShareDO extends DurableObject<Env> {
     });
   }
 
-  async move(from: FsPath, to: FsPath, overwrite: boolean): Promise<Result<FileEntry>> {
+  async move(
+    from: FsPath,
+    to: FsPath,
+    overwrite: boolean,
+    held: string[] = [],
+  ): Promise<Result<FileEntry>> {
     return this.change((now) => {
-      this.requireShare();
+      this.requireShare(now);
+      this.checkLeases(held, now, { path: from, subtree: true }, { path: to, subtree: true });
       return this.tree.move(from, to, overwrite, now, this.graceUntil(now));
     });
   }
@@ -298,10 +380,49 @@ export class ShareDO extends DurableObject<Env> {
     from: FsPath,
     to: FsPath,
     opts: { recursive: boolean; overwrite: boolean },
+    held: string[] = [],
   ): Promise<Result<FileEntry>> {
     return this.change((now) => {
-      this.requireShare();
+      this.requireShare(now);
+      this.checkLeases(held, now, { path: to, subtree: true });
       return this.tree.copy(from, to, opts, now, this.graceUntil(now));
+    });
+  }
+
+  // ── Path leases ──────────────────────────────────────────────────────
+
+  async acquireLease(request: {
+    path: FsPath;
+    exclusive: boolean;
+    depth: "0" | "infinity";
+    owner: string | null;
+    ttlMs: number;
+  }): Promise<Result<Lease>> {
+    return this.change((now) => {
+      this.requireShare(now);
+      return this.leases.acquire(request, now);
+    });
+  }
+
+  async renewLease(id: string, ttlMs?: number): Promise<Result<Lease>> {
+    return this.change((now) => {
+      this.requireShare(now);
+      return this.leases.renew(id, ttlMs, now);
+    });
+  }
+
+  async releaseLease(id: string): Promise<Result<void>> {
+    return this.change((now) => {
+      this.requireShare(now);
+      this.leases.release(id, now);
+    });
+  }
+
+  async listLeases(under?: FsPath): Promise<Result<Lease[]>> {
+    return guard(() => {
+      const now = Date.now();
+      this.requireShare(now);
+      return this.leases.list(now, under);
     });
   }
 
@@ -315,12 +436,21 @@ export class ShareDO extends DurableObject<Env> {
 
   /**
    * The one scheduling rule: after every change, the alarm points at the
-   * earliest due item (a GC batch, an expiring write reservation, and later
-   * leases and ephemeral-share expiry). Setting it to the minimum means a
-   * later item can never postpone an earlier one, and an empty queue clears it.
+   * earliest due item — a GC batch, an expiring write reservation, a lease's
+   * expiry, the ephemeral share's expiry. Setting it to the minimum means a
+   * later item can never postpone an earlier one, and nothing due clears it.
    */
+  private nextDue(): number | null {
+    const candidates = [
+      this.ledger.nextDue(),
+      this.leases.nextExpiry(),
+      this.shareRow()?.expires_at ?? null,
+    ].filter((t): t is number => t !== null);
+    return candidates.length === 0 ? null : Math.min(...candidates);
+  }
+
   private async scheduleAlarm(): Promise<void> {
-    const next = this.ledger.nextDue();
+    const next = this.nextDue();
     const current = await this.ctx.storage.getAlarm();
     if (next === null) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
@@ -337,7 +467,11 @@ export class ShareDO extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    this.ctx.storage.transactionSync(() => this.ledger.expirePending(now));
+    await this.reclaimIfExpired(now);
+    this.ctx.storage.transactionSync(() => {
+      this.ledger.expirePending(now);
+      this.leases.expire(now);
+    });
     const due = this.ledger.due(now, GC_BATCH);
     if (due.length > 0) {
       await deleteBlobs(this.env.BLOBS, due);
@@ -349,5 +483,18 @@ export class ShareDO extends DurableObject<Env> {
       return;
     }
     await this.scheduleAlarm();
+  }
+
+  /**
+   * An ephemeral share past its expiry is dropped whole; its blobs are due
+   * at once (no reader can reach them: the share answers 404 since expiry)
+   * and go in GC batches over the following alarm runs. The registry is told
+   * first, so a retried alarm finds the share still there and repeats both.
+   */
+  private async reclaimIfExpired(now: number): Promise<void> {
+    const share = this.shareRow();
+    if (!share || share.expires_at === null || share.expires_at > now) return;
+    await registryFor(this.env, share.env).remove(share.name, share.id);
+    this.ctx.storage.transactionSync(() => this.dropShare(now));
   }
 }

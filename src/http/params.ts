@@ -14,6 +14,18 @@ export function checkName(value: string | undefined, what: string): string {
   return value;
 }
 
+const LEASE_ID = /^[0-9a-f]{32}$/;
+
+/** `Edgefs-Lease: id[, id…]`: the leases a writer holds. */
+export function heldLeases(header: string | undefined): string[] {
+  if (header === undefined || header.trim() === "") return [];
+  const ids = header.split(",").map((s) => s.trim());
+  if (ids.length > 16 || !ids.every((id) => LEASE_ID.test(id))) {
+    throw invalid("malformed Edgefs-Lease header: up to 16 lease ids, comma-separated");
+  }
+  return ids;
+}
+
 /** `?env=`, default "main". */
 export function environmentOf(query: (key: string) => string | undefined): string {
   return checkName(query("env") ?? "main", "environment");

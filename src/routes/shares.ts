@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app";
 import { shareStub } from "../backends/share-backend";
 import { invalid } from "../core/errors";
-import { decodeCursor, encodeCursor } from "../core/ids";
+import { decodeCursor, encodeCursor, randomId } from "../core/ids";
 import { registryFor } from "../durable/registry";
 import { unwrap } from "../durable/rpc";
 import { checkName, environmentOf, jsonBody, optionalJsonBody, validate } from "../http/params";
@@ -49,16 +49,46 @@ shares.put("/:name", validate("query", envQuery), async (c) => {
   return c.json(info, created ? 201 : 200);
 });
 
-const createBody = z.strictObject({ name: z.string(), kind: z.literal("nfs").optional() });
+/** Ephemeral shares: ttl bounds (../shared/DESIGN.md "Leases"). */
+const EPHEMERAL_TTL = { default: 600, min: 5, max: 86_400 };
 
-/** POST: strict create, 409 EEXIST when the name is taken. */
+const createBody = z
+  .strictObject({
+    name: z.string().optional(),
+    kind: z.literal("nfs").optional(),
+    ephemeral: z.boolean().optional(),
+    ttlSeconds: z.number().int().min(EPHEMERAL_TTL.min).max(EPHEMERAL_TTL.max).optional(),
+  })
+  .refine((b) => b.ephemeral === true || b.name !== undefined, "name is required")
+  .refine((b) => !(b.ephemeral && b.name !== undefined), "ephemeral shares get a generated name")
+  .refine(
+    (b) => b.ephemeral === true || b.ttlSeconds === undefined,
+    "ttlSeconds is for ephemeral shares",
+  );
+
+/**
+ * POST: strict create, 409 EEXIST when the name is taken. With
+ * `"ephemeral": true` the share gets an unguessable name and lives while
+ * heartbeats arrive, `ttlSeconds` (default 600) after the last one.
+ */
 shares.post("/", validate("query", envQuery), async (c) => {
   const environment = environmentOf((k) => c.req.query(k));
-  const name = checkName((await jsonBody(c.req.raw, createBody)).name, "share");
+  const body = await jsonBody(c.req.raw, createBody);
+  const name = body.ephemeral ? `ephemeral-${randomId()}` : checkName(body.name, "share");
+  const ephemeral = body.ephemeral
+    ? { ttlMs: (body.ttlSeconds ?? EPHEMERAL_TTL.default) * 1000 }
+    : undefined;
   const { info } = await unwrap(
-    shareStub(c.env, environment, name).createShare(environment, name, true),
+    shareStub(c.env, environment, name).createShare(environment, name, true, ephemeral),
   );
   return c.json(info, 201);
+});
+
+/** Keeps an ephemeral share alive for another ttl. */
+shares.post("/:name/heartbeat", validate("query", envQuery), async (c) => {
+  const environment = environmentOf((k) => c.req.query(k));
+  const name = checkName(c.req.param("name"), "share");
+  return c.json(await unwrap(shareStub(c.env, environment, name).heartbeat()));
 });
 
 shares.get("/:name", validate("query", envQuery), async (c) => {

@@ -134,7 +134,7 @@ describe("listing (Modal's rules)", () => {
     }
   });
 
-  it("streams NDJSON, one entry per line, across internal pages", async () => {
+  it("streams NDJSON, one entry per line, across internal pages", { timeout: 60_000 }, async () => {
     const s = await newShare();
     // More than one internal page (1,000 entries).
     const names = Array.from({ length: 1205 }, (_, i) => `e${String(i).padStart(5, "0")}`);

@@ -1,0 +1,195 @@
+import { FsError } from "../core/errors";
+import { randomId } from "../core/ids";
+import { ancestorsOf, type FsPath, ROOT } from "../core/paths";
+
+/**
+ * A path lease: an advisory lock for cooperating writers. `depth` follows
+ * WebDAV (RFC 4918 §6): "infinity" covers the path and everything below it,
+ * "0" the path alone. `owner` is free text for whoever holds it (WebDAV's
+ * DAV:owner), kept so LOCK discovery can show it later.
+ */
+export interface Lease {
+  leaseId: string;
+  path: string;
+  exclusive: boolean;
+  depth: "0" | "infinity";
+  owner: string | null;
+  ttlSeconds: number;
+  expiresAt: number;
+  createdAt: number;
+}
+
+interface LeaseRow {
+  id: string;
+  path: string;
+  exclusive: number;
+  depth: "0" | "infinity";
+  owner: string | null;
+  ttl_ms: number;
+  expires_at: number;
+  created_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+const toLease = (r: LeaseRow): Lease => ({
+  leaseId: r.id,
+  path: r.path,
+  exclusive: r.exclusive === 1,
+  depth: r.depth,
+  owner: r.owner,
+  ttlSeconds: r.ttl_ms / 1000,
+  expiresAt: r.expires_at,
+  createdAt: r.created_at,
+});
+
+/** What a change touches: one path, or a path with everything below it. */
+export interface LeaseTarget {
+  path: FsPath;
+  subtree: boolean;
+}
+
+/**
+ * The leases of one share, in the ShareDO's SQLite. A lease is active while
+ * `expires_at` is in the future: every check filters on it, so an expired
+ * lease stops counting at once, without waiting for the alarm to delete it.
+ */
+export class LeaseTable {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /**
+   * Active leases that overlap a target: leases on the path or an ancestor
+   * with depth infinity, a depth-0 lease on the path itself, and (for a
+   * subtree) any lease below it.
+   */
+  private overlapping(target: LeaseTarget, now: number): LeaseRow[] {
+    const above = JSON.stringify(target.path === ROOT ? [] : [ROOT, ...ancestorsOf(target.path)]);
+    const [lo, hi] = target.path === ROOT ? ["/", "0"] : [`${target.path}/`, `${target.path}0`];
+    return this.sql
+      .exec<LeaseRow>(
+        `SELECT * FROM leases WHERE expires_at > ?1 AND (
+           path = ?2
+           OR (depth = 'infinity' AND path IN (SELECT value FROM json_each(?3)))
+           OR (?4 AND path >= ?5 AND path < ?6))`,
+        now,
+        target.path,
+        above,
+        target.subtree ? 1 : 0,
+        lo,
+        hi,
+      )
+      .toArray();
+  }
+
+  acquire(
+    request: {
+      path: FsPath;
+      exclusive: boolean;
+      depth: "0" | "infinity";
+      owner: string | null;
+      ttlMs: number;
+    },
+    now: number,
+  ): Lease {
+    const target = { path: request.path, subtree: request.depth === "infinity" };
+    const conflict = this.overlapping(target, now).find(
+      (l) => request.exclusive || l.exclusive === 1,
+    );
+    if (conflict) throw locked(request.path, conflict);
+    const row: LeaseRow = {
+      id: randomId(),
+      path: request.path,
+      exclusive: request.exclusive ? 1 : 0,
+      depth: request.depth,
+      owner: request.owner,
+      ttl_ms: request.ttlMs,
+      expires_at: now + request.ttlMs,
+      created_at: now,
+    };
+    this.sql.exec(
+      `INSERT INTO leases (id, path, exclusive, depth, owner, ttl_ms, expires_at, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      row.id,
+      row.path,
+      row.exclusive,
+      row.depth,
+      row.owner,
+      row.ttl_ms,
+      row.expires_at,
+      row.created_at,
+    );
+    return toLease(row);
+  }
+
+  private active(id: string, now: number): LeaseRow {
+    const row = this.sql
+      .exec<LeaseRow>("SELECT * FROM leases WHERE id = ? AND expires_at > ?", id, now)
+      .toArray()[0];
+    if (!row) throw new FsError("ENOENT", "no such lease, or it has expired");
+    return row;
+  }
+
+  /** Extends a live lease by its ttl (or a new one) from now. */
+  renew(id: string, ttlMs: number | undefined, now: number): Lease {
+    const row = this.active(id, now);
+    const ttl = ttlMs ?? row.ttl_ms;
+    this.sql.exec("UPDATE leases SET ttl_ms = ?, expires_at = ? WHERE id = ?", ttl, now + ttl, id);
+    return toLease({ ...row, ttl_ms: ttl, expires_at: now + ttl });
+  }
+
+  release(id: string, now: number): void {
+    this.active(id, now);
+    this.sql.exec("DELETE FROM leases WHERE id = ?", id);
+  }
+
+  list(now: number, under?: FsPath): Lease[] {
+    const rows =
+      under === undefined
+        ? this.sql.exec<LeaseRow>("SELECT * FROM leases WHERE expires_at > ? ORDER BY path", now)
+        : this.sql.exec<LeaseRow>(
+            "SELECT * FROM leases WHERE expires_at > ? AND (path = ? OR (path >= ? AND path < ?)) ORDER BY path",
+            now,
+            under,
+            under === ROOT ? "/" : `${under}/`,
+            under === ROOT ? "0" : `${under}0`,
+          );
+    return rows.toArray().map(toLease);
+  }
+
+  /**
+   * Refuses a change that another lease protects (423 ELOCKED). An
+   * exclusive lease lets through only its holder; shared leases block only
+   * writers that hold no lease on the target.
+   */
+  checkWrite(targets: LeaseTarget[], held: readonly string[], now: number): void {
+    for (const target of targets) {
+      const leases = this.overlapping(target, now);
+      if (leases.length === 0) continue;
+      const holdsAny = leases.some((l) => held.includes(l.id));
+      const blocker = leases.find((l) => (l.exclusive === 1 ? !held.includes(l.id) : !holdsAny));
+      if (blocker) throw locked(target.path, blocker);
+    }
+  }
+
+  /** Forgets expired leases (housekeeping; they stopped counting already). */
+  expire(now: number): void {
+    this.sql.exec("DELETE FROM leases WHERE expires_at <= ?", now);
+  }
+
+  nextExpiry(): number | null {
+    return this.sql.exec<{ t: number | null }>("SELECT MIN(expires_at) AS t FROM leases").one().t;
+  }
+
+  clear(): void {
+    this.sql.exec("DELETE FROM leases");
+  }
+}
+
+/** The lease id is a capability: the message names the expiry, never the id. */
+function locked(path: string, lease: LeaseRow): FsError {
+  const kind = lease.exclusive === 1 ? "an exclusive" : "a shared";
+  return new FsError(
+    "ELOCKED",
+    `${path} is held by ${kind} lease on ${lease.path} until ${new Date(lease.expires_at).toISOString()}`,
+    path,
+  );
+}

@@ -1,0 +1,72 @@
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app";
+import { shareStub } from "../backends/share-backend";
+import { invalid } from "../core/errors";
+import { parsePath } from "../core/paths";
+import { unwrap } from "../durable/rpc";
+import { checkName, environmentOf, jsonBody, optionalJsonBody } from "../http/params";
+
+/**
+ * Path leases: advisory locks for cooperating writers. While one is held,
+ * changes at or below its path need `Edgefs-Lease: <id>` (else 423).
+ */
+export const leases = new Hono<AppEnv>();
+
+const MAX_TTL_SECONDS = 86_400;
+const ttl = z.number().int().min(1).max(MAX_TTL_SECONDS);
+
+const acquireBody = z.strictObject({
+  path: z.string(),
+  ttlSeconds: ttl.optional(),
+  exclusive: z.boolean().optional(),
+  depth: z.enum(["0", "infinity"]).optional(),
+  owner: z.string().max(1024).optional(),
+});
+
+function stubOf(c: {
+  req: { query: (k: string) => string | undefined; param: (k: string) => string | undefined };
+  env: Env;
+}) {
+  return shareStub(
+    c.env,
+    environmentOf((k) => c.req.query(k)),
+    checkName(c.req.param("share"), "share"),
+  );
+}
+
+function leaseIdOf(value: string | undefined): string {
+  if (value === undefined || !/^[0-9a-f]{32}$/.test(value)) throw invalid("malformed lease id");
+  return value;
+}
+
+leases.post("/:share/leases", async (c) => {
+  const body = await jsonBody(c.req.raw, acquireBody);
+  const lease = await unwrap(
+    stubOf(c).acquireLease({
+      path: parsePath(body.path),
+      exclusive: body.exclusive ?? true,
+      depth: body.depth ?? "infinity",
+      owner: body.owner ?? null,
+      ttlMs: (body.ttlSeconds ?? 60) * 1000,
+    }),
+  );
+  return c.json(lease, 201);
+});
+
+leases.get("/:share/leases", async (c) => {
+  const path = c.req.query("path");
+  const list = await unwrap(stubOf(c).listLeases(path === undefined ? undefined : parsePath(path)));
+  return c.json({ leases: list });
+});
+
+leases.post("/:share/leases/:id/renew", async (c) => {
+  const body = await optionalJsonBody(c.req.raw, z.strictObject({ ttlSeconds: ttl.optional() }));
+  const ttlMs = body?.ttlSeconds === undefined ? undefined : body.ttlSeconds * 1000;
+  return c.json(await unwrap(stubOf(c).renewLease(leaseIdOf(c.req.param("id")), ttlMs)));
+});
+
+leases.delete("/:share/leases/:id", async (c) => {
+  await unwrap(stubOf(c).releaseLease(leaseIdOf(c.req.param("id"))));
+  return c.body(null, 204);
+});
