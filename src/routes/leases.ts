@@ -24,15 +24,9 @@ const acquireBody = z.strictObject({
   owner: z.string().max(1024).optional(),
 });
 
-function stubOf(c: {
-  req: { query: (k: string) => string | undefined; param: (k: string) => string | undefined };
-  env: Env;
-}) {
-  return shareStub(
-    c.env,
-    environmentOf((k) => c.req.query(k)),
-    checkName(c.req.param("share"), "share"),
-  );
+function stubOf(c: Context<AppEnv>) {
+  const environment = environmentOf((k) => c.req.query(k));
+  return shareStub(c.env, environment, checkName(c.req.param("share"), "share"));
 }
 
 function leaseIdOf(value: string | undefined): string {
