@@ -51,5 +51,8 @@ describe("README examples", () => {
     expect(stdout).toMatch(/^hello$/m); // the file read back
     expect(statuses.filter((s) => s === 206)).toHaveLength(2); // the two range reads
     expect(stdout).toContain('"path":"/data/numbers.txt"'); // the piped, unknown-length write
+    expect(stdout).toContain('"code":"ELOCKED"'); // a writer without the lease
+    expect(stdout).toContain('"path":"/reports/q3.txt"'); // the lease holder's write
+    expect(stdout).toMatch(/^\{"expiresAt":\d+\}$/m); // the ephemeral share's heartbeat
   });
 });
