@@ -5,6 +5,7 @@ export interface Config {
   inlineMaxBytes: number;
   gcGraceMs: number;
   pendingTtlMs: number;
+  uploadTtlMs: number;
   devRoutes: boolean;
 }
 
@@ -32,6 +33,8 @@ export function configFrom(env: Env): Config {
       1000 * intVar(env.EDGEFS_GC_GRACE_SECONDS, "EDGEFS_GC_GRACE_SECONDS", 300, 86400 * 7),
     pendingTtlMs:
       1000 * intVar(env.EDGEFS_PENDING_TTL_SECONDS, "EDGEFS_PENDING_TTL_SECONDS", 21600, 86400 * 7),
+    uploadTtlMs:
+      1000 * intVar(env.EDGEFS_UPLOAD_TTL_SECONDS, "EDGEFS_UPLOAD_TTL_SECONDS", 86400, 86400 * 30),
     devRoutes: env.EDGEFS_DEV_ROUTES === "1",
   };
 }

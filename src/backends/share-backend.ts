@@ -4,6 +4,9 @@ import type {
   ListQuery,
   ReadOptions,
   ReadResult,
+  UploadInfo,
+  UploadPart,
+  UploadStatus,
   WriteBody,
   WriteResult,
 } from "../core/backend";
@@ -14,8 +17,12 @@ import { parseRange } from "../core/range";
 import type { FileEntry, ListPage } from "../core/types";
 import { unwrap } from "../durable/rpc";
 import type { ShareDO } from "../durable/share-do";
-import { getBlob, putChunked, putKnownLength } from "../r2/blob-store";
-import { bodyError, concat, readUpTo } from "../r2/body";
+import { getBlob, putKnownLength } from "../r2/blob-store";
+import { bodyError, concat, fixedSizeParts, readUpTo } from "../r2/body";
+import { completeMultipart, putPart, startMultipart } from "../r2/multipart";
+
+/** Part size for bodies of unknown length: 10 MiB × R2's 10,000 parts ≈ 97 GiB per file. */
+export const CHUNKED_PART_SIZE = 10 * 1024 * 1024;
 
 /** R2's single-put ceiling; larger bodies of known length go multipart too. */
 const R2_SINGLE_PUT_MAX = 5 * 1024 ** 3 - 5 * 1024 ** 2;
@@ -87,42 +94,137 @@ export class ShareBackend implements Backend {
       const bytes = await readExactly(stream, body.length);
       return unwrap(this.stub.writeInline(path, bytes.buffer, conditions, this.held));
     }
+    if (body.length !== undefined && body.length <= R2_SINGLE_PUT_MAX) {
+      return this.writeOnePut(path, stream, body.length, conditions);
+    }
     const reader = stream.getReader();
     let head: Uint8Array[] = [];
     if (body.length === undefined) {
       // Unknown length: a body that ends within the inline limit is small.
       const start = await readUpTo(reader, inlineMax);
       if (start.done) {
-        return unwrap(
-          this.stub.writeInline(
-            path,
-            concat(start.chunks, start.size).buffer,
-            conditions,
-            this.held,
-          ),
-        );
+        const bytes = concat(start.chunks, start.size);
+        return unwrap(this.stub.writeInline(path, bytes.buffer, conditions, this.held));
       }
       head = start.chunks;
     }
+    return this.writeInParts(
+      path,
+      fixedSizeParts(head, reader, CHUNKED_PART_SIZE),
+      body.length,
+      conditions,
+    );
+  }
+
+  /** A body of known length up to 5 GiB: reserve, one R2 put, commit. */
+  private async writeOnePut(
+    path: FsPath,
+    stream: ReadableStream<Uint8Array>,
+    length: number,
+    conditions: WriteConditions,
+  ): Promise<WriteResult> {
     const { blobId, key } = await unwrap(this.stub.reserveWrite(path, conditions, this.held));
     try {
-      let size: number;
-      if (body.length !== undefined && body.length <= R2_SINGLE_PUT_MAX) {
-        reader.releaseLock();
-        await putKnownLength(this.bucket, key, stream, body.length);
-        size = body.length;
-      } else {
-        size = await putChunked(this.bucket, key, head, reader, (uploadId) =>
-          unwrap(this.stub.attachUpload(blobId, uploadId)),
-        );
-        if (body.length !== undefined && size !== body.length) throw bodyError("length mismatch");
-      }
-      return await unwrap(this.stub.commitWrite(path, blobId, size, conditions, this.held));
+      await putKnownLength(this.bucket, key, stream, length);
+      return await unwrap(this.stub.commitWrite(path, blobId, length, conditions, this.held));
     } catch (e) {
       // Nothing became visible; let GC reclaim the blob now rather than at expiry.
       this.waitUntil(unwrap(this.stub.abortWrite(blobId)).catch(() => undefined));
       throw e;
     }
+  }
+
+  /**
+   * A body of unknown length (or over 5 GiB) goes through the very same
+   * multipart upload a client could drive by hand, cut into fixed parts. The
+   * next part is read while the previous one uploads, so at most two parts
+   * are in memory.
+   */
+  private async writeInParts(
+    path: FsPath,
+    parts: AsyncIterable<Uint8Array>,
+    declaredLength: number | undefined,
+    conditions: WriteConditions,
+  ): Promise<WriteResult> {
+    const upload = await this.createUpload(path, { partSize: CHUNKED_PART_SIZE, conditions });
+    let inFlight: Promise<unknown> = Promise.resolve();
+    try {
+      let n = 0;
+      let size = 0;
+      for await (const part of parts) {
+        await inFlight;
+        size += part.byteLength;
+        inFlight = this.uploadPart(upload.uploadId, ++n, part, part.byteLength);
+      }
+      await inFlight;
+      if (declaredLength !== undefined && size !== declaredLength)
+        throw bodyError("length mismatch");
+      return await this.completeUpload(upload.uploadId);
+    } catch (e) {
+      await inFlight.catch(() => undefined);
+      this.waitUntil(this.abortUpload(upload.uploadId).catch(() => undefined));
+      throw e;
+    }
+  }
+
+  async createUpload(
+    path: FsPath,
+    options: { partSize: number; conditions: WriteConditions },
+  ): Promise<UploadInfo> {
+    const created = await unwrap(
+      this.stub.createUpload(
+        path,
+        options.partSize,
+        options.conditions,
+        this.held,
+        this.config.uploadTtlMs,
+      ),
+    );
+    try {
+      const r2UploadId = await startMultipart(this.bucket, created.key);
+      await unwrap(this.stub.startedUpload(created.uploadId, r2UploadId));
+    } catch (e) {
+      this.waitUntil(this.abortUpload(created.uploadId).catch(() => undefined));
+      throw e;
+    }
+    return {
+      uploadId: created.uploadId,
+      path,
+      partSize: created.partSize,
+      expiresAt: created.expiresAt,
+    };
+  }
+
+  async uploadPart(
+    uploadId: string,
+    n: number,
+    body: ReadableStream<Uint8Array> | Uint8Array,
+    length: number,
+  ): Promise<UploadPart> {
+    const target = await unwrap(this.stub.partTarget(uploadId, n, length));
+    const etag = await putPart(this.bucket, target.key, target.r2UploadId, n, body, length);
+    const part = { partNumber: n, size: length, etag };
+    await unwrap(this.stub.recordPart(uploadId, part));
+    return part;
+  }
+
+  uploadStatus(uploadId: string): Promise<UploadStatus> {
+    return unwrap(this.stub.uploadStatus(uploadId));
+  }
+
+  async completeUpload(uploadId: string): Promise<WriteResult> {
+    const { target, parts, size } = await unwrap(this.stub.beginComplete(uploadId, this.held));
+    try {
+      await completeMultipart(this.bucket, target.key, target.r2UploadId, parts);
+    } catch (e) {
+      await unwrap(this.stub.failComplete(uploadId)).catch(() => undefined);
+      throw e;
+    }
+    return unwrap(this.stub.finishUpload(uploadId, size, this.held));
+  }
+
+  abortUpload(uploadId: string): Promise<void> {
+    return unwrap(this.stub.abortUpload(uploadId));
   }
 
   mkdir(path: FsPath): Promise<WriteResult> {

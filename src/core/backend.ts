@@ -55,6 +55,59 @@ export interface Backend {
     to: FsPath,
     options: { overwrite: boolean; recursive: boolean },
   ): Promise<FileEntry>;
+
+  /**
+   * Starts a multipart upload of a file too big for one request. The same
+   * checks as write() fail fast here and are repeated at completion.
+   */
+  createUpload(
+    path: FsPath,
+    options: { partSize: number; conditions: WriteConditions },
+  ): Promise<UploadInfo>;
+
+  /**
+   * Stores part `n` (1-based). Every part but the last is exactly partSize
+   * bytes (EINVAL naming the size otherwise); re-sending a part replaces it.
+   * ENOENT for an unknown, finished, aborted or expired upload.
+   */
+  uploadPart(
+    uploadId: string,
+    n: number,
+    body: ReadableStream<Uint8Array> | Uint8Array,
+    length: number,
+  ): Promise<UploadPart>;
+
+  /** The parts received so far, to resume after a failure. */
+  uploadStatus(uploadId: string): Promise<UploadStatus>;
+
+  /**
+   * Commits the upload atomically, like write(). EINVAL if a part is missing
+   * or the parts do not tile the file; conditions and leases are judged now.
+   */
+  completeUpload(uploadId: string): Promise<WriteResult>;
+
+  /** Abandons the upload and everything it stored. */
+  abortUpload(uploadId: string): Promise<void>;
+}
+
+export interface UploadInfo {
+  uploadId: string;
+  path: string;
+  partSize: number;
+  expiresAt: number;
+}
+
+export interface UploadPart {
+  partNumber: number;
+  size: number;
+  etag: string;
+}
+
+export interface UploadStatus extends UploadInfo {
+  createdAt: number;
+  /** Bytes received so far, in all parts. */
+  received: number;
+  parts: UploadPart[];
 }
 
 export type ListQuery =

@@ -86,6 +86,15 @@ export class BlobLedger {
     this.sql.exec("DELETE FROM blobs");
   }
 
+  /** Every write in flight is abandoned (share deletion): blobs due at `dueAt`. */
+  abandonAll(dueAt: number): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO gc (key, upload_id, due_at) SELECT key, upload_id, ? FROM pending",
+      dueAt,
+    );
+    this.sql.exec("DELETE FROM pending");
+  }
+
   enqueue(key: string, uploadId: string | null, dueAt: number): void {
     this.sql.exec(
       "INSERT OR REPLACE INTO gc (key, upload_id, due_at) VALUES (?, ?, ?)",

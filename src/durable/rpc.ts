@@ -16,6 +16,16 @@ export async function guard<T>(fn: () => T | Promise<T>): Promise<Result<T>> {
   }
 }
 
+/** guard for synchronous code, e.g. inside a transaction that must still commit. */
+export function guardSync<T>(fn: () => T): Result<T> {
+  try {
+    return { ok: true, value: fn() };
+  } catch (e) {
+    if (e instanceof FsError) return { ok: false, error: e.toJSON() };
+    throw e;
+  }
+}
+
 export async function unwrap<T>(result: Promise<Result<T>>): Promise<T> {
   const r = await result;
   if (!r.ok) throw FsError.fromBody(r.error);

@@ -10,6 +10,7 @@
  *          rows are reclaimed (the client vanished mid-upload).
  * gc       R2 keys (and unfinished multipart uploads) to delete once due.
  * leases   path leases (advisory locks); see lease-table.ts.
+ * uploads, upload_parts  multipart uploads in progress; see upload-table.ts.
  * share.expires_at  set for ephemeral shares: the moment they stop existing.
  */
 export const MIGRATIONS: string[] = [
@@ -48,6 +49,15 @@ export const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;
    CREATE INDEX leases_by_path ON leases (path);
    CREATE INDEX leases_by_expiry ON leases (expires_at);`,
+  `CREATE TABLE uploads (
+     id TEXT PRIMARY KEY, path TEXT NOT NULL, blob_id TEXT NOT NULL, key TEXT NOT NULL,
+     r2_upload_id TEXT, part_size INTEGER NOT NULL, conditions TEXT NOT NULL,
+     completing INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE upload_parts (
+     upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+     PRIMARY KEY (upload_id, part_number)
+   ) WITHOUT ROWID;`,
 ];
 
 export function migrate(sql: SqlStorage): void {

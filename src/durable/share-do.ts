@@ -11,8 +11,9 @@ import { BlobLedger } from "./blob-ledger";
 import { FileTree } from "./file-tree";
 import { type Lease, LeaseTable, type LeaseTarget } from "./lease-table";
 import { registryFor } from "./registry";
-import { guard, type Result } from "./rpc";
+import { guard, guardSync, type Result } from "./rpc";
 import { migrate } from "./schema";
+import { type UploadPart, type UploadStatus, UploadTable, type UploadTarget } from "./upload-table";
 
 interface ShareRow {
   id: string;
@@ -53,6 +54,7 @@ export class ShareDO extends DurableObject<Env> {
   private readonly ledger: BlobLedger;
   private readonly tree: FileTree;
   private readonly leases: LeaseTable;
+  private readonly uploads: UploadTable;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -61,6 +63,7 @@ export class ShareDO extends DurableObject<Env> {
     this.ledger = new BlobLedger(this.sql);
     this.tree = new FileTree(this.sql, this.ledger);
     this.leases = new LeaseTable(this.sql);
+    this.uploads = new UploadTable(this.sql);
   }
 
   private get config() {
@@ -181,8 +184,11 @@ export class ShareDO extends DurableObject<Env> {
    */
   private dropShare(blobsDueAt: number): void {
     this.ledger.releaseAll(blobsDueAt);
+    // Writes in flight can no longer commit; their blobs go with the rest.
+    this.ledger.abandonAll(blobsDueAt);
     this.tree.clear();
     this.leases.clear();
+    this.uploads.clear();
     this.sql.exec("DELETE FROM share");
   }
 
@@ -279,28 +285,37 @@ export class ShareDO extends DurableObject<Env> {
     held: string[] = [],
   ): Promise<Result<{ blobId: string; key: string }>> {
     return this.change((now) => {
-      const share = this.requireShare(now);
-      this.checkLeases(held, now, { path, subtree: false });
-      if (path === ROOT || this.tree.get(path)?.type === "directory") {
-        throw new FsError("EISDIR", `is a directory: ${path}`, path);
-      }
-      for (const dir of ancestorsOf(path)) {
-        if (this.tree.get(dir)?.type === "file") {
-          throw new FsError("ENOTDIR", `not a directory: ${dir}`, dir);
-        }
-      }
-      this.checkConditions(path, conditions);
-      const blobId = randomId();
-      const key = `blobs/${share.id}/${blobId}`;
-      this.ledger.reserve(blobId, share.id, key, now + this.config.pendingTtlMs);
-      return { blobId, key };
+      const share = this.precheckWrite(path, conditions, held, now);
+      return this.reserveBlob(share, now + this.config.pendingTtlMs);
     });
   }
 
-  async attachUpload(blobId: string, uploadId: string): Promise<Result<void>> {
-    return this.change(() => {
-      if (!this.ledger.attachUpload(blobId, uploadId)) throw notFound(blobId, "no such write");
-    });
+  /** Fails fast on what would fail at commit: no share, a lease, a type conflict, a condition. */
+  private precheckWrite(
+    path: FsPath,
+    conditions: WriteConditions,
+    held: readonly string[],
+    now: number,
+  ): ShareRow {
+    const share = this.requireShare(now);
+    this.checkLeases(held, now, { path, subtree: false });
+    if (path === ROOT || this.tree.get(path)?.type === "directory") {
+      throw new FsError("EISDIR", `is a directory: ${path}`, path);
+    }
+    for (const dir of ancestorsOf(path)) {
+      if (this.tree.get(dir)?.type === "file") {
+        throw new FsError("ENOTDIR", `not a directory: ${dir}`, dir);
+      }
+    }
+    this.checkConditions(path, conditions);
+    return share;
+  }
+
+  private reserveBlob(share: ShareRow, expiresAt: number): { blobId: string; key: string } {
+    const blobId = randomId();
+    const key = `blobs/${share.id}/${blobId}`;
+    this.ledger.reserve(blobId, share.id, key, expiresAt);
+    return { blobId, key };
   }
 
   /**
@@ -314,21 +329,27 @@ export class ShareDO extends DurableObject<Env> {
     conditions: WriteConditions,
     held: string[] = [],
   ): Promise<Result<{ entry: FileEntry; created: boolean }>> {
-    return this.change((now) => {
-      const share = this.requireShare(now);
-      this.checkLeases(held, now, { path, subtree: false });
-      this.checkConditions(path, conditions);
-      if (!this.ledger.claim(blobId, share.id)) {
-        throw new FsError(
-          "ENOENT",
-          "the write's reservation expired or its share was deleted",
-          path,
-        );
-      }
-      const version = { size, etag: newEtag(), blobId, data: null };
-      const created = this.tree.putFile(path, version, now, this.graceUntil(now));
-      return { entry: this.tree.entry(path), created };
-    });
+    return this.change((now) => this.commitVersion(path, blobId, size, conditions, held, now));
+  }
+
+  /** Points `path` at a blob now durable in R2: conditions and leases as of this moment. */
+  private commitVersion(
+    path: FsPath,
+    blobId: string,
+    size: number,
+    conditions: WriteConditions,
+    held: readonly string[],
+    now: number,
+  ): { entry: FileEntry; created: boolean } {
+    const share = this.requireShare(now);
+    this.checkLeases(held, now, { path, subtree: false });
+    this.checkConditions(path, conditions);
+    if (!this.ledger.claim(blobId, share.id)) {
+      throw new FsError("ENOENT", "the write's reservation expired or its share was deleted", path);
+    }
+    const version = { size, etag: newEtag(), blobId, data: null };
+    const created = this.tree.putFile(path, version, now, this.graceUntil(now));
+    return { entry: this.tree.entry(path), created };
   }
 
   /** The Worker gave up on a write: its blob is reclaimed at once. */
@@ -386,6 +407,124 @@ export class ShareDO extends DurableObject<Env> {
       this.requireShare(now);
       this.checkLeases(held, now, { path: to, subtree: true });
       return this.tree.copy(from, to, opts, now, this.graceUntil(now));
+    });
+  }
+
+  // ── Multipart uploads ────────────────────────────────────────────────
+  // One protocol for the uploads API and for PUTs of unknown length: create
+  // (reserve a blob), parts (each announced, streamed to R2 by the Worker,
+  // recorded), complete (R2 stitches the parts, then the usual commit).
+
+  async createUpload(
+    path: FsPath,
+    partSize: number,
+    conditions: WriteConditions,
+    held: string[],
+    ttlMs: number,
+  ): Promise<Result<{ uploadId: string; key: string; partSize: number; expiresAt: number }>> {
+    return this.change((now) => {
+      const share = this.precheckWrite(path, conditions, held, now);
+      const expiresAt = now + ttlMs;
+      const { blobId, key } = this.reserveBlob(share, expiresAt);
+      const uploadId = randomId();
+      this.uploads.create(
+        { id: uploadId, path, blobId, key, partSize, conditions },
+        now,
+        expiresAt,
+      );
+      return { uploadId, key, partSize, expiresAt };
+    });
+  }
+
+  /** Records R2's id for the upload, so parts can go to it and GC can abort it. */
+  async startedUpload(uploadId: string, r2UploadId: string): Promise<Result<void>> {
+    return this.change(() => {
+      const row = this.uploads.attach(uploadId, r2UploadId);
+      this.ledger.attachUpload(row.blob_id, r2UploadId);
+    });
+  }
+
+  /** Where part `n` of `size` bytes goes, if it may be sent. */
+  async partTarget(uploadId: string, n: number, size: number): Promise<Result<UploadTarget>> {
+    return guard(() => {
+      const now = Date.now();
+      this.requireShare(now);
+      const row = this.uploads.row(uploadId, now);
+      this.uploads.checkPart(row, n, size);
+      return this.uploads.target(row);
+    });
+  }
+
+  async recordPart(uploadId: string, part: UploadPart): Promise<Result<void>> {
+    return this.change((now) => {
+      this.requireShare(now);
+      this.uploads.recordPart(this.uploads.row(uploadId, now), part);
+    });
+  }
+
+  async uploadStatus(uploadId: string): Promise<Result<UploadStatus>> {
+    return guard(() => {
+      const now = Date.now();
+      this.requireShare(now);
+      return this.uploads.status(uploadId, now);
+    });
+  }
+
+  /**
+   * Step 1 of completing: the parts must tile the file, and the write must
+   * still be allowed. Marks the upload as completing, so no part can change
+   * while R2 stitches them.
+   */
+  async beginComplete(
+    uploadId: string,
+    held: string[],
+  ): Promise<Result<{ target: UploadTarget; parts: UploadPart[]; size: number }>> {
+    return this.change((now) => {
+      const row = this.uploads.row(uploadId, now);
+      if (row.completing) throw new FsError("EINVAL", "the upload is already being completed");
+      const target = this.uploads.target(row);
+      this.precheckWrite(target.path, target.conditions, held, now);
+      const { parts, size } = this.uploads.tiling(row);
+      if (parts.length === 0) throw new FsError("EINVAL", "the upload has no parts");
+      this.uploads.setCompleting(uploadId, true);
+      return { target, parts, size };
+    });
+  }
+
+  /** R2 could not stitch the parts: the client may try completing again. */
+  async failComplete(uploadId: string): Promise<Result<void>> {
+    return this.change((now) =>
+      this.uploads.setCompleting(this.uploads.row(uploadId, now).id, false),
+    );
+  }
+
+  /**
+   * Step 2: R2 holds the whole object; commit it like a PUT. If the commit
+   * is refused (a condition or lease, judged now), the upload is over and
+   * its object is reclaimed; the refusal is returned all the same.
+   */
+  async finishUpload(
+    uploadId: string,
+    size: number,
+    held: string[],
+  ): Promise<Result<{ entry: FileEntry; created: boolean }>> {
+    const outcome = await this.change((now) => {
+      const target = this.uploads.target(this.uploads.row(uploadId, now));
+      this.uploads.remove(uploadId);
+      const committed = guardSync(() =>
+        this.commitVersion(target.path, target.blobId, size, target.conditions, held, now),
+      );
+      if (!committed.ok) this.ledger.abandon(target.blobId, now);
+      return committed;
+    });
+    return outcome.ok ? outcome.value : outcome;
+  }
+
+  async abortUpload(uploadId: string): Promise<Result<void>> {
+    return this.change((now) => {
+      const row = this.uploads.row(uploadId, now);
+      this.uploads.remove(uploadId);
+      this.ledger.abandon(row.blob_id, now);
     });
   }
 
@@ -470,6 +609,7 @@ export class ShareDO extends DurableObject<Env> {
     await this.reclaimIfExpired(now);
     this.ctx.storage.transactionSync(() => {
       this.ledger.expirePending(now);
+      this.uploads.expire(now);
       this.leases.expire(now);
     });
     const due = this.ledger.due(now, GC_BATCH);

@@ -1,5 +1,5 @@
 import type { ByteRange } from "../core/range";
-import { bodyError, fixedSizeParts } from "./body";
+import { bodyError } from "./body";
 
 /**
  * File bytes in R2. Keys are `blobs/<shareId>/<blobId>`, never derived from
@@ -7,20 +7,17 @@ import { bodyError, fixedSizeParts } from "./body";
  * path's pointer, which is what makes writes atomic.
  */
 
-/** Part size for bodies of unknown length: 10 MiB × R2's 10,000 parts ≈ 97 GiB per file. */
-export const CHUNKED_PART_SIZE = 10 * 1024 * 1024;
-
 /**
- * Stores a body of known length. The FixedLengthStream gives R2 the length
- * it needs; the bytes are counted on the way, so a body that ends short or
- * breaks off is reported as the client's fault (EINVAL), not as an R2 error.
+ * Gives R2 a body of declared length: FixedLengthStream supplies the length
+ * R2 needs, and the bytes are counted on the way, so a body that ends short
+ * or breaks off is reported as the client's fault (EINVAL), not as an R2
+ * error. `store` receives the stream and does the R2 call.
  */
-export async function putKnownLength(
-  bucket: R2Bucket,
-  key: string,
+export async function withKnownLength<T>(
   body: ReadableStream<Uint8Array>,
   length: number,
-): Promise<void> {
+  store: (stream: ReadableStream<Uint8Array>) => Promise<T>,
+): Promise<T> {
   let seen = 0;
   const counter = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
@@ -36,58 +33,27 @@ export async function putKnownLength(
       () => undefined,
       (e: unknown) => e ?? new Error("body aborted"),
     );
-  let putError: unknown;
+  let result: { value: T } | { error: unknown };
   try {
-    await bucket.put(key, fixed.readable);
-  } catch (e) {
-    putError = e;
+    result = { value: await store(fixed.readable) };
+  } catch (error) {
+    result = { error };
   }
   const pipeError = await piping;
   if (pipeError !== undefined) throw bodyError(pipeError);
   if (seen !== length) throw bodyError(`${seen} of ${length} bytes arrived`);
-  if (putError !== undefined) throw putError;
+  if ("error" in result) throw result.error;
+  return result.value;
 }
 
-/**
- * Stores a body of unknown length (a chunked request) as an R2 multipart
- * upload, because R2 needs every put's length up front. One part is read
- * while the previous one uploads, so at most two parts are in memory. On
- * any failure the multipart upload is aborted; `onStart` lets the caller
- * record its id first, so GC can abort it even if this Worker dies.
- */
-export async function putChunked(
+/** Stores a body of known length in one R2 put (up to 5 GiB). */
+export async function putKnownLength(
   bucket: R2Bucket,
   key: string,
-  head: Uint8Array[],
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  onStart: (uploadId: string) => Promise<void>,
-  partSize = CHUNKED_PART_SIZE,
-): Promise<number> {
-  const upload = await bucket.createMultipartUpload(key);
-  const parts: R2UploadedPart[] = [];
-  let size = 0;
-  let inFlight: Promise<void> = Promise.resolve();
-  try {
-    await onStart(upload.uploadId);
-    let partNumber = 0;
-    for await (const part of fixedSizeParts(head, reader, partSize)) {
-      await inFlight;
-      const n = ++partNumber;
-      size += part.byteLength;
-      inFlight = upload.uploadPart(n, part).then((uploaded) => {
-        parts[n - 1] = uploaded;
-      });
-    }
-    await inFlight;
-    await upload.complete(parts);
-    return size;
-  } catch (e) {
-    // Settle the part still uploading before aborting, then abort best-effort:
-    // GC retries the abort if this one fails.
-    await inFlight.catch(() => undefined);
-    await upload.abort().catch(() => undefined);
-    throw e;
-  }
+  body: ReadableStream<Uint8Array>,
+  length: number,
+): Promise<void> {
+  await withKnownLength(body, length, (stream) => bucket.put(key, stream));
 }
 
 export async function getBlob(

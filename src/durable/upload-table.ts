@@ -1,0 +1,206 @@
+import type { UploadPart, UploadStatus } from "../core/backend";
+import { FsError, invalid } from "../core/errors";
+import type { FsPath } from "../core/paths";
+import type { WriteConditions } from "../core/preconditions";
+
+/**
+ * R2's multipart rules (also S3's): parts are numbered 1–10,000, every part
+ * but the last has the same size, and that size is 5 MiB–5 GiB.
+ */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
+export const MAX_PARTS = 10_000;
+
+export type { UploadPart, UploadStatus };
+
+/** What the Worker needs to move bytes for an upload (never sent to clients). */
+export interface UploadTarget {
+  uploadId: string;
+  path: FsPath;
+  blobId: string;
+  key: string;
+  r2UploadId: string;
+  partSize: number;
+  conditions: WriteConditions;
+}
+
+interface UploadRow {
+  id: string;
+  path: string;
+  blob_id: string;
+  key: string;
+  r2_upload_id: string | null;
+  part_size: number;
+  conditions: string;
+  completing: number;
+  created_at: number;
+  expires_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+/**
+ * Multipart uploads in progress, in the ShareDO's SQLite: which parts have
+ * arrived, so a client can resume; and the part-size rules, checked when a
+ * part is announced, when it is recorded, and when the upload completes.
+ */
+export class UploadTable {
+  constructor(private readonly sql: SqlStorage) {}
+
+  create(
+    u: {
+      id: string;
+      path: FsPath;
+      blobId: string;
+      key: string;
+      partSize: number;
+      conditions: WriteConditions;
+    },
+    now: number,
+    expiresAt: number,
+  ): void {
+    this.sql.exec(
+      `INSERT INTO uploads (id, path, blob_id, key, r2_upload_id, part_size, conditions, completing, created_at, expires_at)
+       VALUES (?, ?, ?, ?, NULL, ?, ?, 0, ?, ?)`,
+      u.id,
+      u.path,
+      u.blobId,
+      u.key,
+      u.partSize,
+      JSON.stringify(u.conditions),
+      now,
+      expiresAt,
+    );
+  }
+
+  attach(id: string, r2UploadId: string): UploadRow {
+    const row = this.row(id, Date.now());
+    this.sql.exec("UPDATE uploads SET r2_upload_id = ? WHERE id = ?", r2UploadId, id);
+    return { ...row, r2_upload_id: r2UploadId };
+  }
+
+  /** The live upload, or ENOENT (unknown, finished, aborted or expired). */
+  row(id: string, now: number): UploadRow {
+    const row = this.sql
+      .exec<UploadRow>("SELECT * FROM uploads WHERE id = ? AND expires_at > ?", id, now)
+      .toArray()[0];
+    if (!row) throw new FsError("ENOENT", "no such upload: it finished, was aborted or expired");
+    return row;
+  }
+
+  target(row: UploadRow): UploadTarget {
+    if (row.r2_upload_id === null) throw new FsError("ENOENT", "the upload was never started");
+    return {
+      uploadId: row.id,
+      path: row.path as FsPath,
+      blobId: row.blob_id,
+      key: row.key,
+      r2UploadId: row.r2_upload_id,
+      partSize: row.part_size,
+      conditions: JSON.parse(row.conditions) as WriteConditions,
+    };
+  }
+
+  parts(id: string): UploadPart[] {
+    return this.sql
+      .exec<{ part_number: number; size: number; etag: string }>(
+        "SELECT part_number, size, etag FROM upload_parts WHERE upload_id = ? ORDER BY part_number",
+        id,
+      )
+      .toArray()
+      .map((p) => ({ partNumber: p.part_number, size: p.size, etag: p.etag }));
+  }
+
+  status(id: string, now: number): UploadStatus {
+    const row = this.row(id, now);
+    const parts = this.parts(id);
+    return {
+      uploadId: row.id,
+      path: row.path,
+      partSize: row.part_size,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+      received: parts.reduce((n, p) => n + p.size, 0),
+      parts,
+    };
+  }
+
+  /**
+   * Checks that part `n` of `size` bytes can belong to the upload: full
+   * parts are exactly partSize; a shorter one can only be the last, so no
+   * part may follow it. Re-sending a part number replaces that part.
+   */
+  checkPart(row: UploadRow, n: number, size: number): void {
+    if (row.completing) throw invalid("the upload is being completed: no more parts");
+    if (!Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
+      throw invalid(`part numbers run from 1 to ${MAX_PARTS}`);
+    }
+    if (size > row.part_size || (size === 0 && n > 1)) {
+      throw invalid(
+        `part ${n} is ${size} bytes: every part is ${row.part_size} bytes, except the last, which may be shorter`,
+      );
+    }
+    const others = this.parts(row.id).filter((p) => p.partNumber !== n);
+    if (size < row.part_size && others.some((p) => p.partNumber > n)) {
+      throw invalid(
+        `part ${n} is ${size} bytes, but parts after it exist: it must be ${row.part_size} bytes`,
+      );
+    }
+    const short = others.find((p) => p.size < row.part_size && p.partNumber < n);
+    if (short) {
+      throw invalid(
+        `part ${short.partNumber} is shorter than ${row.part_size} bytes, so it is the last: no part ${n} can follow`,
+      );
+    }
+  }
+
+  recordPart(row: UploadRow, part: UploadPart): void {
+    this.checkPart(row, part.partNumber, part.size);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO upload_parts (upload_id, part_number, size, etag) VALUES (?, ?, ?, ?)",
+      row.id,
+      part.partNumber,
+      part.size,
+      part.etag,
+    );
+  }
+
+  /**
+   * The parts, if they tile the file: 1..N with none missing, all full but
+   * the last. Throws EINVAL naming what is wrong.
+   */
+  tiling(row: UploadRow): { parts: UploadPart[]; size: number } {
+    const parts = this.parts(row.id);
+    parts.forEach((p, i) => {
+      if (p.partNumber !== i + 1) throw invalid(`part ${i + 1} is missing`);
+      if (i < parts.length - 1 && p.size !== row.part_size) {
+        throw invalid(
+          `part ${p.partNumber} is ${p.size} bytes but is not the last: parts do not tile the file`,
+        );
+      }
+    });
+    return { parts, size: parts.reduce((n, p) => n + p.size, 0) };
+  }
+
+  setCompleting(id: string, completing: boolean): void {
+    this.sql.exec("UPDATE uploads SET completing = ? WHERE id = ?", completing ? 1 : 0, id);
+  }
+
+  remove(id: string): void {
+    this.sql.exec("DELETE FROM upload_parts WHERE upload_id = ?", id);
+    this.sql.exec("DELETE FROM uploads WHERE id = ?", id);
+  }
+
+  /** Forgets expired uploads; their blobs expire in the ledger at the same moment. */
+  expire(now: number): void {
+    this.sql.exec(
+      "DELETE FROM upload_parts WHERE upload_id IN (SELECT id FROM uploads WHERE expires_at <= ?)",
+      now,
+    );
+    this.sql.exec("DELETE FROM uploads WHERE expires_at <= ?", now);
+  }
+
+  clear(): void {
+    this.sql.exec("DELETE FROM upload_parts");
+    this.sql.exec("DELETE FROM uploads");
+  }
+}
