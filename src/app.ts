@@ -8,6 +8,7 @@ import { files } from "./routes/files";
 import { leases } from "./routes/leases";
 import { shares } from "./routes/shares";
 import { tree } from "./routes/tree";
+import { uploads } from "./routes/uploads";
 
 export type AppEnv = { Bindings: Env };
 
@@ -26,6 +27,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/shares", files);
   app.route("/v1/shares", tree);
   app.route("/v1/shares", leases);
+  app.route("/v1/shares", uploads);
   app.route("/v1/shares", shares);
 
   app.use("/_dev/*", async (c, next) => {

@@ -473,22 +473,33 @@ export class ShareDO extends DurableObject<Env> {
   /**
    * Step 1 of completing: the parts must tile the file, and the write must
    * still be allowed. Marks the upload as completing, so no part can change
-   * while R2 stitches them.
+   * while R2 stitches them. A failed condition ends the upload, as a failed
+   * conditional PUT discards its body; a lease (temporary) leaves it open.
    */
   async beginComplete(
     uploadId: string,
     held: string[],
   ): Promise<Result<{ target: UploadTarget; parts: UploadPart[]; size: number }>> {
-    return this.change((now) => {
+    const outcome = await this.change((now) => {
       const row = this.uploads.row(uploadId, now);
       if (row.completing) throw new FsError("EINVAL", "the upload is already being completed");
       const target = this.uploads.target(row);
-      this.precheckWrite(target.path, target.conditions, held, now);
+      const checked = guardSync(() =>
+        this.precheckWrite(target.path, target.conditions, held, now),
+      );
+      if (!checked.ok) {
+        if (checked.error.code === "EPRECONDITION") {
+          this.uploads.remove(uploadId);
+          this.ledger.abandon(row.blob_id, now);
+        }
+        return checked;
+      }
       const { parts, size } = this.uploads.tiling(row);
       if (parts.length === 0) throw new FsError("EINVAL", "the upload has no parts");
       this.uploads.setCompleting(uploadId, true);
-      return { target, parts, size };
+      return { ok: true as const, value: { target, parts, size } };
     });
+    return outcome.ok ? outcome.value : outcome;
   }
 
   /** R2 could not stitch the parts: the client may try completing again. */

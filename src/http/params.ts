@@ -14,6 +14,14 @@ export function checkName(value: string | undefined, what: string): string {
   return value;
 }
 
+/** A Content-Length header: absent (chunked) or a plain decimal number. */
+export function contentLength(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  if (!/^\d{1,16}$/.test(header.trim()))
+    throw invalid(`invalid Content-Length: ${header.slice(0, 40)}`);
+  return Number(header);
+}
+
 const LEASE_ID = /^[0-9a-f]{32}$/;
 
 /** `Edgefs-Lease: id[, id…]`: the leases a writer holds. */

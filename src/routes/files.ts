@@ -4,7 +4,7 @@ import { backendFor } from "../backends/resolve";
 import { invalid } from "../core/errors";
 import { writeConditionsFrom } from "../core/preconditions";
 import { fileResponse, writtenResponse } from "../http/file-response";
-import { filePathOf, recursiveQuery, validate } from "../http/params";
+import { contentLength, filePathOf, recursiveQuery, validate } from "../http/params";
 
 /** `/v1/shares/{share}/files/{path}`: a file's bytes. Segments before the path: v1, shares, {share}, files. */
 const PATH_AT = 4;
@@ -52,10 +52,3 @@ files.delete("/:share/files/*", validate("query", recursiveQuery), async (c) => 
   await backendFor(c).remove(path, { recursive: c.req.valid("query").recursive ?? false });
   return c.body(null, 204);
 });
-
-function contentLength(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(header.trim()))
-    throw invalid(`invalid Content-Length: ${header.slice(0, 40)}`);
-  return Number(header);
-}

@@ -1,0 +1,71 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app";
+import { backendFor } from "../backends/resolve";
+import { invalid } from "../core/errors";
+import { parsePath } from "../core/paths";
+import { writeConditionsFrom } from "../core/preconditions";
+import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from "../durable/upload-table";
+import { writtenResponse } from "../http/file-response";
+import { contentLength, jsonBody } from "../http/params";
+
+/**
+ * Multipart uploads, for files over the request-body cap of the Cloudflare
+ * plan (100 MB on Free and Pro) and for uploads that must survive a broken
+ * connection: create, send parts in any order and in parallel, ask what
+ * arrived, complete (atomic, like a PUT) or abort.
+ */
+export const uploads = new Hono<AppEnv>();
+
+/** 64 MiB parts fit under every plan's body cap; 64 MiB × 10,000 parts = 625 GiB. */
+export const DEFAULT_PART_SIZE = 64 * 1024 * 1024;
+
+const createBody = z.strictObject({
+  path: z.string(),
+  partSize: z.number().int().min(MIN_PART_SIZE).max(MAX_PART_SIZE).optional(),
+});
+
+uploads.post("/:share/uploads", async (c) => {
+  const body = await jsonBody(c.req.raw, createBody);
+  const conditions = writeConditionsFrom({
+    ifMatch: c.req.header("if-match"),
+    ifNoneMatch: c.req.header("if-none-match"),
+  });
+  const info = await backendFor(c).createUpload(parsePath(body.path), {
+    partSize: body.partSize ?? DEFAULT_PART_SIZE,
+    conditions,
+  });
+  return c.json(info, 201);
+});
+
+uploads.get("/:share/uploads/:id", async (c) => {
+  return c.json(await backendFor(c).uploadStatus(uploadIdOf(c.req.param("id"))));
+});
+
+uploads.put("/:share/uploads/:id/parts/:n", async (c) => {
+  const n = Number(c.req.param("n"));
+  if (!/^\d{1,5}$/.test(c.req.param("n")) || n < 1 || n > MAX_PARTS) {
+    throw invalid(`part numbers run from 1 to ${MAX_PARTS}`);
+  }
+  const length = contentLength(c.req.header("content-length"));
+  if (length === undefined)
+    throw invalid("a part needs a Content-Length (R2 stores parts of known size)");
+  const body = c.req.raw.body ?? new Blob([]).stream();
+  const part = await backendFor(c).uploadPart(uploadIdOf(c.req.param("id")), n, body, length);
+  return c.json(part);
+});
+
+uploads.post("/:share/uploads/:id/complete", async (c) => {
+  const { entry, created } = await backendFor(c).completeUpload(uploadIdOf(c.req.param("id")));
+  return writtenResponse(entry, created);
+});
+
+uploads.delete("/:share/uploads/:id", async (c) => {
+  await backendFor(c).abortUpload(uploadIdOf(c.req.param("id")));
+  return c.body(null, 204);
+});
+
+function uploadIdOf(value: string | undefined): string {
+  if (value === undefined || !/^[0-9a-f]{32}$/.test(value)) throw invalid("malformed upload id");
+  return value;
+}

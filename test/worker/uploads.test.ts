@@ -1,0 +1,221 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import {
+  api,
+  bytesOf,
+  chunkedBody,
+  expectError,
+  getText,
+  json,
+  newShare,
+  put,
+  r2Count,
+  sha256,
+  stub,
+} from "./helpers";
+
+const MiB = 1024 * 1024;
+const PART = 5 * MiB; // R2's smallest part size
+
+interface Upload {
+  uploadId: string;
+  path: string;
+  partSize: number;
+  expiresAt: number;
+}
+interface Status extends Upload {
+  received: number;
+  parts: { partNumber: number; size: number; etag: string }[];
+}
+
+async function create(
+  share: string,
+  body: Record<string, unknown>,
+  headers?: Record<string, string>,
+) {
+  return api("POST", `/v1/shares/${share}/uploads`, { body: JSON.stringify(body), headers });
+}
+async function start(
+  share: string,
+  path: string,
+  headers?: Record<string, string>,
+): Promise<Upload> {
+  const res = await create(share, { path, partSize: PART }, headers);
+  expect(res.status).toBe(201);
+  return json<Upload>(res);
+}
+function part(share: string, id: string, n: number | string, bytes: Uint8Array) {
+  return api("PUT", `/v1/shares/${share}/uploads/${id}/parts/${n}`, { body: bytes });
+}
+function complete(share: string, id: string, headers?: Record<string, string>) {
+  return api("POST", `/v1/shares/${share}/uploads/${id}/complete`, { headers });
+}
+function status(share: string, id: string) {
+  return api("GET", `/v1/shares/${share}/uploads/${id}`);
+}
+async function shareId(share: string) {
+  return (await json<{ id: string }>(await api("GET", `/v1/shares/${share}`))).id;
+}
+
+describe("multipart uploads", () => {
+  it("uploads parts out of order, replaces a re-sent part, resumes from status, commits atomically", {
+    timeout: 60_000,
+  }, async () => {
+    const s = await newShare();
+    const file = bytesOf(2 * PART + 123_456, 11);
+    const pieces = [file.slice(0, PART), file.slice(PART, 2 * PART), file.slice(2 * PART)];
+    const u = await start(s, "/models/weights.bin");
+    expect(u).toMatchObject({ path: "/models/weights.bin", partSize: PART });
+    expect(u.uploadId).toMatch(/^[0-9a-f]{32}$/);
+    // Last part first, then part 1; part 1 is sent twice, the first time wrong.
+    expect((await part(s, u.uploadId, 3, pieces[2] as Uint8Array)).status).toBe(200);
+    expect((await part(s, u.uploadId, 1, bytesOf(PART, 99))).status).toBe(200);
+    const first = await json<{ partNumber: number; size: number; etag: string }>(
+      await part(s, u.uploadId, 1, pieces[0] as Uint8Array),
+    );
+    expect(first).toMatchObject({ partNumber: 1, size: PART });
+    // Nothing is visible before completion.
+    await expectError(await api("GET", `/v1/shares/${s}/stat/models/weights.bin`), 404, "ENOENT");
+    // A client that lost track asks what arrived, and sends only what is missing.
+    const st = await json<Status>(await status(s, u.uploadId));
+    expect(st.parts.map((p) => [p.partNumber, p.size])).toEqual([
+      [1, PART],
+      [3, 123_456],
+    ]);
+    expect(st.parts[0]?.etag).toBe(first.etag);
+    expect(st.received).toBe(PART + 123_456);
+    await expectError(await complete(s, u.uploadId), 400, "EINVAL"); // part 2 missing
+    expect((await part(s, u.uploadId, 2, pieces[1] as Uint8Array)).status).toBe(200);
+    const done = await complete(s, u.uploadId);
+    expect(done.status).toBe(201);
+    expect(await json(done)).toMatchObject({ path: "/models/weights.bin", size: file.byteLength });
+    const back = await (await api("GET", `/v1/shares/${s}/files/models/weights.bin`)).arrayBuffer();
+    expect(await sha256(back)).toBe(await sha256(file));
+    // The upload is over: its id is gone; one blob, nothing pending.
+    await expectError(await status(s, u.uploadId), 404, "ENOENT");
+    expect(await stub(s).usage()).toMatchObject({ pending: 0, blobs: 1 });
+  });
+
+  it("enforces R2's part-size rules with errors that name the expected size", async () => {
+    const s = await newShare();
+    await expectError(await create(s, { path: "/x", partSize: PART - 1 }), 400, "EINVAL");
+    await expectError(await create(s, { path: "/x", partSize: 5 * 1024 * MiB + 1 }), 400, "EINVAL");
+    await expectError(await create(s, { path: "/../x" }), 400, "EINVAL");
+    const u = await start(s, "/x");
+    const tooBig = await expectError(
+      await part(s, u.uploadId, 1, bytesOf(PART + 1)),
+      400,
+      "EINVAL",
+    );
+    expect(tooBig.message).toContain(String(PART));
+    // A short part is the last one: nothing may follow it, and it may not precede others.
+    expect((await part(s, u.uploadId, 2, bytesOf(1000))).status).toBe(200);
+    const after = await expectError(await part(s, u.uploadId, 3, bytesOf(PART)), 400, "EINVAL");
+    expect(after.message).toContain("part 2");
+    expect((await part(s, u.uploadId, 1, bytesOf(PART))).status).toBe(200);
+    await expectError(await part(s, u.uploadId, 1, bytesOf(10)), 400, "EINVAL");
+    for (const n of ["0", "10001", "abc", "-1"]) {
+      await expectError(await part(s, u.uploadId, n, bytesOf(10)), 400, "EINVAL");
+    }
+    const chunked = await api("PUT", `/v1/shares/${s}/uploads/${u.uploadId}/parts/2`, {
+      body: chunkedBody(bytesOf(100)),
+    });
+    await expectError(chunked, 400, "EINVAL");
+    expect((await complete(s, u.uploadId)).status).toBe(201);
+    expect((await api("GET", `/v1/shares/${s}/stat/x`)).status).toBe(200);
+  });
+
+  it("checks conditions at commit time, against the state then", async () => {
+    const s = await newShare();
+    const id = await shareId(s);
+    const u = await start(s, "/once.bin", { "if-none-match": "*" });
+    await part(s, u.uploadId, 1, bytesOf(1000));
+    // Someone else creates the file meanwhile: the create-only upload loses.
+    await put(s, "/once.bin", "the other writer");
+    await expectError(await complete(s, u.uploadId), 412, "EPRECONDITION");
+    expect(await getText(s, "/once.bin")).toBe("the other writer");
+    await expectError(await status(s, u.uploadId), 404, "ENOENT");
+    // Its object is reclaimed at once.
+    for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub(s))); i++);
+    expect(await r2Count(`blobs/${id}/`)).toBe(0);
+    // Compare-and-swap through an upload.
+    const v = await json<{ etag: string }>(await api("GET", `/v1/shares/${s}/stat/once.bin`));
+    const cas = await start(s, "/once.bin", { "if-match": v.etag });
+    const raced = await start(s, "/once.bin", { "if-match": v.etag });
+    await part(s, cas.uploadId, 1, bytesOf(70_000));
+    await part(s, raced.uploadId, 1, bytesOf(10));
+    expect((await complete(s, cas.uploadId)).status).toBe(200);
+    // The second one read the same version, but the file changed before it completed.
+    await expectError(await complete(s, raced.uploadId), 412, "EPRECONDITION");
+    await expectError(await status(s, raced.uploadId), 404, "ENOENT");
+    expect((await api("GET", `/v1/shares/${s}/stat/once.bin`)).status).toBe(200);
+    await expectError(
+      await create(s, { path: "/once.bin" }, { "if-match": v.etag }),
+      412,
+      "EPRECONDITION",
+    );
+  });
+
+  it("fails fast at create on what would fail at commit", async () => {
+    const s = await newShare();
+    await put(s, "/dir/f", "x");
+    await expectError(await create(s, { path: "/dir" }), 409, "EISDIR");
+    await expectError(await create(s, { path: "/dir/f/g" }), 409, "ENOTDIR");
+    await expectError(
+      await create(s, { path: "/dir/f" }, { "if-none-match": "*" }),
+      412,
+      "EPRECONDITION",
+    );
+    await expectError(await create("no-such-share", { path: "/a" }), 404, "ENOENT");
+  });
+
+  it("respects leases at completion", async () => {
+    const s = await newShare();
+    const u = await start(s, "/locked/file");
+    await part(s, u.uploadId, 1, bytesOf(10));
+    const lease = await json<{ leaseId: string }>(
+      await api("POST", `/v1/shares/${s}/leases`, { body: '{"path":"/locked"}' }),
+    );
+    await expectError(await complete(s, u.uploadId), 423, "ELOCKED");
+    // Refused by a lease, the upload stays open for the holder to finish.
+    expect((await complete(s, u.uploadId, { "edgefs-lease": lease.leaseId })).status).toBe(201);
+  });
+
+  it("abort releases everything; an empty upload cannot complete", async () => {
+    const s = await newShare();
+    const id = await shareId(s);
+    const u = await start(s, "/gone");
+    await part(s, u.uploadId, 1, bytesOf(PART));
+    await expectError(await complete(s, (await start(s, "/empty")).uploadId), 400, "EINVAL");
+    expect((await api("DELETE", `/v1/shares/${s}/uploads/${u.uploadId}`)).status).toBe(204);
+    await expectError(await status(s, u.uploadId), 404, "ENOENT");
+    await expectError(await part(s, u.uploadId, 2, bytesOf(10)), 404, "ENOENT");
+    await expectError(await api("DELETE", `/v1/shares/${s}/uploads/${u.uploadId}`), 404, "ENOENT");
+    await expectError(await status(s, "not-an-upload-id"), 400, "EINVAL");
+    for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub(s))); i++);
+    expect(await r2Count(`blobs/${id}/`)).toBe(0);
+    await expectError(await api("GET", `/v1/shares/${s}/stat/gone`), 404, "ENOENT");
+  });
+
+  it("an upload not completed before its expiry is aborted and reclaimed by the alarm", async () => {
+    const s = await newShare();
+    const u = await start(s, "/slow");
+    await part(s, u.uploadId, 1, bytesOf(PART));
+    expect(u.expiresAt).toBeGreaterThan(Date.now() + 23 * 3600_000); // default 24 h
+    await runInDurableObject(stub(s), async (_i, state) => {
+      const past = Date.now() - 1;
+      state.storage.sql.exec("UPDATE uploads SET expires_at = ?", past);
+      state.storage.sql.exec("UPDATE pending SET expires_at = ?", past);
+      await state.storage.setAlarm(Date.now());
+    });
+    await expectError(await status(s, u.uploadId), 404, "ENOENT");
+    for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub(s))); i++);
+    expect(await stub(s).usage()).toMatchObject({ pending: 0, gc: 0, blobs: 0 });
+    const rows = await runInDurableObject(
+      stub(s),
+      (_i, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM upload_parts").one().n,
+    );
+    expect(rows).toBe(0);
+  });
+});
