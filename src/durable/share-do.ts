@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { configFrom } from "../config";
 import type { ListQuery } from "../core/backend";
-import { FsError, notFound } from "../core/errors";
+import { FsError } from "../core/errors";
 import { randomId } from "../core/ids";
 import { ancestorsOf, type FsPath, ROOT } from "../core/paths";
 import { checkWriteConditions, type WriteConditions } from "../core/preconditions";
