@@ -4,7 +4,8 @@
 // EDGEFS_DATA_DIR (default .edgefs), EDGEFS_ROOT_TOKEN (default: generated on
 // first start and kept in <data dir>/root-token). Ready when GET /healthz
 // answers 200. Also passes through EDGEFS_INLINE_MAX_BYTES,
-// EDGEFS_GC_GRACE_SECONDS, EDGEFS_PENDING_TTL_SECONDS and EDGEFS_DEV_ROUTES.
+// EDGEFS_GC_GRACE_SECONDS, EDGEFS_PENDING_TTL_SECONDS, EDGEFS_UPLOAD_TTL_SECONDS
+// and EDGEFS_DEV_ROUTES.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -38,6 +39,7 @@ const passThrough = [
   "EDGEFS_INLINE_MAX_BYTES",
   "EDGEFS_GC_GRACE_SECONDS",
   "EDGEFS_PENDING_TTL_SECONDS",
+  "EDGEFS_UPLOAD_TTL_SECONDS",
   "EDGEFS_DEV_ROUTES",
 ];
 const envFile = join(dataDir, "worker.env");
