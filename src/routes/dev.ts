@@ -28,7 +28,10 @@ dev.get("/r2/*", async (c) => {
   return new Response(object.body, { headers: { "content-length": String(object.size) } });
 });
 
-/** How many R2 objects (and unfinished multipart uploads) lie under a prefix. */
+/**
+ * How many R2 objects lie under a prefix. Unfinished multipart uploads are
+ * not objects and are not counted (the R2 binding cannot list them).
+ */
 dev.get("/r2-count", async (c) => {
   const prefix = c.req.query("prefix") ?? "";
   let objects = 0;

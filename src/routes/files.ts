@@ -5,6 +5,7 @@ import { invalid } from "../core/errors";
 import { writeConditionsFrom } from "../core/preconditions";
 import { fileResponse, writtenResponse } from "../http/file-response";
 import { contentLength, filePathOf, recursiveQuery, validate } from "../http/params";
+import { readUpTo } from "../r2/body";
 
 /** `/v1/shares/{share}/files/{path}`: a file's bytes. Segments before the path: v1, shares, {share}, files. */
 const PATH_AT = 4;
@@ -29,7 +30,13 @@ files.put("/:share/files/*", async (c) => {
   const backend = backendFor(c);
   const length = contentLength(c.req.header("content-length"));
   if (trailingSlash) {
-    if (length !== undefined && length > 0) {
+    // A path ending in "/" is mkdir and takes no body. A chunked body (curl
+    // -T - to a "dir/" URL) is read far enough to tell, so bytes are never
+    // silently dropped.
+    if (
+      (length !== undefined && length > 0) ||
+      (length === undefined && (await hasBytes(c.req.raw)))
+    ) {
       throw invalid("a path ending in '/' is a directory: send an empty body to create it", path);
     }
     const { entry, created } = await backend.mkdir(path);
@@ -52,3 +59,12 @@ files.delete("/:share/files/*", validate("query", recursiveQuery), async (c) => 
   await backendFor(c).remove(path, { recursive: c.req.valid("query").recursive ?? false });
   return c.body(null, 204);
 });
+
+/** Whether a request of unknown length carries at least one byte. */
+async function hasBytes(request: Request): Promise<boolean> {
+  if (!request.body) return false;
+  const reader = request.body.getReader();
+  const { chunks } = await readUpTo(reader, 0);
+  await reader.cancel().catch(() => undefined);
+  return chunks.some((chunk) => chunk.byteLength > 0);
+}

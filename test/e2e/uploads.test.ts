@@ -6,11 +6,13 @@ import { startServer } from "../../scripts/dev-server.mjs";
 const MiB = 1024 * 1024;
 
 /** Part `n` of a deterministic file: AES-CTR keystream, fast and incompressible. */
-function partBytes(n: number, size: number): Buffer {
+function partBytes(n: number, size: number): Uint8Array<ArrayBuffer> {
   const iv = Buffer.alloc(16);
   iv.writeUInt32BE(n, 0);
   const cipher = createCipheriv("aes-128-ctr", Buffer.alloc(16, 7), iv);
-  return cipher.update(Buffer.alloc(size));
+  const out = new Uint8Array(size);
+  out.set(cipher.update(Buffer.alloc(size)));
+  return out;
 }
 
 describe("multipart uploads end to end", () => {
@@ -82,7 +84,13 @@ describe("multipart uploads end to end", () => {
     // The first client sends parts 1 and 2, then dies (SIGKILL) in the middle of part 3.
     for (const n of [1, 2]) {
       expect(
-        (await fetch(partUrl(n), { method: "PUT", body: bytes[n - 1], headers: auth() })).status,
+        (
+          await fetch(partUrl(n), {
+            method: "PUT",
+            body: bytes[n - 1] as Uint8Array<ArrayBuffer>,
+            headers: auth(),
+          })
+        ).status,
       ).toBe(200);
     }
     const curl = spawn(
@@ -116,7 +124,13 @@ describe("multipart uploads end to end", () => {
     for (let n = 1; n <= sizes.length; n++) {
       if (have.has(n)) continue;
       expect(
-        (await fetch(partUrl(n), { method: "PUT", body: bytes[n - 1], headers: auth() })).status,
+        (
+          await fetch(partUrl(n), {
+            method: "PUT",
+            body: bytes[n - 1] as Uint8Array<ArrayBuffer>,
+            headers: auth(),
+          })
+        ).status,
       ).toBe(200);
     }
     expect((await call("POST", `/v1/shares/big/uploads/${uploadId}/complete`)).status).toBe(201);

@@ -1,0 +1,5 @@
+/**
+ * Worker vars of every e2e server: dev routes on (so tests can count R2
+ * objects) and a 1 s GC grace, so superseded blobs are reclaimed quickly.
+ */
+export const E2E_VARS = { EDGEFS_DEV_ROUTES: "1", EDGEFS_GC_GRACE_SECONDS: "1" };
