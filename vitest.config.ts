@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import SummaryReporter from "./test/summary-reporter.js";
 
 // Worker tests: run inside workerd with the real bindings of wrangler.jsonc
 // (R2, SQLite Durable Objects). Storage is isolated per test file.
@@ -18,6 +19,7 @@ export default defineConfig({
     }),
   ],
   test: {
+    reporters: ["default", new SummaryReporter("worker")],
     include: ["test/worker/**/*.test.ts", "test/unit/**/*.test.ts"],
   },
 });

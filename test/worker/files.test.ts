@@ -312,6 +312,13 @@ describe("DELETE and mkdir", () => {
       400,
       "EINVAL",
     );
+    // The same bytes without a Content-Length (curl -T - to a dir/ URL) are not dropped either.
+    await expectError(
+      await api("PUT", `/v1/shares/${s}/files/inbox/`, { body: chunkedBody(bytesOf(10)) }),
+      400,
+      "EINVAL",
+    );
+    await expectError(await api("GET", `/v1/shares/${s}/stat/inbox`), 404, "ENOENT");
     expect((await api("DELETE", `/v1/shares/${s}/files/x/y/z`)).status).toBe(204);
     const y = await json<{ entries: Entry[] }>(await api("GET", `/v1/shares/${s}/list/x/y`));
     expect(y.entries).toEqual([]);
