@@ -11,6 +11,11 @@ export default defineConfig({
       miniflare: {
         bindings: {
           EDGEFS_ROOT_TOKEN: "test-root-token",
+          // Rotation in progress: the previous root token and signing key still work.
+          EDGEFS_ROOT_TOKEN_PREVIOUS: "old-root-token",
+          EDGEFS_SIGNING_KEY: "test-signing-key",
+          EDGEFS_SIGNING_KEY_PREVIOUS: "old-signing-key",
+          EDGEFS_CORS_ORIGINS: "https://app.example",
           EDGEFS_DEV_ROUTES: "1",
           // GC tests wait out a 1 s grace instead of the default 5 minutes.
           EDGEFS_GC_GRACE_SECONDS: "1",

@@ -1,40 +1,70 @@
 import { Hono } from "hono";
+import { cors } from "hono/cors";
+import type { Principal } from "./auth/scope";
 import { configFrom } from "./config";
 import { FsError } from "./core/errors";
-import { requireRootToken } from "./http/auth";
+import { authenticate, rootOnly } from "./http/auth";
 import { errorResponse, onError } from "./http/errors";
 import { dev } from "./routes/dev";
 import { files } from "./routes/files";
 import { leases } from "./routes/leases";
+import { presigned } from "./routes/presign";
 import { shares } from "./routes/shares";
+import { tokens } from "./routes/tokens";
 import { tree } from "./routes/tree";
 import { uploads } from "./routes/uploads";
 
-export type AppEnv = { Bindings: Env };
+export type AppEnv = { Bindings: Env; Variables: { principal: Principal } };
 
 /**
- * The Worker's HTTP surface. Order matters: health first (no auth), then
- * the root token on everything under /v1, then the resources. Routes are
- * thin: they parse the request, call a Backend or a Durable Object, and
- * shape the response; every failure ends in the one onError.
+ * The Worker's HTTP surface. Order matters: CORS first (preflights carry no
+ * credentials), health (no auth), then authentication on everything under
+ * /v1, then the resources, each route naming the permission it needs.
+ * Routes are thin: they parse the request, call a Backend or a Durable
+ * Object, and shape the response; every failure ends in the one onError.
  */
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  app.use(
+    "*",
+    cors({
+      origin: (origin, c) => {
+        const allowed = configFrom(c.env as Env).corsOrigins;
+        return allowed.includes("*") || allowed.includes(origin) ? origin : null;
+      },
+      allowMethods: ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"],
+      allowHeaders: [
+        "Authorization",
+        "Content-Type",
+        "Range",
+        "If-Match",
+        "If-None-Match",
+        "If-Range",
+        "If-Modified-Since",
+        "Edgefs-Lease",
+      ],
+      exposeHeaders: ["ETag", "Content-Range", "Content-Length", "Accept-Ranges", "Last-Modified"],
+      maxAge: 600,
+    }),
+  );
+
   app.get("/healthz", (c) => c.json({ ok: true }));
 
-  app.use("/v1/*", requireRootToken());
+  app.use("/v1/*", authenticate());
+  app.route("/v1/tokens", tokens);
   app.route("/v1/shares", files);
   app.route("/v1/shares", tree);
   app.route("/v1/shares", leases);
   app.route("/v1/shares", uploads);
+  app.route("/v1/shares", presigned);
   app.route("/v1/shares", shares);
 
   app.use("/_dev/*", async (c, next) => {
     if (!configFrom(c.env).devRoutes) throw new FsError("ENOENT", "no such route");
     await next();
   });
-  app.use("/_dev/*", requireRootToken());
+  app.use("/_dev/*", authenticate(), rootOnly());
   app.route("/_dev", dev);
 
   app.notFound((c) =>

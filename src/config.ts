@@ -6,6 +6,8 @@ export interface Config {
   gcGraceMs: number;
   pendingTtlMs: number;
   uploadTtlMs: number;
+  revocationTtlMs: number;
+  corsOrigins: string[];
   devRoutes: boolean;
 }
 
@@ -35,6 +37,12 @@ export function configFrom(env: Env): Config {
       1000 * intVar(env.EDGEFS_PENDING_TTL_SECONDS, "EDGEFS_PENDING_TTL_SECONDS", 21600, 86400 * 7),
     uploadTtlMs:
       1000 * intVar(env.EDGEFS_UPLOAD_TTL_SECONDS, "EDGEFS_UPLOAD_TTL_SECONDS", 86400, 86400 * 30),
+    revocationTtlMs:
+      1000 * intVar(env.EDGEFS_REVOCATION_TTL_SECONDS, "EDGEFS_REVOCATION_TTL_SECONDS", 30, 3600),
+    corsOrigins: (env.EDGEFS_CORS_ORIGINS ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter((o) => o !== ""),
     devRoutes: env.EDGEFS_DEV_ROUTES === "1",
   };
 }

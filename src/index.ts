@@ -2,6 +2,7 @@ import { createApp } from "./app";
 
 export { Registry } from "./durable/registry";
 export { ShareDO } from "./durable/share-do";
+export { TokenStore } from "./durable/token-store";
 
 const app = createApp();
 

@@ -3,6 +3,7 @@ import type { AppEnv } from "../app";
 import { backendFor } from "../backends/resolve";
 import { invalid } from "../core/errors";
 import { writeConditionsFrom } from "../core/preconditions";
+import { can } from "../http/auth";
 import { fileResponse, writtenResponse } from "../http/file-response";
 import { contentLength, filePathOf, recursiveQuery, validate } from "../http/params";
 import { readUpTo } from "../r2/body";
@@ -12,7 +13,7 @@ const PATH_AT = 4;
 
 export const files = new Hono<AppEnv>();
 
-files.on(["GET", "HEAD"], "/:share/files/*", async (c) => {
+files.on(["GET", "HEAD"], "/:share/files/*", can("read"), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
   const result = await backendFor(c).read(path, {
     headOnly: c.req.method === "HEAD",
@@ -25,7 +26,7 @@ files.on(["GET", "HEAD"], "/:share/files/*", async (c) => {
   return fileResponse(result);
 });
 
-files.put("/:share/files/*", async (c) => {
+files.put("/:share/files/*", can("write"), async (c) => {
   const { path, trailingSlash } = filePathOf(c.req.url, PATH_AT);
   const backend = backendFor(c);
   const length = contentLength(c.req.header("content-length"));
@@ -54,7 +55,7 @@ files.put("/:share/files/*", async (c) => {
   return writtenResponse({ ...entry, path }, created);
 });
 
-files.delete("/:share/files/*", validate("query", recursiveQuery), async (c) => {
+files.delete("/:share/files/*", can("write"), validate("query", recursiveQuery), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
   await backendFor(c).remove(path, { recursive: c.req.valid("query").recursive ?? false });
   return c.body(null, 204);

@@ -5,6 +5,7 @@ import { shareStub } from "../backends/share-backend";
 import { invalid } from "../core/errors";
 import { parsePath } from "../core/paths";
 import { unwrap } from "../durable/rpc";
+import { can } from "../http/auth";
 import { checkName, environmentOf, jsonBody, optionalJsonBody } from "../http/params";
 
 /**
@@ -34,7 +35,7 @@ function leaseIdOf(value: string | undefined): string {
   return value;
 }
 
-leases.post("/:share/leases", async (c) => {
+leases.post("/:share/leases", can("write"), async (c) => {
   const body = await jsonBody(c.req.raw, acquireBody);
   const lease = await unwrap(
     stubOf(c).acquireLease({
@@ -48,19 +49,19 @@ leases.post("/:share/leases", async (c) => {
   return c.json(lease, 201);
 });
 
-leases.get("/:share/leases", async (c) => {
+leases.get("/:share/leases", can("read"), async (c) => {
   const path = c.req.query("path");
   const list = await unwrap(stubOf(c).listLeases(path === undefined ? undefined : parsePath(path)));
   return c.json({ leases: list });
 });
 
-leases.post("/:share/leases/:id/renew", async (c) => {
+leases.post("/:share/leases/:id/renew", can("write"), async (c) => {
   const body = await optionalJsonBody(c.req.raw, z.strictObject({ ttlSeconds: ttl.optional() }));
   const ttlMs = body?.ttlSeconds === undefined ? undefined : body.ttlSeconds * 1000;
   return c.json(await unwrap(stubOf(c).renewLease(leaseIdOf(c.req.param("id")), ttlMs)));
 });
 
-leases.delete("/:share/leases/:id", async (c) => {
+leases.delete("/:share/leases/:id", can("write"), async (c) => {
   await unwrap(stubOf(c).releaseLease(leaseIdOf(c.req.param("id"))));
   return c.body(null, 204);
 });

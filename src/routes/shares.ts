@@ -1,11 +1,13 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app";
+import { requireAllowed, seesShare } from "../auth/scope";
 import { shareStub } from "../backends/share-backend";
 import { invalid } from "../core/errors";
 import { decodeCursor, encodeCursor, randomId } from "../core/ids";
 import { registryFor } from "../durable/registry";
 import { unwrap } from "../durable/rpc";
+import { can } from "../http/auth";
 import { checkName, environmentOf, jsonBody, optionalJsonBody, validate } from "../http/params";
 
 /** Shares of an environment: create, inspect, list, delete. */
@@ -15,6 +17,7 @@ const envQuery = z.object({ env: z.string().optional() });
 
 shares.get(
   "/",
+  can("read", null),
   validate(
     "query",
     envQuery.extend({
@@ -28,10 +31,12 @@ shares.get(
     const after = cursor === undefined ? "" : decodeCursor(cursor);
     if (after === undefined) throw invalid("malformed cursor");
     const page = await registryFor(c.env, environment).list(limit, after);
+    // A token limited to some shares sees only those.
+    const visible = page.entries.filter((s) => seesShare(c.var.principal, environment, s.name));
     return c.json(
       page.last === undefined
-        ? { shares: page.entries }
-        : { shares: page.entries, cursor: encodeCursor(page.last) },
+        ? { shares: visible }
+        : { shares: visible, cursor: encodeCursor(page.last) },
     );
   },
 );
@@ -39,7 +44,7 @@ shares.get(
 const createIfMissingBody = z.strictObject({ kind: z.literal("nfs").optional() });
 
 /** PUT: create if missing (idempotent). The body is optional. */
-shares.put("/:name", validate("query", envQuery), async (c) => {
+shares.put("/:name", can("admin", "name"), validate("query", envQuery), async (c) => {
   const environment = environmentOf((k) => c.req.query(k));
   const name = checkName(c.req.param("name"), "share");
   await optionalJsonBody(c.req.raw, createIfMissingBody);
@@ -75,6 +80,7 @@ shares.post("/", validate("query", envQuery), async (c) => {
   const environment = environmentOf((k) => c.req.query(k));
   const body = await jsonBody(c.req.raw, createBody);
   const name = body.ephemeral ? `ephemeral-${randomId()}` : checkName(body.name, "share");
+  requireAllowed(c.var.principal, "admin", environment, name);
   const ephemeral = body.ephemeral
     ? { ttlMs: (body.ttlSeconds ?? EPHEMERAL_TTL.default) * 1000 }
     : undefined;
@@ -85,19 +91,19 @@ shares.post("/", validate("query", envQuery), async (c) => {
 });
 
 /** Keeps an ephemeral share alive for another ttl. */
-shares.post("/:name/heartbeat", validate("query", envQuery), async (c) => {
+shares.post("/:name/heartbeat", can("write", "name"), validate("query", envQuery), async (c) => {
   const environment = environmentOf((k) => c.req.query(k));
   const name = checkName(c.req.param("name"), "share");
   return c.json(await unwrap(shareStub(c.env, environment, name).heartbeat()));
 });
 
-shares.get("/:name", validate("query", envQuery), async (c) => {
+shares.get("/:name", can("read", "name"), validate("query", envQuery), async (c) => {
   const environment = environmentOf((k) => c.req.query(k));
   const name = checkName(c.req.param("name"), "share");
   return c.json(await unwrap(shareStub(c.env, environment, name).info()));
 });
 
-shares.delete("/:name", validate("query", envQuery), async (c) => {
+shares.delete("/:name", can("admin", "name"), validate("query", envQuery), async (c) => {
   const environment = environmentOf((k) => c.req.query(k));
   const name = checkName(c.req.param("name"), "share");
   await unwrap(shareStub(c.env, environment, name).deleteShare());

@@ -6,6 +6,7 @@ import type { Backend, ListQuery } from "../core/backend";
 import { isGlob } from "../core/glob";
 import { parsePath } from "../core/paths";
 import type { FileEntry } from "../core/types";
+import { can } from "../http/auth";
 import { filePathOf, jsonBody, listQuery, validate } from "../http/params";
 
 /** stat, list, move and copy: the tree of a share, as JSON. */
@@ -14,13 +15,13 @@ export const tree = new Hono<AppEnv>();
 const PATH_AT = 4;
 const DEFAULT_LIMIT = 1000;
 
-tree.get("/:share/stat/*", async (c) => {
+tree.get("/:share/stat/*", can("read"), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
   const entry = await backendFor(c).stat(path);
   return c.json({ ...entry, path });
 });
 
-tree.get("/:share/list/*", validate("query", listQuery), async (c) => {
+tree.get("/:share/list/*", can("read"), validate("query", listQuery), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
   const q = c.req.valid("query");
   const query: ListQuery = isGlob(path)
@@ -82,7 +83,7 @@ const moveBody = z.strictObject({
   overwrite: z.boolean().optional(),
 });
 
-tree.post("/:share/move", async (c) => {
+tree.post("/:share/move", can("write"), async (c) => {
   const body = await jsonBody(c.req.raw, moveBody);
   const entry = await backendFor(c).move(parsePath(body.from), parsePath(body.to), {
     overwrite: body.overwrite ?? false,
@@ -92,7 +93,7 @@ tree.post("/:share/move", async (c) => {
 
 const copyBody = moveBody.extend({ recursive: z.boolean().optional() });
 
-tree.post("/:share/copy", async (c) => {
+tree.post("/:share/copy", can("write"), async (c) => {
   const body = await jsonBody(c.req.raw, copyBody);
   const entry = await backendFor(c).copy(parsePath(body.from), parsePath(body.to), {
     overwrite: body.overwrite ?? false,

@@ -6,6 +6,7 @@ import { invalid } from "../core/errors";
 import { parsePath } from "../core/paths";
 import { writeConditionsFrom } from "../core/preconditions";
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from "../durable/upload-table";
+import { can } from "../http/auth";
 import { writtenResponse } from "../http/file-response";
 import { contentLength, jsonBody } from "../http/params";
 
@@ -25,7 +26,7 @@ const createBody = z.strictObject({
   partSize: z.number().int().min(MIN_PART_SIZE).max(MAX_PART_SIZE).optional(),
 });
 
-uploads.post("/:share/uploads", async (c) => {
+uploads.post("/:share/uploads", can("write"), async (c) => {
   const body = await jsonBody(c.req.raw, createBody);
   const conditions = writeConditionsFrom({
     ifMatch: c.req.header("if-match"),
@@ -38,11 +39,11 @@ uploads.post("/:share/uploads", async (c) => {
   return c.json(info, 201);
 });
 
-uploads.get("/:share/uploads/:id", async (c) => {
+uploads.get("/:share/uploads/:id", can("write"), async (c) => {
   return c.json(await backendFor(c).uploadStatus(uploadIdOf(c.req.param("id"))));
 });
 
-uploads.put("/:share/uploads/:id/parts/:n", async (c) => {
+uploads.put("/:share/uploads/:id/parts/:n", can("write"), async (c) => {
   const n = Number(c.req.param("n"));
   if (!/^\d{1,5}$/.test(c.req.param("n")) || n < 1 || n > MAX_PARTS) {
     throw invalid(`part numbers run from 1 to ${MAX_PARTS}`);
@@ -55,12 +56,12 @@ uploads.put("/:share/uploads/:id/parts/:n", async (c) => {
   return c.json(part);
 });
 
-uploads.post("/:share/uploads/:id/complete", async (c) => {
+uploads.post("/:share/uploads/:id/complete", can("write"), async (c) => {
   const { entry, created } = await backendFor(c).completeUpload(uploadIdOf(c.req.param("id")));
   return writtenResponse(entry, created);
 });
 
-uploads.delete("/:share/uploads/:id", async (c) => {
+uploads.delete("/:share/uploads/:id", can("write"), async (c) => {
   await backendFor(c).abortUpload(uploadIdOf(c.req.param("id")));
   return c.body(null, 204);
 });

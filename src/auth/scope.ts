@@ -1,0 +1,67 @@
+import { FsError } from "../core/errors";
+
+/**
+ * What a request may do (../shared/DESIGN.md "Access"):
+ *   read   GET, HEAD, stat, list, upload status, lease list
+ *   write  PUT, DELETE, move, copy, uploads, leases, heartbeat
+ *   admin  create and delete shares, mint, list and revoke tokens
+ * Permissions do not imply each other: a token lists each one it grants.
+ */
+export type Permission = "read" | "write" | "admin";
+export const PERMISSIONS: readonly Permission[] = ["read", "write", "admin"];
+
+export interface Scope {
+  /** Environment names, or ["*"]. */
+  envs: string[];
+  /** Share names, or ["*"]. */
+  shares: string[];
+  permissions: Permission[];
+}
+
+/** Who is asking: the root token, or a scoped token (its id for revocation). */
+export type Principal =
+  | { kind: "root" }
+  | { kind: "token"; tokenId: string; scope: Scope; expiresAt: number };
+
+const covers = (list: string[], name: string) => list.includes("*") || list.includes(name);
+
+/** Whether `p` may do `permission` on a share (or, without one, in the environment). */
+export function allows(p: Principal, permission: Permission, env: string, share?: string): boolean {
+  if (p.kind === "root") return true;
+  const s = p.scope;
+  return (
+    s.permissions.includes(permission) &&
+    covers(s.envs, env) &&
+    (share === undefined || covers(s.shares, share))
+  );
+}
+
+/** 403 EACCES unless allowed: the caller is known but not allowed. */
+export function requireAllowed(
+  p: Principal,
+  permission: Permission,
+  env: string,
+  share?: string,
+): void {
+  if (!allows(p, permission, env, share)) {
+    const what =
+      share === undefined ? `environment ${env}` : `share ${share} in environment ${env}`;
+    throw new FsError("EACCES", `this token lacks ${permission} permission on ${what}`);
+  }
+}
+
+/** Whether a share is visible in listings to `p` (any permission on it). */
+export function seesShare(p: Principal, env: string, share: string): boolean {
+  return p.kind === "root" || (covers(p.scope.envs, env) && covers(p.scope.shares, share));
+}
+
+/** A token may only mint tokens within its own scope (no escalation). */
+export function isWithin(inner: Scope, outer: Scope): boolean {
+  const sub = (a: string[], b: string[]) =>
+    b.includes("*") || (!a.includes("*") && a.every((x) => b.includes(x)));
+  return (
+    sub(inner.envs, outer.envs) &&
+    sub(inner.shares, outer.shares) &&
+    inner.permissions.every((x) => outer.permissions.includes(x))
+  );
+}
