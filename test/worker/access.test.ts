@@ -1,6 +1,6 @@
 import { sign } from "hono/jwt";
 import { beforeAll, describe, expect, it } from "vitest";
-import { api, expectError, json, put } from "./helpers";
+import { api, json, put } from "./helpers";
 
 /**
  * The authorization matrix (DESIGN.md "Access"): every route, walked with
