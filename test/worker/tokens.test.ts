@@ -1,0 +1,341 @@
+import { sign, verify } from "hono/jwt";
+import { beforeAll, describe, expect, it } from "vitest";
+import { api, expectError, json, newShare, put, sleep } from "./helpers";
+
+interface Minted {
+  token: string;
+  tokenId: string;
+  name: string | null;
+  scope: { envs: string[]; shares: string[]; permissions: string[] };
+  expiresAt: number;
+}
+interface Presigned {
+  url: string;
+  method: string;
+  expiresAt: number;
+}
+
+async function mint(body: Record<string, unknown>, token?: string) {
+  return api("POST", "/v1/tokens", { body: JSON.stringify(body), token });
+}
+async function minted(body: Record<string, unknown>, token?: string): Promise<Minted> {
+  const res = await mint(body, token);
+  expect(res.status).toBe(201);
+  return json<Minted>(res);
+}
+async function presign(
+  share: string,
+  body: Record<string, unknown>,
+  token?: string,
+): Promise<Presigned> {
+  const res = await api("POST", `/v1/shares/${share}/presign`, {
+    body: JSON.stringify(body),
+    token,
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return json<Presigned>(res);
+}
+/** Fetches a presigned URL as a plain client would: no Authorization header. */
+function fetchUrl(
+  url: string,
+  init: { method?: string; body?: BodyInit; headers?: Record<string, string> } = {},
+) {
+  return api(init.method ?? "GET", url.replace(/^https?:\/\/[^/]+/, ""), {
+    token: null,
+    body: init.body,
+    headers: init.headers,
+  });
+}
+
+describe("scoped tokens", () => {
+  it("mints a token with its scope and expiry, lists it without the secret, revokes it", async () => {
+    const s = await newShare();
+    const t = await minted({
+      name: "ci-reader",
+      shares: [s],
+      permissions: ["read"],
+      expiresIn: 3600,
+    });
+    expect(t.token.split(".")).toHaveLength(3);
+    expect(t).toMatchObject({
+      name: "ci-reader",
+      scope: { envs: ["main"], shares: [s], permissions: ["read"] },
+    });
+    expect(t.expiresAt).toBeGreaterThan(Date.now() + 3500_000);
+    await put(s, "/f", "data");
+    expect(await (await api("GET", `/v1/shares/${s}/files/f`, { token: t.token })).text()).toBe(
+      "data",
+    );
+    await expectError(
+      await api("PUT", `/v1/shares/${s}/files/f`, { token: t.token, body: "y" }),
+      403,
+      "EACCES",
+    );
+
+    const listed = await json<{ tokens: (Minted & { revokedAt: number | null })[] }>(
+      await api("GET", "/v1/tokens"),
+    );
+    const mine = listed.tokens.find((x) => x.tokenId === t.tokenId);
+    expect(mine).toMatchObject({ name: "ci-reader", revokedAt: null });
+    expect(JSON.stringify(listed)).not.toContain(t.token);
+    expect(JSON.stringify(listed)).not.toContain(t.token.split(".")[2]);
+
+    expect((await api("DELETE", `/v1/tokens/${t.tokenId}`)).status).toBe(204);
+    await expectError(
+      await api("GET", `/v1/shares/${s}/files/f`, { token: t.token }),
+      401,
+      "EUNAUTHENTICATED",
+    );
+    const after = await json<{ tokens: (Minted & { revokedAt: number | null })[] }>(
+      await api("GET", "/v1/tokens"),
+    );
+    expect(after.tokens.find((x) => x.tokenId === t.tokenId)?.revokedAt).toBeGreaterThan(0);
+    await expectError(await api("DELETE", `/v1/tokens/${"f".repeat(32)}`), 404, "ENOENT");
+    await expectError(await api("DELETE", "/v1/tokens/nope"), 400, "EINVAL");
+  });
+
+  it("a token limited to some shares sees only those in the share list", async () => {
+    const a = await newShare("vis");
+    await newShare("hidden");
+    const t = await minted({ shares: [a], permissions: ["read"] });
+    const listed = await json<{ shares: { name: string }[] }>(
+      await api("GET", "/v1/shares", { token: t.token }),
+    );
+    expect(listed.shares.map((x) => x.name)).toEqual([a]);
+  });
+
+  it("a scoped admin cannot mint, see or revoke beyond its own scope or lifetime", async () => {
+    const s = await newShare();
+    const admin = await minted({ shares: [s], permissions: ["admin", "read"], expiresIn: 600 });
+    await expectError(
+      await mint({ shares: ["*"], permissions: ["read"] }, admin.token),
+      403,
+      "EACCES",
+    );
+    await expectError(
+      await mint({ shares: [s], permissions: ["write"] }, admin.token),
+      403,
+      "EACCES",
+    );
+    await expectError(
+      await mint({ envs: ["*"], shares: [s], permissions: ["read"] }, admin.token),
+      403,
+      "EACCES",
+    );
+    const child = await minted(
+      { shares: [s], permissions: ["read"], expiresIn: 86400 },
+      admin.token,
+    );
+    expect(child.expiresAt).toBeLessThanOrEqual(admin.expiresAt);
+    const wide = await minted({ shares: ["*"], permissions: ["read"] });
+    const seen = await json<{ tokens: Minted[] }>(
+      await api("GET", "/v1/tokens", { token: admin.token }),
+    );
+    expect(seen.tokens.map((x) => x.tokenId)).toContain(child.tokenId);
+    expect(seen.tokens.map((x) => x.tokenId)).not.toContain(wide.tokenId);
+    await expectError(
+      await api("DELETE", `/v1/tokens/${wide.tokenId}`, { token: admin.token }),
+      403,
+      "EACCES",
+    );
+    expect(
+      (await api("DELETE", `/v1/tokens/${child.tokenId}`, { token: admin.token })).status,
+    ).toBe(204);
+  });
+
+  it("rejects bad mint requests with EINVAL", async () => {
+    for (const body of [
+      {},
+      { permissions: [] },
+      { permissions: ["root"] },
+      { permissions: ["read"], shares: ["a/b"] },
+      { permissions: ["read"], envs: [] },
+      { permissions: ["read"], expiresIn: 10 },
+      { permissions: ["read"], expiresIn: 366 * 86400 },
+      { permissions: ["read"], extra: 1 },
+    ]) {
+      await expectError(await mint(body), 400, "EINVAL");
+    }
+  });
+
+  it("rotation: the previous root token and a token signed with the previous key still work", async () => {
+    const s = await newShare();
+    expect((await api("GET", `/v1/shares/${s}`, { token: "old-root-token" })).status).toBe(200);
+    const now = Math.floor(Date.now() / 1000);
+    const old = await sign(
+      {
+        jti: "a".repeat(32),
+        iat: now,
+        exp: now + 600,
+        scope: { envs: ["main"], shares: ["*"], permissions: ["read"] },
+      },
+      "old-signing-key",
+      "HS256",
+    );
+    expect((await api("GET", `/v1/shares/${s}`, { token: old })).status).toBe(200);
+    // New tokens are signed with the current key, never the previous one.
+    const fresh = await minted({ permissions: ["read"] });
+    await expect(verify(fresh.token, "test-signing-key", "HS256")).resolves.toMatchObject({
+      jti: fresh.tokenId,
+    });
+    await expect(verify(fresh.token, "old-signing-key", "HS256")).rejects.toThrow();
+  });
+});
+
+describe("presigned URLs", () => {
+  let s: string;
+  beforeAll(async () => {
+    s = await newShare("pre");
+    await put(s, "/docs/report.txt", "0123456789");
+  });
+
+  it("a GET URL reads without any header, with ranges and conditionals", async () => {
+    const p = await presign(s, { path: "/docs/report.txt", method: "GET", expiresIn: 600 });
+    expect(p.url).toContain(`/v1/shares/${s}/files/docs/report.txt?`);
+    const res = await fetchUrl(p.url);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("0123456789");
+    const ranged = await fetchUrl(p.url, { headers: { range: "bytes=2-4" } });
+    expect(ranged.status).toBe(206);
+    expect(await ranged.text()).toBe("234");
+    const etag = res.headers.get("etag") ?? "";
+    expect((await fetchUrl(p.url, { headers: { "if-none-match": etag } })).status).toBe(304);
+    expect((await fetchUrl(p.url, { method: "HEAD" })).status).toBe(200);
+  });
+
+  it("a PUT URL writes atomically, like any PUT", async () => {
+    const p = await presign(s, { path: "/inbox/upload.bin", method: "PUT" });
+    const res = await fetchUrl(p.url, { method: "PUT", body: "uploaded by curl" });
+    expect(res.status).toBe(201);
+    expect(await (await api("GET", `/v1/shares/${s}/files/inbox/upload.bin`)).text()).toBe(
+      "uploaded by curl",
+    );
+    // It is bound to PUT: reading with it is refused.
+    await expectError(await fetchUrl(p.url), 401, "EUNAUTHENTICATED");
+  });
+
+  it("any change to path, method, share, env, credential, expiry or signature is 401", async () => {
+    const other = await newShare("pre-other");
+    await put(other, "/docs/report.txt", "other");
+    const p = await presign(s, { path: "/docs/report.txt", method: "GET" });
+    const u = new URL(p.url);
+    const variants: [string, string, string?][] = [
+      ["path", p.url.replace("/docs/report.txt", "/docs/other.txt")],
+      ["share", p.url.replace(`/shares/${s}/`, `/shares/${other}/`)],
+      ["env", p.url.replace("env=main", "env=staging")],
+      [
+        "expiry",
+        (() => {
+          const x = new URL(u);
+          x.searchParams.set(
+            "X-Edgefs-Expires",
+            String(Number(u.searchParams.get("X-Edgefs-Expires")) + 60),
+          );
+          return x.toString();
+        })(),
+      ],
+      [
+        "credential",
+        (() => {
+          const x = new URL(u);
+          x.searchParams.set("X-Edgefs-Credential", "b".repeat(32));
+          return x.toString();
+        })(),
+      ],
+      [
+        "signature",
+        (() => {
+          const x = new URL(u);
+          const sig = u.searchParams.get("X-Edgefs-Signature") ?? "";
+          x.searchParams.set("X-Edgefs-Signature", (sig[0] === "A" ? "B" : "A") + sig.slice(1));
+          return x.toString();
+        })(),
+      ],
+      ["method", p.url, "PUT"],
+      ["route", p.url.replace("/files/docs/report.txt", "/list/docs")],
+    ];
+    for (const [label, url, method] of variants) {
+      const res = await fetchUrl(url, {
+        method: method ?? "GET",
+        body: method === "PUT" ? "x" : undefined,
+      });
+      expect(res.status, label).toBe(401);
+    }
+    expect(await (await api("GET", `/v1/shares/${s}/files/docs/report.txt`)).text()).toBe(
+      "0123456789",
+    );
+  });
+
+  it("expires, and dies with the token that signed it", async () => {
+    const short = await presign(s, { path: "/docs/report.txt", method: "GET", expiresIn: 1 });
+    await sleep(1100);
+    await expectError(await fetchUrl(short.url), 401, "EUNAUTHENTICATED");
+
+    const t = await minted({ shares: [s], permissions: ["read"], expiresIn: 600 });
+    const byToken = await presign(
+      s,
+      { path: "/docs/report.txt", method: "GET", expiresIn: 7 * 86400 },
+      t.token,
+    );
+    expect(byToken.expiresAt).toBeLessThanOrEqual(t.expiresAt);
+    expect((await fetchUrl(byToken.url)).status).toBe(200);
+    await api("DELETE", `/v1/tokens/${t.tokenId}`);
+    await expectError(await fetchUrl(byToken.url), 401, "EUNAUTHENTICATED");
+  });
+
+  it("signing needs the permission the URL grants; bad requests are EINVAL", async () => {
+    const reader = await minted({ shares: [s], permissions: ["read"] });
+    await expectError(
+      await api("POST", `/v1/shares/${s}/presign`, {
+        token: reader.token,
+        body: '{"path":"/x","method":"PUT"}',
+      }),
+      403,
+      "EACCES",
+    );
+    for (const body of [
+      { path: "/x", method: "DELETE" },
+      { path: "/x", method: "GET", expiresIn: 7 * 86400 + 1 },
+      { path: "/../x", method: "GET" },
+      { method: "GET" },
+    ]) {
+      await expectError(
+        await api("POST", `/v1/shares/${s}/presign`, { body: JSON.stringify(body) }),
+        400,
+        "EINVAL",
+      );
+    }
+  });
+});
+
+describe("CORS", () => {
+  it("answers preflights for allowed origins only, and exposes the file headers", async () => {
+    const preflight = await api("OPTIONS", "/v1/shares", {
+      token: null,
+      headers: {
+        origin: "https://app.example",
+        "access-control-request-method": "PUT",
+        "access-control-request-headers": "authorization, if-match, edgefs-lease",
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(preflight.headers.get("access-control-allow-methods")).toContain("PUT");
+    expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain(
+      "authorization",
+    );
+    const stranger = await api("OPTIONS", "/v1/shares", {
+      token: null,
+      headers: { origin: "https://evil.example", "access-control-request-method": "GET" },
+    });
+    expect(stranger.headers.get("access-control-allow-origin")).toBeNull();
+
+    const s = await newShare();
+    await put(s, "/f", "x");
+    const res = await api("GET", `/v1/shares/${s}/files/f`, {
+      headers: { origin: "https://app.example" },
+    });
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
+    expect(res.headers.get("access-control-expose-headers")?.toLowerCase()).toContain("etag");
+  });
+});
