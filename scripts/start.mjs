@@ -2,10 +2,9 @@
 // Starts edgefs locally: `wrangler dev` (workerd) with R2 and Durable Objects
 // persisted on disk. Knobs (../shared/DESIGN.md §4): PORT (default 8787),
 // EDGEFS_DATA_DIR (default .edgefs), EDGEFS_ROOT_TOKEN (default: generated on
-// first start and kept in <data dir>/root-token). Ready when GET /healthz
-// answers 200. Also passes through EDGEFS_INLINE_MAX_BYTES,
-// EDGEFS_GC_GRACE_SECONDS, EDGEFS_PENDING_TTL_SECONDS, EDGEFS_UPLOAD_TTL_SECONDS
-// and EDGEFS_DEV_ROUTES.
+// first start and kept in <data dir>/root-token), EDGEFS_SIGNING_KEY (likewise,
+// in <data dir>/signing-key). Ready when GET /healthz answers 200. The other
+// EDGEFS_* settings of the README are passed through to the Worker.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -33,9 +32,23 @@ function rootToken() {
 }
 const { token, from } = rootToken();
 
+/** The key that signs scoped tokens and presigned URLs: from the environment, else kept in the data dir. */
+function signingKey() {
+  if (process.env.EDGEFS_SIGNING_KEY) return process.env.EDGEFS_SIGNING_KEY;
+  const file = join(dataDir, "signing-key");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const key = randomBytes(32).toString("base64url");
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
 // Secrets and tunables reach the Worker through an env file private to the
 // data dir, not the command line, so the token never shows in `ps`.
 const passThrough = [
+  "EDGEFS_ROOT_TOKEN_PREVIOUS",
+  "EDGEFS_SIGNING_KEY_PREVIOUS",
+  "EDGEFS_CORS_ORIGINS",
+  "EDGEFS_REVOCATION_TTL_SECONDS",
   "EDGEFS_INLINE_MAX_BYTES",
   "EDGEFS_GC_GRACE_SECONDS",
   "EDGEFS_PENDING_TTL_SECONDS",
@@ -43,7 +56,7 @@ const passThrough = [
   "EDGEFS_DEV_ROUTES",
 ];
 const envFile = join(dataDir, "worker.env");
-const lines = [`EDGEFS_ROOT_TOKEN=${token}`];
+const lines = [`EDGEFS_ROOT_TOKEN=${token}`, `EDGEFS_SIGNING_KEY=${signingKey()}`];
 for (const name of passThrough) if (process.env[name]) lines.push(`${name}=${process.env[name]}`);
 writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
 

@@ -52,6 +52,10 @@ describe("README examples", () => {
     expect(statuses.filter((s) => s === 206)).toHaveLength(2); // the two range reads
     expect(stdout).toContain('"path":"/data/numbers.txt"'); // the piped, unknown-length write
     expect(stdout).toContain('"code":"ELOCKED"'); // a writer without the lease
+    expect(stdout).toContain('"code":"EACCES"'); // the read-only CI token writing
+    expect(stdout).toContain("this token has been revoked"); // the CI token after revocation
+    expect(stdout).toMatch(/^for the auditors$/m); // read through a presigned URL
+    expect(stdout).toContain('"path":"/shared/dropbox.txt"'); // written through a presigned URL
     expect(stdout).toMatch(/"path":"\/datasets\/dataset.bin","type":"file","size":12000000/); // the multipart upload
     expect(stdout).toContain('"path":"/reports/q3.txt"'); // the lease holder's write
     expect(stdout).toMatch(/^\{"expiresAt":\d+\}$/m); // the ephemeral share's heartbeat
