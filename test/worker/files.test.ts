@@ -10,6 +10,7 @@ import {
   put,
   r2Count,
   sha256,
+  shareId,
   stub,
 } from "./helpers";
 
@@ -22,10 +23,6 @@ interface Entry {
 }
 
 const INLINE_MAX = 65536;
-
-async function shareId(share: string): Promise<string> {
-  return (await json<{ id: string }>(await api("GET", `/v1/shares/${share}`))).id;
-}
 
 describe("PUT and GET", () => {
   it("writes atomically, creates parents, returns the entry and its ETag", async () => {

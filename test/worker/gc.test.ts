@@ -13,15 +13,12 @@ import {
   r2Count,
   runAllGc,
   sha256,
+  shareId,
   sleep,
   stub,
 } from "./helpers";
 
 const BIG = 70_000;
-
-async function shareId(share: string) {
-  return (await json<{ id: string }>(await api("GET", `/v1/shares/${share}`))).id;
-}
 
 /** A body that sends `bytes` and then fails, like a client that disconnects. */
 function brokenBody(bytes: number): ReadableStream<Uint8Array> {

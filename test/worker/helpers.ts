@@ -39,6 +39,11 @@ export async function newShare(prefix = "s"): Promise<string> {
   return name;
 }
 
+/** The share's id: R2 keys of its blobs start with blobs/<id>/. */
+export async function shareId(share: string): Promise<string> {
+  return (await json<{ id: string }>(await api("GET", `/v1/shares/${share}`))).id;
+}
+
 export async function put(
   share: string,
   path: string,

@@ -10,6 +10,7 @@ import {
   r2Count,
   runAllGc,
   sha256,
+  shareId,
   stub,
 } from "./helpers";
 
@@ -26,9 +27,6 @@ function move(share: string, body: Record<string, unknown>) {
 }
 function copy(share: string, body: Record<string, unknown>) {
   return api("POST", `/v1/shares/${share}/copy`, { body: JSON.stringify(body) });
-}
-async function shareId(share: string) {
-  return (await json<{ id: string }>(await api("GET", `/v1/shares/${share}`))).id;
 }
 async function paths(share: string, dir: string) {
   const res = await api("GET", `/v1/shares/${share}/list${dir}?recursive=true`);

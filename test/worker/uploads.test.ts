@@ -11,6 +11,7 @@ import {
   put,
   r2Count,
   sha256,
+  shareId,
   stub,
 } from "./helpers";
 
@@ -52,9 +53,6 @@ function complete(share: string, id: string, headers?: Record<string, string>) {
 }
 function status(share: string, id: string) {
   return api("GET", `/v1/shares/${share}/uploads/${id}`);
-}
-async function shareId(share: string) {
-  return (await json<{ id: string }>(await api("GET", `/v1/shares/${share}`))).id;
 }
 
 describe("multipart uploads", () => {
