@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { configFrom } from "../config";
+import { type Config, configFrom } from "../config";
 import type { ListQuery } from "../core/backend";
 import { FsError } from "../core/errors";
 import { randomId } from "../core/ids";
@@ -55,6 +55,8 @@ export class ShareDO extends DurableObject<Env> {
   private readonly tree: FileTree;
   private readonly leases: LeaseTable;
   private readonly uploads: UploadTable;
+  /** Worker vars are fixed for the object's lifetime: parsed once. */
+  private readonly config: Config;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -64,11 +66,9 @@ export class ShareDO extends DurableObject<Env> {
     this.tree = new FileTree(this.sql, this.ledger);
     this.leases = new LeaseTable(this.sql);
     this.uploads = new UploadTable(this.sql);
+    this.config = configFrom(env);
   }
 
-  private get config() {
-    return configFrom(this.env);
-  }
 
   private shareRow(): ShareRow | undefined {
     return this.sql.exec<ShareRow>("SELECT * FROM share").toArray()[0];
