@@ -69,7 +69,6 @@ export class ShareDO extends DurableObject<Env> {
     this.config = configFrom(env);
   }
 
-
   private shareRow(): ShareRow | undefined {
     return this.sql.exec<ShareRow>("SELECT * FROM share").toArray()[0];
   }
