@@ -15,6 +15,7 @@ export default defineConfig({
           EDGEFS_ROOT_TOKEN_PREVIOUS: "old-root-token",
           EDGEFS_SIGNING_KEY: "test-signing-key",
           EDGEFS_SIGNING_KEY_PREVIOUS: "old-signing-key",
+          EDGEFS_SECRETS_KEY: "test-secrets-key",
           EDGEFS_CORS_ORIGINS: "https://app.example",
           EDGEFS_DEV_ROUTES: "1",
           // GC tests wait out a 1 s grace instead of the default 5 minutes.

@@ -32,10 +32,14 @@ function rootToken() {
 }
 const { token, from } = rootToken();
 
-/** The key that signs scoped tokens and presigned URLs: from the environment, else kept in the data dir. */
-function signingKey() {
-  if (process.env.EDGEFS_SIGNING_KEY) return process.env.EDGEFS_SIGNING_KEY;
-  const file = join(dataDir, "signing-key");
+/**
+ * A generated secret (signing key, secrets key): from the environment, else
+ * the one kept in the data dir, else a new one kept there (mode 0600).
+ * @param {string} variable @param {string} fileName
+ */
+function localKey(variable, fileName) {
+  if (process.env[variable]) return process.env[variable];
+  const file = join(dataDir, fileName);
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
   const key = randomBytes(32).toString("base64url");
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
@@ -56,7 +60,11 @@ const passThrough = [
   "EDGEFS_DEV_ROUTES",
 ];
 const envFile = join(dataDir, "worker.env");
-const lines = [`EDGEFS_ROOT_TOKEN=${token}`, `EDGEFS_SIGNING_KEY=${signingKey()}`];
+const lines = [
+  `EDGEFS_ROOT_TOKEN=${token}`,
+  `EDGEFS_SIGNING_KEY=${localKey("EDGEFS_SIGNING_KEY", "signing-key")}`,
+  `EDGEFS_SECRETS_KEY=${localKey("EDGEFS_SECRETS_KEY", "secrets-key")}`,
+];
 for (const name of passThrough) if (process.env[name]) lines.push(`${name}=${process.env[name]}`);
 writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
 

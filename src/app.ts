@@ -8,7 +8,9 @@ import { errorResponse, onError } from "./http/errors";
 import { dev } from "./routes/dev";
 import { files } from "./routes/files";
 import { leases } from "./routes/leases";
+import { mounts } from "./routes/mounts";
 import { presigned } from "./routes/presign";
+import { secrets } from "./routes/secrets";
 import { shares } from "./routes/shares";
 import { tokens } from "./routes/tokens";
 import { tree } from "./routes/tree";
@@ -53,11 +55,13 @@ export function createApp(): Hono<AppEnv> {
 
   app.use("/v1/*", authenticate());
   app.route("/v1/tokens", tokens);
+  app.route("/v1/secrets", secrets);
   app.route("/v1/shares", files);
   app.route("/v1/shares", tree);
   app.route("/v1/shares", leases);
   app.route("/v1/shares", uploads);
   app.route("/v1/shares", presigned);
+  app.route("/v1/shares", mounts);
   app.route("/v1/shares", shares);
 
   app.use("/_dev/*", async (c, next) => {

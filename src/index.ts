@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 
 export { Registry } from "./durable/registry";
+export { SecretStore } from "./durable/secret-store";
 export { ShareDO } from "./durable/share-do";
 export { TokenStore } from "./durable/token-store";
 

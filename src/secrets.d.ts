@@ -11,4 +11,6 @@ interface __BaseEnv_Env {
   EDGEFS_SIGNING_KEY?: string;
   /** Still verifies while rotating to a new signing key. */
   EDGEFS_SIGNING_KEY_PREVIOUS?: string;
+  /** Encrypts stored secrets (bucket credentials) at rest. */
+  EDGEFS_SECRETS_KEY?: string;
 }

@@ -11,6 +11,7 @@
  * gc       R2 keys (and unfinished multipart uploads) to delete once due.
  * leases   path leases (advisory locks); see lease-table.ts.
  * uploads, upload_parts  multipart uploads in progress; see upload-table.ts.
+ * mounts   buckets mounted at paths of the share; see mount-table.ts.
  * share.expires_at  set for ephemeral shares: the moment they stop existing.
  */
 export const MIGRATIONS: string[] = [
@@ -58,6 +59,7 @@ export const MIGRATIONS: string[] = [
      upload_id TEXT NOT NULL, part_number INTEGER NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
      PRIMARY KEY (upload_id, part_number)
    ) WITHOUT ROWID;`,
+  `CREATE TABLE mounts (path TEXT PRIMARY KEY, config TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;`,
 ];
 
 export function migrate(sql: SqlStorage): void {

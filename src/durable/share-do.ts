@@ -3,13 +3,14 @@ import { type Config, configFrom } from "../config";
 import type { ListQuery } from "../core/backend";
 import { FsError } from "../core/errors";
 import { randomId } from "../core/ids";
-import { ancestorsOf, type FsPath, ROOT } from "../core/paths";
+import { ancestorsOf, type FsPath, isWithin, ROOT } from "../core/paths";
 import { checkWriteConditions, type WriteConditions } from "../core/preconditions";
 import type { FileEntry, ListPage, ShareInfo } from "../core/types";
 import { deleteBlobs } from "../r2/blob-store";
 import { BlobLedger } from "./blob-ledger";
 import { FileTree } from "./file-tree";
 import { type Lease, LeaseTable, type LeaseTarget } from "./lease-table";
+import { type Mount, type MountConfig, MountTable } from "./mount-table";
 import { registryFor } from "./registry";
 import { guard, guardSync, type Result } from "./rpc";
 import { migrate } from "./schema";
@@ -55,6 +56,7 @@ export class ShareDO extends DurableObject<Env> {
   private readonly tree: FileTree;
   private readonly leases: LeaseTable;
   private readonly uploads: UploadTable;
+  private readonly mounts: MountTable;
   /** Worker vars are fixed for the object's lifetime: parsed once. */
   private readonly config: Config;
 
@@ -66,6 +68,7 @@ export class ShareDO extends DurableObject<Env> {
     this.tree = new FileTree(this.sql, this.ledger);
     this.leases = new LeaseTable(this.sql);
     this.uploads = new UploadTable(this.sql);
+    this.mounts = new MountTable(this.sql);
     this.config = configFrom(env);
   }
 
@@ -188,6 +191,7 @@ export class ShareDO extends DurableObject<Env> {
     this.tree.clear();
     this.leases.clear();
     this.uploads.clear();
+    this.mounts.clear();
     this.sql.exec("DELETE FROM share");
   }
 
@@ -256,6 +260,7 @@ export class ShareDO extends DurableObject<Env> {
   ): Promise<Result<{ entry: FileEntry; created: boolean }>> {
     return this.change((now) => {
       this.requireShare(now);
+      this.mounts.refuseChange(path, false);
       this.checkLeases(held, now, { path, subtree: false });
       this.checkConditions(path, conditions);
       const version = { size: data.byteLength, etag: newEtag(), blobId: null, data };
@@ -297,6 +302,7 @@ export class ShareDO extends DurableObject<Env> {
     now: number,
   ): ShareRow {
     const share = this.requireShare(now);
+    this.mounts.refuseChange(path, false);
     this.checkLeases(held, now, { path, subtree: false });
     if (path === ROOT || this.tree.get(path)?.type === "directory") {
       throw new FsError("EISDIR", `is a directory: ${path}`, path);
@@ -341,6 +347,7 @@ export class ShareDO extends DurableObject<Env> {
     now: number,
   ): { entry: FileEntry; created: boolean } {
     const share = this.requireShare(now);
+    this.mounts.refuseChange(path, false);
     this.checkLeases(held, now, { path, subtree: false });
     this.checkConditions(path, conditions);
     if (!this.ledger.claim(blobId, share.id)) {
@@ -362,6 +369,7 @@ export class ShareDO extends DurableObject<Env> {
   ): Promise<Result<{ entry: FileEntry; created: boolean }>> {
     return this.change((now) => {
       this.requireShare(now);
+      this.mounts.refuseChange(path, false);
       this.checkLeases(held, now, { path, subtree: false });
       const created = this.tree.mkdir(path, now);
       return { entry: this.tree.entry(path), created };
@@ -371,6 +379,7 @@ export class ShareDO extends DurableObject<Env> {
   async remove(path: FsPath, recursive: boolean, held: string[] = []): Promise<Result<void>> {
     return this.change((now) => {
       this.requireShare(now);
+      this.mounts.refuseChange(path, true);
       this.checkLeases(held, now, { path, subtree: true });
       if (path === ROOT) {
         if (!recursive && this.tree.hasChildren(ROOT)) {
@@ -391,6 +400,8 @@ export class ShareDO extends DurableObject<Env> {
   ): Promise<Result<FileEntry>> {
     return this.change((now) => {
       this.requireShare(now);
+      this.mounts.refuseChange(from, true);
+      this.mounts.refuseChange(to, true);
       this.checkLeases(held, now, { path: from, subtree: true }, { path: to, subtree: true });
       return this.tree.move(from, to, overwrite, now, this.graceUntil(now));
     });
@@ -404,6 +415,7 @@ export class ShareDO extends DurableObject<Env> {
   ): Promise<Result<FileEntry>> {
     return this.change((now) => {
       this.requireShare(now);
+      this.mounts.refuseChange(to, true);
       this.checkLeases(held, now, { path: to, subtree: true });
       return this.tree.copy(from, to, opts, now, this.graceUntil(now));
     });
@@ -538,6 +550,63 @@ export class ShareDO extends DurableObject<Env> {
     });
   }
 
+  // ── Bucket mounts ────────────────────────────────────────────────────
+
+  /**
+   * Mounts a bucket at `path`, which must be free: no file there, no
+   * non-empty directory, no overlap with another mount. The mount point
+   * becomes a directory of the share, so listings show it.
+   */
+  async putMount(
+    path: FsPath,
+    config: MountConfig,
+  ): Promise<Result<{ mount: Mount; created: boolean }>> {
+    return this.change((now) => {
+      this.requireShare(now);
+      if (path === ROOT)
+        throw new FsError("EINVAL", "a bucket cannot be mounted at the root of a share", path);
+      const other = this.mounts
+        .list()
+        .find(
+          (m) =>
+            m.path !== path &&
+            (isWithin(path, m.path as FsPath) || isWithin(m.path as FsPath, path)),
+        );
+      if (other) throw new FsError("EEXIST", `overlaps the bucket mount at ${other.path}`, path);
+      if (!this.mounts.get(path)) {
+        const existing = this.tree.get(path);
+        if (existing?.type === "file")
+          throw new FsError("EEXIST", `a file exists at ${path}`, path);
+        if (existing && this.tree.hasChildren(path)) {
+          throw new FsError(
+            "EEXIST",
+            `${path} holds share files: mount on an empty or new directory`,
+            path,
+          );
+        }
+      }
+      const created = this.mounts.put(path, config, now);
+      this.tree.mkdir(path, now);
+      return { mount: this.mounts.get(path) as Mount, created };
+    });
+  }
+
+  async deleteMount(path: FsPath): Promise<Result<void>> {
+    return this.change((now) => {
+      this.requireShare(now);
+      if (!this.mounts.delete(path))
+        throw new FsError("ENOENT", `no bucket is mounted at ${path}`, path);
+      this.tree.remove(path, false, this.graceUntil(now));
+    });
+  }
+
+  async listMounts(): Promise<Result<Mount[]>> {
+    return guard(() => {
+      this.requireShare();
+      return this.mounts.list();
+    });
+  }
+
   // ── Path leases ──────────────────────────────────────────────────────
 
   async acquireLease(request: {
@@ -549,6 +618,15 @@ export class ShareDO extends DurableObject<Env> {
   }): Promise<Result<Lease>> {
     return this.change((now) => {
       this.requireShare(now);
+      if (
+        this.mounts.containing(request.path) ||
+        (request.depth === "infinity" && this.mounts.within(request.path))
+      ) {
+        throw new FsError(
+          "ENOTSUP",
+          "leases do not cover bucket mounts: writes there never pass through this share",
+        );
+      }
       return this.leases.acquire(request, now);
     });
   }

@@ -15,7 +15,7 @@ export const files = new Hono<AppEnv>();
 
 files.on(["GET", "HEAD"], "/:share/files/*", can("read"), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
-  const result = await backendFor(c).read(path, {
+  const result = await (await backendFor(c, path)).read(path, {
     headOnly: c.req.method === "HEAD",
     range: c.req.header("range"),
     ifRange: c.req.header("if-range"),
@@ -28,7 +28,7 @@ files.on(["GET", "HEAD"], "/:share/files/*", can("read"), async (c) => {
 
 files.put("/:share/files/*", can("write"), async (c) => {
   const { path, trailingSlash } = filePathOf(c.req.url, PATH_AT);
-  const backend = backendFor(c);
+  const backend = await backendFor(c, path);
   const length = contentLength(c.req.header("content-length"));
   if (trailingSlash) {
     // A path ending in "/" is mkdir and takes no body. A chunked body (curl
@@ -57,7 +57,9 @@ files.put("/:share/files/*", can("write"), async (c) => {
 
 files.delete("/:share/files/*", can("write"), validate("query", recursiveQuery), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
-  await backendFor(c).remove(path, { recursive: c.req.valid("query").recursive ?? false });
+  await (await backendFor(c, path)).remove(path, {
+    recursive: c.req.valid("query").recursive ?? false,
+  });
   return c.body(null, 204);
 });
 

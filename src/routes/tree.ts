@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app";
-import { backendFor } from "../backends/resolve";
+import { backendFor, backendForBoth } from "../backends/resolve";
 import type { Backend, ListQuery } from "../core/backend";
-import { isGlob } from "../core/glob";
+import { compileGlob, isGlob } from "../core/glob";
 import { parsePath } from "../core/paths";
 import type { FileEntry } from "../core/types";
 import { can } from "../http/auth";
@@ -17,7 +17,7 @@ const DEFAULT_LIMIT = 1000;
 
 tree.get("/:share/stat/*", can("read"), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
-  const entry = await backendFor(c).stat(path);
+  const entry = await (await backendFor(c, path)).stat(path);
   return c.json({ ...entry, path });
 });
 
@@ -33,7 +33,8 @@ tree.get("/:share/list/*", can("read"), validate("query", listQuery), async (c) 
         limit: q.limit ?? DEFAULT_LIMIT,
         cursor: q.cursor,
       };
-  const backend = backendFor(c);
+  // A glob is served by whatever holds its literal base directory.
+  const backend = await backendFor(c, query.kind === "glob" ? compileGlob(path).baseDir : path);
   if (c.req.header("accept")?.includes("application/x-ndjson")) {
     return ndjsonListing(backend, query, q.limit !== undefined);
   }
@@ -85,7 +86,8 @@ const moveBody = z.strictObject({
 
 tree.post("/:share/move", can("write"), async (c) => {
   const body = await jsonBody(c.req.raw, moveBody);
-  const entry = await backendFor(c).move(parsePath(body.from), parsePath(body.to), {
+  const [from, to] = [parsePath(body.from), parsePath(body.to)];
+  const entry = await (await backendForBoth(c, from, to)).move(from, to, {
     overwrite: body.overwrite ?? false,
   });
   return c.json({ ...entry, path: parsePath(body.to) });
@@ -95,7 +97,8 @@ const copyBody = moveBody.extend({ recursive: z.boolean().optional() });
 
 tree.post("/:share/copy", can("write"), async (c) => {
   const body = await jsonBody(c.req.raw, copyBody);
-  const entry = await backendFor(c).copy(parsePath(body.from), parsePath(body.to), {
+  const [from, to] = [parsePath(body.from), parsePath(body.to)];
+  const entry = await (await backendForBoth(c, from, to)).copy(from, to, {
     overwrite: body.overwrite ?? false,
     recursive: body.recursive ?? false,
   });

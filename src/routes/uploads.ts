@@ -32,7 +32,8 @@ uploads.post("/:share/uploads", can("write"), async (c) => {
     ifMatch: c.req.header("if-match"),
     ifNoneMatch: c.req.header("if-none-match"),
   });
-  const info = await backendFor(c).createUpload(parsePath(body.path), {
+  const path = parsePath(body.path);
+  const info = await (await backendFor(c, path)).createUpload(path, {
     partSize: body.partSize ?? DEFAULT_PART_SIZE,
     conditions,
   });
@@ -40,7 +41,7 @@ uploads.post("/:share/uploads", can("write"), async (c) => {
 });
 
 uploads.get("/:share/uploads/:id", can("write"), async (c) => {
-  return c.json(await backendFor(c).uploadStatus(uploadIdOf(c.req.param("id"))));
+  return c.json(await (await backendFor(c)).uploadStatus(uploadIdOf(c.req.param("id"))));
 });
 
 uploads.put("/:share/uploads/:id/parts/:n", can("write"), async (c) => {
@@ -52,17 +53,24 @@ uploads.put("/:share/uploads/:id/parts/:n", can("write"), async (c) => {
   if (length === undefined)
     throw invalid("a part needs a Content-Length (R2 stores parts of known size)");
   const body = c.req.raw.body ?? new Blob([]).stream();
-  const part = await backendFor(c).uploadPart(uploadIdOf(c.req.param("id")), n, body, length);
+  const part = await (await backendFor(c)).uploadPart(
+    uploadIdOf(c.req.param("id")),
+    n,
+    body,
+    length,
+  );
   return c.json(part);
 });
 
 uploads.post("/:share/uploads/:id/complete", can("write"), async (c) => {
-  const { entry, created } = await backendFor(c).completeUpload(uploadIdOf(c.req.param("id")));
+  const { entry, created } = await (await backendFor(c)).completeUpload(
+    uploadIdOf(c.req.param("id")),
+  );
   return writtenResponse(entry, created);
 });
 
 uploads.delete("/:share/uploads/:id", can("write"), async (c) => {
-  await backendFor(c).abortUpload(uploadIdOf(c.req.param("id")));
+  await (await backendFor(c)).abortUpload(uploadIdOf(c.req.param("id")));
   return c.body(null, 204);
 });
 

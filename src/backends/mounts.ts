@@ -1,0 +1,71 @@
+import { secretContext, unseal } from "../auth/sealed";
+import { FsError } from "../core/errors";
+import type { Mount } from "../durable/mount-table";
+import { unwrap } from "../durable/rpc";
+import { secretStore } from "../durable/secret-store";
+import type { ShareDO } from "../durable/share-do";
+import type { S3Credentials } from "../s3/client";
+
+/**
+ * Mounts and their credentials, cached per isolate for MOUNT_CACHE_MS so a
+ * file request does not pay a Durable Object round trip to learn whether
+ * its path is mounted. A change made here is seen at once; elsewhere within
+ * that time. Share storage refuses changes under a mount in the meantime
+ * (ShareDO), so a stale isolate can never write where a bucket now is.
+ */
+export const MOUNT_CACHE_MS = 10_000;
+
+const mountCache = new Map<string, { mounts: Mount[]; at: number }>();
+const credentialCache = new Map<string, { credentials: S3Credentials; at: number }>();
+
+export async function mountsOf(
+  environment: string,
+  share: string,
+  stub: DurableObjectStub<ShareDO>,
+): Promise<Mount[]> {
+  const key = `${environment}/${share}`;
+  const hit = mountCache.get(key);
+  if (hit && Date.now() - hit.at < MOUNT_CACHE_MS) return hit.mounts;
+  const mounts = await unwrap(stub.listMounts());
+  mountCache.set(key, { mounts, at: Date.now() });
+  return mounts;
+}
+
+export function forgetMounts(environment: string, share: string): void {
+  mountCache.delete(`${environment}/${share}`);
+}
+
+/** The AWS credentials stored in a secret, or ENOENT/EINVAL saying what is missing. */
+export async function credentialsOf(
+  env: Env,
+  environment: string,
+  name: string,
+): Promise<S3Credentials> {
+  const key = `${environment}/${name}`;
+  const hit = credentialCache.get(key);
+  if (hit && Date.now() - hit.at < MOUNT_CACHE_MS) return hit.credentials;
+  const sealed = await secretStore(env, environment).get(name);
+  if (!sealed) throw new FsError("ENOENT", `no such secret: ${name}`);
+  const values = await unseal<Record<string, string>>(
+    env.EDGEFS_SECRETS_KEY,
+    secretContext(environment, name),
+    sealed,
+  );
+  if (!values.AWS_ACCESS_KEY_ID || !values.AWS_SECRET_ACCESS_KEY) {
+    throw new FsError(
+      "EINVAL",
+      `secret ${name} has no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+    );
+  }
+  const credentials: S3Credentials = {
+    accessKeyId: values.AWS_ACCESS_KEY_ID,
+    secretAccessKey: values.AWS_SECRET_ACCESS_KEY,
+  };
+  if (values.AWS_SESSION_TOKEN) credentials.sessionToken = values.AWS_SESSION_TOKEN;
+  credentialCache.set(key, { credentials, at: Date.now() });
+  return credentials;
+}
+
+export function forgetCredentials(environment: string, name: string): void {
+  credentialCache.delete(`${environment}/${name}`);
+}

@@ -1,0 +1,113 @@
+import { type Context, Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../app";
+import { credentialsOf, forgetMounts } from "../backends/mounts";
+import { shareStub } from "../backends/share-backend";
+import { FsError, invalid } from "../core/errors";
+import type { MountConfig } from "../durable/mount-table";
+import { unwrap } from "../durable/rpc";
+import { can } from "../http/auth";
+import { checkName, environmentOf, filePathOf, jsonBody } from "../http/params";
+
+/**
+ * Bucket mounts: an S3-compatible bucket (AWS S3, R2, GCS with HMAC keys,
+ * MinIO …) shown at a path of a share. `/v1/shares/{share}/mounts/{path}`.
+ */
+export const mounts = new Hono<AppEnv>();
+
+/** Segments before the mount path: v1, shares, {share}, mounts. */
+const PATH_AT = 4;
+
+// S3 bucket naming rules: 3–63 of lowercase letters, digits, dots and hyphens.
+const bucketName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+    "bucket names are 3-63 lowercase letters, digits, dots and hyphens",
+  );
+
+const mountBody = z
+  .strictObject({
+    bucket: bucketName,
+    endpoint: z
+      .url({ protocol: /^https?$/, error: "endpoint must be an http(s) URL" })
+      .refine((u) => !new URL(u).search && !new URL(u).hash, "endpoint takes no query or fragment")
+      .optional(),
+    region: z
+      .string()
+      .regex(/^[a-z0-9-]{1,32}$/, "region looks like us-east-1 (or auto)")
+      .optional(),
+    keyPrefix: z
+      .string()
+      .max(1024)
+      .refine(
+        (p) => p === "" || (p.endsWith("/") && !p.startsWith("/")),
+        "keyPrefix must end with / and not start with /",
+      )
+      .optional(),
+    secret: z.string().optional(),
+    readOnly: z.boolean().optional(),
+    requesterPays: z.boolean().optional(),
+    forcePathStyle: z.boolean().optional(),
+  })
+  .refine(
+    (b) => !b.requesterPays || b.secret !== undefined,
+    "requesterPays needs a secret: AWS bills the requester",
+  );
+
+function stubOf(c: Context<AppEnv>) {
+  const environment = environmentOf((k) => c.req.query(k));
+  const share = checkName(c.req.param("share"), "share");
+  return { environment, share, stub: shareStub(c.env, environment, share) };
+}
+
+mounts.get("/:share/mounts", can("read"), async (c) => {
+  return c.json({ mounts: await unwrap(stubOf(c).stub.listMounts()) });
+});
+
+mounts.get("/:share/mounts/*", can("read"), async (c) => {
+  const { path } = filePathOf(c.req.url, PATH_AT);
+  const mount = (await unwrap(stubOf(c).stub.listMounts())).find((m) => m.path === path);
+  if (!mount)
+    return c.json(
+      { error: { code: "ENOENT", message: `no bucket is mounted at ${path}`, path } },
+      404,
+    );
+  return c.json(mount);
+});
+
+mounts.put("/:share/mounts/*", can("admin"), async (c) => {
+  const { path } = filePathOf(c.req.url, PATH_AT);
+  const { environment, share, stub } = stubOf(c);
+  const body = await jsonBody(c.req.raw, mountBody);
+  let region = body.region;
+  if (body.secret !== undefined) {
+    checkName(body.secret, "secret");
+    // The secret must exist and hold AWS keys now, not at the first request.
+    await credentialsOf(c.env, environment, body.secret).catch((e: unknown) => {
+      throw invalid(`secret ${body.secret}: ${e instanceof Error ? e.message : String(e)}`);
+    });
+  }
+  region ??= "us-east-1";
+  const config: MountConfig = {
+    bucket: body.bucket,
+    endpoint: body.endpoint ?? `https://s3.${region}.amazonaws.com`,
+    region,
+    keyPrefix: body.keyPrefix ?? "",
+    secret: body.secret ?? null,
+    readOnly: body.readOnly ?? false,
+    requesterPays: body.requesterPays ?? false,
+    forcePathStyle: body.forcePathStyle ?? false,
+  };
+  const { mount, created } = await unwrap(stub.putMount(path, config));
+  forgetMounts(environment, share);
+  return c.json(mount, created ? 201 : 200);
+});
+
+mounts.delete("/:share/mounts/*", can("admin"), async (c) => {
+  const { path } = filePathOf(c.req.url, PATH_AT);
+  const { environment, share, stub } = stubOf(c);
+  await unwrap(stub.deleteMount(path));
+  forgetMounts(environment, share);
+  return c.body(null, 204);
+});
