@@ -1,0 +1,208 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { api, expectError, json, newShare, put } from "./helpers";
+
+const KEYS = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "very-secret-value-123" };
+
+function putSecret(name: string, body: unknown, environment = "main") {
+  return api("PUT", `/v1/secrets/${name}?env=${environment}`, { body: JSON.stringify(body) });
+}
+function mount(share: string, path: string, body: unknown) {
+  return api("PUT", `/v1/shares/${share}/mounts${path}`, { body: JSON.stringify(body) });
+}
+
+describe("secrets", () => {
+  it("stores credentials sealed, lists names and times only, never returns values", async () => {
+    const created = await putSecret("aws-prod", KEYS);
+    expect(created.status).toBe(201);
+    const info = await json<Record<string, unknown>>(created);
+    expect(Object.keys(info).sort()).toEqual(["env", "name", "updatedAt"]);
+    expect((await putSecret("aws-prod", { ...KEYS, AWS_REGION: "eu-west-1" })).status).toBe(200);
+    const listed = await api("GET", "/v1/secrets");
+    const text = await listed.clone().text();
+    expect(text).not.toContain(KEYS.AWS_SECRET_ACCESS_KEY);
+    expect(text).not.toContain(KEYS.AWS_ACCESS_KEY_ID);
+    expect(
+      (await json<{ secrets: { name: string }[] }>(listed)).secrets.map((s) => s.name),
+    ).toContain("aws-prod");
+    // At rest: the stored row holds ciphertext, not the value.
+    const stored = await runInDurableObject(
+      env.SECRETS.get(env.SECRETS.idFromName("main")),
+      (_i, state) =>
+        state.storage.sql
+          .exec<{ sealed: string }>("SELECT sealed FROM secrets WHERE name = 'aws-prod'")
+          .one().sealed,
+    );
+    expect(stored).not.toContain(KEYS.AWS_SECRET_ACCESS_KEY);
+    expect(stored).not.toContain(btoa(KEYS.AWS_SECRET_ACCESS_KEY).slice(0, 12));
+    // Per environment.
+    const other = await json<{ secrets: unknown[] }>(await api("GET", "/v1/secrets?env=elsewhere"));
+    expect(other.secrets).toEqual([]);
+    expect((await api("DELETE", "/v1/secrets/aws-prod")).status).toBe(204);
+    await expectError(await api("DELETE", "/v1/secrets/aws-prod"), 404, "ENOENT");
+  });
+
+  it("validates names and values with EINVAL, and needs admin", async () => {
+    for (const body of [
+      {},
+      { lower: "x" },
+      { AWS_ACCESS_KEY_ID: "only-half" },
+      { KEY: "" },
+      ["x"],
+      "text",
+    ]) {
+      await expectError(await putSecret("s", body), 400, "EINVAL");
+    }
+    await expectError(await putSecret(".bad", KEYS), 400, "EINVAL");
+    const reader = await json<{ token: string }>(
+      await api("POST", "/v1/tokens", { body: '{"permissions":["read","write"],"shares":["*"]}' }),
+    );
+    await expectError(await api("GET", "/v1/secrets", { token: reader.token }), 403, "EACCES");
+  });
+});
+
+describe("mounts", () => {
+  beforeAll(async () => {
+    expect((await putSecret("creds", KEYS)).status).toBeLessThan(300);
+    expect((await putSecret("no-aws", { OTHER: "x" })).status).toBeLessThan(300);
+  });
+
+  const target = {
+    bucket: "data-bucket",
+    endpoint: "http://127.0.0.1:9",
+    region: "auto",
+    forcePathStyle: true,
+  };
+
+  it("mounts, lists, shows the mount point as a directory, and unmounts", async () => {
+    const s = await newShare();
+    await put(s, "/local.txt", "x");
+    const res = await mount(s, "/buckets/data", { ...target, secret: "creds", keyPrefix: "team/" });
+    expect(res.status).toBe(201);
+    const m = await json<Record<string, unknown>>(res);
+    expect(m).toMatchObject({
+      path: "/buckets/data",
+      bucket: "data-bucket",
+      keyPrefix: "team/",
+      secret: "creds",
+      readOnly: false,
+    });
+    expect(JSON.stringify(m)).not.toContain(KEYS.AWS_SECRET_ACCESS_KEY);
+    expect(
+      (await mount(s, "/buckets/data", { ...target, secret: "creds", readOnly: true })).status,
+    ).toBe(200);
+    const listed = await json<{ mounts: { path: string; readOnly: boolean }[] }>(
+      await api("GET", `/v1/shares/${s}/mounts`),
+    );
+    expect(listed.mounts).toMatchObject([{ path: "/buckets/data", readOnly: true }]);
+    const parent = await json<{ entries: { path: string; type: string }[] }>(
+      await api("GET", `/v1/shares/${s}/list/buckets`),
+    );
+    expect(parent.entries).toEqual([expect.objectContaining({ path: "data", type: "directory" })]);
+    expect((await api("DELETE", `/v1/shares/${s}/mounts/buckets/data`)).status).toBe(204);
+    await expectError(await api("GET", `/v1/shares/${s}/mounts/buckets/data`), 404, "ENOENT");
+    await expectError(await api("DELETE", `/v1/shares/${s}/mounts/buckets/data`), 404, "ENOENT");
+    const after = await json<{ entries: unknown[] }>(
+      await api("GET", `/v1/shares/${s}/list/buckets`),
+    );
+    expect(after.entries).toEqual([]);
+  });
+
+  it("refuses a mount over share files, overlapping another, at the root, or with bad settings", async () => {
+    const s = await newShare();
+    await put(s, "/file", "x");
+    await put(s, "/full/f", "x");
+    expect((await mount(s, "/m", { ...target, secret: "creds" })).status).toBe(201);
+    const cases: [string, unknown, number, string][] = [
+      ["/file", { ...target }, 409, "EEXIST"],
+      ["/full", { ...target }, 409, "EEXIST"],
+      ["/m/inner", { ...target }, 409, "EEXIST"],
+      ["/", { ...target }, 400, "EINVAL"],
+      ["/x", { ...target, bucket: "Bad_Bucket" }, 400, "EINVAL"],
+      ["/x", { ...target, keyPrefix: "no-slash" }, 400, "EINVAL"],
+      ["/x", { ...target, keyPrefix: "/lead/" }, 400, "EINVAL"],
+      ["/x", { ...target, endpoint: "ftp://host" }, 400, "EINVAL"],
+      ["/x", { ...target, requesterPays: true }, 400, "EINVAL"],
+      ["/x", { ...target, secret: "missing" }, 400, "EINVAL"],
+      ["/x", { ...target, secret: "no-aws" }, 400, "EINVAL"],
+      ["/x", { ...target, unknown: 1 }, 400, "EINVAL"],
+      ["/x", { endpoint: "http://127.0.0.1:9" }, 400, "EINVAL"],
+    ];
+    for (const [path, body, status, code] of cases) {
+      const err = await expectError(await mount(s, path, body), status, code);
+      expect(err.message.length).toBeGreaterThan(5);
+    }
+    // A parent of the mount is not a place to mount either.
+    await expectError(await mount(s, "/", target), 400, "EINVAL");
+    await put(s, "/deep/a/b", "x");
+    expect((await mount(s, "/deep/a/new", target)).status).toBe(201);
+    await expectError(await mount(s, "/deep", target), 409, "EEXIST");
+  });
+
+  it("share storage never changes what a mount shows; unsupported operations say ENOTSUP", async () => {
+    const s = await newShare();
+    await put(s, "/dir/keep", "x");
+    expect((await mount(s, "/dir/bucket", { ...target, secret: "creds" })).status).toBe(201);
+    await expectError(
+      await api("DELETE", `/v1/shares/${s}/files/dir?recursive=true`),
+      409,
+      "EEXIST",
+    );
+    await expectError(
+      await api("POST", `/v1/shares/${s}/move`, { body: '{"from":"/dir","to":"/elsewhere"}' }),
+      409,
+      "EEXIST",
+    );
+    await expectError(
+      await api("POST", `/v1/shares/${s}/move`, {
+        body: '{"from":"/dir/keep","to":"/dir/bucket/keep"}',
+      }),
+      501,
+      "ENOTSUP",
+    );
+    await expectError(
+      await api("POST", `/v1/shares/${s}/uploads`, { body: '{"path":"/dir/bucket/big.bin"}' }),
+      501,
+      "ENOTSUP",
+    );
+    await expectError(
+      await api("POST", `/v1/shares/${s}/leases`, { body: '{"path":"/dir/bucket/x"}' }),
+      501,
+      "ENOTSUP",
+    );
+    await expectError(
+      await api("POST", `/v1/shares/${s}/leases`, { body: '{"path":"/dir"}' }),
+      501,
+      "ENOTSUP",
+    );
+    expect((await api("GET", `/v1/shares/${s}/files/dir/keep`)).status).toBe(200);
+  });
+
+  it("a bucket that cannot be reached is 502 EUPSTREAM naming the mount", async () => {
+    const s = await newShare();
+    expect((await mount(s, "/unreachable", { ...target, secret: "creds" })).status).toBe(201);
+    const err = await expectError(
+      await api("GET", `/v1/shares/${s}/files/unreachable/x.txt`),
+      502,
+      "EUPSTREAM",
+    );
+    expect(err.message).toContain("/unreachable");
+    await expectError(await api("GET", `/v1/shares/${s}/list/unreachable`), 502, "EUPSTREAM");
+  });
+
+  it("read-only mounts refuse every write with 403 EACCES before reaching the bucket", async () => {
+    const s = await newShare();
+    expect((await mount(s, "/ro", { ...target, secret: "creds", readOnly: true })).status).toBe(
+      201,
+    );
+    await expectError(await put(s, "/ro/f", "x"), 403, "EACCES");
+    await expectError(await api("DELETE", `/v1/shares/${s}/files/ro/f`), 403, "EACCES");
+    await expectError(await api("PUT", `/v1/shares/${s}/files/ro/d/`), 403, "EACCES");
+    await expectError(
+      await api("POST", `/v1/shares/${s}/copy`, { body: '{"from":"/ro/a","to":"/ro/b"}' }),
+      403,
+      "EACCES",
+    );
+  });
+});
