@@ -1,3 +1,4 @@
+import type { SerializedError } from "vitest";
 import type { Reporter, TestModule } from "vitest/node";
 
 /**
@@ -7,9 +8,15 @@ import type { Reporter, TestModule } from "vitest/node";
 export default class SummaryReporter implements Reporter {
   constructor(private readonly suite: string) {}
 
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
-    const counts = { passed: 0, failed: 0, skipped: 0 };
+  onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<SerializedError>,
+  ): void {
+    const counts = { passed: 0, failed: unhandledErrors.length, skipped: 0 };
     for (const module of testModules) {
+      // A file whose hooks failed marks its tests skipped: count the file as a failure.
+      const failedTests = [...module.children.allTests("failed")].length;
+      if (module.state() === "failed" && failedTests === 0) counts.failed++;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === "passed") counts.passed++;

@@ -37,12 +37,13 @@ export interface S3Target {
  */
 export class S3Error extends Error {
   override readonly name = "S3Error";
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
+  readonly status: number;
+  readonly code: string;
+  // Plain fields, not parameter properties: the module stays erasable TypeScript.
+  constructor(status: number, code: string, message: string) {
     super(message);
+    this.status = status;
+    this.code = code;
   }
 }
 
@@ -156,16 +157,16 @@ function objectOf(key: string, headers: Headers, size: number): S3Object {
 }
 
 export class S3Client {
+  private readonly target: S3Target;
   private readonly aws: AwsClient | null;
   private readonly retries: number;
   /** Everything up to the key: "https://host/path/bucket" or "https://bucket.host/path". */
   private readonly base: string;
 
-  constructor(
-    private readonly target: S3Target,
-    options: { retries?: number } = {},
-  ) {
-    // aws4fetch's default of 10 retries (≈25 s of backoff) is far too long for a request path.
+  constructor(target: S3Target, options: { retries?: number } = {}) {
+    this.target = target;
+    // aws4fetch's default of 10 retries (≈25 s of backoff) is far too long for
+    // a request path. `send` does the retrying; AwsClient gets the same number.
     this.retries = options.retries ?? 2;
     const c = target.credentials;
     this.aws = c
@@ -179,10 +180,16 @@ export class S3Client {
   }
 
   /**
-   * One S3 call. Byte bodies are retried (5xx, 429) by aws4fetch; a stream can
-   * be sent only once. A stream needs a known length: workerd gets it from a
-   * FixedLengthStream, Node from Content-Length (fetch would otherwise send
-   * it chunked, which S3 refuses for PUT).
+   * One S3 call, retried on 5xx and 429 like aws4fetch would (re-signed each
+   * time), except that a stream is sent only once. The loop is ours because
+   * aws4fetch's would replay a spent stream, keep failed bodies open, and
+   * sign every header: Accept-Encoding is set after signing, since proxies
+   * rewrite it (wrangler dev does, and then the signature fails).
+   * identity: nothing on the way may gzip an answer, which would drop its
+   * Content-Length (wrangler dev gzips text/* objects otherwise).
+   * A stream needs a known length: workerd gets it from a FixedLengthStream,
+   * Node from Content-Length (fetch would otherwise send it chunked, which S3
+   * refuses for PUT). A stream that ends short rejects with fetch's TypeError.
    */
   private async send(method: string, key: string | null, r: Request_ = {}): Promise<Response> {
     const path = key === null ? this.base : `${this.base}/${encodeKey(key)}`;
@@ -195,7 +202,11 @@ export class S3Client {
       replayable = false;
       const Fixed = (globalThis as { FixedLengthStream?: FixedLength }).FixedLengthStream;
       if (Fixed) {
-        init.body = r.body.pipeThrough(new Fixed(r.length ?? 0));
+        const fixed = new Fixed(r.length ?? 0);
+        // A short body errors `fixed.readable`, which fails the fetch; the
+        // pipe's own rejection is handled here so it is not logged as uncaught.
+        r.body.pipeTo(fixed.writable).catch(() => {});
+        init.body = fixed.readable;
       } else {
         headers.set("content-length", String(r.length ?? 0));
         init.body = r.body;
@@ -204,12 +215,10 @@ export class S3Client {
     } else if (r.body !== undefined) {
       init.body = r.body as BodyInit;
     }
-    if (this.aws) {
-      return replayable ? this.aws.fetch(url, init) : fetch(await this.aws.sign(url, init));
-    }
-    // Unsigned: the same retry policy as aws4fetch's.
     for (let i = 0; ; i++) {
-      const res = await fetch(url, init);
+      const request = this.aws ? await this.aws.sign(url, init) : new Request(url, init);
+      request.headers.set("accept-encoding", "identity");
+      const res = await fetch(request);
       if (!replayable || i >= this.retries || (res.status < 500 && res.status !== 429)) return res;
       await res.body?.cancel();
       await new Promise((wake) => setTimeout(wake, Math.random() * 50 * 2 ** i));

@@ -1,0 +1,271 @@
+import { createCipheriv, createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer } from "../../scripts/dev-server.mjs";
+import { S3Client } from "../../src/s3/client.js";
+import { type S3Endpoint, startS3Endpoint } from "./s3-fixture.js";
+
+/**
+ * Bucket mounts against a real S3 endpoint that checks signatures (wrangler's
+ * local R2 S3 API), through a real edgefs server. The same contract cases run
+ * against the share's own storage and against a mount: both backends must
+ * answer alike, except where S3 semantics differ by design (rename).
+ */
+let s3: S3Endpoint;
+let server: Awaited<ReturnType<typeof startServer>>;
+let direct: S3Client;
+const SHARE = "mounted";
+
+async function call(
+  method: string,
+  path: string,
+  init: { body?: BodyInit | null; headers?: Record<string, string> } = {},
+) {
+  return fetch(`${server.url}${path}`, {
+    method,
+    body: init.body ?? null,
+    headers: { authorization: `Bearer ${server.token}`, ...init.headers },
+    // @ts-expect-error Node's fetch needs duplex for a streamed body
+    duplex: "half",
+  });
+}
+const files = (p: string) => `/v1/shares/${SHARE}/files${p}`;
+async function errorCode(res: Response) {
+  return ((await res.json()) as { error: { code: string; message: string } }).error;
+}
+
+beforeAll(async () => {
+  s3 = await startS3Endpoint();
+  server = await startServer();
+  direct = new S3Client(
+    {
+      endpoint: s3.endpoint,
+      region: "auto",
+      bucket: s3.bucket,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      requesterPays: false,
+    },
+    { retries: 0 },
+  );
+  const secret = { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey };
+  expect((await call("PUT", "/v1/secrets/s3", { body: JSON.stringify(secret) })).status).toBe(201);
+  const wrong = { ...secret, AWS_SECRET_ACCESS_KEY: "not-the-secret" };
+  expect((await call("PUT", "/v1/secrets/wrong", { body: JSON.stringify(wrong) })).status).toBe(
+    201,
+  );
+  expect((await call("PUT", `/v1/shares/${SHARE}`)).status).toBe(201);
+  const mount = (path: string, extra: Record<string, unknown>) =>
+    call("PUT", `/v1/shares/${SHARE}/mounts${path}`, {
+      body: JSON.stringify({
+        bucket: s3.bucket,
+        endpoint: s3.endpoint,
+        region: "auto",
+        forcePathStyle: true,
+        ...extra,
+      }),
+    });
+  expect((await mount("/bucket", { secret: "s3", keyPrefix: "team/" })).status).toBe(201);
+  expect(
+    (await mount("/readonly", { secret: "s3", keyPrefix: "team/", readOnly: true })).status,
+  ).toBe(201);
+  expect((await mount("/badkey", { secret: "wrong" })).status).toBe(201);
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await s3?.stop();
+});
+
+/** The Backend contract, over HTTP, for a directory `base` of the share. */
+function contract(label: string, base: string) {
+  describe(`contract: ${label}`, () => {
+    it("writes and reads back bytes with ETag, length and ranges", async () => {
+      const body = "hello, contract";
+      const w = await call("PUT", files(`${base}/a.txt`), { body });
+      expect([200, 201]).toContain(w.status);
+      const r = await call("GET", files(`${base}/a.txt`));
+      expect(r.status).toBe(200);
+      expect(r.headers.get("content-length")).toBe(String(body.length));
+      const etag = r.headers.get("etag") ?? "";
+      expect(etag).toMatch(/^"/);
+      expect(await r.text()).toBe(body);
+      const ranged = await call("GET", files(`${base}/a.txt`), {
+        headers: { range: "bytes=7-14" },
+      });
+      expect(ranged.status).toBe(206);
+      expect(ranged.headers.get("content-range")).toBe(`bytes 7-14/${body.length}`);
+      expect(await ranged.text()).toBe("contract");
+      expect(
+        (await call("GET", files(`${base}/a.txt`), { headers: { "if-none-match": etag } })).status,
+      ).toBe(304);
+      expect(
+        (await call("GET", files(`${base}/a.txt`), { headers: { range: "bytes=99-" } })).status,
+      ).toBe(416);
+      const head = await call("HEAD", files(`${base}/a.txt`));
+      expect(head.headers.get("etag")).toBe(etag);
+    });
+
+    it("stats files and directories; missing paths are ENOENT", async () => {
+      await call("PUT", files(`${base}/dir/b.txt`), { body: "b" });
+      const f = (await (await call("GET", `/v1/shares/${SHARE}/stat${base}/dir/b.txt`)).json()) as {
+        type: string;
+        size: number;
+      };
+      expect(f).toMatchObject({ type: "file", size: 1 });
+      const d = (await (await call("GET", `/v1/shares/${SHARE}/stat${base}/dir`)).json()) as {
+        type: string;
+      };
+      expect(d.type).toBe("directory");
+      const missing = await call("GET", `/v1/shares/${SHARE}/stat${base}/nope`);
+      expect(missing.status).toBe(404);
+      expect((await errorCode(missing)).code).toBe("ENOENT");
+    });
+
+    it("lists a directory with relative names, a glob with absolute paths", async () => {
+      for (const n of ["x1.csv", "x2.csv", "y.txt", "sub/z.csv"]) {
+        await call("PUT", files(`${base}/ls/${n}`), { body: n });
+      }
+      const dir = (await (await call("GET", `/v1/shares/${SHARE}/list${base}/ls`)).json()) as {
+        entries: { path: string; type: string }[];
+      };
+      expect(dir.entries.map((e) => [e.path, e.type])).toEqual([
+        ["sub", "directory"],
+        ["x1.csv", "file"],
+        ["x2.csv", "file"],
+        ["y.txt", "file"],
+      ]);
+      const glob = (await (
+        await call("GET", `/v1/shares/${SHARE}/list${base}/ls/*.csv`)
+      ).json()) as {
+        entries: { path: string }[];
+      };
+      expect(glob.entries.map((e) => e.path)).toEqual([`${base}/ls/x1.csv`, `${base}/ls/x2.csv`]);
+      const paged = (await (
+        await call("GET", `/v1/shares/${SHARE}/list${base}/ls?limit=2`)
+      ).json()) as {
+        entries: unknown[];
+        cursor?: string;
+      };
+      expect(paged.entries).toHaveLength(2);
+      expect(paged.cursor).toBeTruthy();
+    });
+
+    it("mkdir makes an empty directory that lists", async () => {
+      expect([200, 201]).toContain((await call("PUT", files(`${base}/empty/`))).status);
+      const parent = (await (await call("GET", `/v1/shares/${SHARE}/list${base}`)).json()) as {
+        entries: { path: string; type: string }[];
+      };
+      expect(parent.entries).toContainEqual(
+        expect.objectContaining({ path: "empty", type: "directory" }),
+      );
+      const inside = (await (
+        await call("GET", `/v1/shares/${SHARE}/list${base}/empty`)
+      ).json()) as { entries: unknown[] };
+      expect(inside.entries).toEqual([]);
+    });
+
+    it("deletes files; directories need recursive", async () => {
+      await call("PUT", files(`${base}/rm/a`), { body: "a" });
+      await call("PUT", files(`${base}/rm/deep/b`), { body: "b" });
+      expect((await call("DELETE", files(`${base}/rm/a`))).status).toBe(204);
+      expect((await call("GET", files(`${base}/rm/a`))).status).toBe(404);
+      const refused = await call("DELETE", files(`${base}/rm`));
+      expect(refused.status).toBe(409);
+      expect((await errorCode(refused)).code).toBe("ENOTEMPTY");
+      expect((await call("DELETE", files(`${base}/rm?recursive=true`))).status).toBe(204);
+      expect((await call("GET", `/v1/shares/${SHARE}/stat${base}/rm`)).status).toBe(404);
+      expect((await call("DELETE", files(`${base}/rm`))).status).toBe(404);
+    });
+
+    it("copies files, and refuses to overwrite unless asked", async () => {
+      await call("PUT", files(`${base}/cp/src`), { body: "original" });
+      const copy = (body: Record<string, unknown>) =>
+        call("POST", `/v1/shares/${SHARE}/copy`, { body: JSON.stringify(body) });
+      expect((await copy({ from: `${base}/cp/src`, to: `${base}/cp/dst` })).status).toBe(201);
+      expect(await (await call("GET", files(`${base}/cp/dst`))).text()).toBe("original");
+      expect((await copy({ from: `${base}/cp/src`, to: `${base}/cp/dst` })).status).toBe(409);
+      await call("PUT", files(`${base}/cp/src`), { body: "changed" });
+      expect(
+        (await copy({ from: `${base}/cp/src`, to: `${base}/cp/dst`, overwrite: true })).status,
+      ).toBe(201);
+      expect(await (await call("GET", files(`${base}/cp/dst`))).text()).toBe("changed");
+    });
+  });
+}
+
+contract("share storage", "/local");
+contract("bucket mount", "/bucket/contract");
+
+describe("bucket mounts", () => {
+  it("writes land under the key prefix, and nothing outside it is visible", async () => {
+    await call("PUT", files("/bucket/visible.txt"), { body: "in" });
+    expect(await direct.head("team/visible.txt")).toMatchObject({ size: 2 });
+    await direct.put("outside.txt", new TextEncoder().encode("out"), 3);
+    const root = (await (await call("GET", `/v1/shares/${SHARE}/list/bucket`)).json()) as {
+      entries: { path: string }[];
+    };
+    expect(root.entries.map((e) => e.path)).toContain("visible.txt");
+    expect(root.entries.map((e) => e.path)).not.toContain("outside.txt");
+    expect((await call("GET", files("/bucket/../outside.txt"))).status).toBe(404);
+  });
+
+  it("a wrong secret is 502 EUPSTREAM naming SignatureDoesNotMatch", async () => {
+    const res = await call("GET", files("/badkey/anything.txt"));
+    expect(res.status).toBe(502);
+    const err = await errorCode(res);
+    expect(err.code).toBe("EUPSTREAM");
+    expect(err.message).toContain("SignatureDoesNotMatch");
+    expect(err.message).toContain("/badkey");
+  });
+
+  it("read-only mounts read but refuse writes and deletes with 403 EACCES", async () => {
+    await call("PUT", files("/bucket/shared-with-ro.txt"), { body: "readable" });
+    expect(await (await call("GET", files("/readonly/shared-with-ro.txt"))).text()).toBe(
+      "readable",
+    );
+    for (const res of [
+      await call("PUT", files("/readonly/new.txt"), { body: "x" }),
+      await call("DELETE", files("/readonly/shared-with-ro.txt")),
+    ]) {
+      expect(res.status).toBe(403);
+      expect((await errorCode(res)).code).toBe("EACCES");
+    }
+    expect(await direct.head("team/shared-with-ro.txt")).not.toBeNull();
+  });
+
+  it("rename is 501 ENOTSUP, as in Mountpoint for S3", async () => {
+    await call("PUT", files("/bucket/mv.txt"), { body: "x" });
+    const res = await call("POST", `/v1/shares/${SHARE}/move`, {
+      body: JSON.stringify({ from: "/bucket/mv.txt", to: "/bucket/mv2.txt" }),
+    });
+    expect(res.status).toBe(501);
+    expect((await errorCode(res)).code).toBe("ENOTSUP");
+  });
+
+  it("a 100 MiB upload of unknown length lands as one object, byte-identical", {
+    timeout: 240_000,
+  }, async () => {
+    const size = 100 * 1024 * 1024;
+    const cipher = createCipheriv("aes-128-ctr", Buffer.alloc(16, 3), Buffer.alloc(16));
+    const chunk = 1024 * 1024;
+    const sent = createHash("sha256");
+    let at = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= size) return controller.close();
+        const bytes = new Uint8Array(cipher.update(Buffer.alloc(chunk)));
+        sent.update(bytes);
+        controller.enqueue(bytes);
+        at += chunk;
+      },
+    });
+    const res = await call("PUT", files("/bucket/datasets/big.bin"), { body });
+    expect(res.status).toBe(201);
+    const object = await direct.head("team/datasets/big.bin");
+    expect(object?.size).toBe(size);
+    const got = await direct.get("team/datasets/big.bin", {});
+    const hash = createHash("sha256");
+    for await (const part of got?.body as unknown as AsyncIterable<Uint8Array>) hash.update(part);
+    expect(hash.digest("hex")).toBe(sent.digest("hex"));
+  });
+});
