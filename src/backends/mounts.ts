@@ -16,7 +16,13 @@ import type { S3Credentials } from "../s3/client";
 export const MOUNT_CACHE_MS = 10_000;
 
 const mountCache = new Map<string, { mounts: Mount[]; at: number }>();
-const credentialCache = new Map<string, { credentials: S3Credentials; at: number }>();
+/** What a secret holds for S3: the keys, and the region it names, if any. */
+export interface AwsSecret {
+  credentials: S3Credentials;
+  region?: string;
+}
+
+const credentialCache = new Map<string, { secret: AwsSecret; at: number }>();
 
 export async function mountsOf(
   environment: string,
@@ -36,14 +42,10 @@ export function forgetMounts(environment: string, share: string): void {
 }
 
 /** The AWS credentials stored in a secret, or ENOENT/EINVAL saying what is missing. */
-export async function credentialsOf(
-  env: Env,
-  environment: string,
-  name: string,
-): Promise<S3Credentials> {
+export async function awsSecretOf(env: Env, environment: string, name: string): Promise<AwsSecret> {
   const key = `${environment}/${name}`;
   const hit = credentialCache.get(key);
-  if (hit && Date.now() - hit.at < MOUNT_CACHE_MS) return hit.credentials;
+  if (hit && Date.now() - hit.at < MOUNT_CACHE_MS) return hit.secret;
   const sealed = await secretStore(env, environment).get(name);
   if (!sealed) throw new FsError("ENOENT", `no such secret: ${name}`);
   const values = await unseal<Record<string, string>>(
@@ -62,8 +64,11 @@ export async function credentialsOf(
     secretAccessKey: values.AWS_SECRET_ACCESS_KEY,
   };
   if (values.AWS_SESSION_TOKEN) credentials.sessionToken = values.AWS_SESSION_TOKEN;
-  credentialCache.set(key, { credentials, at: Date.now() });
-  return credentials;
+  const secret: AwsSecret = values.AWS_REGION
+    ? { credentials, region: values.AWS_REGION }
+    : { credentials };
+  credentialCache.set(key, { secret, at: Date.now() });
+  return secret;
 }
 
 export function forgetCredentials(environment: string, name: string): void {

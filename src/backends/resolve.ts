@@ -8,7 +8,7 @@ import type { Mount } from "../durable/mount-table";
 import { checkName, environmentOf, heldLeases } from "../http/params";
 import { S3Client } from "../s3/client";
 import { MountBackend } from "../s3/mount-backend";
-import { credentialsOf, mountsOf } from "./mounts";
+import { awsSecretOf, mountsOf } from "./mounts";
 import { ShareBackend, shareStub } from "./share-backend";
 
 /** aws4fetch retries 5xx and 429 ten times by default (~25 s); a gateway answers sooner. */
@@ -58,7 +58,9 @@ export async function backendForBoth(c: Context<AppEnv>, a: FsPath, b: FsPath): 
 
 async function mountBackend(env: Env, environment: string, mount: Mount): Promise<MountBackend> {
   const credentials =
-    mount.secret === null ? undefined : await credentialsOf(env, environment, mount.secret);
+    mount.secret === null
+      ? undefined
+      : (await awsSecretOf(env, environment, mount.secret)).credentials;
   const client = new S3Client(
     {
       endpoint: mount.endpoint,

@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app";
-import { credentialsOf, forgetMounts } from "../backends/mounts";
+import { awsSecretOf, forgetMounts } from "../backends/mounts";
 import { shareStub } from "../backends/share-backend";
 import { FsError, invalid } from "../core/errors";
 import type { MountConfig } from "../durable/mount-table";
@@ -84,9 +84,10 @@ mounts.put("/:share/mounts/*", can("admin"), async (c) => {
   if (body.secret !== undefined) {
     checkName(body.secret, "secret");
     // The secret must exist and hold AWS keys now, not at the first request.
-    await credentialsOf(c.env, environment, body.secret).catch((e: unknown) => {
+    const secret = await awsSecretOf(c.env, environment, body.secret).catch((e: unknown) => {
       throw invalid(`secret ${body.secret}: ${e instanceof Error ? e.message : String(e)}`);
     });
+    region ??= secret.region;
   }
   region ??= "us-east-1";
   const config: MountConfig = {

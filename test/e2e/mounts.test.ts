@@ -76,7 +76,13 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-/** The Backend contract, over HTTP, for a directory `base` of the share. */
+/**
+ * The Backend contract, over HTTP, for a directory `base` of the share.
+ * Not in it, on purpose: move (rename is 501 ENOTSUP on mounts by design,
+ * tested below; share storage covers it in test/worker/move-copy.test.ts),
+ * conditional writes and the uploads API (ENOTSUP on mounts, covered by
+ * test/worker/mounts.test.ts), and leases (ENOTSUP on mounts).
+ */
 function contract(label: string, base: string) {
   describe(`contract: ${label}`, () => {
     it("writes and reads back bytes with ETag, length and ranges", async () => {

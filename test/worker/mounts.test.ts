@@ -109,6 +109,18 @@ describe("mounts", () => {
     expect(after.entries).toEqual([]);
   });
 
+  it("takes its default region from the secret's AWS_REGION", async () => {
+    const s = await newShare();
+    expect((await putSecret("regional", { ...KEYS, AWS_REGION: "eu-central-1" })).status).toBe(201);
+    const m = await json<{ region: string; endpoint: string }>(
+      await mount(s, "/eu", { bucket: "eu-bucket", secret: "regional" }),
+    );
+    expect(m).toMatchObject({
+      region: "eu-central-1",
+      endpoint: "https://s3.eu-central-1.amazonaws.com",
+    });
+  });
+
   it("refuses a mount over share files, overlapping another, at the root, or with bad settings", async () => {
     const s = await newShare();
     await put(s, "/file", "x");
