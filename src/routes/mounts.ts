@@ -68,11 +68,7 @@ mounts.get("/:share/mounts", can("read"), async (c) => {
 mounts.get("/:share/mounts/*", can("read"), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
   const mount = (await unwrap(stubOf(c).stub.listMounts())).find((m) => m.path === path);
-  if (!mount)
-    return c.json(
-      { error: { code: "ENOENT", message: `no bucket is mounted at ${path}`, path } },
-      404,
-    );
+  if (!mount) throw new FsError("ENOENT", `no bucket is mounted at ${path}`, path);
   return c.json(mount);
 });
 

@@ -271,7 +271,8 @@ describe("bucket mounts", () => {
     expect(object?.size).toBe(size);
     const got = await direct.get("team/datasets/big.bin", {});
     const hash = createHash("sha256");
-    for await (const part of got?.body as unknown as AsyncIterable<Uint8Array>) hash.update(part);
+    if (!got?.body) throw new Error("the object has no body");
+    for await (const part of got.body as unknown as AsyncIterable<Uint8Array>) hash.update(part);
     expect(hash.digest("hex")).toBe(sent.digest("hex"));
   });
 });
