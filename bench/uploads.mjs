@@ -20,9 +20,9 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startServer } from "../scripts/dev-server.mjs";
 import { Client } from "./http.mjs";
 import { machine, machineLine, markdownTable, row, writeJson } from "./report.mjs";
+import { snapshot } from "./snapshot.mjs";
 import { median, pool } from "./stats.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -134,7 +134,9 @@ async function multipart(server, file, size, inFlight, path) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "edgefs-bench-uploads-"));
-const server = await startServer();
+// Served from a copy of the tree, so edits made during a run cannot restart the Worker.
+const source = await snapshot(root);
+const server = await source.startServer();
 try {
   const client = new Client(server.url, server.token);
   await client.createShare("bench");
@@ -207,5 +209,6 @@ try {
   client.close();
 } finally {
   await server.stop();
+  source.remove();
   rmSync(dir, { recursive: true, force: true });
 }
