@@ -233,6 +233,55 @@ const routes: Route[] = [
     run: (t: Caller) => api("GET", "/v1/tokens", as(t)),
   },
   {
+    name: "put secret",
+    perm: "admin",
+    envLevel: true,
+    run: (t: Caller) =>
+      api("PUT", `/v1/secrets/s-${uniq()}`, {
+        ...as(t),
+        body: '{"AWS_ACCESS_KEY_ID":"a","AWS_SECRET_ACCESS_KEY":"b"}',
+      }),
+  },
+  {
+    name: "list secrets",
+    perm: "admin",
+    envLevel: true,
+    run: (t: Caller) => api("GET", "/v1/secrets", as(t)),
+  },
+  {
+    name: "delete secret",
+    perm: "admin",
+    envLevel: true,
+    run: async (t: Caller) => {
+      const name = `s-${uniq()}`;
+      await api("PUT", `/v1/secrets/${name}`, { body: '{"KEY":"v"}' });
+      return api("DELETE", `/v1/secrets/${name}`, as(t));
+    },
+  },
+  {
+    name: "mount a bucket",
+    perm: "admin",
+    run: (t: Caller) =>
+      api("PUT", `/v1/shares/${S}/mounts/mnt/${uniq()}`, {
+        ...as(t),
+        body: '{"bucket":"some-bucket"}',
+      }),
+  },
+  {
+    name: "list mounts",
+    perm: "read",
+    run: (t: Caller) => api("GET", `/v1/shares/${S}/mounts`, as(t)),
+  },
+  {
+    name: "unmount",
+    perm: "admin",
+    run: async (t: Caller) => {
+      const path = `/mnt/${uniq()}`;
+      await api("PUT", `/v1/shares/${S}/mounts${path}`, { body: '{"bucket":"some-bucket"}' });
+      return api("DELETE", `/v1/shares/${S}/mounts${path}`, as(t));
+    },
+  },
+  {
     name: "revoke token",
     perm: "admin",
     envLevel: true,
