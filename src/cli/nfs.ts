@@ -1,0 +1,210 @@
+import { existsSync, statSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Command } from "commander";
+import { type ClientOptions, NetworkFileSystem } from "../client/node.js";
+import { connection } from "./config.js";
+import { entryTable, humanSize, progressBar, UsageError } from "./output.js";
+
+/** Options every nfs command takes. */
+interface Common {
+  env?: string;
+  url?: string;
+  token?: string;
+  profile?: string;
+  quiet?: boolean;
+}
+
+const NAME = /^(?!\.)[A-Za-z0-9._-]{1,64}$/;
+
+function clientOptions(o: Common): ClientOptions {
+  const { url, token } = connection(o);
+  const options: ClientOptions = {};
+  if (url) options.url = url;
+  if (token) options.token = token;
+  if (o.env) options.environment = o.env;
+  return options;
+}
+
+function share(name: string, o: Common, createIfMissing = false): NetworkFileSystem {
+  if (!NAME.test(name))
+    throw new UsageError(
+      `invalid share name: ${name} (1-64 of A-Z a-z 0-9 . _ -, not starting with .)`,
+    );
+  return NetworkFileSystem.fromName(name, { ...clientOptions(o), createIfMissing });
+}
+
+const isGlob = (p: string) => p.includes("*");
+
+/** The part of a glob before its first wildcard segment: what matches are relative to. */
+function globBase(pattern: string): string {
+  const segments = pattern.split("/").filter(Boolean);
+  const first = segments.findIndex((s) => /[*?[\]{}]/.test(s));
+  return `/${segments.slice(0, first === -1 ? segments.length : first).join("/")}`;
+}
+
+async function download(
+  nfs: NetworkFileSystem,
+  remote: string,
+  local: string,
+  o: Common & { force?: boolean },
+) {
+  if (existsSync(local) && !o.force)
+    throw new UsageError(`${local} exists: use --force to overwrite`);
+  await mkdir(dirname(local), { recursive: true });
+  const entry = await nfs.stat(remote);
+  const bar = progressBar(o.quiet ?? false, basename(remote), entry.size);
+  try {
+    return await nfs.readFileTo(remote, local, { onProgress: (p) => bar.update(p.bytes) });
+  } finally {
+    bar.stop();
+  }
+}
+
+export function registerNfs(program: Command, common: (c: Command) => Command): void {
+  const nfs = program.command("nfs").description("network file systems (shares), like `modal nfs`");
+
+  common(
+    nfs
+      .command("list")
+      .description("list the shares of an environment")
+      .option("--json", "print JSON"),
+  ).action(async (o: Common & { json?: boolean }) => {
+    const shares = await NetworkFileSystem.list(clientOptions(o));
+    if (o.json) return void console.log(JSON.stringify(shares, null, 2));
+    for (const s of shares) {
+      const when = new Date(s.createdAt).toISOString().slice(0, 19).replace("T", " ");
+      console.log(`${s.name.padEnd(40)}  ${when}${s.ephemeral ? "  ephemeral" : ""}`);
+    }
+  });
+
+  common(
+    nfs.command("create").argument("<name>").description("create a share (no-op if it exists)"),
+  ).action(async (name: string, o: Common) => {
+    const info = await share(name, o, true).info();
+    console.log(`${info.name} (${info.env})`);
+  });
+
+  common(
+    nfs
+      .command("ls")
+      .argument("<name>")
+      .argument("[path]", "a directory, a file or a glob", "/")
+      .option("-r, --recursive", "the whole subtree")
+      .option("--json", "print JSON")
+      .description("list a directory, a file, or a glob's matches"),
+  ).action(
+    async (name: string, path: string, o: Common & { json?: boolean; recursive?: boolean }) => {
+      const entries = await share(name, o).listdir(path, { recursive: o.recursive ?? false });
+      if (o.json) return void console.log(JSON.stringify(entries, null, 2));
+      if (entries.length > 0) console.log(entryTable(entries));
+    },
+  );
+
+  common(
+    nfs
+      .command("put")
+      .argument("<name>")
+      .argument("<local>", "a file or a directory")
+      .argument(
+        "[remote]",
+        "where it goes; a trailing / means into that directory under its own name",
+      )
+      .description("upload a file or a directory tree"),
+  ).action(async (name: string, local: string, remote: string | undefined, o: Common) => {
+    if (!existsSync(local)) throw new UsageError(`no such file or directory: ${local}`);
+    const fs = share(name, o);
+    if (statSync(local).isDirectory()) {
+      const bar = progressBar(o.quiet ?? false, basename(local), 0);
+      let total = 0;
+      try {
+        const done = await fs.addLocalDir(local, remote, {
+          onProgress: (p) => {
+            if (p.totalBytes !== total) total = p.totalBytes;
+            bar.update(p.bytes, `${p.files}/${p.totalFiles} files`);
+          },
+        });
+        bar.stop();
+        if (!o.quiet) console.error(`uploaded ${done.files} files, ${humanSize(done.bytes)}`);
+      } finally {
+        bar.stop();
+      }
+      return;
+    }
+    const size = statSync(local).size;
+    const bar = progressBar(o.quiet ?? false, basename(local), size);
+    try {
+      await fs.addLocalFile(local, remote, { onProgress: (p) => bar.update(p.bytes) });
+    } finally {
+      bar.stop();
+    }
+  });
+
+  common(
+    nfs
+      .command("get")
+      .argument("<name>")
+      .argument("<remote>", "a file, or a glob (* within a segment, ** across)")
+      .argument("[dest]", 'a local path or directory; "-" writes a file to stdout', ".")
+      .option("--force", "overwrite local files")
+      .description("download a file, or every file a glob matches (keeping their paths)"),
+  ).action(async (name: string, remote: string, dest: string, o: Common & { force?: boolean }) => {
+    const fs = share(name, o);
+    if (dest === "-") {
+      if (isGlob(remote)) throw new UsageError('"-" (stdout) takes one file, not a glob');
+      await pipeline(
+        Readable.fromWeb((await fs.readFile(remote).stream()) as never),
+        process.stdout,
+      );
+      return;
+    }
+    if (!isGlob(remote)) {
+      const target =
+        existsSync(dest) && statSync(dest).isDirectory() ? join(dest, basename(remote)) : dest;
+      await download(fs, remote, target, o);
+      return;
+    }
+    const base = globBase(remote);
+    let count = 0;
+    for await (const entry of fs.iterdir(remote)) {
+      if (entry.type !== "file") continue;
+      const relative = entry.path.slice(base === "/" ? 1 : base.length + 1);
+      await download(fs, entry.path, join(dest, relative), { ...o, quiet: true });
+      count++;
+    }
+    if (count === 0) throw new UsageError(`no file matches ${remote}`);
+    if (!o.quiet) console.error(`downloaded ${count} files to ${dest}`);
+  });
+
+  common(
+    nfs
+      .command("rm")
+      .argument("<name>")
+      .argument("<path>")
+      .option("-r, --recursive", "delete a directory and everything in it")
+      .description("delete a file or a directory"),
+  ).action(async (name: string, path: string, o: Common & { recursive?: boolean }) => {
+    await share(name, o).removeFile(path, { recursive: o.recursive ?? false });
+  });
+
+  common(
+    nfs
+      .command("delete")
+      .argument("<name>")
+      .option("-y, --yes", "do not ask")
+      .description("delete a share and all its files"),
+  ).action(async (name: string, o: Common & { yes?: boolean }) => {
+    share(name, o);
+    if (!o.yes) {
+      if (!process.stdin.isTTY) throw new UsageError(`refusing to delete ${name} without --yes`);
+      const { createInterface } = await import("node:readline/promises");
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      const answer = await rl.question(`Delete share ${name} and all its files? [y/N] `);
+      rl.close();
+      if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("not deleted");
+    }
+    await NetworkFileSystem.delete(name, clientOptions(o));
+  });
+}

@@ -1,0 +1,41 @@
+// edgefs SDK: the runtime-agnostic entry (Node, browsers, Workers, Deno, Bun).
+// Node's extras (local files and directories) are in ./node.js.
+export {
+  AuthenticationError,
+  EdgefsError,
+  type EdgefsErrorInit,
+  ExistsError,
+  errorFromCode,
+  errorFromResponse,
+  InvalidRequestError,
+  IsADirectoryError,
+  LockedError,
+  NetworkError,
+  NotADirectoryError,
+  NotEmptyError,
+  NotFoundError,
+  NotSupportedError,
+  PermissionError,
+  PreconditionError,
+  RangeNotSatisfiableError,
+  ServerError,
+  TooLargeError,
+  UpstreamError,
+} from "./errors.js";
+export { type ClientOptions, encodePath, HttpClient } from "./http.js";
+export {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_MULTIPART_THRESHOLD,
+  DEFAULT_PART_SIZE,
+  type EphemeralOptions,
+  type FileEntry,
+  type FileReader,
+  type FromNameOptions,
+  NetworkFileSystem,
+  type NetworkFileSystemClass,
+  type Progress,
+  type ReadOptions,
+  type ShareInfo,
+  type WriteData,
+  type WriteOptions,
+} from "./nfs.js";

@@ -1,0 +1,219 @@
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer } from "../../scripts/dev-server.mjs";
+
+/**
+ * The `edgefs` CLI as a user runs it: the built bin as a subprocess, against
+ * a real server, connection settings from the environment or `edgefs login`.
+ */
+const bin = resolve(import.meta.dirname, "../../bin/edgefs.mjs");
+let server: Awaited<ReturnType<typeof startServer>>;
+let work: string;
+
+interface Run {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+function edgefs(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((ok) => {
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      {
+        cwd: work,
+        encoding: "buffer",
+        timeout: 120_000,
+        maxBuffer: 256 * 1024 * 1024,
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: work,
+          XDG_CONFIG_HOME: join(work, "config"),
+          EDGEFS_URL: server.url,
+          EDGEFS_TOKEN: server.token,
+          ...env,
+        },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        ok({ code, stdout, stderr: stderr.toString("utf8") });
+      },
+    );
+  });
+}
+
+const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+
+beforeAll(async () => {
+  server = await startServer();
+  work = mkdtempSync(join(tmpdir(), "edgefs-cli-"));
+}, 120_000);
+afterAll(async () => {
+  await server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe("edgefs CLI", () => {
+  it("the package's exports resolve as the README imports them: edgefs and edgefs/node", async () => {
+    const script = `
+      const core = await import("edgefs");
+      const node = await import("edgefs/node");
+      console.log(typeof core.NetworkFileSystem.fromName, typeof node.NetworkFileSystem.prototype.addLocalDir,
+        new core.NotFoundError("x") instanceof core.EdgefsError);`;
+    const out = await new Promise<string>((ok, fail) =>
+      execFile(
+        process.execPath,
+        ["--input-type=module", "-e", script],
+        { cwd: resolve(import.meta.dirname, "../..") },
+        (e, stdout, stderr) => (e ? fail(new Error(stderr)) : ok(stdout)),
+      ),
+    );
+    expect(out.trim()).toBe("function function true");
+  });
+
+  it("creates and lists shares", async () => {
+    expect((await edgefs(["nfs", "create", "cli-share"])).code).toBe(0);
+    const listed = await edgefs(["nfs", "list", "--json"]);
+    expect(listed.code).toBe(0);
+    const shares = JSON.parse(listed.stdout.toString()) as { name: string }[];
+    expect(shares.map((s) => s.name)).toContain("cli-share");
+  });
+
+  it("puts a directory tree and gets it back byte-identical with a glob", async () => {
+    const tree = join(work, "tree");
+    const files: Record<string, Buffer> = {
+      "a.txt": Buffer.from("alpha\n"),
+      "nested/b.bin": Buffer.alloc(200_000, 7),
+      "nested/deeper/c.csv": Buffer.from("x,y\n1,2\n"),
+    };
+    for (const [name, bytes] of Object.entries(files)) {
+      mkdirSync(join(tree, name, ".."), { recursive: true });
+      writeFileSync(join(tree, name), bytes);
+    }
+    const put = await edgefs(["nfs", "put", "cli-share", tree, "/project"]);
+    expect(put.code, put.stderr).toBe(0);
+    // stdout is not a terminal here: no progress bar in the output.
+    expect(put.stdout.toString()).not.toMatch(/\[[█░=-]+\]/);
+
+    const ls = await edgefs(["nfs", "ls", "cli-share", "/project", "--json"]);
+    expect((JSON.parse(ls.stdout.toString()) as { path: string }[]).map((e) => e.path)).toEqual([
+      "a.txt",
+      "nested",
+    ]);
+
+    const out = join(work, "dump");
+    const got = await edgefs(["nfs", "get", "cli-share", "/project/**", out]);
+    expect(got.code, got.stderr).toBe(0);
+    for (const [name, bytes] of Object.entries(files)) {
+      expect(sha(readFileSync(join(out, name))), name).toBe(sha(bytes));
+    }
+    // A second get refuses to overwrite without --force.
+    const again = await edgefs(["nfs", "get", "cli-share", "/project/a.txt", join(out, "a.txt")]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain("--force");
+    expect(
+      (await edgefs(["nfs", "get", "cli-share", "/project/a.txt", join(out, "a.txt"), "--force"]))
+        .code,
+    ).toBe(0);
+  });
+
+  it("shows a progress bar on a terminal, and none with --quiet", async () => {
+    // util-linux `script` gives the CLI a pseudo-terminal as a person's shell would.
+    expect((await edgefs(["nfs", "create", "cli-share"])).code).toBe(0);
+    const big = join(work, "big.bin");
+    writeFileSync(big, Buffer.alloc(3 * 1024 * 1024, 1));
+    const onTty = (quiet: boolean) =>
+      new Promise<string>((ok, fail) => {
+        const command = [
+          process.execPath,
+          bin,
+          "nfs",
+          "put",
+          "cli-share",
+          big,
+          "/big.bin",
+          ...(quiet ? ["-q"] : []),
+        ]
+          .map((a) => `'${a}'`)
+          .join(" ");
+        execFile(
+          "script",
+          ["-qec", command, "/dev/null"],
+          {
+            cwd: work,
+            timeout: 60_000,
+            env: {
+              PATH: process.env.PATH ?? "",
+              EDGEFS_URL: server.url,
+              EDGEFS_TOKEN: server.token,
+              TERM: "xterm",
+            },
+          },
+          (error, stdout) => (error ? fail(error) : ok(stdout)),
+        );
+      });
+    expect(await onTty(false)).toMatch(/big\.bin \[.*\] 100% \| 3\.0 MiB\/3\.0 MiB/);
+    expect(await onTty(true)).not.toContain("%");
+  });
+
+  it("puts a file into a directory with a trailing slash, and gets it to stdout", async () => {
+    const local = join(work, "report.txt");
+    writeFileSync(local, "quarterly numbers\n");
+    expect((await edgefs(["nfs", "put", "cli-share", local, "/reports/"])).code).toBe(0);
+    const got = await edgefs(["nfs", "get", "cli-share", "/reports/report.txt", "-"]);
+    expect(got.code).toBe(0);
+    expect(got.stdout.toString()).toBe("quarterly numbers\n");
+  });
+
+  it("removes files and trees; errors are one line with the server's code", async () => {
+    const missing = await edgefs(["nfs", "get", "cli-share", "/nope.txt", "-"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split("\n")).toHaveLength(1);
+    expect(missing.stderr).toContain("ENOENT");
+    const notEmpty = await edgefs(["nfs", "rm", "cli-share", "/project"]);
+    expect(notEmpty.code).toBe(1);
+    expect(notEmpty.stderr).toContain("ENOTEMPTY");
+    expect((await edgefs(["nfs", "rm", "cli-share", "/project", "-r"])).code).toBe(0);
+    const ls = await edgefs(["nfs", "ls", "cli-share", "/", "--json"]);
+    expect(
+      (JSON.parse(ls.stdout.toString()) as { path: string }[]).map((e) => e.path),
+    ).not.toContain("project");
+  });
+
+  it("user errors: a bad share name or a missing local file is one line and exit 2", async () => {
+    const bad = await edgefs(["nfs", "ls", ".hidden"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("invalid share name");
+    const missing = await edgefs(["nfs", "put", "cli-share", join(work, "no-such-file")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("login saves a 0600 profile that works without environment variables", async () => {
+    const login = await edgefs(["login", "--url", server.url, "--token", server.token]);
+    expect(login.code, login.stderr).toBe(0);
+    const file = join(work, "config", "edgefs", "config.json");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const listed = await edgefs(["nfs", "list", "--json"], { EDGEFS_URL: "", EDGEFS_TOKEN: "" });
+    expect(listed.code, listed.stderr).toBe(0);
+    // The environment overrides the profile: a wrong token is refused.
+    const wrong = await edgefs(["nfs", "list"], { EDGEFS_TOKEN: "wrong" });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("EUNAUTHENTICATED");
+  });
+
+  it("deletes a share only with --yes when not interactive", async () => {
+    const refused = await edgefs(["nfs", "delete", "cli-share"]);
+    expect(refused.code).toBe(2);
+    expect((await edgefs(["nfs", "delete", "cli-share", "--yes"])).code).toBe(0);
+    const listed = await edgefs(["nfs", "list", "--json"]);
+    expect(
+      (JSON.parse(listed.stdout.toString()) as { name: string }[]).map((s) => s.name),
+    ).not.toContain("cli-share");
+  });
+});
