@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { registerAdmin } from "./admin.js";
 import { saveProfile } from "./config.js";
 import { registerNfs } from "./nfs.js";
 import { report, UsageError } from "./output.js";
@@ -47,6 +48,7 @@ program
   });
 
 registerNfs(program, common);
+registerAdmin(program, common);
 
 try {
   await program.parseAsync(process.argv);

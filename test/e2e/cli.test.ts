@@ -207,6 +207,85 @@ describe("edgefs CLI", () => {
     expect(wrong.stderr).toContain("EUNAUTHENTICATED");
   });
 
+  it("secret, mount and token groups drive the admin routes", async () => {
+    expect((await edgefs(["nfs", "create", "admin-share"])).code).toBe(0);
+    const put = await edgefs(
+      [
+        "secret",
+        "put",
+        "bucket-creds",
+        "AWS_ACCESS_KEY_ID=AKIA1",
+        "--from-env",
+        "AWS_SECRET_ACCESS_KEY",
+      ],
+      {
+        AWS_SECRET_ACCESS_KEY: "s3cr3t-value",
+      },
+    );
+    expect(put.code, put.stderr).toBe(0);
+    const secrets = await edgefs(["secret", "list", "--json"]);
+    expect(secrets.stdout.toString()).toContain("bucket-creds");
+    expect(secrets.stdout.toString()).not.toContain("s3cr3t-value");
+
+    const mounted = await edgefs([
+      "mount",
+      "add",
+      "admin-share",
+      "/data",
+      "--bucket",
+      "my-bucket",
+      "--endpoint",
+      "http://127.0.0.1:9",
+      "--secret",
+      "bucket-creds",
+      "--prefix",
+      "team/",
+      "--read-only",
+      "--path-style",
+    ]);
+    expect(mounted.code, mounted.stderr).toBe(0);
+    const mounts = JSON.parse(
+      (await edgefs(["mount", "list", "admin-share", "--json"])).stdout.toString(),
+    ) as {
+      path: string;
+      keyPrefix: string;
+      readOnly: boolean;
+    }[];
+    expect(mounts).toMatchObject([{ path: "/data", keyPrefix: "team/", readOnly: true }]);
+    const bad = await edgefs(["mount", "add", "admin-share", "/x", "--bucket", "Bad_Name"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("EINVAL");
+    expect((await edgefs(["mount", "remove", "admin-share", "/data"])).code).toBe(0);
+    expect((await edgefs(["secret", "delete", "bucket-creds"])).code).toBe(0);
+
+    // A read-only token for one share: it lists, it cannot write, and revoked it is refused.
+    const created = await edgefs([
+      "token",
+      "create",
+      "-p",
+      "read",
+      "--share",
+      "admin-share",
+      "--name",
+      "ci",
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const readToken = created.stdout.toString().trim();
+    expect(readToken.split(".")).toHaveLength(3);
+    expect((await edgefs(["nfs", "ls", "admin-share"], { EDGEFS_TOKEN: readToken })).code).toBe(0);
+    const denied = await edgefs(["nfs", "rm", "admin-share", "/x"], { EDGEFS_TOKEN: readToken });
+    expect(denied.stderr).toContain("EACCES");
+    const tokens = JSON.parse((await edgefs(["token", "list", "--json"])).stdout.toString()) as {
+      tokenId: string;
+      name: string;
+    }[];
+    const id = tokens.find((t) => t.name === "ci")?.tokenId ?? "";
+    expect(JSON.stringify(tokens)).not.toContain(readToken);
+    expect((await edgefs(["token", "revoke", id])).code).toBe(0);
+    const revoked = await edgefs(["nfs", "ls", "admin-share"], { EDGEFS_TOKEN: readToken });
+    expect(revoked.stderr).toContain("EUNAUTHENTICATED");
+  });
+
   it("deletes a share only with --yes when not interactive", async () => {
     const refused = await edgefs(["nfs", "delete", "cli-share"]);
     expect(refused.code).toBe(2);
