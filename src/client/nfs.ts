@@ -1,6 +1,9 @@
 /// <reference lib="esnext.disposable" />
 // NetworkFileSystem: Modal's API of the same name over the edgefs HTTP API.
 // Runtime-agnostic (fetch, streams, Blob, timers): Node, browsers, Workers.
+
+// The wire types are the server's own: one definition of the contract.
+import type { FileEntry, ShareInfo } from "../core/types.js";
 import {
   InvalidRequestError,
   IsADirectoryError,
@@ -10,25 +13,7 @@ import {
 } from "./errors.js";
 import { type ClientOptions, encodePath, HttpClient } from "./http.js";
 
-/** One entry of a listing, or a stat. `mtime` is in ms since the epoch. */
-export interface FileEntry {
-  path: string;
-  type: "file" | "directory";
-  size: number;
-  mtime: number;
-  etag?: string;
-}
-
-/** A share as the server describes it. */
-export interface ShareInfo {
-  name: string;
-  env: string;
-  id: string;
-  kind: string;
-  ephemeral: boolean;
-  createdAt: number;
-  expiresAt?: number;
-}
+export type { FileEntry, ShareInfo };
 
 /** Bytes sent (or received) so far, and the total when it is known. */
 export interface Progress {
