@@ -4,6 +4,7 @@ import { registerAdmin } from "./admin.js";
 import { saveProfile } from "./config.js";
 import { registerNfs } from "./nfs.js";
 import { report, UsageError } from "./output.js";
+import { registerServe } from "./serve.js";
 
 /**
  * The `edgefs` command line, shaped like `modal nfs`. Connection settings
@@ -48,6 +49,7 @@ program
   });
 
 registerNfs(program, common);
+registerServe(program);
 registerAdmin(program, common);
 
 try {
