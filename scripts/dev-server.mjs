@@ -24,6 +24,38 @@ export function freePort() {
 }
 
 /**
+ * Stops a process started with `spawn(…, { detached: true })` together with
+ * everything it started (wrangler's workerd): a signal to the whole process
+ * group — never by name — then SIGKILL if the leader has not exited after
+ * `graceMs`. Resolves with the leader's exit code and whether it was killed.
+ * @param {import("node:child_process").ChildProcess} child
+ * @param {{ signal?: NodeJS.Signals, graceMs?: number }} [options]
+ * @returns {Promise<{ code: number | null, killed: boolean }>}
+ */
+export async function stopGroup(child, { signal = "SIGTERM", graceMs = 5000 } = {}) {
+  const pid = /** @type {number} */ (child.pid);
+  const exited =
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve(child.exitCode)
+      : new Promise((ok) => child.once("exit", (code) => ok(code)));
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    return { code: child.exitCode, killed: false }; // the group is already gone
+  }
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {}
+  }, graceMs);
+  const code = /** @type {number | null} */ (await exited);
+  clearTimeout(timer);
+  return { code, killed };
+}
+
+/**
  * @param {{ dataDir?: string, port?: number, token?: string, vars?: Record<string, string>, quiet?: boolean }} [options]
  * @returns {Promise<{ url: string, token: string, dataDir: string, pid: number, stop: () => Promise<void>, kill: () => Promise<void> }>}
  */
@@ -46,29 +78,15 @@ export async function startServer(options = {}) {
     },
   });
   const pid = /** @type {number} */ (child.pid);
-  const exited = new Promise((ok) => child.once("exit", ok));
   const url = `http://127.0.0.1:${port}`;
 
-  /** @param {NodeJS.Signals} signal */
-  const signalGroup = async (signal) => {
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      return; // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-pid, "SIGKILL");
-      } catch {}
-    }, 5000);
-    await exited;
-    clearTimeout(timer);
-  };
   const stop = async () => {
-    await signalGroup("SIGTERM");
+    await stopGroup(child);
     if (ownDir) rmSync(dataDir, { recursive: true, force: true });
   };
-  const kill = () => signalGroup("SIGKILL");
+  const kill = async () => {
+    await stopGroup(child, { signal: "SIGKILL" });
+  };
 
   // Bounded wait for readiness: 60 s at most.
   const deadline = Date.now() + 60_000;

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../../scripts/dev-server.mjs";
+import { freePort, stopGroup } from "../../scripts/dev-server.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const wranglerBin = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -70,19 +70,8 @@ export async function startS3Endpoint(): Promise<S3Endpoint> {
       },
     },
   );
-  const pid = child.pid as number;
-  const exited = new Promise((ok) => child.once("exit", ok));
   const stop = async () => {
-    try {
-      process.kill(-pid, "SIGTERM");
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-pid, "SIGKILL");
-        } catch {}
-      }, 5000);
-      await exited;
-      clearTimeout(timer);
-    } catch {} // already gone
+    await stopGroup(child);
     rmSync(dir, { recursive: true, force: true });
   };
 

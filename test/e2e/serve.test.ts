@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, startServer } from "../../scripts/dev-server.mjs";
+import { freePort, startServer, stopGroup } from "../../scripts/dev-server.mjs";
 import { Edgefs, INLINE_MAX, KiB, prngBytes, sha256, sleep, uniqueName } from "./helpers.js";
 
 /**
@@ -67,7 +67,6 @@ async function serve(dataDir: string, env: Record<string, string>): Promise<Serv
   child.stderr?.setEncoding("utf8").on("data", (s: string) => {
     err += s;
   });
-  const exited = new Promise<number | null>((ok) => child.once("exit", (code) => ok(code)));
   const url = `http://127.0.0.1:${port}`;
 
   const served: Served = {
@@ -77,20 +76,7 @@ async function serve(dataDir: string, env: Record<string, string>): Promise<Serv
     stdout: () => out,
     stderr: () => err,
     stop: async () => {
-      try {
-        process.kill(-pid, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      let killed = false;
-      const timer = setTimeout(() => {
-        killed = true;
-        try {
-          process.kill(-pid, "SIGKILL");
-        } catch {}
-      }, 15_000);
-      const code = await exited;
-      clearTimeout(timer);
+      const { code, killed } = await stopGroup(child, { graceMs: 15_000 });
       running.delete(served);
       if (killed) throw new Error(`edgefs serve ignored SIGTERM for 15 s\n${err}`);
       return code;
