@@ -21,9 +21,7 @@ const S3_RETRIES = 2;
  * those naming an upload id).
  */
 export async function backendFor(c: Context<AppEnv>, path?: FsPath): Promise<Backend> {
-  const environment = environmentOf((k) => c.req.query(k));
-  const share = checkName(c.req.param("share"), "share");
-  const stub = shareStub(c.env, environment, share);
+  const { environment, share, stub } = shareOf(c);
   if (path !== undefined) {
     const mount = (await mountsOf(environment, share, stub)).find((m) =>
       isWithin(path, m.path as FsPath),
@@ -37,6 +35,13 @@ export async function backendFor(c: Context<AppEnv>, path?: FsPath): Promise<Bac
     (p) => c.executionCtx.waitUntil(p),
     heldLeases(c.req.header("edgefs-lease")),
   );
+}
+
+/** The share a `/v1/shares/{share}/…` request names, in its environment, and its ShareDO. */
+export function shareOf(c: Context<AppEnv>) {
+  const environment = environmentOf((k) => c.req.query(k));
+  const share = checkName(c.req.param("share"), "share");
+  return { environment, share, stub: shareStub(c.env, environment, share) };
 }
 
 /** One Backend for two paths (move, copy), or ENOTSUP across a mount boundary. */

@@ -1,12 +1,12 @@
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app";
-import { shareStub } from "../backends/share-backend";
+import { shareOf } from "../backends/resolve";
 import { invalid } from "../core/errors";
 import { parsePath } from "../core/paths";
 import { unwrap } from "../durable/rpc";
 import { can } from "../http/auth";
-import { checkName, environmentOf, jsonBody, optionalJsonBody } from "../http/params";
+import { jsonBody, optionalJsonBody } from "../http/params";
 
 /**
  * Path leases: advisory locks for cooperating writers. While one is held,
@@ -25,11 +25,6 @@ const acquireBody = z.strictObject({
   owner: z.string().max(1024).optional(),
 });
 
-function stubOf(c: Context<AppEnv>) {
-  const environment = environmentOf((k) => c.req.query(k));
-  return shareStub(c.env, environment, checkName(c.req.param("share"), "share"));
-}
-
 function leaseIdOf(value: string | undefined): string {
   if (value === undefined || !/^[0-9a-f]{32}$/.test(value)) throw invalid("malformed lease id");
   return value;
@@ -38,7 +33,7 @@ function leaseIdOf(value: string | undefined): string {
 leases.post("/:share/leases", can("write"), async (c) => {
   const body = await jsonBody(c.req.raw, acquireBody);
   const lease = await unwrap(
-    stubOf(c).acquireLease({
+    shareOf(c).stub.acquireLease({
       path: parsePath(body.path),
       exclusive: body.exclusive ?? true,
       depth: body.depth ?? "infinity",
@@ -51,17 +46,19 @@ leases.post("/:share/leases", can("write"), async (c) => {
 
 leases.get("/:share/leases", can("read"), async (c) => {
   const path = c.req.query("path");
-  const list = await unwrap(stubOf(c).listLeases(path === undefined ? undefined : parsePath(path)));
+  const list = await unwrap(
+    shareOf(c).stub.listLeases(path === undefined ? undefined : parsePath(path)),
+  );
   return c.json({ leases: list });
 });
 
 leases.post("/:share/leases/:id/renew", can("write"), async (c) => {
   const body = await optionalJsonBody(c.req.raw, z.strictObject({ ttlSeconds: ttl.optional() }));
   const ttlMs = body?.ttlSeconds === undefined ? undefined : body.ttlSeconds * 1000;
-  return c.json(await unwrap(stubOf(c).renewLease(leaseIdOf(c.req.param("id")), ttlMs)));
+  return c.json(await unwrap(shareOf(c).stub.renewLease(leaseIdOf(c.req.param("id")), ttlMs)));
 });
 
 leases.delete("/:share/leases/:id", can("write"), async (c) => {
-  await unwrap(stubOf(c).releaseLease(leaseIdOf(c.req.param("id"))));
+  await unwrap(shareOf(c).stub.releaseLease(leaseIdOf(c.req.param("id"))));
   return c.body(null, 204);
 });

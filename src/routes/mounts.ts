@@ -1,13 +1,13 @@
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app";
 import { awsSecretOf, forgetMounts } from "../backends/mounts";
-import { shareStub } from "../backends/share-backend";
+import { shareOf } from "../backends/resolve";
 import { FsError, invalid } from "../core/errors";
 import type { MountConfig } from "../durable/mount-table";
 import { unwrap } from "../durable/rpc";
 import { can } from "../http/auth";
-import { checkName, environmentOf, filePathOf, jsonBody } from "../http/params";
+import { checkName, filePathOf, jsonBody } from "../http/params";
 
 /**
  * Bucket mounts: an S3-compatible bucket (AWS S3, R2, GCS with HMAC keys,
@@ -55,26 +55,20 @@ const mountBody = z
     "requesterPays needs a secret: AWS bills the requester",
   );
 
-function stubOf(c: Context<AppEnv>) {
-  const environment = environmentOf((k) => c.req.query(k));
-  const share = checkName(c.req.param("share"), "share");
-  return { environment, share, stub: shareStub(c.env, environment, share) };
-}
-
 mounts.get("/:share/mounts", can("read"), async (c) => {
-  return c.json({ mounts: await unwrap(stubOf(c).stub.listMounts()) });
+  return c.json({ mounts: await unwrap(shareOf(c).stub.listMounts()) });
 });
 
 mounts.get("/:share/mounts/*", can("read"), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
-  const mount = (await unwrap(stubOf(c).stub.listMounts())).find((m) => m.path === path);
+  const mount = (await unwrap(shareOf(c).stub.listMounts())).find((m) => m.path === path);
   if (!mount) throw new FsError("ENOENT", `no bucket is mounted at ${path}`, path);
   return c.json(mount);
 });
 
 mounts.put("/:share/mounts/*", can("admin"), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
-  const { environment, share, stub } = stubOf(c);
+  const { environment, share, stub } = shareOf(c);
   const body = await jsonBody(c.req.raw, mountBody);
   let region = body.region;
   if (body.secret !== undefined) {
@@ -103,7 +97,7 @@ mounts.put("/:share/mounts/*", can("admin"), async (c) => {
 
 mounts.delete("/:share/mounts/*", can("admin"), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
-  const { environment, share, stub } = stubOf(c);
+  const { environment, share, stub } = shareOf(c);
   await unwrap(stub.deleteMount(path));
   forgetMounts(environment, share);
   return c.body(null, 204);
