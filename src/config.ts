@@ -23,7 +23,18 @@ function intVar(value: string | undefined, name: string, fallback: number, max: 
   return n;
 }
 
+/** Vars are fixed for an isolate's lifetime: parse them once per env object, not per request. */
+const parsed = new WeakMap<Env, Config>();
+
 export function configFrom(env: Env): Config {
+  const known = parsed.get(env);
+  if (known) return known;
+  const config = parse(env);
+  parsed.set(env, config);
+  return config;
+}
+
+function parse(env: Env): Config {
   return {
     inlineMaxBytes: intVar(
       env.EDGEFS_INLINE_MAX_BYTES,
