@@ -3,8 +3,9 @@ import { cors } from "hono/cors";
 import type { Principal } from "./auth/scope";
 import { configFrom } from "./config";
 import { FsError } from "./core/errors";
-import { authenticate, rootOnly } from "./http/auth";
+import { authenticate, authenticateDav, rootOnly } from "./http/auth";
 import { errorResponse, onError } from "./http/errors";
+import { dav } from "./routes/dav";
 import { dev } from "./routes/dev";
 import { files } from "./routes/files";
 import { leases } from "./routes/leases";
@@ -28,8 +29,10 @@ export type AppEnv = { Bindings: Env; Variables: { principal: Principal } };
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  // CORS on the native API only: Hono's cors answers every OPTIONS as a
+  // preflight, and WebDAV's OPTIONS must reach its route.
   app.use(
-    "*",
+    "/v1/*",
     cors({
       origin: (origin, c) => {
         const allowed = configFrom(c.env as Env).corsOrigins;
@@ -70,6 +73,9 @@ export function createApp(): Hono<AppEnv> {
   });
   app.use("/_dev/*", authenticate(), rootOnly());
   app.route("/_dev", dev);
+
+  app.use("/dav/*", authenticateDav());
+  app.route("/dav", dav);
 
   app.notFound((c) =>
     errorResponse(

@@ -5,6 +5,7 @@ import type { Backend } from "../core/backend";
 import { FsError } from "../core/errors";
 import { type FsPath, isWithin } from "../core/paths";
 import type { Mount } from "../durable/mount-table";
+import type { ShareDO } from "../durable/share-do";
 import { checkName, environmentOf, heldLeases } from "../http/params";
 import { S3Client } from "../s3/client";
 import { MountBackend } from "../s3/mount-backend";
@@ -21,24 +22,48 @@ const S3_RETRIES = 2;
  * those naming an upload id).
  */
 export async function backendFor(c: Context<AppEnv>, path?: FsPath): Promise<Backend> {
-  const { environment, share, stub } = shareOf(c);
+  return backendAt(c, shareOf(c), path, heldLeases(c.req.header("edgefs-lease")));
+}
+
+/**
+ * The Backend for a path of a given share, for front-ends that name the
+ * share their own way (WebDAV: in the URL) and carry held leases their own
+ * way (WebDAV: lock tokens in the If header).
+ */
+export async function backendAt(
+  c: Context<AppEnv>,
+  target: ShareTarget,
+  path: FsPath | undefined,
+  held: string[],
+): Promise<Backend> {
   if (path !== undefined) {
-    const mount = (await mountsOf(environment, share, stub)).find((m) =>
-      isWithin(path, m.path as FsPath),
-    );
-    if (mount) return mountBackend(c.env, environment, mount);
+    const mount = await mountAt(target, path);
+    if (mount) return mountBackend(c.env, target.environment, mount);
   }
   return new ShareBackend(
-    stub,
+    target.stub,
     c.env.BLOBS,
     configFrom(c.env),
     (p) => c.executionCtx.waitUntil(p),
-    heldLeases(c.req.header("edgefs-lease")),
+    held,
   );
 }
 
+/** The bucket mount a path lies at or below, if any. */
+export async function mountAt(target: ShareTarget, path: FsPath): Promise<Mount | undefined> {
+  return (await mountsOf(target.environment, target.share, target.stub)).find((m) =>
+    isWithin(path, m.path as FsPath),
+  );
+}
+
+export interface ShareTarget {
+  environment: string;
+  share: string;
+  stub: DurableObjectStub<ShareDO>;
+}
+
 /** The share a `/v1/shares/{share}/…` request names, in its environment, and its ShareDO. */
-export function shareOf(c: Context<AppEnv>) {
+export function shareOf(c: Context<AppEnv>): ShareTarget {
   const environment = environmentOf((k) => c.req.query(k));
   const share = checkName(c.req.param("share"), "share");
   return { environment, share, stub: shareStub(c.env, environment, share) };
@@ -46,19 +71,24 @@ export function shareOf(c: Context<AppEnv>) {
 
 /** One Backend for two paths (move, copy), or ENOTSUP across a mount boundary. */
 export async function backendForBoth(c: Context<AppEnv>, a: FsPath, b: FsPath): Promise<Backend> {
-  const [first, second] = await Promise.all([backendFor(c, a), backendFor(c, b)]);
-  const same =
-    (first instanceof ShareBackend && second instanceof ShareBackend) ||
-    (first instanceof MountBackend &&
-      second instanceof MountBackend &&
-      first.mountPath === second.mountPath);
-  if (!same) {
+  return backendForBothAt(c, shareOf(c), a, b, heldLeases(c.req.header("edgefs-lease")));
+}
+
+export async function backendForBothAt(
+  c: Context<AppEnv>,
+  target: ShareTarget,
+  a: FsPath,
+  b: FsPath,
+  held: string[],
+): Promise<Backend> {
+  const [first, second] = await Promise.all([mountAt(target, a), mountAt(target, b)]);
+  if (first?.path !== second?.path) {
     throw new FsError(
       "ENOTSUP",
       `${a} and ${b} are on different storage (a bucket mount and the share, or two mounts)`,
     );
   }
-  return first;
+  return backendAt(c, target, a, held);
 }
 
 async function mountBackend(env: Env, environment: string, mount: Mount): Promise<MountBackend> {

@@ -111,3 +111,11 @@ export function isWithin(path: FsPath, dir: FsPath): boolean {
 export function relativeTo(path: FsPath, dir: FsPath): string {
   return dir === ROOT ? path.slice(1) : path.slice(dir.length + 1);
 }
+
+/**
+ * Paths strictly below `dir`, as a half-open key range. '/' sorts just
+ * before '0' in UTF-8, so every descendant of "/a" lies in ["/a/", "/a0").
+ */
+export function subtreeRange(dir: FsPath): [string, string] {
+  return dir === ROOT ? ["/", "0"] : [`${dir}/`, `${dir}0`];
+}

@@ -9,9 +9,11 @@ import {
   parentOf,
   ROOT,
   relativeTo,
+  subtreeRange,
 } from "../core/paths";
 import type { FileEntry, ListPage } from "../core/types";
 import type { BlobLedger } from "./blob-ledger";
+import type { PropertyTable } from "./property-table";
 
 /** One row of `entries`, without the inline bytes (listings never need them). */
 interface EntryRow {
@@ -32,14 +34,6 @@ export interface FileVersion {
   etag: string;
   blobId: string | null;
   data: ArrayBuffer | null;
-}
-
-/**
- * Paths at or below `dir`, as a half-open key range. '/' sorts just before
- * '0' in UTF-8, so every descendant of "/a" lies in ["/a/", "/a0").
- */
-function subtreeRange(dir: FsPath): [string, string] {
-  return dir === ROOT ? ["/", "0"] : [`${dir}/`, `${dir}0`];
 }
 
 /** The smallest string greater than every string that starts with `prefix`. */
@@ -71,6 +65,8 @@ export class FileTree {
   constructor(
     private readonly sql: SqlStorage,
     private readonly ledger: BlobLedger,
+    /** Dead properties follow their entries through every delete, move and copy. */
+    private readonly properties: PropertyTable,
   ) {}
 
   get(path: FsPath): EntryRow | undefined {
@@ -183,6 +179,7 @@ export class FileTree {
     );
     this.ledger.collectUnreferenced(graceUntil);
     this.sql.exec(`DELETE FROM entries WHERE ${inTree}`, path, lo, hi);
+    this.properties.dropSubtree(path);
   }
 
   /**
@@ -245,6 +242,7 @@ export class FileTree {
         hi,
       );
     }
+    this.properties.moveSubtree(from, to);
     return this.entry(to);
   }
 
@@ -296,12 +294,14 @@ export class FileTree {
       tlo,
       thi,
     );
+    this.properties.copySubtree(from, to, src.type === "directory");
     return this.entry(to);
   }
 
   /** Deletes the whole tree (share deletion); blobs are released by the caller. */
   clear(): void {
     this.sql.exec("DELETE FROM entries");
+    this.properties.clear();
   }
 
   /** Lists a directory (children or whole subtree) or a file, per Modal's rules. */

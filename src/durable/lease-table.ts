@@ -1,6 +1,6 @@
 import { FsError } from "../core/errors";
 import { randomId } from "../core/ids";
-import { ancestorsOf, type FsPath, ROOT } from "../core/paths";
+import { ancestorsOf, type FsPath, isWithin, ROOT } from "../core/paths";
 
 /**
  * A path lease: an advisory lock for cooperating writers. `depth` follows
@@ -41,6 +41,14 @@ const toLease = (r: LeaseRow): Lease => ({
   expiresAt: r.expires_at,
   createdAt: r.created_at,
 });
+
+/** The longest a lease may run before it must be renewed. */
+export const MAX_LEASE_TTL_SECONDS = 86_400;
+
+/** Whether a lease protects `path`: it is on it, or on an ancestor with depth infinity. */
+export function covers(lease: Pick<Lease, "path" | "depth">, path: FsPath): boolean {
+  return lease.depth === "infinity" ? isWithin(path, lease.path as FsPath) : lease.path === path;
+}
 
 /** What a change touches: one path, or a path with everything below it. */
 export interface LeaseTarget {
@@ -153,6 +161,22 @@ export class LeaseTable {
             under === ROOT ? "0" : `${under}0`,
           );
     return rows.toArray().map(toLease);
+  }
+
+  byIds(ids: readonly string[], now: number): Lease[] {
+    return this.sql
+      .exec<LeaseRow>(
+        "SELECT * FROM leases WHERE expires_at > ? AND id IN (SELECT value FROM json_each(?))",
+        now,
+        JSON.stringify(ids),
+      )
+      .toArray()
+      .map(toLease);
+  }
+
+  /** Leases that cover `path` or lie below it: what a directory listing can show. */
+  around(path: FsPath, now: number): Lease[] {
+    return this.overlapping({ path, subtree: true }, now).map(toLease);
   }
 
   /**

@@ -12,6 +12,7 @@
  * leases   path leases (advisory locks); see lease-table.ts.
  * uploads, upload_parts  multipart uploads in progress; see upload-table.ts.
  * mounts   buckets mounted at paths of the share; see mount-table.ts.
+ * properties  WebDAV dead properties of entries; see property-table.ts.
  * share.expires_at  set for ephemeral shares: the moment they stop existing.
  */
 export const MIGRATIONS: string[] = [
@@ -60,6 +61,10 @@ export const MIGRATIONS: string[] = [
      PRIMARY KEY (upload_id, part_number)
    ) WITHOUT ROWID;`,
   `CREATE TABLE mounts (path TEXT PRIMARY KEY, config TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;`,
+  `CREATE TABLE properties (
+     path TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+     PRIMARY KEY (path, ns, name)
+   ) WITHOUT ROWID;`,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -11,6 +11,7 @@ import { BlobLedger } from "./blob-ledger";
 import { FileTree } from "./file-tree";
 import { type Lease, LeaseTable, type LeaseTarget } from "./lease-table";
 import { type Mount, type MountConfig, MountTable } from "./mount-table";
+import { type DeadProperty, type PropertyChange, PropertyTable } from "./property-table";
 import { registryFor } from "./registry";
 import { guard, guardSync, type Result } from "./rpc";
 import { migrate } from "./schema";
@@ -57,6 +58,7 @@ export class ShareDO extends DurableObject<Env> {
   private readonly leases: LeaseTable;
   private readonly uploads: UploadTable;
   private readonly mounts: MountTable;
+  private readonly props: PropertyTable;
   /** Worker vars are fixed for the object's lifetime: parsed once. */
   private readonly config: Config;
 
@@ -65,7 +67,8 @@ export class ShareDO extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     migrate(this.sql);
     this.ledger = new BlobLedger(this.sql);
-    this.tree = new FileTree(this.sql, this.ledger);
+    this.props = new PropertyTable(this.sql);
+    this.tree = new FileTree(this.sql, this.ledger, this.props);
     this.leases = new LeaseTable(this.sql);
     this.uploads = new UploadTable(this.sql);
     this.mounts = new MountTable(this.sql);
@@ -650,6 +653,48 @@ export class ShareDO extends DurableObject<Env> {
       const now = Date.now();
       this.requireShare(now);
       return this.leases.list(now, under);
+    });
+  }
+
+  /** Leases by id, live ones only: the holders' claims, to check against paths. */
+  async leasesById(ids: string[]): Promise<Result<Lease[]>> {
+    return guard(() => {
+      const now = Date.now();
+      this.requireShare(now);
+      return this.leases.byIds(ids, now);
+    });
+  }
+
+  /** Live leases that cover `path` (on it, or depth infinity above it) or lie below it. */
+  async leasesAround(path: FsPath): Promise<Result<Lease[]>> {
+    return guard(() => {
+      const now = Date.now();
+      this.requireShare(now);
+      return this.leases.around(path, now);
+    });
+  }
+
+  // ── Dead properties (WebDAV PROPPATCH) ───────────────────────────────
+
+  async properties(paths: FsPath[]): Promise<Result<Record<string, DeadProperty[]>>> {
+    return guard(() => {
+      this.requireShare();
+      return Object.fromEntries(this.props.of(paths));
+    });
+  }
+
+  /** Sets and removes properties of an existing entry, all or none; a write for leases. */
+  async patchProperties(
+    path: FsPath,
+    changes: PropertyChange[],
+    held: string[] = [],
+  ): Promise<Result<void>> {
+    return this.change((now) => {
+      this.requireShare(now);
+      this.mounts.refuseChange(path, false);
+      this.tree.require(path);
+      this.checkLeases(held, now, { path, subtree: false });
+      this.props.apply(path, changes);
     });
   }
 

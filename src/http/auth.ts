@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { basicAuth } from "hono/basic-auth";
 import { bearerAuth } from "hono/bearer-auth";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { AppEnv } from "../app";
@@ -40,6 +41,29 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     }
     return bearer(c as unknown as Context, next);
   };
+}
+
+/**
+ * WebDAV clients built into operating systems speak Basic: the password is
+ * a token (root or scoped), the user name is ignored. Bearer works too, for
+ * tools that can send it. A missing or wrong password is 401 with a Basic
+ * challenge, which is what makes Finder and Explorer ask for one.
+ */
+export function authenticateDav(): MiddlewareHandler<AppEnv> {
+  const basic = basicAuth({
+    realm: "edgefs",
+    verifyUser: async (_user, password, context) => {
+      const c = context as unknown as Context<AppEnv>;
+      c.set("principal", await principalOf(password, c));
+      return true;
+    },
+    invalidUserMessage: "authentication required: any user name, an edgefs token as password\n",
+  });
+  const bearer = authenticate();
+  return async (c, next) =>
+    /^bearer /i.test(c.req.header("authorization") ?? "")
+      ? bearer(c, next)
+      : basic(c as unknown as Context, next);
 }
 
 async function principalOf(token: string, c: Context<AppEnv>): Promise<Principal> {

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { type ErrorCode, FsError } from "../core/errors";
+import { davErrorResponse } from "../dav/responses";
 
 /** Renders an FsError as the contract's JSON body with the code's status. */
 export function errorResponse(err: FsError, headers?: Record<string, string>): Response {
@@ -25,13 +26,17 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
  * details.
  */
 export function onError(err: Error, c: Context): Response {
-  if (err instanceof FsError) return errorResponse(err);
+  // WebDAV clients get the same codes, with RFC 4918's statuses and an XML body.
+  const render = new URL(c.req.url).pathname.startsWith("/dav/")
+    ? (e: FsError) => davErrorResponse(e, c.req.method)
+    : (e: FsError) => errorResponse(e);
+  if (err instanceof FsError) return render(err);
   if (err instanceof HTTPException) {
     // Middleware we configure (bearerAuth) already built a contract response.
     if (err.res) return err.getResponse();
     const code = CODE_FOR_STATUS[err.status];
-    if (code) return errorResponse(new FsError(code, err.message || "bad request"));
+    if (code) return render(new FsError(code, err.message || "bad request"));
   }
   console.error(`${c.req.method} ${new URL(c.req.url).pathname} failed:`, err);
-  return errorResponse(new FsError("EINTERNAL", "internal error"));
+  return render(new FsError("EINTERNAL", "internal error"));
 }

@@ -4,6 +4,7 @@ import type { AppEnv } from "../app";
 import { shareOf } from "../backends/resolve";
 import { invalid } from "../core/errors";
 import { parsePath } from "../core/paths";
+import { MAX_LEASE_TTL_SECONDS } from "../durable/lease-table";
 import { unwrap } from "../durable/rpc";
 import { can } from "../http/auth";
 import { jsonBody, optionalJsonBody } from "../http/params";
@@ -14,8 +15,7 @@ import { jsonBody, optionalJsonBody } from "../http/params";
  */
 export const leases = new Hono<AppEnv>();
 
-const MAX_TTL_SECONDS = 86_400;
-const ttl = z.number().int().min(1).max(MAX_TTL_SECONDS);
+const ttl = z.number().int().min(1).max(MAX_LEASE_TTL_SECONDS);
 
 const acquireBody = z.strictObject({
   path: z.string(),

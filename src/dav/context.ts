@@ -1,0 +1,177 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../app";
+import { mountsOf } from "../backends/mounts";
+import { backendAt, backendForBothAt, mountAt, type ShareTarget } from "../backends/resolve";
+import { shareStub } from "../backends/share-backend";
+import type { Backend } from "../core/backend";
+import { FsError, invalid } from "../core/errors";
+import { baseName, type FsPath, parentOf, ROOT } from "../core/paths";
+import type { FileEntry } from "../core/types";
+import { covers, type Lease } from "../durable/lease-table";
+import { unwrap } from "../durable/rpc";
+import { checkName, filePathOf } from "../http/params";
+import { type IfList, ifHolds, parseIfHeader, submittedTokens } from "./if-header";
+import { leaseIdOf, lockTokenOf } from "./locks";
+
+/** `/dav/{env}/{share}/{path}`: segments before the path. */
+const PATH_AT = 3;
+
+/**
+ * One WebDAV request: the share it names, the path it acts on, the lock
+ * tokens it submits, and the mapping between paths and the hrefs clients
+ * see. Method handlers get everything protocol-wide from here.
+ */
+export class DavRequest {
+  readonly target: ShareTarget;
+  readonly path: FsPath;
+  readonly trailingSlash: boolean;
+  /** `/dav/{env}/{share}`: every href starts with it. */
+  readonly root: string;
+  /** Lease ids behind the lock tokens of the If header, once checked. */
+  private held: string[] = [];
+  private readonly ifLists: IfList[] | null;
+
+  constructor(readonly c: Context<AppEnv>) {
+    const environment = checkName(c.req.param("env"), "environment");
+    const share = checkName(c.req.param("share"), "share");
+    this.target = { environment, share, stub: shareStub(c.env, environment, share) };
+    this.root = `/dav/${environment}/${share}`;
+    const { path, trailingSlash } = filePathOf(c.req.url, PATH_AT);
+    this.path = path;
+    this.trailingSlash = trailingSlash;
+    const header = c.req.header("if");
+    this.ifLists = header === undefined ? null : parseIfHeader(header);
+  }
+
+  get method(): string {
+    return this.c.req.method;
+  }
+
+  get stub() {
+    return this.target.stub;
+  }
+
+  header(name: string): string | undefined {
+    return this.c.req.header(name);
+  }
+
+  /** The href of a path: segments percent-encoded, collections with a trailing slash. */
+  hrefOf = (path: string, collection = false): string => {
+    const encoded = path
+      .split("/")
+      .map((s) => encodeURIComponent(s))
+      .join("/");
+    if (path === ROOT) return `${this.root}/`;
+    return `${this.root}${encoded}${collection ? "/" : ""}`;
+  };
+
+  hrefOfEntry(path: FsPath, entry: FileEntry): string {
+    return this.hrefOf(path, entry.type === "directory");
+  }
+
+  /** A resource's name as DAV:displayname shows it. */
+  displayName(path: FsPath): string {
+    return path === ROOT ? this.target.share : baseName(path);
+  }
+
+  /**
+   * The path a URL (Destination, or an If header's resource tag) names in
+   * this share: absolute or absolute-path form. Null when it lies outside
+   * this share's WebDAV tree.
+   */
+  pathOfUrl(url: string): FsPath | null {
+    const raw = url.trim().replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, "");
+    if (!raw.startsWith("/")) throw invalid(`not an absolute URL or path: ${url.slice(0, 200)}`);
+    if (raw !== this.root && !raw.startsWith(`${this.root}/`)) return null;
+    return filePathOf(raw, PATH_AT).path;
+  }
+
+  backend(path: FsPath = this.path): Promise<Backend> {
+    return backendAt(this.c, this.target, path, this.held);
+  }
+
+  /** One Backend for a COPY or MOVE; ENOTSUP when the paths lie on different storage. */
+  backendForBoth(a: FsPath, b: FsPath): Promise<Backend> {
+    return backendForBothAt(this.c, this.target, a, b, this.held);
+  }
+
+  /** Whether a path lies in a bucket mount (no locks, no dead properties there). */
+  async inMount(path: FsPath): Promise<boolean> {
+    return (await mountAt(this.target, path)) !== undefined;
+  }
+
+  /** Where the share's bucket mounts are. */
+  async mountPaths(): Promise<string[]> {
+    const { environment, share, stub } = this.target;
+    return (await mountsOf(environment, share, stub)).map((m) => m.path);
+  }
+
+  /** Lease ids this request holds: its If header's lock tokens, and locks it took itself. */
+  get heldLeases(): string[] {
+    return this.held;
+  }
+
+  hold(leaseId: string): void {
+    this.held = [...this.held, leaseId];
+  }
+
+  async stat(path: FsPath): Promise<FileEntry | null> {
+    try {
+      return await (await this.backend(path)).stat(path);
+    } catch (e) {
+      if (e instanceof FsError && (e.code === "ENOENT" || e.code === "ENOTDIR")) return null;
+      throw e;
+    }
+  }
+
+  /**
+   * Judges the If header (RFC 4918 §10.4) and takes its lock tokens as the
+   * leases this request holds. A header that does not hold is 412; without
+   * one, the request holds no lock and locked resources refuse it (423).
+   */
+  async checkIf(): Promise<void> {
+    if (this.ifLists === null) return;
+    const leases = await this.submittedLeases();
+    const byToken = new Map<string, Lease>(leases.map((l) => [lockTokenOf(l.leaseId), l]));
+    const states = new Map<string, { path: FsPath | null; etag?: string }>();
+    for (const list of this.ifLists) {
+      const key = list.resource ?? "";
+      if (states.has(key)) continue;
+      const path = list.resource === null ? this.path : this.pathOfUrl(list.resource);
+      const needsEtag = list.conditions.some((c) => c.etag !== undefined);
+      const entry = path !== null && needsEtag ? await this.stat(path) : null;
+      states.set(key, { path, etag: entry?.etag });
+    }
+    const holds = ifHolds(this.ifLists, (resource) => {
+      const state = states.get(resource ?? "") ?? { path: null };
+      return {
+        etag: state.etag,
+        hasLock: (token) => {
+          const lease = byToken.get(token.toLowerCase());
+          return lease !== undefined && state.path !== null && covers(lease, state.path);
+        },
+      };
+    });
+    if (!holds) {
+      throw new FsError("EPRECONDITION", "the If header's conditions do not hold", this.path);
+    }
+    this.held = leases.map((l) => l.leaseId);
+  }
+
+  /** The live locks named by the If header's lock tokens. */
+  async submittedLeases(): Promise<Lease[]> {
+    if (this.ifLists === null) return [];
+    const ids = submittedTokens(this.ifLists).flatMap((t) => {
+      const id = leaseIdOf(t);
+      return id === null ? [] : [id];
+    });
+    return ids.length === 0 ? [] : unwrap(this.stub.leasesById(ids));
+  }
+
+  /** Whether the parent collection of `path` exists (RFC 4918 wants 409 otherwise). */
+  async parentExists(path: FsPath): Promise<boolean> {
+    if (path === ROOT) return true;
+    const parent = await this.stat(parentOf(path));
+    return parent !== null && parent.type === "directory";
+  }
+}

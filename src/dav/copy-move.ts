@@ -1,0 +1,76 @@
+import { FsError, invalid } from "../core/errors";
+import { type FsPath, isWithin } from "../core/paths";
+import { unwrap } from "../durable/rpc";
+import type { DavRequest } from "./context";
+import { davStatusResponse } from "./responses";
+
+/**
+ * COPY and MOVE (RFC 4918 §9.8, §9.9). The destination must lie in the
+ * same share's WebDAV tree (else 502, another server's business) and its
+ * parent must exist (409). With Overwrite: T an existing destination is
+ * replaced: a file by a file atomically, anything else by deleting the
+ * destination first, as the RFC specifies. 201 when the destination is
+ * new, 204 when it was replaced.
+ */
+export async function copyOrMove(dav: DavRequest): Promise<Response> {
+  const move = dav.method === "MOVE";
+  const destination = dav.header("destination");
+  if (!destination) throw invalid(`${dav.method} needs a Destination header`);
+  const to = dav.pathOfUrl(destination);
+  if (to === null) {
+    return davStatusResponse(502, "the destination is not in this share's WebDAV tree");
+  }
+  const overwrite = overwriteOf(dav.header("overwrite"));
+  const depth = dav.header("depth")?.trim().toLowerCase() ?? "infinity";
+  if (depth !== "infinity" && (move || depth !== "0")) {
+    throw invalid(`invalid Depth for ${dav.method}: ${depth}`);
+  }
+  await dav.checkIf();
+  const from = dav.path;
+  if (from === to) return davStatusResponse(403, "the source and destination are the same");
+  if (isWithin(to, from)) {
+    return davStatusResponse(403, "cannot copy or move a collection into itself");
+  }
+  const backend = await dav.backendForBoth(from, to);
+  const source = await backend.stat(from);
+  if (!(await dav.parentExists(to))) {
+    return davStatusResponse(409, "the destination's parent collection does not exist");
+  }
+  const existing = await dav.stat(to);
+  if (existing && !overwrite) {
+    throw new FsError("EEXIST", `the destination exists and Overwrite is F: ${to}`, to);
+  }
+  // rename(2) replaces a file with a file in one step; a collection on
+  // either side is deleted first (RFC 4918 §9.8.4, §9.9.3).
+  const replaceInPlace = existing?.type === "file" && source.type === "file";
+  if (existing && !replaceInPlace) await backend.remove(to, { recursive: true });
+  if (move) {
+    await backend.move(from, to, { overwrite: replaceInPlace });
+  } else if (source.type === "directory" && depth === "0") {
+    await backend.mkdir(to);
+    await copyProperties(dav, from, to);
+  } else {
+    await backend.copy(from, to, { overwrite: replaceInPlace, recursive: true });
+  }
+  return new Response(null, { status: existing ? 204 : 201 });
+}
+
+function overwriteOf(header: string | undefined): boolean {
+  const value = header?.trim().toUpperCase() ?? "T";
+  if (value !== "T" && value !== "F") throw invalid(`Overwrite must be T or F, not ${value}`);
+  return value === "T";
+}
+
+/** A Depth 0 copy of a collection takes its dead properties along, not its members. */
+async function copyProperties(dav: DavRequest, from: FsPath, to: FsPath): Promise<void> {
+  if (await dav.inMount(from)) return;
+  const props = (await unwrap(dav.stub.properties([from])))[from] ?? [];
+  if (props.length === 0) return;
+  await unwrap(
+    dav.stub.patchProperties(
+      to,
+      props.map((p) => ({ op: "set", ns: p.ns, name: p.name, value: p.value })),
+      dav.heldLeases,
+    ),
+  );
+}

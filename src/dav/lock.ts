@@ -1,0 +1,99 @@
+import { FsError, invalid } from "../core/errors";
+import { covers, type Lease } from "../durable/lease-table";
+import { unwrap } from "../durable/rpc";
+import type { DavRequest } from "./context";
+import {
+  activeLockXml,
+  leaseIdOf,
+  lockSeconds,
+  lockTokenHeader,
+  lockTokenOf,
+  parseLockInfo,
+} from "./locks";
+import { davStatusResponse, xmlResponse } from "./responses";
+import { readXmlBody } from "./xml";
+
+const discovery = (dav: DavRequest, lease: Lease) =>
+  `<D:prop xmlns:D="DAV:"><D:lockdiscovery>${activeLockXml(lease, (p) => dav.hrefOf(p), Date.now())}</D:lockdiscovery></D:prop>`;
+
+/**
+ * LOCK (RFC 4918 §9.10): a new lock is a path lease on the share; a LOCK
+ * without a body refreshes the lock its If header names. Locking a path
+ * that does not exist creates an empty file there (what Windows does before
+ * every upload), holding the new lock, so no one else can take it first.
+ */
+export async function lock(dav: DavRequest): Promise<Response> {
+  const body = await readXmlBody(dav.c.req.raw);
+  const ttlMs = lockSeconds(dav.header("timeout")) * 1000;
+  if (body === null) return refresh(dav, ttlMs);
+  const request = parseLockInfo(body);
+  const depth = dav.header("depth")?.trim().toLowerCase() ?? "infinity";
+  if (depth !== "0" && depth !== "infinity") throw invalid(`invalid Depth for LOCK: ${depth}`);
+  if (await dav.inMount(dav.path)) {
+    return davStatusResponse(
+      405,
+      "bucket mounts take no locks: writes there can bypass this share, so a lock could not hold",
+    );
+  }
+  await dav.checkIf();
+  const existing = await dav.stat(dav.path);
+  if (!existing && !(await dav.parentExists(dav.path))) {
+    return davStatusResponse(409, "the parent collection does not exist");
+  }
+  const lease = await unwrap(
+    dav.stub.acquireLease({
+      path: dav.path,
+      exclusive: request.exclusive,
+      depth,
+      owner: request.owner,
+      ttlMs,
+    }),
+  );
+  if (!existing) {
+    dav.hold(lease.leaseId);
+    try {
+      await (await dav.backend()).write(
+        dav.path,
+        { stream: null, length: 0 },
+        { ifNoneMatch: ["*"] },
+      );
+    } catch (e) {
+      await unwrap(dav.stub.releaseLease(lease.leaseId)).catch(() => undefined);
+      throw e;
+    }
+  }
+  return xmlResponse(existing ? 200 : 201, discovery(dav, lease), {
+    "lock-token": `<${lockTokenOf(lease.leaseId)}>`,
+  });
+}
+
+/** A refresh names its lock in the If header; the lock must cover the request's resource. */
+async function refresh(dav: DavRequest, ttlMs: number): Promise<Response> {
+  if (dav.header("if") === undefined) {
+    throw invalid("a LOCK without a body refreshes a lock: name it in the If header");
+  }
+  const lease = (await dav.submittedLeases()).find((l) => covers(l, dav.path));
+  if (!lease) {
+    throw new FsError(
+      "EPRECONDITION",
+      "no lock named in the If header covers this resource",
+      dav.path,
+    );
+  }
+  const renewed = await unwrap(dav.stub.renewLease(lease.leaseId, ttlMs));
+  return xmlResponse(200, discovery(dav, renewed));
+}
+
+/** UNLOCK: the Lock-Token must name a live lock that covers the request's resource (else 409). */
+export async function unlock(dav: DavRequest): Promise<Response> {
+  const id = leaseIdOf(lockTokenHeader(dav.header("lock-token")));
+  const lease = id === null ? undefined : (await unwrap(dav.stub.leasesById([id])))[0];
+  if (!lease || !covers(lease, dav.path)) {
+    return xmlResponse(
+      409,
+      '<D:error xmlns:D="DAV:"><D:lock-token-matches-request-uri/></D:error>',
+    );
+  }
+  await unwrap(dav.stub.releaseLease(lease.leaseId));
+  return new Response(null, { status: 204 });
+}

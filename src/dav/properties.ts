@@ -1,0 +1,186 @@
+import { invalid } from "../core/errors";
+import type { FileEntry } from "../core/types";
+import type { Lease } from "../durable/lease-table";
+import type { DeadProperty, PropertyChange } from "../durable/property-table";
+import { activeLockXml, SUPPORTED_LOCK } from "./locks";
+import {
+  DAV_NS,
+  elementsOf,
+  escapeText,
+  isDav,
+  qualified,
+  serializeNodes,
+  type XmlElement,
+} from "./xml";
+
+export interface PropName {
+  ns: string;
+  local: string;
+}
+
+/** What a PROPFIND asks for (RFC 4918 §9.1); an empty body means allprop. */
+export type PropfindRequest =
+  | { kind: "allprop" }
+  | { kind: "propname" }
+  | { kind: "prop"; names: PropName[] };
+
+export function parsePropfind(root: XmlElement | null): PropfindRequest {
+  if (root === null) return { kind: "allprop" };
+  if (!isDav(root, "propfind")) throw invalid("a PROPFIND body must be a DAV:propfind element");
+  for (const child of elementsOf(root)) {
+    if (isDav(child, "allprop")) return { kind: "allprop" };
+    if (isDav(child, "propname")) return { kind: "propname" };
+    if (isDav(child, "prop")) {
+      return { kind: "prop", names: elementsOf(child).map((e) => ({ ns: e.ns, local: e.local })) };
+    }
+  }
+  throw invalid("DAV:propfind needs DAV:prop, DAV:allprop or DAV:propname");
+}
+
+/** A PROPPATCH body as the ordered changes it makes (RFC 4918 §9.2). */
+export function parseProppatch(root: XmlElement | null): PropertyChange[] {
+  if (root === null || !isDav(root, "propertyupdate")) {
+    throw invalid("a PROPPATCH body must be a DAV:propertyupdate element");
+  }
+  const changes: PropertyChange[] = [];
+  for (const action of elementsOf(root)) {
+    const set = isDav(action, "set");
+    if (!set && !isDav(action, "remove")) continue;
+    for (const prop of elementsOf(action).filter((e) => isDav(e, "prop"))) {
+      for (const p of elementsOf(prop)) {
+        changes.push(
+          set
+            ? { op: "set", ns: p.ns, name: p.local, value: serializeNodes(p.children) }
+            : { op: "remove", ns: p.ns, name: p.local },
+        );
+      }
+    }
+  }
+  if (changes.length === 0) throw invalid("DAV:propertyupdate sets or removes no property");
+  return changes;
+}
+
+/** Everything a multistatus response says about one resource. */
+export interface ResourceView {
+  href: string;
+  entry: FileEntry;
+  displayName: string;
+  dead: readonly DeadProperty[];
+  /** Live locks covering the resource. */
+  locks: readonly Lease[];
+  /** False on bucket mounts: they take no locks. */
+  lockable: boolean;
+}
+
+const LIVE = [
+  "resourcetype",
+  "displayname",
+  "getcontentlength",
+  "getcontenttype",
+  "getetag",
+  "getlastmodified",
+  "supportedlock",
+  "lockdiscovery",
+] as const;
+
+/** Live properties are computed, never stored: PROPPATCH may not change them. */
+export const isProtected = (ns: string, local: string) =>
+  ns === DAV_NS && (LIVE as readonly string[]).includes(local);
+
+/** The live property's content for this resource, or undefined where it has none. */
+function live(
+  local: string,
+  view: ResourceView,
+  hrefOf: (path: string) => string,
+  now: number,
+): string | undefined {
+  const { entry } = view;
+  const file = entry.type === "file";
+  switch (local) {
+    case "resourcetype":
+      return file ? "" : "<D:collection/>";
+    case "displayname":
+      return escapeText(view.displayName);
+    case "getcontentlength":
+      return file ? String(entry.size) : undefined;
+    case "getcontenttype":
+      return file ? "application/octet-stream" : undefined;
+    case "getetag":
+      return entry.etag === undefined ? undefined : escapeText(entry.etag);
+    case "getlastmodified":
+      return new Date(entry.mtime).toUTCString();
+    case "supportedlock":
+      return view.lockable ? SUPPORTED_LOCK : "";
+    case "lockdiscovery":
+      return view.locks.map((l) => activeLockXml(l, hrefOf, now)).join("");
+    default:
+      return undefined;
+  }
+}
+
+const propstat = (props: string, status: string) =>
+  `<D:propstat><D:prop>${props}</D:prop><D:status>HTTP/1.1 ${status}</D:status></D:propstat>`;
+
+/** One DAV:response of a PROPFIND multistatus. */
+export function propfindResponse(
+  view: ResourceView,
+  request: PropfindRequest,
+  hrefOf: (path: string) => string,
+  now: number,
+): string {
+  const found: string[] = [];
+  const missing: string[] = [];
+  if (request.kind === "propname") {
+    for (const local of LIVE) {
+      if (live(local, view, hrefOf, now) !== undefined) found.push(`<D:${local}/>`);
+    }
+    for (const p of view.dead) found.push(qualified(p.ns, p.name, ""));
+  } else if (request.kind === "allprop") {
+    for (const local of LIVE) {
+      const value = live(local, view, hrefOf, now);
+      if (value !== undefined) found.push(qualified(DAV_NS, local, value));
+    }
+    for (const p of view.dead) found.push(qualified(p.ns, p.name, p.value));
+  } else {
+    for (const { ns, local } of request.names) {
+      const dead = view.dead.find((p) => p.ns === ns && p.name === local);
+      const value = dead ? dead.value : ns === DAV_NS ? live(local, view, hrefOf, now) : undefined;
+      if (value === undefined) missing.push(qualified(ns, local, ""));
+      else found.push(qualified(ns, local, value));
+    }
+  }
+  return [
+    `<D:response><D:href>${escapeText(view.href)}</D:href>`,
+    found.length > 0 ? propstat(found.join(""), "200 OK") : "",
+    missing.length > 0 ? propstat(missing.join(""), "404 Not Found") : "",
+    "</D:response>",
+  ].join("");
+}
+
+/**
+ * The PROPPATCH multistatus: 200 for every property when all changes were
+ * made; when any was refused, 403 for the refused ones and 424 (failed
+ * dependency) for the rest, since nothing was changed.
+ */
+export function proppatchResponse(
+  href: string,
+  changes: readonly PropertyChange[],
+  refused: ReadonlySet<PropertyChange>,
+  refusal = "403 Forbidden",
+): string {
+  const name = (c: PropertyChange) => qualified(c.ns, c.name, "");
+  const ok = refused.size === 0;
+  const failedDependency = changes.filter((c) => !refused.has(c));
+  return [
+    `<D:response><D:href>${escapeText(href)}</D:href>`,
+    ok
+      ? propstat(changes.map(name).join(""), "200 OK")
+      : [
+          propstat([...refused].map(name).join(""), refusal),
+          failedDependency.length > 0
+            ? propstat(failedDependency.map(name).join(""), "424 Failed Dependency")
+            : "",
+        ].join(""),
+    "</D:response>",
+  ].join("");
+}

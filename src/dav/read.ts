@@ -1,0 +1,177 @@
+import { invalid } from "../core/errors";
+import { type FsPath, joinPath } from "../core/paths";
+import type { FileEntry } from "../core/types";
+import { covers, type Lease } from "../durable/lease-table";
+import type { DeadProperty } from "../durable/property-table";
+import { unwrap } from "../durable/rpc";
+import { fileResponse } from "../http/file-response";
+import type { DavRequest } from "./context";
+import { type PropfindRequest, parsePropfind, propfindResponse } from "./properties";
+import { multistatus, xmlResponse } from "./responses";
+import { escapeAttr, escapeText, readXmlBody } from "./xml";
+
+/** Every method this front-end serves, for OPTIONS and 405 answers. */
+export const DAV_METHODS =
+  "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK";
+
+/** Entries per backend list call while streaming a collection. */
+const PAGE = 1000;
+
+/**
+ * OPTIONS: compliance classes 1 and 2 (locking). MS-Author-Via tells
+ * Windows' WebDAV redirector to author through WebDAV rather than FrontPage.
+ */
+export function options(): Response {
+  return new Response(null, {
+    status: 200,
+    headers: {
+      dav: "1, 2",
+      "ms-author-via": "DAV",
+      allow: DAV_METHODS,
+      "content-length": "0",
+    },
+  });
+}
+
+/** GET/HEAD: a file's bytes (ranges, validators) or, for a collection, an HTML index. */
+export async function getOrHead(dav: DavRequest): Promise<Response> {
+  const backend = await dav.backend();
+  const entry = await backend.stat(dav.path);
+  if (entry.type === "directory") return collectionIndex(dav, dav.c.req.method === "HEAD");
+  const result = await backend.read(dav.path, {
+    headOnly: dav.method === "HEAD",
+    range: dav.header("range"),
+    ifRange: dav.header("if-range"),
+    ifMatch: dav.header("if-match"),
+    ifNoneMatch: dav.header("if-none-match"),
+    ifModifiedSince: dav.header("if-modified-since"),
+  });
+  return fileResponse(result);
+}
+
+/** Children of a directory, page by page, as absolute paths with their entries. */
+async function* childrenOf(
+  dav: DavRequest,
+  dir: FsPath,
+): AsyncGenerator<{ path: FsPath; entry: FileEntry }[]> {
+  const backend = await dav.backend(dir);
+  let cursor: string | undefined;
+  do {
+    const page = await backend.list({
+      kind: "path",
+      path: dir,
+      recursive: false,
+      limit: PAGE,
+      cursor,
+    });
+    yield page.entries.map((e) => ({ path: joinPath(dir, e.path), entry: e }));
+    cursor = page.cursor;
+  } while (cursor);
+}
+
+/** A browser opening a collection sees a plain list of links, streamed. */
+async function collectionIndex(dav: DavRequest, headOnly: boolean): Promise<Response> {
+  const headers = { "content-type": "text/html; charset=utf-8" };
+  if (headOnly) return new Response(null, { headers });
+  const title = escapeText(dav.hrefOf(dav.path, true));
+  const encoder = new TextEncoder();
+  const pages = childrenOf(dav, dav.path);
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(
+        encoder.encode(
+          `<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><ul>`,
+        ),
+      );
+    },
+    async pull(controller) {
+      const next = await pages.next();
+      if (next.done) {
+        controller.enqueue(encoder.encode("</ul>\n"));
+        controller.close();
+        return;
+      }
+      const items = next.value.map(({ path, entry }) => {
+        const href = escapeAttr(dav.hrefOfEntry(path, entry));
+        const name = escapeText(dav.displayName(path) + (entry.type === "directory" ? "/" : ""));
+        return `<li><a href="${href}">${name}</a></li>`;
+      });
+      controller.enqueue(encoder.encode(items.join("")));
+    },
+  });
+  return new Response(body, { headers });
+}
+
+/**
+ * PROPFIND with Depth 0 or 1. Depth infinity is refused as RFC 4918 §9.1
+ * allows (403 with propfind-finite-depth): an unbounded walk of a big share
+ * in one response is a denial of service; clients fall back to Depth 1.
+ */
+export async function propfind(dav: DavRequest): Promise<Response> {
+  const depth = dav.header("depth")?.trim().toLowerCase() ?? "infinity";
+  if (depth === "infinity") {
+    return xmlResponse(403, '<D:error xmlns:D="DAV:"><D:propfind-finite-depth/></D:error>');
+  }
+  if (depth !== "0" && depth !== "1") throw invalid(`invalid Depth for PROPFIND: ${depth}`);
+  const request = parsePropfind(await readXmlBody(dav.c.req.raw));
+  const entry = await (await dav.backend()).stat(dav.path);
+  const described = new Describer(dav, request, await dav.inMount(dav.path));
+  const self = await described.responses([{ path: dav.path, entry }]);
+  async function* responses() {
+    yield self;
+    if (depth === "0" || entry.type !== "directory") return;
+    for await (const page of childrenOf(dav, dav.path)) {
+      if (page.length > 0) yield await described.responses(page);
+    }
+  }
+  return multistatus(responses());
+}
+
+/**
+ * Builds DAV:response elements for resources of one collection. Share
+ * storage contributes dead properties and locks; a bucket mount has
+ * neither (and a mount point listed inside the share is a mount too).
+ */
+class Describer {
+  private locks: Lease[] | undefined;
+  private mountPaths: Set<string> | undefined;
+  private readonly now = Date.now();
+
+  constructor(
+    private readonly dav: DavRequest,
+    private readonly request: PropfindRequest,
+    private readonly inMount: boolean,
+  ) {}
+
+  async responses(items: { path: FsPath; entry: FileEntry }[]): Promise<string> {
+    const { dav } = this;
+    this.mountPaths ??= new Set(await dav.mountPaths());
+    const shareItems = this.inMount ? [] : items.filter((i) => !this.mountPaths?.has(i.path));
+    const wantsDead =
+      this.request.kind !== "prop" || this.request.names.some((n) => n.ns !== "DAV:");
+    const dead: Record<string, DeadProperty[]> =
+      wantsDead && shareItems.length > 0
+        ? await unwrap(dav.stub.properties(shareItems.map((i) => i.path)))
+        : {};
+    if (!this.inMount) this.locks ??= await unwrap(dav.stub.leasesAround(dav.path));
+    const hrefOf = (p: string) => dav.hrefOf(p);
+    return items
+      .map(({ path, entry }) => {
+        const lockable = !this.inMount && !this.mountPaths?.has(path);
+        return propfindResponse(
+          {
+            href: dav.hrefOfEntry(path, entry),
+            entry,
+            displayName: dav.displayName(path),
+            dead: dead[path] ?? [],
+            locks: lockable ? (this.locks ?? []).filter((l) => covers(l, path)) : [],
+            lockable,
+          },
+          this.request,
+          hrefOf,
+          this.now,
+        );
+      })
+      .join("");
+  }
+}

@@ -1,0 +1,113 @@
+import type { ErrorCode, FsError } from "../core/errors";
+import { escapeText } from "./xml";
+
+const XML_TYPE = "application/xml; charset=utf-8";
+const PROLOG = '<?xml version="1.0" encoding="utf-8"?>\n';
+/** Extension elements of edgefs inside DAV:error bodies. */
+const EDGEFS_NS = "https://edgefs.dev/ns/dav";
+
+/**
+ * A 207 Multi-Status body streamed part by part, so a directory of any size
+ * is never held in memory. The first part is produced before the response
+ * is returned, so the commonest failures (no such resource) still get a
+ * real status instead of a broken 207.
+ */
+export async function multistatus(
+  parts: AsyncIterable<string>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  const iterator = parts[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  const encoder = new TextEncoder();
+  let opened = false;
+  let finished = first.done === true;
+  let pending: string | undefined = first.done ? undefined : first.value;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!opened) {
+        opened = true;
+        controller.enqueue(encoder.encode(`${PROLOG}<D:multistatus xmlns:D="DAV:">`));
+      }
+      if (pending !== undefined) {
+        controller.enqueue(encoder.encode(pending));
+        pending = undefined;
+        return;
+      }
+      if (finished) {
+        controller.enqueue(encoder.encode("</D:multistatus>\n"));
+        controller.close();
+        return;
+      }
+      const next = await iterator.next();
+      if (next.done) finished = true;
+      else pending = next.value;
+    },
+    async cancel() {
+      await iterator.return?.();
+    },
+  });
+  return new Response(body, { status: 207, headers: { "content-type": XML_TYPE, ...headers } });
+}
+
+/** A small XML body with a fixed status (LOCK results, PROPPATCH). */
+export function xmlResponse(
+  status: number,
+  xml: string,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(`${PROLOG}${xml}\n`, {
+    status,
+    headers: { "content-type": XML_TYPE, ...headers },
+  });
+}
+
+/**
+ * Where WebDAV (RFC 4918) wants another status than the native contract
+ * for the same failure. The rest keep their contract status (404, 409,
+ * 412, 423, …), which RFC 4918 uses in the same sense.
+ */
+function davStatus(code: ErrorCode, method: string): number | undefined {
+  switch (code) {
+    case "EEXIST":
+      // MKCOL on an existing resource is 405; Overwrite: F against one is 412.
+      return method === "MKCOL" ? 405 : method === "COPY" || method === "MOVE" ? 412 : 409;
+    case "ETOOLARGE":
+      return method === "PROPPATCH" ? 507 : undefined;
+    case "ENOTSUP":
+      // A bucket mount is another repository: RFC 4918 §9.8.5 says 502.
+      return method === "COPY" || method === "MOVE" ? 502 : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Preconditions of RFC 4918 §16 that a client can act on. */
+function condition(err: FsError): string {
+  if (err.code === "ELOCKED" && err.path !== undefined) {
+    return "<D:lock-token-submitted/>";
+  }
+  return "";
+}
+
+/**
+ * The WebDAV rendering of an FsError: the status RFC 4918 expects and a
+ * DAV:error body carrying the contract's code and message.
+ */
+export function davErrorResponse(err: FsError, method: string): Response {
+  const status = davStatus(err.code, method) ?? err.status;
+  const headers: Record<string, string> = { ...err.headers };
+  if (status === 401) headers["www-authenticate"] = 'Basic realm="edgefs", charset="UTF-8"';
+  return xmlResponse(
+    status,
+    `<D:error xmlns:D="DAV:" xmlns:E="${EDGEFS_NS}">${condition(err)}<E:code>${err.code}</E:code><E:message>${escapeText(err.message)}</E:message></D:error>`,
+    headers,
+  );
+}
+
+/** A status with a reason and no error code of the contract (405 and 409 of RFC 4918). */
+export function davStatusResponse(status: number, message: string): Response {
+  return xmlResponse(
+    status,
+    `<D:error xmlns:D="DAV:" xmlns:E="${EDGEFS_NS}"><E:message>${escapeText(message)}</E:message></D:error>`,
+  );
+}

@@ -1,0 +1,99 @@
+import { invalid } from "../core/errors";
+import { writeConditionsFrom } from "../core/preconditions";
+import type { PropertyChange } from "../durable/property-table";
+import { unwrap } from "../durable/rpc";
+import { contentLength } from "../http/params";
+import { readUpTo } from "../r2/body";
+import type { DavRequest } from "./context";
+import { isProtected, parseProppatch, proppatchResponse } from "./properties";
+import { davStatusResponse, xmlResponse } from "./responses";
+import { readXmlBody } from "./xml";
+
+/**
+ * PUT: an atomic whole-file write. Unlike the native API, WebDAV never
+ * creates missing parents (RFC 4918 §9.7.1: 409). macOS Finder sends
+ * chunked bodies with the real size in X-Expected-Entity-Length; that size
+ * is taken as the declared length, so the body is checked against it.
+ */
+export async function put(dav: DavRequest): Promise<Response> {
+  const existing = await dav.stat(dav.path);
+  if (existing?.type === "directory" || dav.trailingSlash) {
+    return davStatusResponse(405, "a collection has no body to PUT; use MKCOL to create one");
+  }
+  await dav.checkIf();
+  if (!(await dav.parentExists(dav.path))) {
+    return davStatusResponse(409, "the parent collection does not exist: MKCOL it first");
+  }
+  const length =
+    contentLength(dav.header("content-length")) ??
+    contentLength(dav.header("x-expected-entity-length"));
+  const { entry, created } = await (await dav.backend()).write(
+    dav.path,
+    { stream: dav.c.req.raw.body, length },
+    writeConditionsFrom({
+      ifMatch: dav.header("if-match"),
+      ifNoneMatch: dav.header("if-none-match"),
+    }),
+  );
+  const headers: Record<string, string> = entry.etag ? { etag: entry.etag } : {};
+  return new Response(null, { status: created ? 201 : 204, headers });
+}
+
+/** DELETE: always the whole subtree (RFC 4918 §9.6.1), in one atomic change. */
+export async function remove(dav: DavRequest): Promise<Response> {
+  const depth = dav.header("depth")?.trim().toLowerCase();
+  if (depth !== undefined && depth !== "infinity") {
+    throw invalid("DELETE of a collection always has Depth: infinity");
+  }
+  await dav.checkIf();
+  await (await dav.backend()).remove(dav.path, { recursive: true });
+  return new Response(null, { status: 204 });
+}
+
+/** MKCOL: one new collection whose parent exists; a body is 415 (no MKCOL extensions here). */
+export async function mkcol(dav: DavRequest): Promise<Response> {
+  if (await hasBody(dav)) {
+    return davStatusResponse(415, "MKCOL takes no body");
+  }
+  await dav.checkIf();
+  if ((await dav.stat(dav.path)) !== null) {
+    return davStatusResponse(405, "the resource already exists");
+  }
+  if (!(await dav.parentExists(dav.path))) {
+    return davStatusResponse(409, "the parent collection does not exist");
+  }
+  await (await dav.backend()).mkdir(dav.path);
+  return new Response(null, { status: 201 });
+}
+
+async function hasBody(dav: DavRequest): Promise<boolean> {
+  const length = contentLength(dav.header("content-length"));
+  if (length !== undefined) return length > 0;
+  const body = dav.c.req.raw.body;
+  if (!body) return false;
+  const reader = body.getReader();
+  const { size } = await readUpTo(reader, 0);
+  await reader.cancel().catch(() => undefined);
+  return size > 0;
+}
+
+/**
+ * PROPPATCH: dead properties, set and removed in document order, all or
+ * none (RFC 4918 §9.2). Live properties are computed and refused (403,
+ * with 424 for the rest); bucket mounts keep no properties (403 for all).
+ */
+export async function proppatch(dav: DavRequest): Promise<Response> {
+  await dav.checkIf();
+  const changes = parseProppatch(await readXmlBody(dav.c.req.raw));
+  const entry = await (await dav.backend()).stat(dav.path);
+  const href = dav.hrefOfEntry(dav.path, entry);
+  const multistatus = (body: string) =>
+    xmlResponse(207, `<D:multistatus xmlns:D="DAV:">${body}</D:multistatus>`);
+  if (await dav.inMount(dav.path)) {
+    return multistatus(proppatchResponse(href, changes, new Set(changes)));
+  }
+  const refused = new Set<PropertyChange>(changes.filter((c) => isProtected(c.ns, c.name)));
+  if (refused.size > 0) return multistatus(proppatchResponse(href, changes, refused));
+  await unwrap(dav.stub.patchProperties(dav.path, changes, dav.heldLeases));
+  return multistatus(proppatchResponse(href, changes, new Set()));
+}
