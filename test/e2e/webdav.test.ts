@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { promisify } from "node:util";
+import { promisify, stripVTControlCharacters } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Edgefs, prngBytes, uniqueName } from "./helpers.js";
 
@@ -35,7 +35,7 @@ describe("litmus", () => {
       maxBuffer: 16 * 1024 * 1024,
       cwd: work, // litmus writes its debug.log here
     });
-    const text = stdout.replace(/\x1b\[[0-9;]*m/g, "");
+    const text = stripVTControlCharacters(stdout);
     const summaries = [
       ...text.matchAll(/summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed/g),
     ].map(([, suite, ran, passed, failed]) => ({
