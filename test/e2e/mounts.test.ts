@@ -276,3 +276,66 @@ describe("bucket mounts", () => {
     expect(hash.digest("hex")).toBe(sent.digest("hex"));
   });
 });
+
+/**
+ * The WebDAV front-end over the same mounts: a drive mapped to the share
+ * sees the bucket as a folder, with S3's limits reported in codes WebDAV
+ * clients understand.
+ */
+describe("bucket mounts through WebDAV", () => {
+  const dav = (method: string, path: string, headers: Record<string, string> = {}, body?: string) =>
+    call(method, `/dav/main/${SHARE}${path}`, { headers, body: body ?? null });
+
+  it("PUT lands in the bucket; PROPFIND Depth 1 lists it with size and ETag", async () => {
+    expect((await dav("MKCOL", "/bucket/davdir/")).status).toBe(201);
+    expect((await dav("PUT", "/bucket/davdir/note.txt", {}, "from a drive")).status).toBe(201);
+    const object = await direct.head("team/davdir/note.txt");
+    expect(object?.size).toBe("from a drive".length);
+    const listing = await dav("PROPFIND", "/bucket/davdir/", { depth: "1" });
+    expect(listing.status).toBe(207);
+    const xml = await listing.text();
+    expect(xml).toContain(`<D:href>/dav/main/${SHARE}/bucket/davdir/note.txt</D:href>`);
+    expect(xml).toContain("<D:getcontentlength>12</D:getcontentlength>");
+    expect(xml).toContain(`<D:getetag>${object?.etag}</D:getetag>`);
+    const got = await dav("GET", "/bucket/davdir/note.txt", { range: "bytes=5-" });
+    expect(got.status).toBe(206);
+    expect(await got.text()).toBe("a drive");
+  });
+
+  it("MOVE inside a mount and COPY between the share and a mount are 502, the source intact", async () => {
+    const destination = (p: string) => `http://127.0.0.1/dav/main/${SHARE}${p}`;
+    const moved = await dav("MOVE", "/bucket/davdir/note.txt", {
+      destination: destination("/bucket/davdir/renamed.txt"),
+    });
+    expect(moved.status).toBe(502);
+    expect(await moved.text()).toContain("<E:code>ENOTSUP</E:code>");
+    expect(await direct.head("team/davdir/note.txt")).not.toBeNull();
+    expect((await dav("PUT", "/local.txt", {}, "share bytes")).status).toBe(201);
+    const across = await dav("COPY", "/local.txt", {
+      destination: destination("/bucket/davdir/local.txt"),
+    });
+    expect(across.status).toBe(502);
+    expect(await direct.head("team/davdir/local.txt")).toBeNull();
+    // COPY within one mount works (one CopyObject per file).
+    const copied = await dav("COPY", "/bucket/davdir/note.txt", {
+      destination: destination("/bucket/davdir/copy.txt"),
+    });
+    expect(copied.status).toBe(201);
+    expect((await direct.head("team/davdir/copy.txt"))?.size).toBe(12);
+  });
+
+  it("takes no locks (405) and keeps no properties (403), and a read-only mount refuses PUT (403)", async () => {
+    const lockinfo =
+      '<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>';
+    expect((await dav("LOCK", "/bucket/davdir/note.txt", {}, lockinfo)).status).toBe(405);
+    const patch = await dav(
+      "PROPPATCH",
+      "/bucket/davdir/note.txt",
+      {},
+      '<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:color>red</Z:color></D:prop></D:set></D:propertyupdate>',
+    );
+    expect(patch.status).toBe(207);
+    expect(await patch.text()).toContain("HTTP/1.1 403 Forbidden");
+    expect((await dav("PUT", "/readonly/nope.txt", {}, "x")).status).toBe(403);
+  });
+});
