@@ -22,7 +22,9 @@ export type AppEnv = { Bindings: Env; Variables: { principal: Principal } };
 /**
  * The Worker's HTTP surface. Order matters: CORS first (preflights carry no
  * credentials), health (no auth), then authentication on everything under
- * /v1, then the resources, each route naming the permission it needs.
+ * /v1, then the resources, each route naming the permission it needs. The
+ * WebDAV front-end (/dav) authenticates its own way (Basic or Bearer) and
+ * serves the same Backends.
  * Routes are thin: they parse the request, call a Backend or a Durable
  * Object, and shape the response; every failure ends in the one onError.
  */

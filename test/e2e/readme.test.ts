@@ -59,5 +59,9 @@ describe("README examples", () => {
     expect(stdout).toMatch(/"path":"\/datasets\/dataset.bin","type":"file","size":12000000/); // the multipart upload
     expect(stdout).toContain('"path":"/reports/q3.txt"'); // the lease holder's write
     expect(stdout).toMatch(/^\{"expiresAt":\d+\}$/m); // the ephemeral share's heartbeat
+    expect(stdout).toMatch(/^dav: 1, 2\r?$/im); // WebDAV OPTIONS
+    expect(stdout).toContain("<D:href>/dav/main/demo/drafts/plan.txt</D:href>"); // PROPFIND Depth 1
+    expect(statuses).toContain(423); // a WebDAV writer without the lock token
+    expect(stdout).toMatch(/^second draft$/m); // the lock holder's write, moved, read natively
   });
 });
