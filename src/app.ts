@@ -3,6 +3,7 @@ import { cors } from "hono/cors";
 import type { Principal } from "./auth/scope";
 import { configFrom } from "./config";
 import { FsError } from "./core/errors";
+import { options } from "./dav/read";
 import { authenticate, authenticateDav, rootOnly } from "./http/auth";
 import { errorResponse, onError } from "./http/errors";
 import { dav } from "./routes/dav";
@@ -76,6 +77,9 @@ export function createApp(): Hono<AppEnv> {
   app.use("/_dev/*", authenticate(), rootOnly());
   app.route("/_dev", dev);
 
+  // Windows' WebDAV redirector probes the server root with OPTIONS, without
+  // credentials, before it asks for any share.
+  app.on("OPTIONS", ["/", "/dav", "/dav/"], () => options());
   app.use("/dav/*", authenticateDav());
   app.route("/dav", dav);
 

@@ -37,6 +37,9 @@ export async function lock(dav: DavRequest): Promise<Response> {
   }
   await dav.checkIf();
   const existing = await dav.stat(dav.path);
+  if (!existing && dav.trailingSlash) {
+    return davStatusResponse(409, "LOCK creates empty files, not collections: MKCOL it first");
+  }
   if (!existing && !(await dav.parentExists(dav.path))) {
     return davStatusResponse(409, "the parent collection does not exist");
   }

@@ -222,8 +222,10 @@ export class ShareDO extends DurableObject<Env> {
 
   async stat(path: FsPath): Promise<Result<FileEntry>> {
     return guard(() => {
-      this.requireShare();
-      return this.tree.entry(path);
+      const share = this.requireShare();
+      const entry = this.tree.entry(path);
+      // The root has no row of its own: it dates from the share's creation.
+      return path === ROOT ? { ...entry, mtime: share.created_at } : entry;
     });
   }
 
