@@ -283,6 +283,29 @@ describe("WebDAV error mapping", () => {
     }
   });
 
+  it("names with reserved characters get hrefs that address them again", async () => {
+    const s = await newShare();
+    expect((await dav("MKCOL", s, "/x%20y%23/")).status).toBe(201);
+    const names = ["a&b#c%d?e;f.txt", "plus+quote'.txt", "日本語 ファイル.txt", "<tag>"];
+    for (const n of names) {
+      expect((await dav("PUT", s, `/x%20y%23/${encodeURIComponent(n)}`, { body: n })).status).toBe(
+        201,
+      );
+    }
+    const responses = await multistatus(
+      await propfind(s, "/x%20y%23/", "1", propfindOf("<D:displayname/>")),
+    );
+    const byName = new Map(responses.map((r) => [propText(r, "{DAV:}displayname"), r.href]));
+    expect(byName.get("x y#")).toBe(href(s, "/x%20y%23/"));
+    for (const n of names) {
+      const h = byName.get(n) as string;
+      expect(h, n).toBe(href(s, `/x%20y%23/${encodeURIComponent(n)}`));
+      // The href, as a client would send it back, names the same resource.
+      const got = await api("GET", h, { token: null, headers: { authorization: basic(TOKEN) } });
+      expect(await got.text()).toBe(n);
+    }
+  });
+
   it("GET of a collection is an HTML index of its members", async () => {
     const s = await newShare();
     await put(s, "/d/ü b.txt", "x");
@@ -394,6 +417,14 @@ describe("WebDAV authentication and scopes", () => {
       expect(res.status, String(auth)).toBe(401);
       expect(res.headers.get("www-authenticate")).toMatch(/^Basic realm="edgefs"/);
     }
+  });
+
+  it("a 401 without credentials has an XML DAV:error body like every other error", async () => {
+    const s = await newShare();
+    await expectDavError(
+      await dav("PROPFIND", s, "/", { auth: null, headers: { depth: "0" } }),
+      401,
+    );
   });
 
   it("Basic with the root token (any user name) and Bearer both work", async () => {

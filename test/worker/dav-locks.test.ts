@@ -452,6 +452,55 @@ describe("WebDAV locks", () => {
     expect(await (await dav("GET", s, "/w")).text()).toBe("native");
   });
 
+  it("DELETE destroys the locks rooted at the deleted resource (RFC 4918 §9.6)", async () => {
+    const s = await newShare();
+    await put(s, "/del", "x");
+    const l = await lock(s, "/del");
+    expect((await dav("DELETE", s, "/del", { headers: ifToken(l.token) })).status).toBe(204);
+    // The URL is free again: a new resource there needs no token.
+    expect((await dav("PUT", s, "/del", { body: "new" })).status).toBe(201);
+    const [r] = await multistatus(await propfind(s, "/del", "0", propfindOf("<D:lockdiscovery/>")));
+    expect(elements(r?.props.get("{DAV:}lockdiscovery")?.el as El)).toEqual([]);
+  });
+
+  it("MOVE leaves the lock behind and destroys it with the source (RFC 4918 §7.7, §9.9)", async () => {
+    const s = await newShare();
+    await put(s, "/mv", "x");
+    const l = await lock(s, "/mv");
+    const moved = await dav("MOVE", s, "/mv", {
+      headers: { ...ifToken(l.token), destination: href(s, "/mv2") },
+    });
+    expect(moved.status).toBe(201);
+    // The moved resource is not locked…
+    expect((await dav("PUT", s, "/mv2", { body: "y" })).status).toBe(204);
+    // …and the source URL, now unmapped, is not locked either.
+    expect((await dav("PUT", s, "/mv", { body: "new" })).status).toBe(201);
+  });
+
+  it("a MOVE refused for a lock on its source deletes nothing at the destination", async () => {
+    const s = await newShare();
+    await put(s, "/src", "source");
+    await put(s, "/srcdir/f", "in srcdir");
+    await put(s, "/dcol/keep", "keep");
+    await put(s, "/dfile", "keep too");
+    await lock(s, "/src");
+    await lock(s, "/srcdir/");
+    // Overwrite: T onto a collection (or a collection onto a file) replaces the destination as a whole.
+    await expectDavError(
+      await dav("MOVE", s, "/src", { headers: { destination: href(s, "/dcol/"), overwrite: "T" } }),
+      423,
+    );
+    await expectDavError(
+      await dav("MOVE", s, "/srcdir/", {
+        headers: { destination: href(s, "/dfile"), overwrite: "T" },
+      }),
+      423,
+    );
+    expect.soft(await (await dav("GET", s, "/dcol/keep")).text()).toBe("keep");
+    expect.soft(await (await dav("GET", s, "/dfile")).text()).toBe("keep too");
+    expect(await (await dav("GET", s, "/src")).text()).toBe("source");
+  });
+
   it("a 423 names the locked resource in lock-token-submitted", async () => {
     const s = await newShare();
     await put(s, "/f", "x");
