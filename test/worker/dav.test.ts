@@ -1,5 +1,25 @@
-import { SaxesParser } from "saxes";
 import { describe, expect, it } from "vitest";
+import {
+  child,
+  dav,
+  deadProp,
+  type El,
+  elements,
+  expectDavError,
+  href,
+  key,
+  multistatus,
+  nativeEtag,
+  ORIGIN,
+  PROPFIND_ALL,
+  propfind,
+  propfindOf,
+  proppatch,
+  propText,
+  removeProps,
+  setProps,
+  textOf,
+} from "./dav-helpers";
 import { api, newShare, put, TOKEN } from "./helpers";
 
 /**
@@ -7,133 +27,6 @@ import { api, newShare, put, TOKEN } from "./helpers";
  * PROPPATCH, multistatus bodies parsed as namespace-aware XML. Locks are in
  * dav-locks.test.ts, error mapping, XML safety and auth in dav-errors.test.ts.
  */
-
-const ORIGIN = "http://edgefs.test";
-const basic = (password: string, user = "anyone") => `Basic ${btoa(`${user}:${password}`)}`;
-
-/** A WebDAV request, by default authenticated the way OS clients do (Basic, token as password). */
-function dav(
-  method: string,
-  share: string,
-  path: string,
-  init: { body?: BodyInit | null; headers?: Record<string, string>; auth?: string | null } = {},
-): Promise<Response> {
-  const headers: Record<string, string> = { ...init.headers };
-  const auth = init.auth === undefined ? basic(TOKEN) : init.auth;
-  if (auth !== null) headers.authorization = auth;
-  return api(method, `/dav/main/${share}${path}`, { token: null, headers, body: init.body });
-}
-const href = (share: string, path: string) => `/dav/main/${share}${path}`;
-
-interface El {
-  ns: string;
-  local: string;
-  attrs: Record<string, string>;
-  children: (El | string)[];
-}
-
-function parseXml(text: string): El {
-  const parser = new SaxesParser({ xmlns: true });
-  const stack: El[] = [];
-  let root: El | undefined;
-  parser.on("opentag", (tag) => {
-    const attrs: Record<string, string> = {};
-    for (const a of Object.values(tag.attributes)) {
-      if (a.prefix !== "xmlns" && a.name !== "xmlns") attrs[`{${a.uri}}${a.local}`] = a.value;
-    }
-    const el: El = { ns: tag.uri ?? "", local: tag.local ?? tag.name, attrs, children: [] };
-    stack.at(-1)?.children.push(el);
-    stack.push(el);
-  });
-  parser.on("closetag", () => {
-    const done = stack.pop();
-    if (stack.length === 0) root = done;
-  });
-  parser.on("text", (t) => stack.at(-1)?.children.push(t));
-  parser.write(text).close();
-  if (!root) throw new Error("no root element");
-  return root;
-}
-
-const key = (el: El) => `{${el.ns}}${el.local}`;
-const elements = (el: El) => el.children.filter((c): c is El => typeof c !== "string");
-const child = (el: El, k: string) => elements(el).find((c) => key(c) === k);
-const textOf = (el: El | undefined): string =>
-  el === undefined ? "" : el.children.map((c) => (typeof c === "string" ? c : textOf(c))).join("");
-
-interface DavResource {
-  href: string;
-  /** Clark name → the property element and the status of its propstat. */
-  props: Map<string, { status: number; el: El }>;
-}
-
-/** A 207 body as one entry per DAV:response. */
-async function multistatus(res: Response): Promise<DavResource[]> {
-  const body = await res.text();
-  expect(res.status, body).toBe(207);
-  expect(res.headers.get("content-type")).toMatch(/xml/);
-  const root = parseXml(body);
-  expect(key(root)).toBe("{DAV:}multistatus");
-  return elements(root)
-    .filter((r) => key(r) === "{DAV:}response")
-    .map((r) => {
-      const props = new Map<string, { status: number; el: El }>();
-      for (const ps of elements(r).filter((e) => key(e) === "{DAV:}propstat")) {
-        const status = Number(/HTTP\/1\.1 (\d{3})/.exec(textOf(child(ps, "{DAV:}status")))?.[1]);
-        for (const p of elements(child(ps, "{DAV:}prop") as El))
-          props.set(key(p), { status, el: p });
-      }
-      return { href: textOf(child(r, "{DAV:}href")), props };
-    });
-}
-
-/** A property's value (text) when its propstat is 200, else undefined. */
-const propText = (r: DavResource | undefined, k: string) => {
-  const p = r?.props.get(k);
-  return p?.status === 200 ? textOf(p.el) : undefined;
-};
-
-/** Asserts an error as WebDAV clients see it: the status and an XML DAV:error body. */
-async function expectDavError(res: Response, status: number): Promise<string> {
-  const body = await res.text();
-  expect({ status: res.status, body }).toMatchObject({ status });
-  expect(res.headers.get("content-type")).toMatch(/xml/);
-  expect(body).toContain("<D:error");
-  expect(key(parseXml(body))).toBe("{DAV:}error");
-  return body;
-}
-
-const PROPFIND_ALL = '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>';
-const propfindOf = (...props: string[]) =>
-  `<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:X="urn:x"><D:prop>${props.join("")}</D:prop></D:propfind>`;
-
-function propfind(share: string, path: string, depth: string, body: string | null = PROPFIND_ALL) {
-  return dav("PROPFIND", share, path, {
-    body,
-    headers: { depth, "content-type": "application/xml" },
-  });
-}
-
-const proppatchBody = (ops: string) =>
-  `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:X="urn:x">${ops}</D:propertyupdate>`;
-const setProps = (props: string) => `<D:set><D:prop>${props}</D:prop></D:set>`;
-const removeProps = (props: string) => `<D:remove><D:prop>${props}</D:prop></D:remove>`;
-
-function proppatch(share: string, path: string, ops: string, headers: Record<string, string> = {}) {
-  return dav("PROPPATCH", share, path, { body: proppatchBody(ops), headers });
-}
-
-/** The 200 value of {urn:x}name on a path (Depth 0 PROPFIND), or undefined. */
-async function deadProp(share: string, path: string, name: string): Promise<string | undefined> {
-  const [r] = await multistatus(await propfind(share, path, "0", propfindOf(`<X:${name}/>`)));
-  return propText(r, `{urn:x}${name}`);
-}
-
-async function nativeEtag(share: string, path: string): Promise<string> {
-  const res = await api("HEAD", `/v1/shares/${share}/files${path}`);
-  expect(res.status).toBe(200);
-  return res.headers.get("etag") as string;
-}
 
 describe("WebDAV PROPFIND", () => {
   it("Depth 1 on a collection lists it and its members with encoded hrefs", async () => {
