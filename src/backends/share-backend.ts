@@ -2,6 +2,7 @@ import type { Config } from "../config";
 import type {
   Backend,
   ListQuery,
+  Overwrite,
   ReadOptions,
   ReadResult,
   UploadInfo,
@@ -235,14 +236,14 @@ export class ShareBackend implements Backend {
     return unwrap(this.stub.remove(path, options.recursive, this.held));
   }
 
-  move(from: FsPath, to: FsPath, options: { overwrite: boolean }): Promise<FileEntry> {
+  move(from: FsPath, to: FsPath, options: { overwrite: Overwrite }): Promise<FileEntry> {
     return unwrap(this.stub.move(from, to, options.overwrite, this.held));
   }
 
   copy(
     from: FsPath,
     to: FsPath,
-    options: { overwrite: boolean; recursive: boolean },
+    options: { overwrite: Overwrite; recursive: boolean },
   ): Promise<FileEntry> {
     return unwrap(this.stub.copy(from, to, options, this.held));
   }

@@ -47,13 +47,13 @@ export interface Backend {
    * no overwrite), EINVAL (into itself), EISDIR / ENOTDIR / ENOTEMPTY as
    * rename(2) has them with overwrite.
    */
-  move(from: FsPath, to: FsPath, options: { overwrite: boolean }): Promise<FileEntry>;
+  move(from: FsPath, to: FsPath, options: { overwrite: Overwrite }): Promise<FileEntry>;
 
   /** Like move, but the source stays; a directory needs recursive (EISDIR otherwise). */
   copy(
     from: FsPath,
     to: FsPath,
-    options: { overwrite: boolean; recursive: boolean },
+    options: { overwrite: Overwrite; recursive: boolean },
   ): Promise<FileEntry>;
 
   /**
@@ -89,6 +89,14 @@ export interface Backend {
   /** Abandons the upload and everything it stored. */
   abortUpload(uploadId: string): Promise<void>;
 }
+
+/**
+ * What happens to an existing destination of a move or copy: `false`, it
+ * stays (EEXIST); `true`, rename(2)'s rules (a file replaces a file, a
+ * directory an empty directory); `"any"`, whatever is there is deleted in
+ * the same step (WebDAV's Overwrite: T, RFC 4918 §9.9.3).
+ */
+export type Overwrite = boolean | "any";
 
 export interface UploadInfo {
   uploadId: string;

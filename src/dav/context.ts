@@ -12,6 +12,18 @@ import { unwrap } from "../durable/rpc";
 import { checkName, filePathOf } from "../http/params";
 import { type IfList, ifHolds, parseIfHeader, submittedTokens } from "./if-header";
 import { leaseIdOf, lockTokenOf } from "./locks";
+import { davHref } from "./responses";
+
+/**
+ * Whether a lock bears on a resource, for If header matching: it covers
+ * the resource, or it is a depth-0 lock on its collection, which guards
+ * the resource's membership there (RFC 4918 §7.5).
+ */
+function concerns(lease: Lease, path: FsPath): boolean {
+  return (
+    covers(lease, path) || (path !== ROOT && lease.depth === "0" && lease.path === parentOf(path))
+  );
+}
 
 /** `/dav/{env}/{share}/{path}`: segments before the path. */
 const PATH_AT = 3;
@@ -56,14 +68,7 @@ export class DavRequest {
   }
 
   /** The href of a path: segments percent-encoded, collections with a trailing slash. */
-  hrefOf = (path: string, collection = false): string => {
-    const encoded = path
-      .split("/")
-      .map((s) => encodeURIComponent(s))
-      .join("/");
-    if (path === ROOT) return `${this.root}/`;
-    return `${this.root}${encoded}${collection ? "/" : ""}`;
-  };
+  hrefOf = (path: string, collection = false): string => davHref(this.root, path, collection);
 
   hrefOfEntry(path: FsPath, entry: FileEntry): string {
     return this.hrefOf(path, entry.type === "directory");
@@ -148,7 +153,7 @@ export class DavRequest {
         etag: state.etag,
         hasLock: (token) => {
           const lease = byToken.get(token.toLowerCase());
-          return lease !== undefined && state.path !== null && covers(lease, state.path);
+          return lease !== undefined && state.path !== null && concerns(lease, state.path);
         },
       };
     });
@@ -166,6 +171,40 @@ export class DavRequest {
       return id === null ? [] : [id];
     });
     return ids.length === 0 ? [] : unwrap(this.stub.leasesById(ids));
+  }
+
+  /**
+   * A depth-0 lock on a collection guards its membership (RFC 4918 §7.5):
+   * adding or removing a member needs its token. This is WebDAV's rule, so
+   * it is checked here; the native API's depth-0 leases cover the path alone.
+   */
+  async checkMembership(...paths: FsPath[]): Promise<void> {
+    for (const path of paths) {
+      if (path === ROOT) continue;
+      const parent = parentOf(path);
+      if (await this.inMount(parent)) continue;
+      const guards = (await unwrap(this.stub.leasesAround(parent))).filter(
+        (l) => l.depth === "0" && l.path === parent,
+      );
+      if (guards.length === 0) continue;
+      const holdsAny = guards.some((l) => this.held.includes(l.leaseId));
+      const blocker = guards.find((l) =>
+        l.exclusive ? !this.held.includes(l.leaseId) : !holdsAny,
+      );
+      if (blocker) {
+        throw new FsError(
+          "ELOCKED",
+          `${parent} is locked with depth 0: adding or removing its members needs the lock token`,
+          parent,
+        );
+      }
+    }
+  }
+
+  /** Destroys the locks rooted at or below a path that was deleted or moved away. */
+  async forgetLocksWithin(path: FsPath): Promise<void> {
+    if (await this.inMount(path)) return;
+    await unwrap(this.stub.releaseLeasesWithin(path));
   }
 
   /** Whether the parent collection of `path` exists (RFC 4918 wants 409 otherwise). */

@@ -7,10 +7,11 @@ import { davStatusResponse } from "./responses";
 /**
  * COPY and MOVE (RFC 4918 §9.8, §9.9). The destination must lie in the
  * same share's WebDAV tree (else 502, another server's business) and its
- * parent must exist (409). With Overwrite: T an existing destination is
- * replaced: a file by a file atomically, anything else by deleting the
- * destination first, as the RFC specifies. 201 when the destination is
- * new, 204 when it was replaced.
+ * parent must exist (409). With Overwrite: T an existing destination of any
+ * kind is replaced in the same atomic step as the copy or move (RFC 4918
+ * deletes it first; doing both at once means a refused request changes
+ * nothing). 201 when the destination is new, 204 when it was replaced.
+ * Locks stay with their paths: a MOVE destroys those rooted in its source.
  */
 export async function copyOrMove(dav: DavRequest): Promise<Response> {
   const move = dav.method === "MOVE";
@@ -40,17 +41,17 @@ export async function copyOrMove(dav: DavRequest): Promise<Response> {
   if (existing && !overwrite) {
     throw new FsError("EEXIST", `the destination exists and Overwrite is F: ${to}`, to);
   }
-  // rename(2) replaces a file with a file in one step; a collection on
-  // either side is deleted first (RFC 4918 §9.8.4, §9.9.3).
-  const replaceInPlace = existing?.type === "file" && source.type === "file";
-  if (existing && !replaceInPlace) await backend.remove(to, { recursive: true });
-  if (move) {
-    await backend.move(from, to, { overwrite: replaceInPlace });
-  } else if (source.type === "directory" && depth === "0") {
+  await dav.checkMembership(...(move ? [from] : []), ...(existing ? [] : [to]));
+  if (source.type === "directory" && depth === "0") {
+    if (existing) await backend.remove(to, { recursive: true });
     await backend.mkdir(to);
     await copyProperties(dav, from, to);
+  } else if (move) {
+    // One step: the locks, the destination's removal and the rename commit together.
+    await backend.move(from, to, { overwrite: overwrite ? "any" : false });
+    await dav.forgetLocksWithin(from);
   } else {
-    await backend.copy(from, to, { overwrite: replaceInPlace, recursive: true });
+    await backend.copy(from, to, { overwrite: overwrite ? "any" : false, recursive: true });
   }
   return new Response(null, { status: existing ? 204 : 201 });
 }
@@ -69,7 +70,7 @@ async function copyProperties(dav: DavRequest, from: FsPath, to: FsPath): Promis
   await unwrap(
     dav.stub.patchProperties(
       to,
-      props.map((p) => ({ op: "set", ns: p.ns, name: p.name, value: p.value })),
+      props.map((p) => ({ op: "set", ns: p.ns, name: p.name, value: p.value, lang: p.lang })),
       dav.heldLeases,
     ),
   );

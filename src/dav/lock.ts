@@ -13,8 +13,13 @@ import {
 import { davStatusResponse, xmlResponse } from "./responses";
 import { readXmlBody } from "./xml";
 
-const discovery = (dav: DavRequest, lease: Lease) =>
-  `<D:prop xmlns:D="DAV:"><D:lockdiscovery>${activeLockXml(lease, (p) => dav.hrefOf(p), Date.now())}</D:lockdiscovery></D:prop>`;
+/** A lock's own root is a collection when it lies above the request's resource or is one. */
+const discovery = (dav: DavRequest, lease: Lease, collection: boolean) =>
+  `<D:prop xmlns:D="DAV:"><D:lockdiscovery>${activeLockXml(
+    lease,
+    dav.hrefOf(lease.path, lease.path !== dav.path || collection),
+    Date.now(),
+  )}</D:lockdiscovery></D:prop>`;
 
 /**
  * LOCK (RFC 4918 §9.10): a new lock is a path lease on the share; a LOCK
@@ -43,6 +48,7 @@ export async function lock(dav: DavRequest): Promise<Response> {
   if (!existing && !(await dav.parentExists(dav.path))) {
     return davStatusResponse(409, "the parent collection does not exist");
   }
+  if (!existing) await dav.checkMembership(dav.path);
   const lease = await unwrap(
     dav.stub.acquireLease({
       path: dav.path,
@@ -65,7 +71,7 @@ export async function lock(dav: DavRequest): Promise<Response> {
       throw e;
     }
   }
-  return xmlResponse(existing ? 200 : 201, discovery(dav, lease), {
+  return xmlResponse(existing ? 200 : 201, discovery(dav, lease, existing?.type === "directory"), {
     "lock-token": `<${lockTokenOf(lease.leaseId)}>`,
   });
 }
@@ -84,7 +90,8 @@ async function refresh(dav: DavRequest, ttlMs: number): Promise<Response> {
     );
   }
   const renewed = await unwrap(dav.stub.renewLease(lease.leaseId, ttlMs));
-  return xmlResponse(200, discovery(dav, renewed));
+  const entry = await dav.stat(dav.path);
+  return xmlResponse(200, discovery(dav, renewed, entry?.type === "directory"));
 }
 
 /** UNLOCK: the Lock-Token must name a live lock that covers the request's resource (else 409). */

@@ -95,8 +95,11 @@ function ownerXml(owner: string): string {
   }
 }
 
-/** One lock as DAV:activelock (lockdiscovery, LOCK responses). */
-export function activeLockXml(lease: Lease, hrefOf: (path: string) => string, now: number): string {
+/**
+ * One lock as DAV:activelock (lockdiscovery, LOCK responses). `rootHref` is
+ * the locked resource's URL, with the trailing slash of a collection.
+ */
+export function activeLockXml(lease: Lease, rootHref: string, now: number): string {
   const seconds = Math.max(0, Math.ceil((lease.expiresAt - now) / 1000));
   return [
     "<D:activelock>",
@@ -106,7 +109,7 @@ export function activeLockXml(lease: Lease, hrefOf: (path: string) => string, no
     lease.owner === null ? "" : `<D:owner>${ownerXml(lease.owner)}</D:owner>`,
     `<D:timeout>Second-${seconds}</D:timeout>`,
     `<D:locktoken><D:href>${lockTokenOf(lease.leaseId)}</D:href></D:locktoken>`,
-    `<D:lockroot><D:href>${escapeText(hrefOf(lease.path))}</D:href></D:lockroot>`,
+    `<D:lockroot><D:href>${escapeText(rootHref)}</D:href></D:lockroot>`,
     "</D:activelock>",
   ].join("");
 }

@@ -10,6 +10,7 @@ import {
   isDav,
   qualified,
   serializeNodes,
+  XML_NS,
   type XmlElement,
 } from "./xml";
 
@@ -50,7 +51,14 @@ export function parseProppatch(root: XmlElement | null): PropertyChange[] {
       for (const p of elementsOf(prop)) {
         changes.push(
           set
-            ? { op: "set", ns: p.ns, name: p.local, value: serializeNodes(p.children) }
+            ? {
+                op: "set",
+                ns: p.ns,
+                name: p.local,
+                value: serializeNodes(p.children),
+                lang:
+                  p.attributes.find((a) => a.ns === XML_NS && a.local === "lang")?.value ?? null,
+              }
             : { op: "remove", ns: p.ns, name: p.local },
         );
       }
@@ -66,8 +74,8 @@ export interface ResourceView {
   entry: FileEntry;
   displayName: string;
   dead: readonly DeadProperty[];
-  /** Live locks covering the resource. */
-  locks: readonly Lease[];
+  /** Live locks covering the resource, each with its root's href. */
+  locks: readonly { lease: Lease; rootHref: string }[];
   /** False on bucket mounts: they take no locks. */
   lockable: boolean;
 }
@@ -88,12 +96,7 @@ export const isProtected = (ns: string, local: string) =>
   ns === DAV_NS && (LIVE as readonly string[]).includes(local);
 
 /** The live property's content for this resource, or undefined where it has none. */
-function live(
-  local: string,
-  view: ResourceView,
-  hrefOf: (path: string) => string,
-  now: number,
-): string | undefined {
+function live(local: string, view: ResourceView, now: number): string | undefined {
   const { entry } = view;
   const file = entry.type === "file";
   switch (local) {
@@ -112,7 +115,7 @@ function live(
     case "supportedlock":
       return view.lockable ? SUPPORTED_LOCK : "";
     case "lockdiscovery":
-      return view.locks.map((l) => activeLockXml(l, hrefOf, now)).join("");
+      return view.locks.map((l) => activeLockXml(l.lease, l.rootHref, now)).join("");
     default:
       return undefined;
   }
@@ -125,28 +128,27 @@ const propstat = (props: string, status: string) =>
 export function propfindResponse(
   view: ResourceView,
   request: PropfindRequest,
-  hrefOf: (path: string) => string,
   now: number,
 ): string {
   const found: string[] = [];
   const missing: string[] = [];
   if (request.kind === "propname") {
     for (const local of LIVE) {
-      if (live(local, view, hrefOf, now) !== undefined) found.push(`<D:${local}/>`);
+      if (live(local, view, now) !== undefined) found.push(`<D:${local}/>`);
     }
     for (const p of view.dead) found.push(qualified(p.ns, p.name, ""));
   } else if (request.kind === "allprop") {
     for (const local of LIVE) {
-      const value = live(local, view, hrefOf, now);
+      const value = live(local, view, now);
       if (value !== undefined) found.push(qualified(DAV_NS, local, value));
     }
-    for (const p of view.dead) found.push(qualified(p.ns, p.name, p.value));
+    for (const p of view.dead) found.push(qualified(p.ns, p.name, p.value, p.lang));
   } else {
     for (const { ns, local } of request.names) {
       const dead = view.dead.find((p) => p.ns === ns && p.name === local);
-      const value = dead ? dead.value : ns === DAV_NS ? live(local, view, hrefOf, now) : undefined;
+      const value = dead ? dead.value : ns === DAV_NS ? live(local, view, now) : undefined;
       if (value === undefined) missing.push(qualified(ns, local, ""));
-      else found.push(qualified(ns, local, value));
+      else found.push(qualified(ns, local, value, dead?.lang ?? null));
     }
   }
   return [

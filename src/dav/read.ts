@@ -154,7 +154,6 @@ class Describer {
         ? await unwrap(dav.stub.properties(shareItems.map((i) => i.path)))
         : {};
     if (!this.inMount) this.locks ??= await unwrap(dav.stub.leasesAround(dav.path));
-    const hrefOf = (p: string) => dav.hrefOf(p);
     return items
       .map(({ path, entry }) => {
         const lockable = !this.inMount && !this.mountPaths?.has(path);
@@ -164,11 +163,20 @@ class Describer {
             entry,
             displayName: dav.displayName(path),
             dead: dead[path] ?? [],
-            locks: lockable ? (this.locks ?? []).filter((l) => covers(l, path)) : [],
+            locks: lockable
+              ? (this.locks ?? [])
+                  .filter((l) => covers(l, path))
+                  .map((lease) => ({
+                    lease,
+                    rootHref:
+                      lease.path === path
+                        ? dav.hrefOfEntry(path, entry)
+                        : dav.hrefOf(lease.path, true),
+                  }))
+              : [],
             lockable,
           },
           this.request,
-          hrefOf,
           this.now,
         );
       })

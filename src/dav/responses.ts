@@ -81,10 +81,24 @@ function davStatus(code: ErrorCode, method: string): number | undefined {
   }
 }
 
+/** The URL of a path under `/dav/{env}/{share}`: segments percent-encoded, collections with "/". */
+export function davHref(root: string, path: string, collection = false): string {
+  if (path === "/") return `${root}/`;
+  const encoded = path
+    .split("/")
+    .map((s) => encodeURIComponent(s))
+    .join("/");
+  return `${root}${encoded}${collection ? "/" : ""}`;
+}
+
+/** `/dav/{env}/{share}` of a request URL. */
+const davRootOf = (url: string) => new URL(url).pathname.split("/").slice(0, 4).join("/");
+
 /** Preconditions of RFC 4918 §16 that a client can act on. */
-function condition(err: FsError): string {
+function condition(err: FsError, url: string): string {
   if (err.code === "ELOCKED" && err.path !== undefined) {
-    return "<D:lock-token-submitted/>";
+    const href = escapeText(davHref(davRootOf(url), err.path));
+    return `<D:lock-token-submitted><D:href>${href}</D:href></D:lock-token-submitted>`;
   }
   return "";
 }
@@ -93,13 +107,13 @@ function condition(err: FsError): string {
  * The WebDAV rendering of an FsError: the status RFC 4918 expects and a
  * DAV:error body carrying the contract's code and message.
  */
-export function davErrorResponse(err: FsError, method: string): Response {
-  const status = davStatus(err.code, method) ?? err.status;
+export function davErrorResponse(err: FsError, request: Request): Response {
+  const status = davStatus(err.code, request.method) ?? err.status;
   const headers: Record<string, string> = { ...err.headers };
   if (status === 401) headers["www-authenticate"] = 'Basic realm="edgefs", charset="UTF-8"';
   return xmlResponse(
     status,
-    `<D:error xmlns:D="DAV:" xmlns:E="${EDGEFS_NS}">${condition(err)}<E:code>${err.code}</E:code><E:message>${escapeText(err.message)}</E:message></D:error>`,
+    `<D:error xmlns:D="DAV:" xmlns:E="${EDGEFS_NS}">${condition(err, request.url)}<E:code>${err.code}</E:code><E:message>${escapeText(err.message)}</E:message></D:error>`,
     headers,
   );
 }

@@ -24,6 +24,7 @@ export async function put(dav: DavRequest): Promise<Response> {
   if (!(await dav.parentExists(dav.path))) {
     return davStatusResponse(409, "the parent collection does not exist: MKCOL it first");
   }
+  if (!existing) await dav.checkMembership(dav.path);
   const length =
     contentLength(dav.header("content-length")) ??
     contentLength(dav.header("x-expected-entity-length"));
@@ -39,14 +40,19 @@ export async function put(dav: DavRequest): Promise<Response> {
   return new Response(null, { status: created ? 201 : 204, headers });
 }
 
-/** DELETE: always the whole subtree (RFC 4918 §9.6.1), in one atomic change. */
+/**
+ * DELETE: always the whole subtree (RFC 4918 §9.6.1), in one atomic change.
+ * The locks rooted at or below it go too (§9.6): they locked what is gone.
+ */
 export async function remove(dav: DavRequest): Promise<Response> {
   const depth = dav.header("depth")?.trim().toLowerCase();
   if (depth !== undefined && depth !== "infinity") {
     throw invalid("DELETE of a collection always has Depth: infinity");
   }
   await dav.checkIf();
+  await dav.checkMembership(dav.path);
   await (await dav.backend()).remove(dav.path, { recursive: true });
+  await dav.forgetLocksWithin(dav.path);
   return new Response(null, { status: 204 });
 }
 
@@ -62,6 +68,7 @@ export async function mkcol(dav: DavRequest): Promise<Response> {
   if (!(await dav.parentExists(dav.path))) {
     return davStatusResponse(409, "the parent collection does not exist");
   }
+  await dav.checkMembership(dav.path);
   await (await dav.backend()).mkdir(dav.path);
   return new Response(null, { status: 201 });
 }

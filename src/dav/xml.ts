@@ -3,7 +3,7 @@ import { invalid } from "../core/errors";
 import { concat, readUpTo } from "../r2/body";
 
 export const DAV_NS = "DAV:";
-const XML_NS = "http://www.w3.org/XML/1998/namespace";
+export const XML_NS = "http://www.w3.org/XML/1998/namespace";
 
 /** One element of a parsed request body, its names resolved to namespaces. */
 export interface XmlElement {
@@ -138,12 +138,14 @@ function serializeNode(node: XmlNode): string {
  * An element named {ns}local with raw XML content, declaring its namespace
  * with a prefix so that unprefixed elements inside keep their own.
  */
-export function qualified(ns: string, local: string, content: string): string {
-  if (ns === DAV_NS)
-    return content === "" ? `<D:${local}/>` : `<D:${local}>${content}</D:${local}>`;
-  if (ns === "") {
-    return content === "" ? `<${local} xmlns=""/>` : `<${local} xmlns="">${content}</${local}>`;
-  }
-  const decl = `xmlns:P="${escapeAttr(ns)}"`;
-  return content === "" ? `<P:${local} ${decl}/>` : `<P:${local} ${decl}>${content}</P:${local}>`;
+export function qualified(
+  ns: string,
+  local: string,
+  content: string,
+  lang: string | null = null,
+): string {
+  const name = ns === DAV_NS ? `D:${local}` : ns === "" ? local : `P:${local}`;
+  let attrs = ns === DAV_NS ? "" : ns === "" ? ' xmlns=""' : ` xmlns:P="${escapeAttr(ns)}"`;
+  if (lang !== null) attrs += ` xml:lang="${escapeAttr(lang)}"`;
+  return content === "" ? `<${name}${attrs}/>` : `<${name}${attrs}>${content}</${name}>`;
 }

@@ -1,3 +1,4 @@
+import type { Overwrite } from "../core/backend";
 import { FsError, invalid, notFound } from "../core/errors";
 import { compileGlob } from "../core/glob";
 import { decodeCursor, encodeCursor } from "../core/ids";
@@ -185,18 +186,24 @@ export class FileTree {
   /**
    * Decides what happens to an existing destination of a move or copy, with
    * rename(2)'s rules: a file replaces a file, a directory replaces an empty
-   * directory; anything else is an error.
+   * directory; anything else is an error. With "any", whatever is there goes.
    */
   private clearDestination(
     src: EntryRow,
     to: FsPath,
-    overwrite: boolean,
+    overwrite: Overwrite,
     graceUntil: number,
   ): void {
     const dst = this.get(to);
     if (!dst) return;
     if (to === ROOT) throw new FsError("EEXIST", "the root already exists", to);
     if (!overwrite) throw new FsError("EEXIST", `destination exists: ${to}`, to);
+    if (overwrite !== "any") this.checkReplaceable(src, dst, to);
+    this.deleteSubtree(to, graceUntil);
+  }
+
+  /** rename(2): a file replaces a file, a directory an empty directory. */
+  private checkReplaceable(src: EntryRow, dst: EntryRow, to: FsPath): void {
     if (src.type === "file" && dst.type === "directory") {
       throw new FsError("EISDIR", `destination is a directory: ${to}`, to);
     }
@@ -206,7 +213,6 @@ export class FileTree {
     if (dst.type === "directory" && this.hasChildren(to)) {
       throw new FsError("ENOTEMPTY", `destination directory not empty: ${to}`, to);
     }
-    this.deleteSubtree(to, graceUntil);
   }
 
   private checkMoveOrCopy(from: FsPath, to: FsPath, verb: string): EntryRow {
@@ -219,7 +225,7 @@ export class FileTree {
   }
 
   /** Renames a file or a subtree: metadata only, no bytes move. */
-  move(from: FsPath, to: FsPath, overwrite: boolean, now: number, graceUntil: number): FileEntry {
+  move(from: FsPath, to: FsPath, overwrite: Overwrite, now: number, graceUntil: number): FileEntry {
     const src = this.checkMoveOrCopy(from, to, "move");
     if (from === to) return toEntry(src, to);
     this.ensureParents(to, now);
@@ -250,7 +256,7 @@ export class FileTree {
   copy(
     from: FsPath,
     to: FsPath,
-    opts: { recursive: boolean; overwrite: boolean },
+    opts: { recursive: boolean; overwrite: Overwrite },
     now: number,
     graceUntil: number,
   ): FileEntry {

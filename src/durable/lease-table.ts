@@ -1,6 +1,6 @@
 import { FsError } from "../core/errors";
 import { randomId } from "../core/ids";
-import { ancestorsOf, type FsPath, isWithin, ROOT } from "../core/paths";
+import { ancestorsOf, type FsPath, isWithin, ROOT, subtreeRange } from "../core/paths";
 
 /**
  * A path lease: an advisory lock for cooperating writers. `depth` follows
@@ -147,6 +147,11 @@ export class LeaseTable {
   release(id: string, now: number): void {
     this.active(id, now);
     this.sql.exec("DELETE FROM leases WHERE id = ?", id);
+  }
+
+  releaseWithin(path: FsPath): void {
+    const [lo, hi] = subtreeRange(path);
+    this.sql.exec("DELETE FROM leases WHERE path = ? OR (path >= ? AND path < ?)", path, lo, hi);
   }
 
   list(now: number, under?: FsPath): Lease[] {

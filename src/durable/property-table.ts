@@ -11,10 +11,12 @@ export interface DeadProperty {
   ns: string;
   name: string;
   value: string;
+  /** The property element's xml:lang, kept as RFC 4918 §4.3 asks. */
+  lang: string | null;
 }
 
 export type PropertyChange =
-  | { op: "set"; ns: string; name: string; value: string }
+  | { op: "set"; ns: string; name: string; value: string; lang: string | null }
   | { op: "remove"; ns: string; name: string };
 
 /** Bounds that keep one resource's properties a small metadata row set. */
@@ -25,6 +27,7 @@ interface PropertyRow {
   ns: string;
   name: string;
   value: string;
+  lang: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -43,7 +46,7 @@ export class PropertyTable {
   of(paths: readonly FsPath[]): Map<string, DeadProperty[]> {
     const rows = this.sql
       .exec<PropertyRow>(
-        `SELECT path, ns, name, value FROM properties
+        `SELECT path, ns, name, value, lang FROM properties
          WHERE path IN (SELECT value FROM json_each(?)) ORDER BY path, ns, name`,
         JSON.stringify(paths),
       )
@@ -51,7 +54,7 @@ export class PropertyTable {
     const out = new Map<string, DeadProperty[]>();
     for (const r of rows) {
       const list = out.get(r.path) ?? [];
-      list.push({ ns: r.ns, name: r.name, value: r.value });
+      list.push({ ns: r.ns, name: r.name, value: r.value, lang: r.lang });
       out.set(r.path, list);
     }
     return out;
@@ -77,12 +80,13 @@ export class PropertyTable {
         );
       }
       this.sql.exec(
-        `INSERT INTO properties (path, ns, name, value) VALUES (?, ?, ?, ?)
-         ON CONFLICT (path, ns, name) DO UPDATE SET value = excluded.value`,
+        `INSERT INTO properties (path, ns, name, value, lang) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (path, ns, name) DO UPDATE SET value = excluded.value, lang = excluded.lang`,
         path,
         change.ns,
         change.name,
         change.value,
+        change.lang,
       );
     }
     const count = this.sql
@@ -128,8 +132,8 @@ export class PropertyTable {
     this.dropSubtree(to);
     const [lo, hi] = subtreeRange(from);
     this.sql.exec(
-      `INSERT INTO properties (path, ns, name, value)
-       SELECT CASE WHEN path = ?1 THEN ?2 ELSE ?2 || substr(path, ?3) END, ns, name, value
+      `INSERT INTO properties (path, ns, name, value, lang)
+       SELECT CASE WHEN path = ?1 THEN ?2 ELSE ?2 || substr(path, ?3) END, ns, name, value, lang
        FROM properties WHERE path = ?1 OR (?6 AND path >= ?4 AND path < ?5)`,
       from,
       to,

@@ -65,6 +65,7 @@ export const MIGRATIONS: string[] = [
      path TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
      PRIMARY KEY (path, ns, name)
    ) WITHOUT ROWID;`,
+  `ALTER TABLE properties ADD COLUMN lang TEXT;`,
 ];
 
 export function migrate(sql: SqlStorage): void {

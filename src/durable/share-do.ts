@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Config, configFrom } from "../config";
-import type { ListQuery } from "../core/backend";
+import type { ListQuery, Overwrite } from "../core/backend";
 import { FsError } from "../core/errors";
 import { randomId } from "../core/ids";
 import { ancestorsOf, type FsPath, isWithin, ROOT } from "../core/paths";
@@ -400,7 +400,7 @@ export class ShareDO extends DurableObject<Env> {
   async move(
     from: FsPath,
     to: FsPath,
-    overwrite: boolean,
+    overwrite: Overwrite,
     held: string[] = [],
   ): Promise<Result<FileEntry>> {
     return this.change((now) => {
@@ -415,7 +415,7 @@ export class ShareDO extends DurableObject<Env> {
   async copy(
     from: FsPath,
     to: FsPath,
-    opts: { recursive: boolean; overwrite: boolean },
+    opts: { recursive: boolean; overwrite: Overwrite },
     held: string[] = [],
   ): Promise<Result<FileEntry>> {
     return this.change((now) => {
@@ -647,6 +647,14 @@ export class ShareDO extends DurableObject<Env> {
     return this.change((now) => {
       this.requireShare(now);
       this.leases.release(id, now);
+    });
+  }
+
+  /** Drops the leases on `path` and below it (WebDAV: the locks of a deleted resource). */
+  async releaseLeasesWithin(path: FsPath): Promise<Result<void>> {
+    return this.change(() => {
+      this.requireShare();
+      this.leases.releaseWithin(path);
     });
   }
 

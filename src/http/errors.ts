@@ -27,11 +27,16 @@ const CODE_FOR_STATUS: Record<number, ErrorCode> = {
  */
 export function onError(err: Error, c: Context): Response {
   // WebDAV clients get the same codes, with RFC 4918's statuses and an XML body.
-  const render = new URL(c.req.url).pathname.startsWith("/dav/")
-    ? (e: FsError) => davErrorResponse(e, c.req.method)
+  const dav = new URL(c.req.url).pathname.startsWith("/dav/");
+  const render = dav
+    ? (e: FsError) => davErrorResponse(e, c.req.raw)
     : (e: FsError) => errorResponse(e);
   if (err instanceof FsError) return render(err);
   if (err instanceof HTTPException) {
+    // basicAuth's ready-made 401 is plain text; WebDAV clients get XML with the challenge.
+    if (dav && err.status === 401) {
+      return render(new FsError("EUNAUTHENTICATED", "any user name, an edgefs token as password"));
+    }
     // Middleware we configure (bearerAuth) already built a contract response.
     if (err.res) return err.getResponse();
     const code = CODE_FOR_STATUS[err.status];

@@ -1,6 +1,7 @@
 import type {
   Backend,
   ListQuery,
+  Overwrite,
   ReadOptions,
   ReadResult,
   UploadInfo,
@@ -317,7 +318,7 @@ export class MountBackend implements Backend {
   async copy(
     from: FsPath,
     to: FsPath,
-    options: { overwrite: boolean; recursive: boolean },
+    options: { overwrite: Overwrite; recursive: boolean },
   ): Promise<FileEntry> {
     this.writable(to);
     const source = await this.call(from, () => this.s3.head(this.key(from)));
@@ -354,7 +355,14 @@ export class MountBackend implements Backend {
     return this.dirEntry(to);
   }
 
-  private async checkDestination(to: FsPath, overwrite: boolean): Promise<void> {
+  /** S3 has no transactions: with "any", an existing destination is deleted first. */
+  private async checkDestination(to: FsPath, overwrite: Overwrite): Promise<void> {
+    if (overwrite === "any") {
+      if ((await this.call(to, () => this.s3.head(this.key(to)))) || (await this.isDirectory(to))) {
+        await this.remove(to, { recursive: true });
+      }
+      return;
+    }
     if (overwrite) return;
     if ((await this.call(to, () => this.s3.head(this.key(to)))) || (await this.isDirectory(to))) {
       throw new FsError("EEXIST", `destination exists: ${to}`, to);

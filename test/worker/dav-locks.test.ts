@@ -23,7 +23,7 @@ import {
   setProps,
   textOf,
 } from "./dav-helpers";
-import { api, json, newShare, put, TOKEN } from "./helpers";
+import { api, json, newShare, put } from "./helpers";
 
 /**
  * WebDAV class 2 (RFC 4918 locking) as a client sees it: LOCK, UNLOCK, the

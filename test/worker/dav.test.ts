@@ -20,7 +20,7 @@ import {
   setProps,
   textOf,
 } from "./dav-helpers";
-import { api, newShare, put, TOKEN } from "./helpers";
+import { api, newShare, put } from "./helpers";
 
 /**
  * The WebDAV front-end (RFC 4918) as a client sees it: PROPFIND and
