@@ -120,6 +120,15 @@ export class DavRequest {
     this.held = [...this.held, leaseId];
   }
 
+  /** The request's own resource: ENOENT if missing, or a file addressed as a collection ("f/"). */
+  async resource(): Promise<FileEntry> {
+    const entry = await (await this.backend()).stat(this.path);
+    if (entry.type === "file" && this.trailingSlash) {
+      throw new FsError("ENOENT", `${this.path} is a file, not a collection`, this.path);
+    }
+    return entry;
+  }
+
   async stat(path: FsPath): Promise<FileEntry | null> {
     try {
       return await (await this.backend(path)).stat(path);
@@ -209,7 +218,8 @@ export class DavRequest {
 
   /** Whether the parent collection of `path` exists (RFC 4918 wants 409 otherwise). */
   async parentExists(path: FsPath): Promise<boolean> {
-    if (path === ROOT) return true;
+    // The root exists with the share; a missing share then answers 404 itself.
+    if (path === ROOT || parentOf(path) === ROOT) return true;
     const parent = await this.stat(parentOf(path));
     return parent !== null && parent.type === "directory";
   }

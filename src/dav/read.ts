@@ -36,7 +36,7 @@ export function options(): Response {
 /** GET/HEAD: a file's bytes (ranges, validators) or, for a collection, an HTML index. */
 export async function getOrHead(dav: DavRequest): Promise<Response> {
   const backend = await dav.backend();
-  const entry = await backend.stat(dav.path);
+  const entry = await dav.resource();
   if (entry.type === "directory") return collectionIndex(dav, dav.c.req.method === "HEAD");
   const result = await backend.read(dav.path, {
     headOnly: dav.method === "HEAD",
@@ -114,7 +114,7 @@ export async function propfind(dav: DavRequest): Promise<Response> {
   }
   if (depth !== "0" && depth !== "1") throw invalid(`invalid Depth for PROPFIND: ${depth}`);
   const request = parsePropfind(await readXmlBody(dav.c.req.raw));
-  const entry = await (await dav.backend()).stat(dav.path);
+  const entry = await dav.resource();
   const described = new Describer(dav, request, await dav.inMount(dav.path));
   const self = await described.responses([{ path: dav.path, entry }]);
   async function* responses() {

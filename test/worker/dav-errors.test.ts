@@ -26,6 +26,20 @@ import { api, json, newShare, put, TOKEN } from "./helpers";
  */
 
 describe("WebDAV error mapping", () => {
+  it("a share that does not exist is 404 for reads and writes alike", async () => {
+    await expectDavError(await dav("PUT", "no-such-share", "/f.txt", { body: "x" }), 404);
+    await expectDavError(await dav("MKCOL", "no-such-share", "/d/"), 404);
+    await expectDavError(await propfind("no-such-share", "/", "0"), 404);
+  });
+
+  it("a file addressed as a collection (trailing slash) is 404", async () => {
+    const s = await newShare();
+    await put(s, "/f.txt", "x");
+    await expectDavError(await dav("GET", s, "/f.txt/"), 404);
+    await expectDavError(await propfind(s, "/f.txt/", "0"), 404);
+    expect((await dav("GET", s, "/f.txt")).status).toBe(200);
+  });
+
   it("MKCOL: 201 new, 405 existing, 409 missing parent, 415 with a body", async () => {
     const s = await newShare();
     expect((await dav("MKCOL", s, "/m/")).status).toBe(201);
