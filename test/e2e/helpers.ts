@@ -41,6 +41,33 @@ export function uniqueName(prefix: string): string {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * The stress suites run short inside `npm test` and long in `npm run
+ * test:stress` (EDGEFS_STRESS=long): the same checks, bigger counts.
+ */
+export const LONG_STRESS = process.env.EDGEFS_STRESS === "long";
+export function stressCount(short: number, long: number): number {
+  return LONG_STRESS ? long : short;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function pool<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 // ── Deterministic data ────────────────────────────────────────────────
 
 /**
