@@ -4,7 +4,6 @@
 // segments, and a range far past the end. The server must never commit a
 // body it did not fully receive, never answer 5xx from edgefs, and never let
 // a request act on a share its token does not cover.
-import net from "node:net";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -13,8 +12,8 @@ import {
   type FileEntry,
   INLINE_MAX,
   prngBytes,
+  rawRequest as raw,
   sha256,
-  sleep,
   stressCount,
   uniqueName,
 } from "./helpers.js";
@@ -32,40 +31,8 @@ beforeAll(async () => {
   expect((await server.put(other, "keep.txt", new TextEncoder().encode("keep"))).status).toBe(201);
 });
 
-interface RawAnswer {
-  status: number;
-  head: string;
-  body: string;
-}
-
-/**
- * Writes `head` and `body` on a fresh socket, then half-closes it (FIN) so
- * the server sees the end of what was sent; returns the first answer.
- */
-async function rawRequest(head: string, body: Uint8Array = new Uint8Array(0)): Promise<RawAnswer> {
-  const url = new URL(server.url);
-  const sock = net.connect(Number(url.port), url.hostname);
-  await new Promise<void>((ok, fail) => {
-    sock.once("connect", ok);
-    sock.once("error", fail);
-  });
-  let text = "";
-  sock.on("data", (d: Buffer) => {
-    text += d.toString("latin1");
-  });
-  sock.on("error", () => undefined);
-  const closed = new Promise<void>((r) => sock.once("close", () => r()));
-  sock.write(`${head}Host: ${url.host}\r\nConnection: close\r\n\r\n`);
-  sock.write(body);
-  await sleep(200);
-  sock.end();
-  const timer = setTimeout(() => sock.destroy(), 30_000);
-  await closed;
-  clearTimeout(timer);
-  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-  const split = text.indexOf("\r\n\r\n");
-  return { status, head: text.slice(0, split), body: text.slice(split + 4) };
-}
+/** A raw request to the shared server. */
+const rawRequest = (head: string, body?: Uint8Array) => raw(server, head, body);
 
 const auth = () => `Authorization: Bearer ${server.token}\r\n`;
 

@@ -63,23 +63,6 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** Every entry of the share, page by page. */
-async function listAll(api: Edgefs, share: string): Promise<FileEntry[]> {
-  const entries: FileEntry[] = [];
-  let cursor: string | undefined;
-  for (let page = 0; page < 1000; page++) {
-    const q = `?recursive=true&limit=1000${cursor ? `&cursor=${cursor}` : ""}`;
-    const { status, body } = await api.json<{ entries: FileEntry[]; cursor?: string }>(
-      `${api.route(share, "list", "")}${q}`,
-    );
-    expect(status).toBe(200);
-    entries.push(...body.entries);
-    cursor = body.cursor;
-    if (!cursor) break;
-  }
-  return entries;
-}
-
 async function put(api: Edgefs, share: string, path: string, data: Uint8Array): Promise<void> {
   const { status, body } = await api.put(share, path, data);
   expect(status, `${path}: ${JSON.stringify(body)}`).toBeLessThan(300);
@@ -256,7 +239,7 @@ describe(`kill -9 during ${OPS} uploads, commits, moves and recursive deletes, $
         }
 
         // The listing and stat agree on every entry.
-        const entries = await listAll(api, share);
+        const entries = await api.listAll(share);
         for (const e of entries) {
           const { status, body } = await api.stat(share, e.path);
           expect(status, e.path).toBe(200);
