@@ -226,8 +226,17 @@ describe(`kill -9 during ${OPS} uploads, commits, moves and recursive deletes, $
           (i) => prepare(api, share, round, i),
         );
         // All changes at once; the kill lands somewhere in the middle of them.
-        const running = Promise.allSettled(slots.map((s) => change(api, share, s)));
-        await sleep(150 + ((round * 977 + OPS * 31) % 400));
+        // The kill follows the first acknowledgement closely, so that most changes
+        // (the big uploads above all) are still in flight when it lands.
+        let firstAck: () => void = () => undefined;
+        const acked = new Promise<void>((r) => {
+          firstAck = r;
+        });
+        const running = Promise.allSettled(
+          slots.map((s) => change(api, share, s).finally(() => s.acked && firstAck())),
+        );
+        await Promise.race([acked, sleep(5000)]);
+        await sleep((round * 37) % 60);
         await server.kill();
         await running;
 
