@@ -20,6 +20,8 @@ export default defineConfig({
           EDGEFS_DEV_ROUTES: "1",
           // GC tests wait out a 1 s grace instead of the default 5 minutes.
           EDGEFS_GC_GRACE_SECONDS: "1",
+          // "long" (npm run test:stress): the property tests try many more cases.
+          EDGEFS_STRESS: process.env.EDGEFS_STRESS ?? "",
         },
       },
     }),

@@ -1,6 +1,11 @@
 // The transport of the SDK: configuration, URLs, authentication, retries and
 // error mapping. Runtime-agnostic: fetch, streams and timers only.
-import { type EdgefsError, errorFromResponse, NetworkError } from "./errors.js";
+import {
+  type EdgefsError,
+  errorFromResponse,
+  InvalidRequestError,
+  NetworkError,
+} from "./errors.js";
 
 /** How to reach edgefs. Every field falls back to the environment, then to a default. */
 export interface ClientOptions {
@@ -29,9 +34,21 @@ function envVar(name: string): string | undefined {
   return value === "" ? undefined : value;
 }
 
-/** A path as URL segments: a leading "/" is implied, each segment percent-encoded on its own. */
+/**
+ * A path as URL segments: a leading "/" is implied, each segment percent-encoded on its own.
+ * "." and ".." are refused here (EINVAL, like the server): encodeURIComponent keeps
+ * them, and fetch's URL parser would resolve them, so "../../other" would address
+ * another share's route (even DELETE /v1/shares/other) instead of a path in this one.
+ */
 export function encodePath(path: string): string {
-  return path.replace(/^\/+/, "").split("/").map(encodeURIComponent).join("/");
+  const segments = path.replace(/^\/+/, "").split("/");
+  if (segments.some((s) => s === "." || s === "..")) {
+    throw new InvalidRequestError(`path segments "." and ".." are not allowed: ${path}`, {
+      status: 0,
+      path,
+    });
+  }
+  return segments.map(encodeURIComponent).join("/");
 }
 
 export type Query = Record<string, string | number | boolean | undefined>;

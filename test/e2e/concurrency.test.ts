@@ -7,6 +7,7 @@ import {
   type FileEntry,
   INLINE_MAX,
   KiB,
+  pool,
   prngBytes,
   readableOf,
   sha256,
@@ -18,20 +19,6 @@ import {
 const server = Edgefs.shared();
 const WRITERS = 16;
 const FILES_PER_WRITER = 20;
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 describe("16 concurrent writers to different paths", () => {
   let share: string;

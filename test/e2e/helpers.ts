@@ -3,6 +3,7 @@
 // stream (or break off) through node:http, and bounded polling of R2 counts.
 import { createHash } from "node:crypto";
 import http from "node:http";
+import net from "node:net";
 import { inject } from "vitest";
 
 /** A share as `GET /v1/shares/{name}` describes it. */
@@ -40,6 +41,33 @@ export function uniqueName(prefix: string): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The stress suites run short inside `npm test` and long in `npm run
+ * test:stress` (EDGEFS_STRESS=long): the same checks, bigger counts.
+ */
+export const LONG_STRESS = process.env.EDGEFS_STRESS === "long";
+export function stressCount(short: number, long: number): number {
+  return LONG_STRESS ? long : short;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function pool<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 
 // ── Deterministic data ────────────────────────────────────────────────
 
@@ -181,6 +209,23 @@ export class Edgefs {
     return this.json(this.route(share, "stat", path));
   }
 
+  /** Every entry below the share's root, page by page (bounded: 1,000 pages). */
+  async listAll(share: string): Promise<FileEntry[]> {
+    const entries: FileEntry[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 1000; page++) {
+      const q = `?recursive=true&limit=1000${cursor ? `&cursor=${cursor}` : ""}`;
+      const { status, body } = await this.json<{ entries: FileEntry[]; cursor?: string }>(
+        `${this.route(share, "list", "")}${q}`,
+      );
+      if (status !== 200) throw new Error(`listing ${share}: ${status} ${JSON.stringify(body)}`);
+      entries.push(...body.entries);
+      cursor = body.cursor;
+      if (!cursor) break;
+    }
+    return entries;
+  }
+
   /** How many R2 objects lie under blobs/<shareId>/ (dev route). */
   async r2Count(shareId: string): Promise<number> {
     const { status, body } = await this.json<{ objects: number }>(
@@ -307,6 +352,51 @@ export function abortedPut(
       req.destroy();
     })().catch(reject);
   });
+}
+
+/** The first answer on a raw socket: status, header block and body, as latin1 text. */
+export interface RawAnswer {
+  status: number;
+  head: string;
+  body: string;
+}
+
+/**
+ * Sends `head` (request line and headers, without Host and the blank line)
+ * and `body` on a fresh socket, then half-closes it (FIN) so the server sees
+ * the end of what was sent — a body shorter than its Content-Length ends
+ * there. For requests fetch() refuses to send. Bounded: 30 s.
+ */
+export async function rawRequest(
+  server: Edgefs,
+  head: string,
+  body: Uint8Array = new Uint8Array(0),
+): Promise<RawAnswer> {
+  const url = new URL(server.url);
+  const sock = net.connect(Number(url.port), url.hostname);
+  await new Promise<void>((ok, fail) => {
+    sock.once("connect", ok);
+    sock.once("error", fail);
+  });
+  let text = "";
+  sock.on("data", (d: Buffer) => {
+    text += d.toString("latin1");
+  });
+  sock.on("error", () => undefined);
+  const closed = new Promise<void>((r) => sock.once("close", () => r()));
+  sock.write(`${head}Host: ${url.host}\r\nConnection: close\r\n\r\n`);
+  sock.write(body);
+  await sleep(300);
+  sock.end();
+  const timer = setTimeout(() => sock.destroy(), 30_000);
+  await closed;
+  clearTimeout(timer);
+  const split = text.indexOf("\r\n\r\n");
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0),
+    head: text.slice(0, split),
+    body: text.slice(split + 4),
+  };
 }
 
 /** A web ReadableStream over generated chunks, for fetch bodies of unknown length. */

@@ -299,6 +299,28 @@ describe("paths and naming", () => {
     ]);
   });
 
+  it("refuses '.' and '..' segments locally: fetch would resolve them into another share's route", async () => {
+    const { nfs, calls } = nfsWith(() => new Response(null, { status: 204 }));
+    // Unchecked, "../../victim" became DELETE /v1/shares/victim: the whole other share.
+    for (const attempt of [
+      () => nfs.removeFile("../../victim", { recursive: true }),
+      () => nfs.stat("/a/./b"),
+      () => nfs.writeFile("docs/../../other/files/x", "x"),
+      () => nfs.readFile("/..").bytes(),
+      () => nfs.mkdir("/a/../"),
+    ]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect(error).toMatchObject({ code: "EINVAL", status: 0 });
+    }
+    expect(calls).toEqual([]);
+    // Dots inside a name, and percent signs, are plain characters.
+    await nfs.removeFile("/..hidden/.../%2e%2e");
+    expect(calls.map((c) => c.url.pathname)).toEqual([
+      "/v1/shares/demo/files/..hidden/.../%252e%252e",
+    ]);
+  });
+
   it("sends move and copy as JSON with absolute paths", async () => {
     const { nfs, calls } = nfsWith(() => json(entry("/b")));
     await nfs.move("a", "/b", { overwrite: true });
