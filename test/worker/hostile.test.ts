@@ -22,6 +22,7 @@ const TARGETS = {
   classics: "hostile-classics",
   ranges: "hostile-ranges",
   json: "hostile-json",
+  dav: "hostile-dav",
 };
 const BYSTANDER = "hostile-bystander";
 /** Share-name fuzzing creates and deletes shares, so it runs in an environment of its own. */
@@ -486,6 +487,136 @@ describe("hostile share names", () => {
         await api("GET", `/v1/shares?env=${FUZZ_ENV}`),
       );
       for (const s of created.shares) expect(s.name).toMatch(/^(?!\.)[A-Za-z0-9._-]{1,64}$/);
+    },
+    TIMEOUT,
+  );
+});
+
+// ── WebDAV ──────────────────────────────────────────────────────────────
+// The same hostility at /dav: every refusal is a DAV:error XML body.
+
+const DAV_BODIES = [
+  "",
+  '<D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>',
+  '<D:propfind xmlns:D="DAV:"><D:prop><X:a xmlns:X="urn:x"/></D:prop></D:propfind>',
+  '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><X:a xmlns:X="urn:x">v</X:a></D:prop></D:set></D:propertyupdate>',
+  '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:getetag>x</D:getetag></D:prop></D:set></D:propertyupdate>',
+  '<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>',
+  '<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>o</D:owner></D:lockinfo>',
+  '<!DOCTYPE l [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]><l>&b;</l>',
+  '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>',
+  "<a><b></a>",
+  '<x:a xmlns:x=""/>',
+  "<unbound:a/>",
+  "not xml at all",
+  `<D:propfind xmlns:D="DAV:">${"<D:prop>".repeat(2000)}`,
+];
+
+/** An If header: well-formed lists with tokens of this server's shape, and garbage. */
+const ifHeader = fc.oneof(
+  fc.constantFrom(
+    "(<urn:uuid:00000000-0000-0000-0000-000000000000>)",
+    '(Not <DAV:no-lock> ["x"])',
+    "</dav/main/hostile-dav/f> (<urn:uuid:00000000-0000-0000-0000-000000000000>)",
+    "(<opaquelocktoken:x>)",
+    "(",
+    "<>",
+    "()",
+    "(Not)",
+    `(${"<a>".repeat(1000)})`,
+  ),
+  headerValue,
+);
+
+const destination = fc.oneof(
+  fc.constantFrom(
+    "http://edgefs.test/dav/main/hostile-dav/copied",
+    "/dav/main/hostile-dav/d/moved",
+    "/dav/main/hostile-dav/",
+    "/dav/main/hostile-dav/f/inside",
+    `/dav/main/${BYSTANDER}/stolen`,
+    "/dav/main/hostile-dav/../hostile-bystander/x",
+    "/dav/main/hostile-dav/%2e%2e/x",
+    "/v1/shares/hostile-bystander/files/x",
+    "http://[::1",
+    "relative/path",
+    "",
+  ),
+  rawPath.map((p) => `/dav/main/hostile-dav${p}`),
+  headerValue,
+);
+
+const davHeaders = fc.record(
+  {
+    depth: fc.oneof(fc.constantFrom("0", "1", "infinity", "1,noroot", ""), headerValue),
+    if: ifHeader,
+    destination,
+    overwrite: fc.oneof(fc.constantFrom("T", "F", "t", ""), headerValue),
+    timeout: fc.oneof(
+      fc.constantFrom("Second-0", "Second-99999999999999", "Infinite", "Second--1"),
+      headerValue,
+    ),
+    "lock-token": fc.oneof(
+      fc.constantFrom("<urn:uuid:00000000-0000-0000-0000-000000000000>", "<>", "x"),
+      headerValue,
+    ),
+    "x-expected-entity-length": fc.oneof(fc.constantFrom("0", "5", "-1", "1e9"), headerValue),
+    range: rangeHeader,
+  },
+  { requiredKeys: [] },
+);
+
+describe("hostile WebDAV requests", () => {
+  it(
+    "methods × paths × DAV headers × XML bodies: no 5xx, errors as DAV:error XML, nothing escapes",
+    async () => {
+      const seen = { answered: 0, refused: 0 };
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(
+            "OPTIONS",
+            "GET",
+            "HEAD",
+            "PUT",
+            "DELETE",
+            "MKCOL",
+            "PROPFIND",
+            "PROPPATCH",
+            "COPY",
+            "MOVE",
+            "LOCK",
+            "UNLOCK",
+            "POST",
+          ),
+          rawPath,
+          davHeaders,
+          fc.constantFrom(...DAV_BODIES),
+          async (method, path, hdrs, body) => {
+            const target = `/dav/main/${TARGETS.dav}${path}`;
+            const withBody = !["GET", "HEAD", "OPTIONS"].includes(method);
+            const res = await raw(method, target, { headers: hdrs, body: withBody ? body : null });
+            if (!res) return;
+            const what = `${method} ${target.slice(0, 120)} ${JSON.stringify(hdrs).slice(0, 300)}`;
+            // RFC 4918's own 5xx: 502 for a COPY/MOVE to another namespace
+            // (share or storage), 507 for property storage; nothing else.
+            const deliberate =
+              (res.status === 502 && (method === "COPY" || method === "MOVE")) ||
+              (res.status === 507 && method === "PROPPATCH");
+            if (!deliberate) expect(res.status, what).toBeLessThan(500);
+            const text = await res.text();
+            seen[res.status < 400 ? "answered" : "refused"]++;
+            if (res.status >= 400 && method !== "HEAD") {
+              expect(res.headers.get("content-type"), what).toMatch(/xml/);
+              expect(text, what).toContain("<D:error");
+            }
+          },
+        ),
+        { numRuns: RUNS },
+      );
+      // The property reached the handlers: some requests were served, some refused.
+      expect(seen.answered).toBeGreaterThan(0);
+      expect(seen.refused).toBeGreaterThan(0);
+      await expectNothingEscaped();
     },
     TIMEOUT,
   );
