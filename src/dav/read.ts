@@ -1,4 +1,4 @@
-import { invalid } from "../core/errors";
+import { FsError, invalid } from "../core/errors";
 import { type FsPath, joinPath } from "../core/paths";
 import type { FileEntry } from "../core/types";
 import { covers, type Lease } from "../durable/lease-table";
@@ -33,20 +33,33 @@ export function options(): Response {
   });
 }
 
-/** GET/HEAD: a file's bytes (ranges, validators) or, for a collection, an HTML index. */
+/**
+ * GET/HEAD: a file's bytes (ranges, validators) or, for a collection, an
+ * HTML index. A file is read in one call, like the native API; only a
+ * collection URL or a failed read costs a stat.
+ */
 export async function getOrHead(dav: DavRequest): Promise<Response> {
-  const backend = await dav.backend();
-  const entry = await dav.resource();
-  if (entry.type === "directory") return collectionIndex(dav, dav.c.req.method === "HEAD");
-  const result = await backend.read(dav.path, {
-    headOnly: dav.method === "HEAD",
-    range: dav.header("range"),
-    ifRange: dav.header("if-range"),
-    ifMatch: dav.header("if-match"),
-    ifNoneMatch: dav.header("if-none-match"),
-    ifModifiedSince: dav.header("if-modified-since"),
-  });
-  return fileResponse(result);
+  const headOnly = dav.method === "HEAD";
+  if (dav.trailingSlash) {
+    await dav.resource(); // 404 for a file addressed as a collection
+    return collectionIndex(dav, headOnly);
+  }
+  try {
+    const result = await (await dav.backend()).read(dav.path, {
+      headOnly,
+      range: dav.header("range"),
+      ifRange: dav.header("if-range"),
+      ifMatch: dav.header("if-match"),
+      ifNoneMatch: dav.header("if-none-match"),
+      ifModifiedSince: dav.header("if-modified-since"),
+    });
+    return fileResponse(result);
+  } catch (e) {
+    // A directory: EISDIR from share storage; a bucket mount only knows no such key.
+    if (!(e instanceof FsError) || (e.code !== "EISDIR" && e.code !== "ENOENT")) throw e;
+    if ((await dav.stat(dav.path))?.type !== "directory") throw e;
+    return collectionIndex(dav, headOnly);
+  }
 }
 
 /** Children of a directory, page by page, as absolute paths with their entries. */

@@ -213,6 +213,11 @@ describe("WebDAV error mapping", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/html/);
     expect(await res.text()).toContain(`href="${href(s, "/d/%C3%BC%20b.txt")}"`);
+    // Without the trailing slash too (a file read that finds a directory falls back).
+    const bare = await dav("GET", s, "/d");
+    expect(bare.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await bare.text()).toContain(`href="${href(s, "/d/%C3%BC%20b.txt")}"`);
+    await expectDavError(await dav("GET", s, "/d/missing"), 404);
   });
 });
 
