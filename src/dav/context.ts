@@ -9,6 +9,7 @@ import { baseName, type FsPath, parentOf, ROOT } from "../core/paths";
 import type { FileEntry } from "../core/types";
 import { covers, type Lease } from "../durable/lease-table";
 import { unwrap } from "../durable/rpc";
+import type { Placement } from "../durable/share-do";
 import { checkName, filePathOf } from "../http/params";
 import { type IfList, ifHolds, parseIfHeader, submittedTokens } from "./if-header";
 import { leaseIdOf, lockTokenOf } from "./locks";
@@ -183,44 +184,45 @@ export class DavRequest {
   }
 
   /**
+   * Where a path stands before something is created or removed there: the
+   * resource itself, whether its parent is a collection, and the depth-0
+   * locks on that parent. One ShareDO call on share storage; bucket mounts
+   * ask the bucket and have no locks.
+   */
+  async placement(path: FsPath): Promise<Placement> {
+    if (!(await this.inMount(path))) return unwrap(this.stub.placement(path));
+    const entry = await this.stat(path);
+    const parent = path === ROOT ? null : await this.stat(parentOf(path));
+    return { entry, parentIsCollection: parent?.type === "directory", guards: [] };
+  }
+
+  /**
    * A depth-0 lock on a collection guards its membership (RFC 4918 §7.5):
    * adding or removing a member needs its token. This is WebDAV's rule, so
    * it is checked here; the native API's depth-0 leases cover the path alone.
    */
-  async checkMembership(...paths: FsPath[]): Promise<void> {
-    for (const path of paths) {
-      if (path === ROOT) continue;
-      const parent = parentOf(path);
-      if (await this.inMount(parent)) continue;
-      const guards = (await unwrap(this.stub.leasesAround(parent))).filter(
-        (l) => l.depth === "0" && l.path === parent,
+  requireMembership(path: FsPath, guards: readonly Lease[]): void {
+    if (guards.length === 0) return;
+    const holdsAny = guards.some((l) => this.held.includes(l.leaseId));
+    const blocker = guards.find((l) => (l.exclusive ? !this.held.includes(l.leaseId) : !holdsAny));
+    if (blocker) {
+      throw new FsError(
+        "ELOCKED",
+        `${parentOf(path)} is locked with depth 0: adding or removing its members needs the lock token`,
+        parentOf(path),
       );
-      if (guards.length === 0) continue;
-      const holdsAny = guards.some((l) => this.held.includes(l.leaseId));
-      const blocker = guards.find((l) =>
-        l.exclusive ? !this.held.includes(l.leaseId) : !holdsAny,
-      );
-      if (blocker) {
-        throw new FsError(
-          "ELOCKED",
-          `${parent} is locked with depth 0: adding or removing its members needs the lock token`,
-          parent,
-        );
-      }
     }
+  }
+
+  /** requireMembership for removing existing resources (DELETE, the source of a MOVE). */
+  async checkMembership(path: FsPath): Promise<void> {
+    if (path === ROOT) return;
+    this.requireMembership(path, (await this.placement(path)).guards);
   }
 
   /** Destroys the locks rooted at or below a path that was deleted or moved away. */
   async forgetLocksWithin(path: FsPath): Promise<void> {
     if (await this.inMount(path)) return;
     await unwrap(this.stub.releaseLeasesWithin(path));
-  }
-
-  /** Whether the parent collection of `path` exists (RFC 4918 wants 409 otherwise). */
-  async parentExists(path: FsPath): Promise<boolean> {
-    // The root exists with the share; a missing share then answers 404 itself.
-    if (path === ROOT || parentOf(path) === ROOT) return true;
-    const parent = await this.stat(parentOf(path));
-    return parent !== null && parent.type === "directory";
   }
 }

@@ -34,14 +34,16 @@ export async function copyOrMove(dav: DavRequest): Promise<Response> {
   }
   const backend = await dav.backendForBoth(from, to);
   const source = await backend.stat(from);
-  if (!(await dav.parentExists(to))) {
+  const place = await dav.placement(to);
+  if (!place.parentIsCollection) {
     return davStatusResponse(409, "the destination's parent collection does not exist");
   }
-  const existing = await dav.stat(to);
+  const existing = place.entry;
   if (existing && !overwrite) {
     throw new FsError("EEXIST", `the destination exists and Overwrite is F: ${to}`, to);
   }
-  await dav.checkMembership(...(move ? [from] : []), ...(existing ? [] : [to]));
+  if (!existing) dav.requireMembership(to, place.guards);
+  if (move) await dav.checkMembership(from);
   if (source.type === "directory" && depth === "0") {
     if (existing) await backend.remove(to, { recursive: true });
     await backend.mkdir(to);

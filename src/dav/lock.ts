@@ -41,14 +41,15 @@ export async function lock(dav: DavRequest): Promise<Response> {
     );
   }
   await dav.checkIf();
-  const existing = await dav.stat(dav.path);
+  const place = await dav.placement(dav.path);
+  const existing = place.entry;
   if (!existing && dav.trailingSlash) {
     return davStatusResponse(409, "LOCK creates empty files, not collections: MKCOL it first");
   }
-  if (!existing && !(await dav.parentExists(dav.path))) {
+  if (!existing && !place.parentIsCollection) {
     return davStatusResponse(409, "the parent collection does not exist");
   }
-  if (!existing) await dav.checkMembership(dav.path);
+  if (!existing) dav.requireMembership(dav.path, place.guards);
   const lease = await unwrap(
     dav.stub.acquireLease({
       path: dav.path,

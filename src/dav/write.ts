@@ -16,15 +16,15 @@ import { readXmlBody } from "./xml";
  * is taken as the declared length, so the body is checked against it.
  */
 export async function put(dav: DavRequest): Promise<Response> {
-  const existing = await dav.stat(dav.path);
-  if (existing?.type === "directory" || dav.trailingSlash) {
-    return davStatusResponse(405, "a collection has no body to PUT; use MKCOL to create one");
-  }
+  const refusal = "a collection has no body to PUT; use MKCOL to create one";
+  if (dav.trailingSlash) return davStatusResponse(405, refusal);
+  const place = await dav.placement(dav.path);
+  if (place.entry?.type === "directory") return davStatusResponse(405, refusal);
   await dav.checkIf();
-  if (!(await dav.parentExists(dav.path))) {
+  if (!place.parentIsCollection) {
     return davStatusResponse(409, "the parent collection does not exist: MKCOL it first");
   }
-  if (!existing) await dav.checkMembership(dav.path);
+  if (!place.entry) dav.requireMembership(dav.path, place.guards);
   const length =
     contentLength(dav.header("content-length")) ??
     contentLength(dav.header("x-expected-entity-length"));
@@ -62,13 +62,12 @@ export async function mkcol(dav: DavRequest): Promise<Response> {
     return davStatusResponse(415, "MKCOL takes no body");
   }
   await dav.checkIf();
-  if ((await dav.stat(dav.path)) !== null) {
-    return davStatusResponse(405, "the resource already exists");
-  }
-  if (!(await dav.parentExists(dav.path))) {
+  const place = await dav.placement(dav.path);
+  if (place.entry !== null) return davStatusResponse(405, "the resource already exists");
+  if (!place.parentIsCollection) {
     return davStatusResponse(409, "the parent collection does not exist");
   }
-  await dav.checkMembership(dav.path);
+  dav.requireMembership(dav.path, place.guards);
   await (await dav.backend()).mkdir(dav.path);
   return new Response(null, { status: 201 });
 }

@@ -179,6 +179,18 @@ export class LeaseTable {
       .map(toLease);
   }
 
+  /** Depth-0 leases on `dir` itself. */
+  guarding(dir: FsPath, now: number): Lease[] {
+    return this.sql
+      .exec<LeaseRow>(
+        "SELECT * FROM leases WHERE expires_at > ? AND path = ? AND depth = '0'",
+        now,
+        dir,
+      )
+      .toArray()
+      .map(toLease);
+  }
+
   /** Leases that cover `path` or lie below it: what a directory listing can show. */
   around(path: FsPath, now: number): Lease[] {
     return this.overlapping({ path, subtree: true }, now).map(toLease);

@@ -3,7 +3,7 @@ import { type Config, configFrom } from "../config";
 import type { ListQuery, Overwrite } from "../core/backend";
 import { FsError } from "../core/errors";
 import { randomId } from "../core/ids";
-import { ancestorsOf, type FsPath, isWithin, ROOT } from "../core/paths";
+import { ancestorsOf, type FsPath, isWithin, parentOf, ROOT } from "../core/paths";
 import { checkWriteConditions, type WriteConditions } from "../core/preconditions";
 import type { FileEntry, ListPage, ShareInfo } from "../core/types";
 import { deleteBlobs } from "../r2/blob-store";
@@ -38,6 +38,14 @@ export interface Ephemeral {
 export type ReadTarget =
   | { entry: FileEntry; key: string; data?: undefined }
   | { entry: FileEntry; key?: undefined; data: ArrayBuffer };
+
+/** Where a path stands before a WebDAV create or delete: see DavRequest.placement. */
+export interface Placement {
+  entry: FileEntry | null;
+  parentIsCollection: boolean;
+  /** Live depth-0 leases on the parent: they guard its membership (RFC 4918 §7.5). */
+  guards: Lease[];
+}
 
 /** R2 deletes at most 1,000 keys per call; one GC batch is one such call. */
 const GC_BATCH = 1000;
@@ -672,6 +680,22 @@ export class ShareDO extends DurableObject<Env> {
       const now = Date.now();
       this.requireShare(now);
       return this.leases.byIds(ids, now);
+    });
+  }
+
+  async placement(path: FsPath): Promise<Result<Placement>> {
+    return guard(() => {
+      const now = Date.now();
+      const share = this.requireShare(now);
+      const here = this.tree.get(path) ? this.tree.entry(path) : null;
+      const entry = here && path === ROOT ? { ...here, mtime: share.created_at } : here;
+      if (path === ROOT) return { entry, parentIsCollection: false, guards: [] };
+      const parent = parentOf(path);
+      return {
+        entry,
+        parentIsCollection: this.tree.get(parent)?.type === "directory",
+        guards: this.leases.guarding(parent, now),
+      };
     });
   }
 
