@@ -232,12 +232,16 @@ export class ShareBackend implements Backend {
     return unwrap(this.stub.mkdir(path, this.held));
   }
 
-  remove(path: FsPath, options: { recursive: boolean }): Promise<void> {
-    return unwrap(this.stub.remove(path, options.recursive, this.held));
+  remove(path: FsPath, options: { recursive: boolean; dropLeases?: boolean }): Promise<void> {
+    return unwrap(this.stub.remove(path, options.recursive, this.held, options.dropLeases));
   }
 
-  move(from: FsPath, to: FsPath, options: { overwrite: Overwrite }): Promise<FileEntry> {
-    return unwrap(this.stub.move(from, to, options.overwrite, this.held));
+  move(
+    from: FsPath,
+    to: FsPath,
+    options: { overwrite: Overwrite; dropLeases?: boolean },
+  ): Promise<FileEntry> {
+    return unwrap(this.stub.move(from, to, options.overwrite, this.held, options.dropLeases));
   }
 
   copy(

@@ -39,15 +39,23 @@ export interface Backend {
   /** `mkdir -p`. ENOTDIR if the path or a parent is a file. */
   mkdir(path: FsPath): Promise<WriteResult>;
 
-  /** ENOENT if missing; ENOTEMPTY for a non-empty directory without recursive. */
-  remove(path: FsPath, options: { recursive: boolean }): Promise<void>;
+  /**
+   * ENOENT if missing; ENOTEMPTY for a non-empty directory without recursive.
+   * `dropLeases` releases the leases on what is removed, in the same step
+   * (WebDAV: the locks of a deleted resource die with it).
+   */
+  remove(path: FsPath, options: { recursive: boolean; dropLeases?: boolean }): Promise<void>;
 
   /**
    * Renames without copying bytes. ENOENT (source), EEXIST (target exists,
    * no overwrite), EINVAL (into itself), EISDIR / ENOTDIR / ENOTEMPTY as
    * rename(2) has them with overwrite.
    */
-  move(from: FsPath, to: FsPath, options: { overwrite: Overwrite }): Promise<FileEntry>;
+  move(
+    from: FsPath,
+    to: FsPath,
+    options: { overwrite: Overwrite; dropLeases?: boolean },
+  ): Promise<FileEntry>;
 
   /** Like move, but the source stays; a directory needs recursive (EISDIR otherwise). */
   copy(

@@ -42,7 +42,7 @@ export class DavRequest {
   readonly root: string;
   /** Lease ids behind the lock tokens of the If header, once checked. */
   private held: string[] = [];
-  private readonly ifLists: IfList[] | null;
+  private parsedIf: IfList[] | null | undefined;
 
   constructor(readonly c: Context<AppEnv>) {
     const environment = checkName(c.req.param("env"), "environment");
@@ -52,8 +52,15 @@ export class DavRequest {
     const { path, trailingSlash } = filePathOf(c.req.url, PATH_AT);
     this.path = path;
     this.trailingSlash = trailingSlash;
-    const header = c.req.header("if");
-    this.ifLists = header === undefined ? null : parseIfHeader(header);
+  }
+
+  /** The If header, parsed when a method first needs it (GET never does). */
+  private get ifLists(): IfList[] | null {
+    if (this.parsedIf === undefined) {
+      const header = this.c.req.header("if");
+      this.parsedIf = header === undefined ? null : parseIfHeader(header);
+    }
+    return this.parsedIf;
   }
 
   get method(): string {
@@ -162,7 +169,7 @@ export class DavRequest {
       return {
         etag: state.etag,
         hasLock: (token) => {
-          const lease = byToken.get(token.toLowerCase());
+          const lease = byToken.get(token.trim().toLowerCase());
           return lease !== undefined && state.path !== null && concerns(lease, state.path);
         },
       };
@@ -218,11 +225,5 @@ export class DavRequest {
   async checkMembership(path: FsPath): Promise<void> {
     if (path === ROOT) return;
     this.requireMembership(path, (await this.placement(path)).guards);
-  }
-
-  /** Destroys the locks rooted at or below a path that was deleted or moved away. */
-  async forgetLocksWithin(path: FsPath): Promise<void> {
-    if (await this.inMount(path)) return;
-    await unwrap(this.stub.releaseLeasesWithin(path));
   }
 }

@@ -32,15 +32,19 @@ export async function copyOrMove(dav: DavRequest): Promise<Response> {
   if (isWithin(to, from)) {
     return davStatusResponse(403, "cannot copy or move a collection into itself");
   }
+  if (isWithin(from, to) && overwrite) {
+    // Replacing an ancestor would delete the source with it.
+    return davStatusResponse(403, "the destination contains the source: it cannot be replaced");
+  }
   const backend = await dav.backendForBoth(from, to);
-  const source = await backend.stat(from);
+  const source = await dav.resource();
   const place = await dav.placement(to);
   if (!place.parentIsCollection) {
     return davStatusResponse(409, "the destination's parent collection does not exist");
   }
   const existing = place.entry;
   if (existing && !overwrite) {
-    throw new FsError("EEXIST", `the destination exists and Overwrite is F: ${to}`, to);
+    throw new FsError("EPRECONDITION", `the destination exists and Overwrite is F: ${to}`, to);
   }
   if (!existing) dav.requireMembership(to, place.guards);
   if (move) await dav.checkMembership(from);
@@ -49,9 +53,9 @@ export async function copyOrMove(dav: DavRequest): Promise<Response> {
     await backend.mkdir(to);
     await copyProperties(dav, from, to);
   } else if (move) {
-    // One step: the locks, the destination's removal and the rename commit together.
-    await backend.move(from, to, { overwrite: overwrite ? "any" : false });
-    await dav.forgetLocksWithin(from);
+    // One step: the lock checks, the destination's removal, the rename and
+    // the end of the source's locks commit together.
+    await backend.move(from, to, { overwrite: overwrite ? "any" : false, dropLeases: true });
   } else {
     await backend.copy(from, to, { overwrite: overwrite ? "any" : false, recursive: true });
   }

@@ -15,6 +15,9 @@ export interface IfList {
   conditions: Condition[];
 }
 
+/** Each list can cost a lookup of its resource: real clients send one or two. */
+const MAX_LISTS = 32;
+
 /**
  * Parses an If header. The grammar is small and exact: a list is
  * `( [Not] <token> | [Not] [etag] … )`, optionally after `<resource>`;
@@ -54,7 +57,7 @@ export function parseIfHeader(header: string): IfList[] {
     for (skipSpace(); header[at] !== ")"; skipSpace()) {
       if (at >= header.length) throw bad("missing )");
       let not = false;
-      if (header.startsWith("Not", at)) {
+      if (header.slice(at, at + 3).toLowerCase() === "not") {
         not = true;
         at += 3;
         skipSpace();
@@ -67,6 +70,7 @@ export function parseIfHeader(header: string): IfList[] {
     at++;
     if (conditions.length === 0) throw bad("empty list");
     lists.push({ resource, conditions });
+    if (lists.length > MAX_LISTS) throw bad(`more than ${MAX_LISTS} lists`);
   }
   if (lists.length === 0) throw bad("no list");
   return lists;

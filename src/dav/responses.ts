@@ -69,8 +69,8 @@ export function xmlResponse(
 function davStatus(code: ErrorCode, method: string): number | undefined {
   switch (code) {
     case "EEXIST":
-      // MKCOL on an existing resource is 405; Overwrite: F against one is 412.
-      return method === "MKCOL" ? 405 : method === "COPY" || method === "MOVE" ? 412 : 409;
+      // MKCOL on an existing resource is 405 (Overwrite: F is EPRECONDITION, 412).
+      return method === "MKCOL" ? 405 : 409;
     case "ETOOLARGE":
       return method === "PROPPATCH" ? 507 : undefined;
     case "ENOTSUP":

@@ -50,9 +50,9 @@ export async function remove(dav: DavRequest): Promise<Response> {
     throw invalid("DELETE of a collection always has Depth: infinity");
   }
   await dav.checkIf();
+  if (dav.trailingSlash) await dav.resource(); // "f/" names no collection: 404
   await dav.checkMembership(dav.path);
-  await (await dav.backend()).remove(dav.path, { recursive: true });
-  await dav.forgetLocksWithin(dav.path);
+  await (await dav.backend()).remove(dav.path, { recursive: true, dropLeases: true });
   return new Response(null, { status: 204 });
 }
 
@@ -91,7 +91,7 @@ async function hasBody(dav: DavRequest): Promise<boolean> {
 export async function proppatch(dav: DavRequest): Promise<Response> {
   await dav.checkIf();
   const changes = parseProppatch(await readXmlBody(dav.c.req.raw));
-  const entry = await (await dav.backend()).stat(dav.path);
+  const entry = await dav.resource();
   const href = dav.hrefOfEntry(dav.path, entry);
   const multistatus = (body: string) =>
     xmlResponse(207, `<D:multistatus xmlns:D="DAV:">${body}</D:multistatus>`);

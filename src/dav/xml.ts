@@ -26,6 +26,13 @@ export type XmlNode = XmlElement | string;
 export const MAX_XML_BYTES = 1024 * 1024;
 
 /**
+ * How deep elements may nest. WebDAV bodies need five or six levels plus
+ * whatever a property value holds; a bound keeps the parser (whose cost grows
+ * with depth) and the recursive serializer far from their limits.
+ */
+export const MAX_XML_DEPTH = 64;
+
+/**
  * Reads a request body meant to be XML, up to MAX_XML_BYTES. Returns null
  * for an empty body (which several methods define a meaning for).
  */
@@ -59,6 +66,10 @@ export function parseXml(text: string): XmlElement {
     failure ??= invalid(`malformed XML: ${e.message}`);
   });
   parser.on("opentag", (tag) => {
+    if (stack.length >= MAX_XML_DEPTH) {
+      failure ??= invalid(`XML nested deeper than ${MAX_XML_DEPTH} elements`);
+      throw failure; // stops saxes at once; caught below
+    }
     const element: XmlElement = {
       ns: tag.uri ?? "",
       local: tag.local ?? tag.name,
@@ -99,8 +110,16 @@ export const isDav = (el: XmlElement, local: string) => el.ns === DAV_NS && el.l
 export const findDav = (el: XmlElement, local: string) =>
   elementsOf(el).find((c) => isDav(c, local));
 
+/** Characters XML 1.0 cannot carry at all, even escaped (file names may hold them). */
+const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/** Text for an XML document; a character XML cannot hold becomes U+FFFD. */
 export function escapeText(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return s
+    .replace(NOT_XML, "\uFFFD")
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;");
 }
 
 export function escapeAttr(s: string): string {

@@ -225,7 +225,11 @@ export class LeaseTable {
   }
 }
 
-/** The lease id is a capability: the message names the expiry, never the id. */
+/**
+ * Leases are advisory: their ids are listed to readers (the lease list,
+ * WebDAV lockdiscovery). Error messages still name the expiry, not the id,
+ * so a refused writer is not handed the id in passing.
+ */
 function locked(path: string, lease: LeaseRow): FsError {
   const kind = lease.exclusive === 1 ? "an exclusive" : "a shared";
   return new FsError(

@@ -389,7 +389,13 @@ export class ShareDO extends DurableObject<Env> {
     });
   }
 
-  async remove(path: FsPath, recursive: boolean, held: string[] = []): Promise<Result<void>> {
+  /** `dropLeases`: the leases on what is removed go in the same transaction. */
+  async remove(
+    path: FsPath,
+    recursive: boolean,
+    held: string[] = [],
+    dropLeases = false,
+  ): Promise<Result<void>> {
     return this.change((now) => {
       this.requireShare(now);
       this.mounts.refuseChange(path, true);
@@ -399,9 +405,10 @@ export class ShareDO extends DurableObject<Env> {
           throw new FsError("ENOTEMPTY", "directory not empty: /", path);
         }
         if (recursive) this.tree.remove(ROOT, true, this.graceUntil(now));
-        return;
+      } else {
+        this.tree.remove(path, recursive, this.graceUntil(now));
       }
-      this.tree.remove(path, recursive, this.graceUntil(now));
+      if (dropLeases) this.leases.releaseWithin(path);
     });
   }
 
@@ -410,13 +417,16 @@ export class ShareDO extends DurableObject<Env> {
     to: FsPath,
     overwrite: Overwrite,
     held: string[] = [],
+    dropLeases = false,
   ): Promise<Result<FileEntry>> {
     return this.change((now) => {
       this.requireShare(now);
       this.mounts.refuseChange(from, true);
       this.mounts.refuseChange(to, true);
       this.checkLeases(held, now, { path: from, subtree: true }, { path: to, subtree: true });
-      return this.tree.move(from, to, overwrite, now, this.graceUntil(now));
+      const moved = this.tree.move(from, to, overwrite, now, this.graceUntil(now));
+      if (dropLeases && from !== to) this.leases.releaseWithin(from);
+      return moved;
     });
   }
 
@@ -655,14 +665,6 @@ export class ShareDO extends DurableObject<Env> {
     return this.change((now) => {
       this.requireShare(now);
       this.leases.release(id, now);
-    });
-  }
-
-  /** Drops the leases on `path` and below it (WebDAV: the locks of a deleted resource). */
-  async releaseLeasesWithin(path: FsPath): Promise<Result<void>> {
-    return this.change(() => {
-      this.requireShare();
-      this.leases.releaseWithin(path);
     });
   }
 

@@ -25,7 +25,7 @@ const acquireBody = z.strictObject({
   owner: z.string().max(1024).optional(),
 });
 
-function leaseIdOf(value: string | undefined): string {
+function checkLeaseId(value: string | undefined): string {
   if (value === undefined || !/^[0-9a-f]{32}$/.test(value)) throw invalid("malformed lease id");
   return value;
 }
@@ -55,10 +55,10 @@ leases.get("/:share/leases", can("read"), async (c) => {
 leases.post("/:share/leases/:id/renew", can("write"), async (c) => {
   const body = await optionalJsonBody(c.req.raw, z.strictObject({ ttlSeconds: ttl.optional() }));
   const ttlMs = body?.ttlSeconds === undefined ? undefined : body.ttlSeconds * 1000;
-  return c.json(await unwrap(shareOf(c).stub.renewLease(leaseIdOf(c.req.param("id")), ttlMs)));
+  return c.json(await unwrap(shareOf(c).stub.renewLease(checkLeaseId(c.req.param("id")), ttlMs)));
 });
 
 leases.delete("/:share/leases/:id", can("write"), async (c) => {
-  await unwrap(shareOf(c).stub.releaseLease(leaseIdOf(c.req.param("id"))));
+  await unwrap(shareOf(c).stub.releaseLease(checkLeaseId(c.req.param("id"))));
   return c.body(null, 204);
 });

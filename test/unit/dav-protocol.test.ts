@@ -60,6 +60,7 @@ describe("If header (RFC 4918 §10.4)", () => {
     expect(holds('([W/"e1"])')).toBe(false);
     expect(holds("(<DAV:no-lock>)")).toBe(false);
     expect(holds("(Not <DAV:no-lock>)")).toBe(true);
+    expect(holds("(not <DAV:no-lock>)")).toBe(true); // ABNF literals are case-insensitive
   });
 });
 

@@ -221,6 +221,64 @@ describe("WebDAV error mapping", () => {
   });
 });
 
+describe("WebDAV review regressions", () => {
+  it("COPY or MOVE onto an ancestor of the source is 403 and deletes nothing", async () => {
+    const s = await newShare();
+    await put(s, "/a/keep.txt", "keep");
+    await put(s, "/a/b/inner.txt", "inner");
+    for (const [method, depth] of [
+      ["COPY", "0"],
+      ["COPY", "infinity"],
+      ["MOVE", "infinity"],
+    ] as const) {
+      const res = await dav(method, s, "/a/b/", {
+        headers: { destination: `${ORIGIN}${href(s, "/a/")}`, depth },
+      });
+      await expectDavError(res, 403);
+    }
+    expect(await (await dav("GET", s, "/a/keep.txt")).text()).toBe("keep");
+    expect(await (await dav("GET", s, "/a/b/inner.txt")).text()).toBe("inner");
+  });
+
+  it("XML nested thousands deep is 400, not a crash", async () => {
+    const s = await newShare();
+    await put(s, "/f", "x");
+    const deep = `${"<a>".repeat(5000)}${"</a>".repeat(5000)}`;
+    const lock = `<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype><D:owner>${deep}</D:owner></D:lockinfo>`;
+    await expectDavError(await dav("LOCK", s, "/f", { body: lock }), 400);
+    await expectDavError(await proppatch(s, "/f", setProps(`<X:v>${deep}</X:v>`)), 400);
+    // 60 levels inside a property value are fine, and round-trip.
+    const ok = `${"<a>".repeat(55)}z${"</a>".repeat(55)}`;
+    expect((await proppatch(s, "/f", setProps(`<X:v>${ok}</X:v>`))).status).toBe(207);
+    expect(await deadProp(s, "/f", "v")).toBe("z");
+  });
+
+  it("an If header of more than 32 lists is 400; a malformed one does not stop a GET", async () => {
+    const s = await newShare();
+    await put(s, "/f", "x");
+    const many = Array.from({ length: 40 }, (_, i) => `<${href(s, `/r${i}`)}> (["x"])`).join(" ");
+    await expectDavError(await dav("PUT", s, "/f", { body: "y", headers: { if: many } }), 400);
+    const got = await dav("GET", s, "/f", { headers: { if: "(((" } });
+    expect(got.status).toBe(200);
+    expect(await got.text()).toBe("x");
+  });
+
+  it("a name XML cannot carry still lists: PROPFIND stays well-formed, with U+FFFD shown", async () => {
+    const s = await newShare();
+    await put(s, "/odd/a\uFFFEb", "x");
+    const responses = await multistatus(await propfind(s, "/odd/", "1"));
+    expect(responses.map((r) => propText(r, "{DAV:}displayname"))).toContain("a\uFFFDb");
+    expect(responses.map((r) => r.href)).toContain(href(s, "/odd/a%EF%BF%BEb"));
+  });
+
+  it("DELETE of a file addressed as a collection is 404 and leaves it", async () => {
+    const s = await newShare();
+    await put(s, "/f.txt", "x");
+    await expectDavError(await dav("DELETE", s, "/f.txt/"), 404);
+    expect((await dav("GET", s, "/f.txt")).status).toBe(200);
+  });
+});
+
 describe("WebDAV XML safety", () => {
   const laughs = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;"><!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;"><!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;"><!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;"><!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;"><!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">]>`;
 
