@@ -10,7 +10,7 @@ import type { FileEntry } from "../core/types";
 import { covers, type Lease } from "../durable/lease-table";
 import { unwrap } from "../durable/rpc";
 import type { Placement } from "../durable/share-do";
-import { checkName, filePathOf } from "../http/params";
+import { checkName, filePathOf, withoutOrigin } from "../http/params";
 import { type IfList, ifHolds, parseIfHeader, submittedTokens } from "./if-header";
 import { leaseIdOf, lockTokenOf } from "./locks";
 import { davHref } from "./responses";
@@ -93,7 +93,7 @@ export class DavRequest {
    * this share's WebDAV tree.
    */
   pathOfUrl(url: string): FsPath | null {
-    const raw = url.trim().replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, "");
+    const raw = withoutOrigin(url.trim());
     if (!raw.startsWith("/")) throw invalid(`not an absolute URL or path: ${url.slice(0, 200)}`);
     if (raw !== this.root && !raw.startsWith(`${this.root}/`)) return null;
     return filePathOf(raw, PATH_AT).path;

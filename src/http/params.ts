@@ -55,13 +55,17 @@ export function filePathOf(url: string, skip: number): { path: FsPath; trailingS
   return parseUrlPath(pathname.slice(at));
 }
 
+/** An absolute URL's path, query and fragment, as written; other text unchanged. */
+export function withoutOrigin(url: string): string {
+  return url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, "");
+}
+
 /**
  * The request-target's path exactly as sent. `new URL()` would resolve
  * "/a/../b" and "/a/%2e%2e/b" to "/b" silently; the contract rejects them.
  */
 function rawPathname(url: string): string {
-  const withoutOrigin = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, "");
-  return withoutOrigin.split(/[?#]/, 1)[0] ?? "";
+  return withoutOrigin(url).split(/[?#]/, 1)[0] ?? "";
 }
 
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
