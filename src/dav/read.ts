@@ -5,6 +5,7 @@ import { covers, type Lease } from "../durable/lease-table";
 import type { DeadProperty } from "../durable/property-table";
 import { unwrap } from "../durable/rpc";
 import { fileResponse } from "../http/file-response";
+import { readOptionsFrom } from "../http/params";
 import type { DavRequest } from "./context";
 import { type PropfindRequest, parsePropfind, propfindResponse } from "./properties";
 import { multistatus, xmlResponse } from "./responses";
@@ -45,14 +46,10 @@ export async function getOrHead(dav: DavRequest): Promise<Response> {
     return collectionIndex(dav, headOnly);
   }
   try {
-    const result = await (await dav.backend()).read(dav.path, {
-      headOnly,
-      range: dav.header("range"),
-      ifRange: dav.header("if-range"),
-      ifMatch: dav.header("if-match"),
-      ifNoneMatch: dav.header("if-none-match"),
-      ifModifiedSince: dav.header("if-modified-since"),
-    });
+    const result = await (await dav.backend()).read(
+      dav.path,
+      readOptionsFrom((name) => dav.header(name), headOnly),
+    );
     return fileResponse(result);
   } catch (e) {
     // A directory: EISDIR from share storage; a bucket mount only knows no such key.

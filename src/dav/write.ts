@@ -2,8 +2,7 @@ import { invalid } from "../core/errors";
 import { writeConditionsFrom } from "../core/preconditions";
 import type { PropertyChange } from "../durable/property-table";
 import { unwrap } from "../durable/rpc";
-import { contentLength } from "../http/params";
-import { readUpTo } from "../r2/body";
+import { carriesBytes, contentLength } from "../http/params";
 import type { DavRequest } from "./context";
 import { isProtected, parseProppatch, proppatchResponse } from "./properties";
 import { davStatusResponse, xmlResponse } from "./responses";
@@ -58,7 +57,7 @@ export async function remove(dav: DavRequest): Promise<Response> {
 
 /** MKCOL: one new collection whose parent exists; a body is 415 (no MKCOL extensions here). */
 export async function mkcol(dav: DavRequest): Promise<Response> {
-  if (await hasBody(dav)) {
+  if (await carriesBytes(dav.c.req.raw, contentLength(dav.header("content-length")))) {
     return davStatusResponse(415, "MKCOL takes no body");
   }
   await dav.checkIf();
@@ -70,17 +69,6 @@ export async function mkcol(dav: DavRequest): Promise<Response> {
   dav.requireMembership(dav.path, place.guards);
   await (await dav.backend()).mkdir(dav.path);
   return new Response(null, { status: 201 });
-}
-
-async function hasBody(dav: DavRequest): Promise<boolean> {
-  const length = contentLength(dav.header("content-length"));
-  if (length !== undefined) return length > 0;
-  const body = dav.c.req.raw.body;
-  if (!body) return false;
-  const reader = body.getReader();
-  const { size } = await readUpTo(reader, 0);
-  await reader.cancel().catch(() => undefined);
-  return size > 0;
 }
 
 /**

@@ -1,8 +1,10 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { z } from "zod";
+import type { ReadOptions } from "../core/backend";
 import { invalid } from "../core/errors";
 import { type FsPath, parseUrlPath } from "../core/paths";
+import { readUpTo } from "../r2/body";
 
 /** Share and environment names (../shared/DESIGN.md "HTTP contract"). */
 export const NAME = /^(?!\.)[A-Za-z0-9._-]{1,64}$/;
@@ -20,6 +22,34 @@ export function contentLength(header: string | undefined): number | undefined {
   if (!/^\d{1,16}$/.test(header.trim()))
     throw invalid(`invalid Content-Length: ${header.slice(0, 40)}`);
   return Number(header);
+}
+
+/**
+ * Whether a request carries at least one body byte: its Content-Length says,
+ * and a body of unknown length (chunked) is read just far enough to tell.
+ */
+export async function carriesBytes(request: Request, length: number | undefined): Promise<boolean> {
+  if (length !== undefined) return length > 0;
+  if (!request.body) return false;
+  const reader = request.body.getReader();
+  const { size } = await readUpTo(reader, 0);
+  await reader.cancel().catch(() => undefined);
+  return size > 0;
+}
+
+/** What a GET or HEAD asks of a file: its range and conditional headers (RFC 9110). */
+export function readOptionsFrom(
+  header: (name: string) => string | undefined,
+  headOnly: boolean,
+): ReadOptions {
+  return {
+    headOnly,
+    range: header("range"),
+    ifRange: header("if-range"),
+    ifMatch: header("if-match"),
+    ifNoneMatch: header("if-none-match"),
+    ifModifiedSince: header("if-modified-since"),
+  };
 }
 
 const LEASE_ID = /^[0-9a-f]{32}$/;

@@ -5,8 +5,14 @@ import { invalid } from "../core/errors";
 import { writeConditionsFrom } from "../core/preconditions";
 import { can } from "../http/auth";
 import { fileResponse, writtenResponse } from "../http/file-response";
-import { contentLength, filePathOf, recursiveQuery, validate } from "../http/params";
-import { readUpTo } from "../r2/body";
+import {
+  carriesBytes,
+  contentLength,
+  filePathOf,
+  readOptionsFrom,
+  recursiveQuery,
+  validate,
+} from "../http/params";
 
 /** `/v1/shares/{share}/files/{path}`: a file's bytes. Segments before the path: v1, shares, {share}, files. */
 const PATH_AT = 4;
@@ -15,14 +21,10 @@ export const files = new Hono<AppEnv>();
 
 files.on(["GET", "HEAD"], "/:share/files/*", can("read"), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
-  const result = await (await backendFor(c, path)).read(path, {
-    headOnly: c.req.method === "HEAD",
-    range: c.req.header("range"),
-    ifRange: c.req.header("if-range"),
-    ifMatch: c.req.header("if-match"),
-    ifNoneMatch: c.req.header("if-none-match"),
-    ifModifiedSince: c.req.header("if-modified-since"),
-  });
+  const result = await (await backendFor(c, path)).read(
+    path,
+    readOptionsFrom((name) => c.req.header(name), c.req.method === "HEAD"),
+  );
   return fileResponse(result);
 });
 
@@ -34,10 +36,7 @@ files.put("/:share/files/*", can("write"), async (c) => {
     // A path ending in "/" is mkdir and takes no body. A chunked body (curl
     // -T - to a "dir/" URL) is read far enough to tell, so bytes are never
     // silently dropped.
-    if (
-      (length !== undefined && length > 0) ||
-      (length === undefined && (await hasBytes(c.req.raw)))
-    ) {
+    if (await carriesBytes(c.req.raw, length)) {
       throw invalid("a path ending in '/' is a directory: send an empty body to create it", path);
     }
     const { entry, created } = await backend.mkdir(path);
@@ -62,12 +61,3 @@ files.delete("/:share/files/*", can("write"), validate("query", recursiveQuery),
   });
   return c.body(null, 204);
 });
-
-/** Whether a request of unknown length carries at least one byte. */
-async function hasBytes(request: Request): Promise<boolean> {
-  if (!request.body) return false;
-  const reader = request.body.getReader();
-  const { chunks } = await readUpTo(reader, 0);
-  await reader.cancel().catch(() => undefined);
-  return chunks.some((chunk) => chunk.byteLength > 0);
-}
