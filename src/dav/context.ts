@@ -7,7 +7,7 @@ import type { Backend } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import { baseName, type FsPath, parentOf, ROOT } from "../core/paths";
 import type { FileEntry } from "../core/types";
-import { covers, type Lease } from "../durable/lease-table";
+import { blockingLease, covers, type Lease } from "../durable/lease-table";
 import { unwrap } from "../durable/rpc";
 import type { Placement } from "../durable/share-do";
 import { checkName, filePathOf, withoutOrigin } from "../http/params";
@@ -209,10 +209,7 @@ export class DavRequest {
    * it is checked here; the native API's depth-0 leases cover the path alone.
    */
   requireMembership(path: FsPath, guards: readonly Lease[]): void {
-    if (guards.length === 0) return;
-    const holdsAny = guards.some((l) => this.held.includes(l.leaseId));
-    const blocker = guards.find((l) => (l.exclusive ? !this.held.includes(l.leaseId) : !holdsAny));
-    if (blocker) {
+    if (blockingLease(guards, this.held)) {
       throw new FsError(
         "ELOCKED",
         `${parentOf(path)} is locked with depth 0: adding or removing its members needs the lock token`,

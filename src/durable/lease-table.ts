@@ -45,6 +45,19 @@ const toLease = (r: LeaseRow): Lease => ({
 /** The longest a lease may run before it must be renewed. */
 export const MAX_LEASE_TTL_SECONDS = 86_400;
 
+/**
+ * The lease that refuses a writer holding `held`, among leases that all
+ * protect what it changes: an exclusive lease lets through only its holder;
+ * shared leases block only writers that hold none of them.
+ */
+export function blockingLease(
+  leases: readonly Lease[],
+  held: readonly string[],
+): Lease | undefined {
+  const holdsAny = leases.some((l) => held.includes(l.leaseId));
+  return leases.find((l) => (l.exclusive ? !held.includes(l.leaseId) : !holdsAny));
+}
+
 /** Whether a lease protects `path`: it is on it, or on an ancestor with depth infinity. */
 export function covers(lease: Pick<Lease, "path" | "depth">, path: FsPath): boolean {
   return lease.depth === "infinity" ? isWithin(path, lease.path as FsPath) : lease.path === path;
@@ -102,7 +115,7 @@ export class LeaseTable {
     const conflict = this.overlapping(target, now).find(
       (l) => request.exclusive || l.exclusive === 1,
     );
-    if (conflict) throw locked(request.path, conflict);
+    if (conflict) throw locked(request.path, toLease(conflict));
     const row: LeaseRow = {
       id: randomId(),
       path: request.path,
@@ -205,8 +218,7 @@ export class LeaseTable {
     for (const target of targets) {
       const leases = this.overlapping(target, now);
       if (leases.length === 0) continue;
-      const holdsAny = leases.some((l) => held.includes(l.id));
-      const blocker = leases.find((l) => (l.exclusive === 1 ? !held.includes(l.id) : !holdsAny));
+      const blocker = blockingLease(leases.map(toLease), held);
       if (blocker) throw locked(target.path, blocker);
     }
   }
@@ -230,11 +242,11 @@ export class LeaseTable {
  * WebDAV lockdiscovery). Error messages still name the expiry, not the id,
  * so a refused writer is not handed the id in passing.
  */
-function locked(path: string, lease: LeaseRow): FsError {
-  const kind = lease.exclusive === 1 ? "an exclusive" : "a shared";
+function locked(path: string, lease: Lease): FsError {
+  const kind = lease.exclusive ? "an exclusive" : "a shared";
   return new FsError(
     "ELOCKED",
-    `${path} is held by ${kind} lease on ${lease.path} until ${new Date(lease.expires_at).toISOString()}`,
+    `${path} is held by ${kind} lease on ${lease.path} until ${new Date(lease.expiresAt).toISOString()}`,
     path,
   );
 }
