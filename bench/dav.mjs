@@ -7,10 +7,11 @@
 //   npm run bench:dav
 //   BENCH_QUICK=1 npm run bench:dav     fewer files, a 64 MiB file instead of 256 MiB
 import { randomFillSync } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeRandomFile } from "./files.mjs";
 import { Client } from "./http.mjs";
 import { machine, machineLine, markdownTable, row, writeJson } from "./report.mjs";
 import { snapshot } from "./snapshot.mjs";
@@ -138,13 +139,7 @@ async function benchLarge(client) {
   const dir = mkdtempSync(join(tmpdir(), "edgefs-bench-dav-"));
   const file = join(dir, "large.bin");
   try {
-    const fd = openSync(file, "w");
-    const chunk = Buffer.alloc(8 * MiB);
-    for (let done = 0; done < LARGE; done += chunk.length) {
-      randomFillSync(chunk);
-      writeSync(fd, chunk, 0, Math.min(chunk.length, LARGE - done));
-    }
-    closeSync(fd);
+    writeRandomFile(file, LARGE);
     const path = (/** @type {"native" | "dav"} */ side) =>
       side === "native" ? native("/large-native.bin") : dav("/large-dav.bin");
     const up = await compare((side) =>

@@ -14,11 +14,12 @@
 // do not restart it. Every number is compared with a baseline measured in the
 // same run; targets are reported (met / not met), never asserted. Results go to stdout as a
 // markdown table and to bench/results/latest.json. Progress goes to stderr.
-import { createHash, randomFillSync } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { randomFillSync } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeRandomFile } from "./files.mjs";
 import { Client, HttpError } from "./http.mjs";
 import { machine, machineLine, markdownTable, row, writeJson } from "./report.mjs";
 import { gitState, snapshot } from "./snapshot.mjs";
@@ -81,25 +82,14 @@ const log = (s) => process.stderr.write(`${s}\n`);
 // ---------------------------------------------------------------- (a) large
 
 /**
- * Writes `mib` MiB of random bytes to a temp file, 1 MiB at a time.
+ * Writes `mib` MiB of random bytes to a temp file; returns it with its SHA-256.
  * @param {string} dir
  * @param {number} mib
  */
 function makeLargeFile(dir, mib) {
   const file = join(dir, "large.bin");
-  const fd = openSync(file, "w");
-  const chunk = Buffer.alloc(MiB);
-  const hash = createHash("sha256");
-  try {
-    for (let i = 0; i < mib; i++) {
-      randomFillSync(chunk);
-      hash.update(chunk);
-      writeSync(fd, chunk);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return { file, size: mib * MiB, sha256: hash.digest("hex") };
+  const sha256 = writeRandomFile(file, mib * MiB);
+  return { file, size: mib * MiB, sha256 };
 }
 
 /**

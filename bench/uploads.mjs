@@ -1,25 +1,9 @@
-// Benchmark of the multipart upload API (issue 4): one file through
-// multipart uploads with 1, 4 and 8 parts in flight, next to a single
-// streaming PUT of the same file, against one local server in one run.
-// Also the peak memory of the server's process group while uploading, for
-// a small and a large file: parts stream through, so it should not grow.
-//   npm run bench:uploads            1 GiB in 64 MiB parts
-//   BENCH_QUICK=1 npm run bench:uploads   128 MiB in 16 MiB parts
-import { randomFillSync } from "node:crypto";
-import {
-  closeSync,
-  createReadStream,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { writeRandomFile } from "./files.mjs";
 import { Client } from "./http.mjs";
 import { machine, machineLine, markdownTable, row, writeJson } from "./report.mjs";
 import { snapshot } from "./snapshot.mjs";
@@ -31,17 +15,6 @@ const MiB = 1024 * 1024;
 const SIZE = (quick ? 128 : 1024) * MiB;
 const PART = (quick ? 16 : 64) * MiB;
 const ROUNDS = quick ? 1 : 2;
-
-/** @param {string} file @param {number} size */
-function writeRandomFile(file, size) {
-  const fd = openSync(file, "w");
-  const chunk = Buffer.alloc(8 * MiB);
-  for (let done = 0; done < size; done += chunk.length) {
-    randomFillSync(chunk);
-    writeSync(fd, chunk, 0, Math.min(chunk.length, size - done));
-  }
-  closeSync(fd);
-}
 
 /**
  * Resident memory (bytes) of every process in a process group, from /proc.
