@@ -48,6 +48,7 @@ export async function copyOrMove(dav: DavRequest): Promise<Response> {
   }
   if (!existing) dav.requireMembership(to, place.guards);
   if (move) await dav.checkMembership(from);
+  const replace = overwrite ? "any" : false;
   if (source.type === "directory" && depth === "0") {
     if (existing) await backend.remove(to, { recursive: true });
     await backend.mkdir(to);
@@ -55,9 +56,9 @@ export async function copyOrMove(dav: DavRequest): Promise<Response> {
   } else if (move) {
     // One step: the lock checks, the destination's removal, the rename and
     // the end of the source's locks commit together.
-    await backend.move(from, to, { overwrite: overwrite ? "any" : false, dropLeases: true });
+    await backend.move(from, to, { overwrite: replace, dropLeases: true });
   } else {
-    await backend.copy(from, to, { overwrite: overwrite ? "any" : false, recursive: true });
+    await backend.copy(from, to, { overwrite: replace, recursive: true });
   }
   return new Response(null, { status: existing ? 204 : 201 });
 }

@@ -168,7 +168,6 @@ export function proppatchResponse(
   href: string,
   changes: readonly PropertyChange[],
   refused: ReadonlySet<PropertyChange>,
-  refusal = "403 Forbidden",
 ): string {
   const name = (c: PropertyChange) => qualified(c.ns, c.name, "");
   const ok = refused.size === 0;
@@ -178,7 +177,7 @@ export function proppatchResponse(
     ok
       ? propstat(changes.map(name).join(""), "200 OK")
       : [
-          propstat([...refused].map(name).join(""), refusal),
+          propstat([...refused].map(name).join(""), "403 Forbidden"),
           failedDependency.length > 0
             ? propstat(failedDependency.map(name).join(""), "424 Failed Dependency")
             : "",
