@@ -161,7 +161,8 @@ export function endpointRefusal(
     const why = h === gateway ? "this gateway's own host" : hostRefusal(h);
     if (why) {
       const entry = url.port ? `${url.hostname}:${url.port}` : url.hostname;
-      return `endpoint host ${url.hostname} is ${why}; an operator can allow it with ${ALLOW_VAR}=${entry}`;
+      const named = h === host ? url.hostname : `${h} (the virtual-hosted bucket)`;
+      return `endpoint host ${named} is ${why}; an operator can allow it with ${ALLOW_VAR}=${entry}`;
     }
   }
   return null;
