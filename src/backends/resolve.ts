@@ -38,7 +38,7 @@ export async function backendAt(
 ): Promise<Backend> {
   if (path !== undefined) {
     const mount = await mountAt(target, path);
-    if (mount) return mountBackend(c.env, target.environment, mount);
+    if (mount) return mountBackend(c.env, target.environment, target.share, mount);
   }
   return new ShareBackend(
     target.stub,
@@ -91,11 +91,16 @@ export async function backendForBothAt(
   return backendAt(c, target, a, held);
 }
 
-async function mountBackend(env: Env, environment: string, mount: Mount): Promise<MountBackend> {
+async function mountBackend(
+  env: Env,
+  environment: string,
+  share: string,
+  mount: Mount,
+): Promise<MountBackend> {
   const credentials =
     mount.secret === null
       ? undefined
-      : (await awsSecretOf(env, environment, mount.secret)).credentials;
+      : (await awsSecretOf(env, environment, mount.secret, share)).credentials;
   const client = new S3Client(
     {
       endpoint: mount.endpoint,
