@@ -54,8 +54,13 @@ function toEntry(row: EntryRow, path: string): FileEntry {
   return e;
 }
 
-/** How many candidate rows one glob page may examine before it returns a cursor. */
-const GLOB_SCAN_BUDGET = 20_000;
+/**
+ * What one glob page may spend before it returns a cursor, matches or not:
+ * candidate rows read, and matching steps (glob.ts counts them; a row costs
+ * at most pattern × path steps). The ShareDO serves one call at a time, so
+ * these bound how long a glob can hold up everything else on the share.
+ */
+export const GLOB_SCAN_BUDGET = { rows: 10_000, steps: 2_000_000 } as const;
 
 /**
  * The file tree of one share in SQLite. Every method is synchronous SQL; the
@@ -391,13 +396,15 @@ export class FileTree {
           entries.push(toEntry(row, row.path));
           if (entries.length === limit) return this.globPage(entries, glob, position);
         }
+        if (scanned >= GLOB_SCAN_BUDGET.rows || glob.steps >= GLOB_SCAN_BUDGET.steps) {
+          return this.globPage(entries, glob, position);
+        }
       }
       if (rows.length < batch) return { entries };
-      if (scanned >= GLOB_SCAN_BUDGET) return { entries, cursor: encodeCursor(position) };
     }
   }
 
-  /** A full glob page: a cursor only if another match may follow. */
+  /** A full (or out of budget) glob page: a cursor only if another match may follow. */
   private globPage(
     entries: FileEntry[],
     glob: { literalPrefix: string },
