@@ -40,7 +40,10 @@ const encoded = (path: string) => path.split("/").map(encodeURIComponent).join("
 
 /** GET, HEAD, a range (206) and a revalidation (304): each carries the headers. */
 async function checkAllResponses(fetchFile: Fetch) {
-  const cases: [string, string | null][] = [...ACTIVE, ...PASSIVE.map((p) => [p, null] as const)];
+  const cases: [string, string | null][] = [
+    ...ACTIVE,
+    ...PASSIVE.map((p): [string, null] => [p, null]),
+  ];
   for (const [path, disposition] of cases) {
     const got = await fetchFile(path);
     expect(got.status, path).toBe(200);
