@@ -1,5 +1,5 @@
-import { invalid } from "./errors";
-import { type FsPath, parsePath, ROOT } from "./paths";
+import { invalid } from "./errors.js";
+import { type FsPath, parsePath, ROOT } from "./paths.js";
 
 /**
  * Globs in listings, with Modal's rules: `*` matches within a segment, `**`

@@ -4,7 +4,8 @@ import type { AppEnv } from "../app";
 import { keysFrom } from "../auth/keys";
 import { PARAM, PRESIGN_MAX_SECONDS, presign } from "../auth/presign";
 import { allows, requireAllowed } from "../auth/scope";
-import { parsePath } from "../core/paths";
+import { invalid } from "../core/errors";
+import { parsePath, ROOT } from "../core/paths";
 import { checkName, environmentOf, jsonBody } from "../http/params";
 
 /**
@@ -32,6 +33,10 @@ presigned.post("/:share/presign", async (c) => {
   const body = await jsonBody(c.req.raw, presignBody);
   requireAllowed(principal, body.method === "PUT" ? "write" : "read", env, share);
   const path = parsePath(body.path);
+  // One file: a URL for "/a/" would address a directory (mkdir on PUT).
+  if (path === ROOT || body.path.endsWith("/")) {
+    throw invalid("a presigned URL is for one file: name it, without a trailing '/'", path);
+  }
   let expiresAt = Date.now() + (body.expiresIn ?? 3600) * 1000;
   if (principal.kind === "token") expiresAt = Math.min(expiresAt, principal.expiresAt);
   const expires = Math.floor(expiresAt / 1000);
