@@ -81,7 +81,13 @@ async function* childrenOf(
 
 /** A browser opening a collection sees a plain list of links, streamed. */
 async function collectionIndex(dav: DavRequest, headOnly: boolean): Promise<Response> {
-  const headers = { "content-type": "text/html; charset=utf-8" };
+  // Our own page of links, but the names in it are the users': no script,
+  // style or frame may run in the gateway's origin (links still work).
+  const headers = {
+    "content-type": "text/html; charset=utf-8",
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  };
   if (headOnly) return new Response(null, { headers });
   const title = escapeText(dav.hrefOf(dav.path, true));
   const encoder = new TextEncoder();

@@ -100,3 +100,19 @@ describe("download headers", () => {
     );
   });
 });
+
+describe("WebDAV collection index", () => {
+  it("lists user-chosen names on a page where nothing can run", async () => {
+    const s = await newShare("dl-index");
+    const name = `"><img src=x onerror=alert(1)>.txt`;
+    expect((await put(s, `/${encodeURIComponent(name)}`, "x")).status).toBe(201);
+    for (const method of ["GET", "HEAD"]) {
+      const res = await dav(method, s, "/", { headers: { accept: "text/html" } });
+      expect(res.status, method).toBe(200);
+      expect(res.headers.get("content-type"), method).toBe("text/html; charset=utf-8");
+      expect(res.headers.get("x-content-type-options"), method).toBe("nosniff");
+      expect(res.headers.get("content-security-policy"), method).toContain("default-src 'none'");
+      if (method === "GET") expect(await res.text()).not.toContain("<img");
+    }
+  });
+});
