@@ -119,13 +119,17 @@ for (let i = 0; i < 600 && !stopping && wrangler.exitCode === null; i++) {
   try {
     const res = await fetch(`${url}/healthz`);
     if (res.ok) {
+      // A token the operator supplied is theirs already: not echoed into
+      // terminals and logs. A generated one is printed: this is how its user
+      // learns it (it is also in <data dir>/root-token).
+      const supplied = from === "EDGEFS_ROOT_TOKEN";
       console.log(`
 edgefs is running at ${url}
   data:       ${dataDir}
-  root token: ${token}   (from ${from})
+  root token: ${supplied ? "from EDGEFS_ROOT_TOKEN" : `${token}   (from ${from})`}
 
 Try it:
-  export EDGEFS_URL=${url} EDGEFS_TOKEN=${token}
+  export EDGEFS_URL=${url} EDGEFS_TOKEN=${supplied ? '"$EDGEFS_ROOT_TOKEN"' : token}
   curl -H "Authorization: Bearer $EDGEFS_TOKEN" -X PUT $EDGEFS_URL/v1/shares/demo
 `);
       break;

@@ -4,7 +4,8 @@ import { FsError } from "../core/errors";
  * What a request may do (../shared/DESIGN.md "Access"):
  *   read   GET, HEAD, stat, list, upload status, lease list
  *   write  PUT, DELETE, move, copy, uploads, leases, heartbeat
- *   admin  create and delete shares, mint, list and revoke tokens
+ *   admin  create and delete shares and mounts, mint, list and revoke tokens;
+ *          secrets, for the shares the token covers (routes/secrets.ts)
  * Permissions do not imply each other: a token lists each one it grants.
  */
 export type Permission = "read" | "write" | "admin";
@@ -55,13 +56,28 @@ export function seesShare(p: Principal, env: string, share: string): boolean {
   return p.kind === "root" || (covers(p.scope.envs, env) && covers(p.scope.shares, share));
 }
 
+/** Whether the names `inner` stands for (a list, or ["*"]) are all among `outer`'s. */
+export function namesWithin(inner: string[], outer: string[]): boolean {
+  return outer.includes("*") || (!inner.includes("*") && inner.every((x) => outer.includes(x)));
+}
+
 /** A token may only mint tokens within its own scope (no escalation). */
 export function isWithin(inner: Scope, outer: Scope): boolean {
-  const sub = (a: string[], b: string[]) =>
-    b.includes("*") || (!a.includes("*") && a.every((x) => b.includes(x)));
   return (
-    sub(inner.envs, outer.envs) &&
-    sub(inner.shares, outer.shares) &&
+    namesWithin(inner.envs, outer.envs) &&
+    namesWithin(inner.shares, outer.shares) &&
     inner.permissions.every((x) => outer.permissions.includes(x))
   );
+}
+
+/** The scope a principal holds: everything for root. */
+export function scopeOf(p: Principal): Scope {
+  return p.kind === "root"
+    ? { envs: ["*"], shares: ["*"], permissions: [...PERMISSIONS] }
+    : p.scope;
+}
+
+/** Whether a list of share names (or ["*"]) covers `share`. */
+export function coversShare(shares: string[], share: string): boolean {
+  return covers(shares, share);
 }

@@ -1,3 +1,4 @@
+import { coversShare } from "../auth/scope";
 import { secretContext, unseal } from "../auth/sealed";
 import { FsError } from "../core/errors";
 import type { Mount } from "../durable/mount-table";
@@ -21,6 +22,8 @@ const mountCache = new Map<string, { mounts: Mount[]; at: number }>();
 export interface AwsSecret {
   credentials: S3Credentials;
   region?: string;
+  /** The shares whose mounts may use it. */
+  shares: string[];
 }
 
 const credentialCache = new Map<string, { secret: AwsSecret; at: number }>();
@@ -42,13 +45,23 @@ export function forgetMounts(environment: string, share: string): void {
   mountCache.delete(`${environment}/${share}`);
 }
 
-/** The AWS credentials stored in a secret, or ENOENT/EINVAL saying what is missing. */
-export async function awsSecretOf(env: Env, environment: string, name: string): Promise<AwsSecret> {
+/**
+ * The AWS credentials stored in a secret for a mount of `share`: ENOENT or
+ * EINVAL saying what is missing, EACCES if the secret is not for that share
+ * (routes/secrets.ts: secrets belong to the shares they were stored for).
+ */
+export async function awsSecretOf(
+  env: Env,
+  environment: string,
+  name: string,
+  share: string,
+): Promise<AwsSecret> {
   const key = `${environment}/${name}`;
   const hit = credentialCache.get(key);
-  if (hit && Date.now() - hit.at < MOUNT_CACHE_MS) return hit.secret;
-  const sealed = await secretStore(env, environment).get(name);
-  if (!sealed) throw new FsError("ENOENT", `no such secret: ${name}`);
+  if (hit && Date.now() - hit.at < MOUNT_CACHE_MS) return usableBy(hit.secret, name, share);
+  const stored = await secretStore(env, environment).get(name);
+  if (!stored) throw new FsError("ENOENT", `no such secret: ${name}`);
+  const { sealed, info } = stored;
   const values = await unseal<Record<string, string>>(
     env.EDGEFS_SECRETS_KEY,
     secretContext(environment, name),
@@ -66,9 +79,16 @@ export async function awsSecretOf(env: Env, environment: string, name: string): 
   };
   if (values.AWS_SESSION_TOKEN) credentials.sessionToken = values.AWS_SESSION_TOKEN;
   const secret: AwsSecret = values.AWS_REGION
-    ? { credentials, region: values.AWS_REGION }
-    : { credentials };
+    ? { credentials, region: values.AWS_REGION, shares: info.shares }
+    : { credentials, shares: info.shares };
   credentialCache.set(key, { secret, at: Date.now() });
+  return usableBy(secret, name, share);
+}
+
+function usableBy(secret: AwsSecret, name: string, share: string): AwsSecret {
+  if (!coversShare(secret.shares, share)) {
+    throw new FsError("EACCES", `secret ${name} is not for share ${share}`);
+  }
   return secret;
 }
 

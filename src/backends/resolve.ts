@@ -40,7 +40,7 @@ export async function backendAt(
     const mount = await mountAt(target, path);
     if (mount) {
       guardMount(mount, c.req.raw, configFrom(c.env).mountAllowHosts);
-      return mountBackend(c.env, target.environment, mount);
+      return mountBackend(c.env, target.environment, target.share, mount);
     }
   }
   return new ShareBackend(
@@ -94,11 +94,16 @@ export async function backendForBothAt(
   return backendAt(c, target, a, held);
 }
 
-async function mountBackend(env: Env, environment: string, mount: Mount): Promise<MountBackend> {
+async function mountBackend(
+  env: Env,
+  environment: string,
+  share: string,
+  mount: Mount,
+): Promise<MountBackend> {
   const credentials =
     mount.secret === null
       ? undefined
-      : (await awsSecretOf(env, environment, mount.secret)).credentials;
+      : (await awsSecretOf(env, environment, mount.secret, share)).credentials;
   const client = new S3Client(
     {
       endpoint: mount.endpoint,

@@ -1,11 +1,13 @@
 import { existsSync, statSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import * as nodePath from "node:path";
 import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
 import { type ClientOptions, NetworkFileSystem } from "../client/node.js";
 import { connection } from "./config.js";
+import { localPathsFor } from "./local-path.js";
 import { entryTable, humanSize, progressBar, UsageError } from "./output.js";
 
 /** Options every nfs command takes. */
@@ -38,11 +40,20 @@ function share(name: string, o: Common, createIfMissing = false): NetworkFileSys
 
 const isGlob = (p: string) => p.includes("*");
 
-/** The part of a glob before its first wildcard segment: what matches are relative to. */
-function globBase(pattern: string): string {
-  const segments = pattern.split("/").filter(Boolean);
-  const first = segments.findIndex((s) => /[*?[\]{}]/.test(s));
-  return `/${segments.slice(0, first === -1 ? segments.length : first).join("/")}`;
+/** Entries of a glob checked together before any is written: one listing page. */
+const BATCH = 1000;
+
+/** An async iterable cut into arrays of up to `size` items. */
+async function* batches<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 async function download(
@@ -166,13 +177,18 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
       await download(fs, remote, target, o);
       return;
     }
-    const base = globBase(remote);
+    const localPathOf = localPathsFor(dest, remote, nodePath);
     let count = 0;
-    for await (const entry of fs.iterdir(remote)) {
-      if (entry.type !== "file") continue;
-      const relative = entry.path.slice(base === "/" ? 1 : base.length + 1);
-      await download(fs, entry.path, join(dest, relative), { ...o, quiet: true });
-      count++;
+    for await (const batch of batches(fs.iterdir(remote), BATCH)) {
+      // The server names these paths: every one of a batch must resolve
+      // inside dest before anything of the batch is created or written.
+      const targets = batch
+        .filter((entry) => entry.type === "file")
+        .map((entry) => ({ remote: entry.path, local: localPathOf(entry.path) }));
+      for (const t of targets) {
+        await download(fs, t.remote, t.local, { ...o, quiet: true });
+        count++;
+      }
     }
     if (count === 0) throw new UsageError(`no file matches ${remote}`);
     if (!o.quiet) console.error(`downloaded ${count} files to ${dest}`);

@@ -81,6 +81,25 @@ function rootToken(dataDir: string): { token: string; from: string } {
   return { token, from: `${file} (new)` };
 }
 
+/**
+ * What `edgefs serve` prints once ready, as scripts/start.mjs does. A token
+ * the operator supplied in EDGEFS_ROOT_TOKEN is theirs already and is not
+ * echoed into terminals and logs; a generated one is printed, since this is
+ * how its user learns it (it is also in <data dir>/root-token).
+ */
+function banner(url: string, dataDir: string, token: string, from: string): string {
+  const supplied = from === "EDGEFS_ROOT_TOKEN";
+  return `
+edgefs is running at ${url}
+  data:       ${dataDir}
+  root token: ${supplied ? "from EDGEFS_ROOT_TOKEN" : `${token}   (from ${from})`}
+
+Try it:
+  export EDGEFS_URL=${url} EDGEFS_TOKEN=${supplied ? '"$EDGEFS_ROOT_TOKEN"' : token}
+  curl -H "Authorization: Bearer $EDGEFS_TOKEN" -X PUT $EDGEFS_URL/v1/shares/demo
+`;
+}
+
 /** A generated secret: from the environment, else kept in the data dir, else a new one kept there (0600). */
 function localKey(dataDir: string, variable: string, fileName: string): string {
   const fromEnv = process.env[variable];
@@ -196,15 +215,7 @@ async function serve(o: ServeOptions): Promise<void> {
   }
 
   if (stopping === undefined) {
-    console.log(`
-edgefs is running at ${url}
-  data:       ${dataDir}
-  root token: ${token}   (from ${from})
-
-Try it:
-  export EDGEFS_URL=${url} EDGEFS_TOKEN=${token}
-  curl -H "Authorization: Bearer $EDGEFS_TOKEN" -X PUT $EDGEFS_URL/v1/shares/demo
-`);
+    console.log(banner(url, dataDir, token, from));
   }
   await done;
   for (const signal of signals) process.removeListener(signal, onSignal);

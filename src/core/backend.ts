@@ -1,7 +1,7 @@
-import type { FsPath } from "./paths";
-import type { WriteConditions } from "./preconditions";
-import type { ByteRange } from "./range";
-import type { FileEntry, ListPage } from "./types";
+import type { FsPath } from "./paths.js";
+import type { WriteConditions } from "./preconditions.js";
+import type { ByteRange } from "./range.js";
+import type { FileEntry, ListPage } from "./types.js";
 
 /**
  * The storage contract every front-end (the native HTTP API today; WebDAV

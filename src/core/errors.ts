@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   EINTERNAL: 500,
   ENOTSUP: 501,
   EUPSTREAM: 502,
+  ENOSPC: 507,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

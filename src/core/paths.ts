@@ -1,4 +1,4 @@
-import { invalid } from "./errors";
+import { invalid } from "./errors.js";
 
 /**
  * Paths inside a share (../shared/DESIGN.md "Paths"). A FsPath is the

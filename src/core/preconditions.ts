@@ -1,4 +1,4 @@
-import { FsError, invalid } from "./errors";
+import { FsError, invalid } from "./errors.js";
 
 /**
  * Conditional requests (RFC 9110 §13) on our strong ETags. A write's

@@ -1,4 +1,4 @@
-import { FsError, invalid } from "./errors";
+import { FsError, invalid } from "./errors.js";
 
 /** A satisfiable byte range: `offset` and `length` within the file. */
 export interface ByteRange {

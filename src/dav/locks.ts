@@ -53,9 +53,6 @@ export function lockSeconds(header: string | undefined): number {
   return DEFAULT_LOCK_SECONDS;
 }
 
-/** The longest lock owner (as XML) kept with a lease. */
-const MAX_OWNER_CHARS = 4096;
-
 export interface LockRequest {
   exclusive: boolean;
   /** DAV:owner's content as self-contained XML, or null. */
@@ -75,10 +72,8 @@ export function parseLockInfo(root: XmlElement): LockRequest {
     throw invalid("only DAV:write locks exist");
   }
   const ownerEl = findDav(root, "owner");
+  // Its size is bounded where leases are kept (lease-table.ts LEASE_LIMITS).
   const owner = ownerEl ? serializeNodes(ownerEl.children) : null;
-  if (owner !== null && owner.length > MAX_OWNER_CHARS) {
-    throw invalid(`DAV:owner is limited to ${MAX_OWNER_CHARS} characters`);
-  }
   return { exclusive: kind.local === "exclusive", owner };
 }
 

@@ -1,4 +1,4 @@
-import { invalid } from "../core/errors";
+import { FsError, invalid } from "../core/errors";
 import type { FileEntry } from "../core/types";
 import type { Lease } from "../durable/lease-table";
 import type { DeadProperty, PropertyChange } from "../durable/property-table";
@@ -25,17 +25,40 @@ export type PropfindRequest =
   | { kind: "propname" }
   | { kind: "prop"; names: PropName[] };
 
+/**
+ * Distinct property names one PROPFIND may ask for. Every name is answered
+ * for every resource, so without a bound a 1 MiB body of names becomes a
+ * multistatus hundreds of times bigger; a resource holds at most 256 dead
+ * properties (property-table.ts) and eight live ones, so no honest client
+ * needs more.
+ */
+export const MAX_PROPFIND_NAMES = 256;
+
 export function parsePropfind(root: XmlElement | null): PropfindRequest {
   if (root === null) return { kind: "allprop" };
   if (!isDav(root, "propfind")) throw invalid("a PROPFIND body must be a DAV:propfind element");
   for (const child of elementsOf(root)) {
     if (isDav(child, "allprop")) return { kind: "allprop" };
     if (isDav(child, "propname")) return { kind: "propname" };
-    if (isDav(child, "prop")) {
-      return { kind: "prop", names: elementsOf(child).map((e) => ({ ns: e.ns, local: e.local })) };
-    }
+    if (isDav(child, "prop")) return { kind: "prop", names: distinctNames(elementsOf(child)) };
   }
   throw invalid("DAV:propfind needs DAV:prop, DAV:allprop or DAV:propname");
+}
+
+/** The requested names, each once in first-seen order (a repeat asks nothing new). */
+function distinctNames(elements: readonly XmlElement[]): PropName[] {
+  const seen = new Map<string, PropName>();
+  for (const e of elements) {
+    // An XML local name never contains a space, so this key is unambiguous.
+    seen.set(`${e.local} ${e.ns}`, { ns: e.ns, local: e.local });
+    if (seen.size > MAX_PROPFIND_NAMES) {
+      throw new FsError(
+        "ETOOLARGE",
+        `a PROPFIND may ask for at most ${MAX_PROPFIND_NAMES} distinct properties`,
+      );
+    }
+  }
+  return [...seen.values()];
 }
 
 /** A PROPPATCH body as the ordered changes it makes (RFC 4918 §9.2). */

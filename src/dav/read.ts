@@ -81,7 +81,13 @@ async function* childrenOf(
 
 /** A browser opening a collection sees a plain list of links, streamed. */
 async function collectionIndex(dav: DavRequest, headOnly: boolean): Promise<Response> {
-  const headers = { "content-type": "text/html; charset=utf-8" };
+  // Our own page of links, but the names in it are the users': no script,
+  // style or frame may run in the gateway's origin (links still work).
+  const headers = {
+    "content-type": "text/html; charset=utf-8",
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+  };
   if (headOnly) return new Response(null, { headers });
   const title = escapeText(dav.hrefOf(dav.path, true));
   const encoder = new TextEncoder();
@@ -127,15 +133,26 @@ export async function propfind(dav: DavRequest): Promise<Response> {
   const entry = await dav.resource();
   const described = new Describer(dav, request, await dav.inMount(dav.path));
   const self = await described.responses([{ path: dav.path, entry }]);
+  // One DAV:response per part: the stream holds one resource's XML at a
+  // time, not a page's, however many properties and locks each carries.
   async function* responses() {
-    yield self;
+    yield* self;
     if (depth === "0" || entry.type !== "directory") return;
     for await (const page of childrenOf(dav, dav.path)) {
-      if (page.length > 0) yield await described.responses(page);
+      for (let i = 0; i < page.length; i += DESCRIBE_BATCH) {
+        yield* await described.responses(page.slice(i, i + DESCRIBE_BATCH));
+      }
     }
   }
   return multistatus(responses());
 }
+
+/**
+ * Resources whose dead properties are fetched in one call: few enough that
+ * their properties (up to 256 of 64 KiB each per resource) stay a modest
+ * amount of memory, many enough that a big collection costs few calls.
+ */
+const DESCRIBE_BATCH = 100;
 
 /**
  * Builds DAV:response elements for resources of one collection. Share
@@ -153,7 +170,8 @@ class Describer {
     private readonly inMount: boolean,
   ) {}
 
-  async responses(items: { path: FsPath; entry: FileEntry }[]): Promise<string> {
+  /** One DAV:response string per item, made as the stream asks for it. */
+  async responses(items: { path: FsPath; entry: FileEntry }[]): Promise<Iterable<string>> {
     const { dav } = this;
     this.mountPaths ??= new Set(await dav.mountPaths());
     const shareItems = this.inMount ? [] : items.filter((i) => !this.mountPaths?.has(i.path));
@@ -164,32 +182,33 @@ class Describer {
         ? await unwrap(dav.stub.properties(shareItems.map((i) => i.path)))
         : {};
     if (!this.inMount) this.locks ??= await unwrap(dav.stub.leasesAround(dav.path));
-    return items
-      .map(({ path, entry }) => {
-        const lockable = !this.inMount && !this.mountPaths?.has(path);
-        return propfindResponse(
-          {
-            href: dav.hrefOfEntry(path, entry),
-            entry,
-            displayName: dav.displayName(path),
-            dead: dead[path] ?? [],
-            locks: lockable
-              ? (this.locks ?? [])
-                  .filter((l) => covers(l, path))
-                  .map((lease) => ({
-                    lease,
-                    rootHref:
-                      lease.path === path
-                        ? dav.hrefOfEntry(path, entry)
-                        : dav.hrefOf(lease.path, true),
-                  }))
-              : [],
-            lockable,
-          },
-          this.request,
-          this.now,
-        );
-      })
-      .join("");
+    const describe = ({ path, entry }: { path: FsPath; entry: FileEntry }) => {
+      const lockable = !this.inMount && !this.mountPaths?.has(path);
+      return propfindResponse(
+        {
+          href: dav.hrefOfEntry(path, entry),
+          entry,
+          displayName: dav.displayName(path),
+          dead: dead[path] ?? [],
+          locks: lockable
+            ? (this.locks ?? [])
+                .filter((l) => covers(l, path))
+                .map((lease) => ({
+                  lease,
+                  rootHref:
+                    lease.path === path
+                      ? dav.hrefOfEntry(path, entry)
+                      : dav.hrefOf(lease.path, true),
+                }))
+            : [],
+          lockable,
+        },
+        this.request,
+        this.now,
+      );
+    };
+    return (function* () {
+      for (const item of items) yield describe(item);
+    })();
   }
 }

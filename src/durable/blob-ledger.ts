@@ -1,7 +1,8 @@
 /**
- * Bookkeeping of R2 blobs inside a ShareDO: reference counts, writes in
- * flight, and the GC queue. Every method is synchronous SQL, so callers can
- * compose them inside one transaction with the tree change they belong to.
+ * Bookkeeping of stored bytes inside a ShareDO: R2 blobs (reference counts,
+ * writes in flight, the GC queue) and inline data (reference-counted rows in
+ * SQLite). Every method is synchronous SQL, so callers can compose them
+ * inside one transaction with the tree change they belong to.
  */
 export interface DueGc {
   key: string;
@@ -84,6 +85,32 @@ export class BlobLedger {
       dueAt,
     );
     this.sql.exec("DELETE FROM blobs");
+  }
+
+  /** Stores a small file's bytes with one reference; returns the row to point at. */
+  keepInline(data: ArrayBuffer): number {
+    return this.sql
+      .exec<{ id: number }>("INSERT INTO inline_data (refs, data) VALUES (1, ?) RETURNING id", data)
+      .one().id;
+  }
+
+  /**
+   * Drops one reference to inline bytes; the last one frees them at once (a
+   * read returns inline bytes within its object call, so none can be in flight).
+   */
+  releaseInline(id: number): void {
+    this.sql.exec("UPDATE inline_data SET refs = refs - 1 WHERE id = ?", id);
+    this.sql.exec("DELETE FROM inline_data WHERE id = ? AND refs <= 0", id);
+  }
+
+  /** Frees every inline row no entry points at any more. */
+  collectInline(): void {
+    this.sql.exec("DELETE FROM inline_data WHERE refs <= 0");
+  }
+
+  /** Every inline byte of the share goes (share deletion). */
+  releaseAllInline(): void {
+    this.sql.exec("DELETE FROM inline_data");
   }
 
   /** Every write in flight is abandoned (share deletion): blobs due at `dueAt`. */

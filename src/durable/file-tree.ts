@@ -24,10 +24,15 @@ interface EntryRow {
   mtime: number;
   etag: string | null;
   blob_id: string | null;
+  /** The `inline_data` row holding a small file's bytes (shared by its copies). */
+  inline_id: number | null;
   [key: string]: SqlStorageValue;
 }
 
-const COLUMNS = "path, type, size, mtime, etag, blob_id";
+const COLUMNS = "path, type, size, mtime, etag, blob_id, inline_id";
+
+/** An entry at `?1` or anywhere below it (`?2` ≤ path < `?3`, from subtreeRange). */
+const IN_TREE = "(path = ?1 OR (path >= ?2 AND path < ?3))";
 
 /** The version a new file gets, and where its bytes are. */
 export interface FileVersion {
@@ -54,8 +59,13 @@ function toEntry(row: EntryRow, path: string): FileEntry {
   return e;
 }
 
-/** How many candidate rows one glob page may examine before it returns a cursor. */
-const GLOB_SCAN_BUDGET = 20_000;
+/**
+ * What one glob page may spend before it returns a cursor, matches or not:
+ * candidate rows read, and matching steps (glob.ts counts them; a row costs
+ * at most pattern × path steps). The ShareDO serves one call at a time, so
+ * these bound how long a glob can hold up everything else on the share.
+ */
+export const GLOB_SCAN_BUDGET = { rows: 10_000, steps: 2_000_000 } as const;
 
 /**
  * The file tree of one share in SQLite. Every method is synchronous SQL; the
@@ -72,7 +82,15 @@ export class FileTree {
 
   get(path: FsPath): EntryRow | undefined {
     if (path === ROOT) {
-      return { path: ROOT, type: "directory", size: 0, mtime: 0, etag: null, blob_id: null };
+      return {
+        path: ROOT,
+        type: "directory",
+        size: 0,
+        mtime: 0,
+        etag: null,
+        blob_id: null,
+        inline_id: null,
+      };
     }
     return this.sql
       .exec<EntryRow>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`, path)
@@ -85,9 +103,13 @@ export class FileTree {
     return row;
   }
 
+  /** A small file's bytes: one indexed join, within the read's object call. */
   inlineData(path: FsPath): ArrayBuffer | null {
     const row = this.sql
-      .exec<{ data: ArrayBuffer | null }>("SELECT data FROM entries WHERE path = ?", path)
+      .exec<{ data: ArrayBuffer }>(
+        "SELECT d.data FROM entries e JOIN inline_data d ON d.id = e.inline_id WHERE e.path = ?",
+        path,
+      )
       .toArray()[0];
     return row?.data ?? null;
   }
@@ -127,18 +149,21 @@ export class FileTree {
 
   /**
    * Points `path` at a new version, replacing any older one (whose blob is
-   * released for GC after `graceUntil`). Returns whether the file is new.
+   * released for GC after `graceUntil`, whose inline bytes lose a reference).
+   * Inline bytes are stored once here; copies only add references. An empty
+   * file stores nothing. Returns whether the file is new.
    */
   putFile(path: FsPath, v: FileVersion, now: number, graceUntil: number): boolean {
     if (path === ROOT) throw new FsError("EISDIR", "the root is a directory", path);
     this.ensureParents(path, now);
     const old = this.get(path);
     if (old?.type === "directory") throw new FsError("EISDIR", `is a directory: ${path}`, path);
+    const inlineId = v.data && v.data.byteLength > 0 ? this.ledger.keepInline(v.data) : null;
     this.sql.exec(
-      `INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, data)
+      `INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, inline_id)
        VALUES (?, ?, ?, 'file', ?, ?, ?, ?, ?)
        ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
-         etag = excluded.etag, blob_id = excluded.blob_id, data = excluded.data`,
+         etag = excluded.etag, blob_id = excluded.blob_id, inline_id = excluded.inline_id`,
       path,
       parentOf(path),
       baseName(path),
@@ -146,9 +171,10 @@ export class FileTree {
       now,
       v.etag,
       v.blobId,
-      v.data,
+      inlineId,
     );
     if (old?.blob_id) this.ledger.release(old.blob_id, graceUntil);
+    if (old?.inline_id != null) this.ledger.releaseInline(old.inline_id);
     return old === undefined;
   }
 
@@ -167,20 +193,39 @@ export class FileTree {
     this.deleteSubtree(path, graceUntil);
   }
 
-  /** Removes `path` (unless it is the root) and everything below it, releasing blobs. */
+  /** Removes `path` (unless it is the root) and everything below it, releasing blobs and inline bytes. */
   private deleteSubtree(path: FsPath, graceUntil: number): void {
     const [lo, hi] = subtreeRange(path);
-    const inTree = "(path = ?1 OR (path >= ?2 AND path < ?3))";
     this.sql.exec(
-      `UPDATE blobs SET refs = refs - (SELECT COUNT(*) FROM entries WHERE blob_id = blobs.id AND ${inTree})
-       WHERE id IN (SELECT blob_id FROM entries WHERE blob_id IS NOT NULL AND ${inTree})`,
+      `UPDATE blobs SET refs = refs - (SELECT COUNT(*) FROM entries WHERE blob_id = blobs.id AND ${IN_TREE})
+       WHERE id IN (SELECT blob_id FROM entries WHERE blob_id IS NOT NULL AND ${IN_TREE})`,
       path,
       lo,
       hi,
     );
     this.ledger.collectUnreferenced(graceUntil);
-    this.sql.exec(`DELETE FROM entries WHERE ${inTree}`, path, lo, hi);
+    this.countInlineRefs(path, -1);
+    this.ledger.collectInline();
+    this.sql.exec(`DELETE FROM entries WHERE ${IN_TREE}`, path, lo, hi);
     this.properties.dropSubtree(path);
+  }
+
+  /**
+   * Adds (`sign` 1) or drops (-1) one reference to inline bytes for every
+   * file at or under `path`: one range scan of the subtree, grouped by row.
+   */
+  private countInlineRefs(path: FsPath, sign: 1 | -1): void {
+    const [lo, hi] = subtreeRange(path);
+    this.sql.exec(
+      `UPDATE inline_data SET refs = refs + ?4 * t.n
+       FROM (SELECT inline_id, COUNT(*) AS n FROM entries
+             WHERE inline_id IS NOT NULL AND ${IN_TREE} GROUP BY inline_id) AS t
+       WHERE inline_data.id = t.inline_id`,
+      path,
+      lo,
+      hi,
+      sign,
+    );
   }
 
   /**
@@ -252,7 +297,10 @@ export class FileTree {
     return this.entry(to);
   }
 
-  /** Copies a file or a subtree; R2 blobs are shared by reference, inline bytes duplicated. */
+  /**
+   * Copies a file or a subtree: rows only. R2 blobs and inline bytes alike are
+   * shared by reference, so a copy's storage cost does not grow with its bytes.
+   */
   copy(
     from: FsPath,
     to: FsPath,
@@ -269,8 +317,8 @@ export class FileTree {
     this.clearDestination(src, to, opts.overwrite, graceUntil);
     const [lo, hi] = subtreeRange(from);
     this.sql.exec(
-      `INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, data)
-       SELECT ?1, ?2, ?3, type, size, ?4, etag, blob_id, data FROM entries WHERE path = ?5`,
+      `INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, inline_id)
+       SELECT ?1, ?2, ?3, type, size, ?4, etag, blob_id, inline_id FROM entries WHERE path = ?5`,
       to,
       parentOf(to),
       baseName(to),
@@ -279,8 +327,8 @@ export class FileTree {
     );
     if (src.type === "directory") {
       this.sql.exec(
-        `INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, data)
-         SELECT ?1 || substr(path, ?2), ?1 || substr(parent, ?2), name, type, size, ?3, etag, blob_id, data
+        `INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, inline_id)
+         SELECT ?1 || substr(path, ?2), ?1 || substr(parent, ?2), name, type, size, ?3, etag, blob_id, inline_id
          FROM entries WHERE path >= ?4 AND path < ?5`,
         to,
         from.length + 1,
@@ -289,24 +337,26 @@ export class FileTree {
         hi,
       );
     }
-    // Every copied row that points at a blob is one more reference to it.
+    // Every copied row that points at a blob or at inline bytes is one more reference to them.
     const [tlo, thi] = subtreeRange(to);
     this.sql.exec(
       `UPDATE blobs SET refs = refs + (SELECT COUNT(*) FROM entries
-         WHERE blob_id = blobs.id AND (path = ?1 OR (path >= ?2 AND path < ?3)))
+         WHERE blob_id = blobs.id AND ${IN_TREE})
        WHERE id IN (SELECT blob_id FROM entries
-         WHERE blob_id IS NOT NULL AND (path = ?1 OR (path >= ?2 AND path < ?3)))`,
+         WHERE blob_id IS NOT NULL AND ${IN_TREE})`,
       to,
       tlo,
       thi,
     );
+    this.countInlineRefs(to, 1);
     this.properties.copySubtree(from, to, src.type === "directory");
     return this.entry(to);
   }
 
-  /** Deletes the whole tree (share deletion); blobs are released by the caller. */
+  /** Deletes the whole tree and its inline bytes (share deletion); blobs are released by the caller. */
   clear(): void {
     this.sql.exec("DELETE FROM entries");
+    this.ledger.releaseAllInline();
     this.properties.clear();
   }
 
@@ -391,13 +441,15 @@ export class FileTree {
           entries.push(toEntry(row, row.path));
           if (entries.length === limit) return this.globPage(entries, glob, position);
         }
+        if (scanned >= GLOB_SCAN_BUDGET.rows || glob.steps >= GLOB_SCAN_BUDGET.steps) {
+          return this.globPage(entries, glob, position);
+        }
       }
       if (rows.length < batch) return { entries };
-      if (scanned >= GLOB_SCAN_BUDGET) return { entries, cursor: encodeCursor(position) };
     }
   }
 
-  /** A full glob page: a cursor only if another match may follow. */
+  /** A full (or out of budget) glob page: a cursor only if another match may follow. */
   private globPage(
     entries: FileEntry[],
     glob: { literalPrefix: string },

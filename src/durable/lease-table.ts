@@ -46,6 +46,24 @@ const toLease = (r: LeaseRow): Lease => ({
 export const MAX_LEASE_TTL_SECONDS = 86_400;
 
 /**
+ * Bounds on what leases cost readers: every lock that covers a resource is
+ * shown with its owner in that resource's WebDAV lockdiscovery, so owners,
+ * the leases of a share and the leases piled on one path are all capped
+ * (a lockdiscovery lists at most MAX_OVERLAPPING leases of at most
+ * MAX_OWNER_BYTES each). A litmus or Finder owner (an href) is ~50 bytes.
+ */
+export const LEASE_LIMITS = {
+  /** UTF-8 bytes of an owner: free text, or DAV:owner's XML. */
+  ownerBytes: 1024,
+  /** Active leases in one share. */
+  perShare: 1000,
+  /** Active (shared) leases that overlap one path: on it, above it with depth infinity, below it. */
+  overlapping: 32,
+} as const;
+
+const utf8 = new TextEncoder();
+
+/**
  * The lease that refuses a writer holding `held`, among leases that all
  * protect what it changes: an exclusive lease lets through only its holder;
  * shared leases block only writers that hold none of them.
@@ -111,11 +129,34 @@ export class LeaseTable {
     },
     now: number,
   ): Lease {
+    if (request.owner !== null && utf8.encode(request.owner).byteLength > LEASE_LIMITS.ownerBytes) {
+      throw new FsError(
+        "ETOOLARGE",
+        `a lease owner is limited to ${LEASE_LIMITS.ownerBytes} bytes`,
+        request.path,
+      );
+    }
     const target = { path: request.path, subtree: request.depth === "infinity" };
-    const conflict = this.overlapping(target, now).find(
-      (l) => request.exclusive || l.exclusive === 1,
-    );
+    const overlapping = this.overlapping(target, now);
+    const conflict = overlapping.find((l) => request.exclusive || l.exclusive === 1);
     if (conflict) throw locked(request.path, toLease(conflict));
+    if (overlapping.length >= LEASE_LIMITS.overlapping) {
+      throw new FsError(
+        "ENOSPC",
+        `at most ${LEASE_LIMITS.overlapping} leases may overlap one path; release one first`,
+        request.path,
+      );
+    }
+    const { n } = this.sql
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM leases WHERE expires_at > ?", now)
+      .one();
+    if (n >= LEASE_LIMITS.perShare) {
+      throw new FsError(
+        "ENOSPC",
+        `a share holds at most ${LEASE_LIMITS.perShare} active leases; release one first`,
+        request.path,
+      );
+    }
     const row: LeaseRow = {
       id: randomId(),
       path: request.path,

@@ -4,7 +4,13 @@
  *
  * entries  the file tree. `path` is the canonical absolute path; `parent`
  *          and `name` are indexed so a directory listing is one index range.
- *          A file's bytes are either inline (`data`) or in R2 (`blob_id`).
+ *          A file's bytes are either inline (`inline_id`) or in R2 (`blob_id`);
+ *          an empty file has neither.
+ * inline_data  the bytes of small files, stored in SQLite with a reference
+ *          count: copies share a row, as they share a blob (a copy costs a
+ *          row in `entries`, never its bytes again). Freed at zero at once:
+ *          a read returns inline bytes within the same object call, so no
+ *          reader can still need them.
  * blobs    R2 objects with a reference count: copies share a blob.
  * pending  blobs reserved by writes that have not committed yet; expired
  *          rows are reclaimed (the client vanished mid-upload).
@@ -66,6 +72,22 @@ export const MIGRATIONS: string[] = [
      PRIMARY KEY (path, ns, name)
    ) WITHOUT ROWID;`,
   `ALTER TABLE properties ADD COLUMN lang TEXT;`,
+  // Inline bytes move from each entry into shared rows. Entries of one version
+  // (same ETag, same bytes: a file and its copies) end up sharing one row, so
+  // a share that copies already multiplied shrinks; nothing else is merged.
+  // The rowid table suits rows of up to 64 KiB; \`origin\` only links rows
+  // back during this step.
+  `CREATE TABLE inline_data (id INTEGER PRIMARY KEY, refs INTEGER NOT NULL, data BLOB NOT NULL, origin TEXT);
+   ALTER TABLE entries ADD COLUMN inline_id INTEGER;
+   INSERT INTO inline_data (refs, data, origin)
+     SELECT COUNT(*), data, etag FROM entries WHERE length(data) > 0 GROUP BY etag, data;
+   CREATE INDEX inline_data_by_origin ON inline_data (origin);
+   UPDATE entries SET inline_id =
+       (SELECT id FROM inline_data i WHERE i.origin IS entries.etag AND i.data = entries.data)
+     WHERE length(data) > 0;
+   DROP INDEX inline_data_by_origin;
+   ALTER TABLE inline_data DROP COLUMN origin;
+   ALTER TABLE entries DROP COLUMN data;`,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -73,7 +73,8 @@ export class ShareDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    migrate(this.sql);
+    // All steps or none: a step that fails leaves the previous schema, not half of one.
+    ctx.storage.transactionSync(() => migrate(this.sql));
     this.ledger = new BlobLedger(this.sql);
     this.props = new PropertyTable(this.sql);
     this.tree = new FileTree(this.sql, this.ledger, this.props);

@@ -10,6 +10,12 @@ export interface TokenInfo {
   createdAt: number;
   expiresAt: number;
   revokedAt: number | null;
+  /**
+   * Who minted it: "root", or the id of the admin token that did. Tokens
+   * minted before issuers were recorded have null (revoking their minter
+   * does not reach them).
+   */
+  issuer: string | null;
 }
 
 interface TokenRow {
@@ -19,6 +25,7 @@ interface TokenRow {
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
+  issuer: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -29,6 +36,7 @@ const toInfo = (r: TokenRow): TokenInfo => ({
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
+  issuer: r.issuer,
 });
 
 /** Expired tokens are kept this long for the listing, then forgotten. */
@@ -51,16 +59,25 @@ export class TokenStore extends DurableObject<Env> {
          created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER
        ) WITHOUT ROWID`,
     );
+    // Added after the first release: the token that minted each token.
+    const columns = this.sql
+      .exec<{ name: string }>("SELECT name FROM pragma_table_info('tokens')")
+      .toArray();
+    if (!columns.some((c) => c.name === "issuer")) {
+      this.sql.exec("ALTER TABLE tokens ADD COLUMN issuer TEXT");
+      this.sql.exec("CREATE INDEX tokens_by_issuer ON tokens (issuer)");
+    }
   }
 
   async record(info: TokenInfo): Promise<void> {
     this.sql.exec(
-      "INSERT INTO tokens (id, name, scope, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, NULL)",
+      "INSERT INTO tokens (id, name, scope, created_at, expires_at, revoked_at, issuer) VALUES (?, ?, ?, ?, ?, NULL, ?)",
       info.tokenId,
       info.name,
       JSON.stringify(info.scope),
       info.createdAt,
       info.expiresAt,
+      info.issuer,
     );
     this.sql.exec("DELETE FROM tokens WHERE expires_at < ?", Date.now() - KEEP_EXPIRED_MS);
   }
@@ -80,15 +97,33 @@ export class TokenStore extends DurableObject<Env> {
     return row ? toInfo(row) : null;
   }
 
-  /** Marks a token revoked (idempotent); false for an id never issued. */
-  async revoke(id: string): Promise<boolean> {
-    return (
-      this.sql.exec(
-        "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
-        Date.now(),
-        id,
-      ).rowsWritten > 0
-    );
+  /**
+   * Marks a token revoked, and every token minted by it, transitively
+   * (idempotent: an earlier revocation time is kept). Returns the ids now
+   * revoked — empty for an id never issued.
+   */
+  async revoke(id: string): Promise<string[]> {
+    const now = Date.now();
+    return this.ctx.storage.transactionSync(() => {
+      const ids = this.sql
+        .exec<{ id: string }>(
+          `WITH RECURSIVE minted(id) AS (
+             SELECT id FROM tokens WHERE id = ?
+             UNION SELECT t.id FROM tokens t JOIN minted m ON t.issuer = m.id
+           ) SELECT id FROM minted`,
+          id,
+        )
+        .toArray()
+        .map((r) => r.id);
+      for (const revoked of ids) {
+        this.sql.exec(
+          "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
+          now,
+          revoked,
+        );
+      }
+      return ids;
+    });
   }
 
   /** Ids revoked and not yet expired: the only ones a verifier must refuse. */

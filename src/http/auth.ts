@@ -10,6 +10,7 @@ import { type Permission, type Principal, requireAllowed } from "../auth/scope";
 import { looksLikeJwt, verifyToken } from "../auth/tokens";
 import { configFrom } from "../config";
 import { FsError } from "../core/errors";
+import { ROOT } from "../core/paths";
 import { errorResponse } from "./errors";
 import { checkName, environmentOf, filePathOf } from "./params";
 
@@ -80,9 +81,9 @@ async function principalOf(token: string, c: Context<AppEnv>): Promise<Principal
 }
 
 /**
- * A presigned URL stands for exactly one method on one path of one share:
- * only the file routes accept one, and the signature is checked against the
- * request as it arrived.
+ * A presigned URL stands for exactly one method on one file of one share:
+ * only the file routes accept one, never with a trailing "/" (a directory),
+ * and the signature is checked against the request as it arrived.
  */
 async function presignedPrincipal(c: Context<AppEnv>): Promise<Principal> {
   const segments = new URL(c.req.url).pathname.split("/");
@@ -91,7 +92,12 @@ async function presignedPrincipal(c: Context<AppEnv>): Promise<Principal> {
   }
   const share = checkName(decodeURIComponent(segments[3] ?? ""), "share");
   const env = environmentOf((k) => c.req.query(k));
-  const { path } = filePathOf(c.req.url, 4);
+  const { path, trailingSlash } = filePathOf(c.req.url, 4);
+  // A URL stands for one file. "/a/b/" parses to the same path as "/a/b" but
+  // is mkdir on the file route, so the signature of "/a/b" must not cover it.
+  if (trailingSlash || path === ROOT) {
+    throw new FsError("EUNAUTHENTICATED", "a presigned URL is for one file: no trailing '/'");
+  }
   const credential = c.req.query(PARAM.credential) ?? "";
   if (credential !== "root" && !/^[0-9a-f]{32}$/.test(credential)) {
     throw new FsError("EUNAUTHENTICATED", "invalid or expired presigned URL");

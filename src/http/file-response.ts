@@ -1,6 +1,55 @@
 import type { ReadResult } from "../core/backend";
 import type { FileEntry } from "../core/types";
 
+/**
+ * Names of types a browser runs or renders as a page of the origin that
+ * served them: HTML, XHTML and web archives, SVG, XML (XSLT runs script),
+ * and JavaScript. They are sent as attachments (saved, never shown); a
+ * trailing dot or space, which Windows drops when saving, does not hide the
+ * type. Not .css: a stylesheet acts only when a page loads it, and nosniff
+ * already makes browsers refuse a stylesheet (or a script) labelled
+ * application/octet-stream.
+ */
+const ACTIVE_EXTENSION =
+  /\.(html?|shtml|xhtml?|xht|mht|mhtml|svgz?|xml|xsl|xslt|js|mjs|cjs)[. ]*$/i;
+
+/**
+ * Headers that keep stored bytes inert in a browser, on every response that
+ * carries (or describes) a file's bytes: native GET/HEAD, presigned URLs,
+ * WebDAV and bucket mounts all answer through fileResponse. Files a user
+ * uploaded must never run in the gateway's origin (../shared/DESIGN.md
+ * "Web browser"):
+ * - `X-Content-Type-Options: nosniff`: the browser keeps to our
+ *   application/octet-stream instead of sniffing HTML or script in it
+ *   (Fetch standard, "X-Content-Type-Options").
+ * - `Content-Security-Policy: sandbox`: whatever renders anyway (a type we
+ *   do not sniff, a proxy that rewrote the type) gets an opaque origin, no
+ *   scripts, no forms (CSP Level 3, "sandbox").
+ * - `Content-Disposition: attachment` for names of active types.
+ */
+function inertHeaders(h: Headers, path: string): void {
+  h.set("x-content-type-options", "nosniff");
+  h.set("content-security-policy", "sandbox");
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  if (ACTIVE_EXTENSION.test(name)) h.set("content-disposition", attachment(name));
+}
+
+/**
+ * `attachment` with the name as RFC 6266 §4.3 recommends: `filename*` in
+ * RFC 8187's UTF-8 encoding for clients that read it, and a plain ASCII
+ * `filename` before it for those that do not (non-ASCII, quotes, backslashes
+ * and "%" replaced, which some browsers would decode; RFC 6266 Appendix D).
+ */
+export function attachment(name: string): string {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, "_");
+  // encodeURIComponent leaves ' ( ) * as they are; RFC 8187's attr-char does not allow them.
+  const encoded = encodeURIComponent(name).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
 /** Validators and framing every file response carries (RFC 9110 §8, §14). */
 function fileHeaders(entry: FileEntry): Headers {
   const h = new Headers({
@@ -9,6 +58,8 @@ function fileHeaders(entry: FileEntry): Headers {
     "content-type": "application/octet-stream",
   });
   if (entry.etag) h.set("etag", entry.etag);
+  // On a 304 too: it updates the headers a cache stored (RFC 9111 §4.3.4).
+  inertHeaders(h, entry.path);
   return h;
 }
 

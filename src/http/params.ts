@@ -2,9 +2,9 @@ import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { z } from "zod";
 import type { ReadOptions } from "../core/backend";
-import { invalid } from "../core/errors";
+import { FsError, invalid } from "../core/errors";
 import { type FsPath, parseUrlPath } from "../core/paths";
-import { readUpTo } from "../r2/body";
+import { concat, readUpTo } from "../r2/body";
 
 /** Share and environment names (../shared/DESIGN.md "HTTP contract"). */
 export const NAME = /^(?!\.)[A-Za-z0-9._-]{1,64}$/;
@@ -110,21 +110,50 @@ export const listQuery = z.object({
 export const recursiveQuery = z.object({ env: z.string().optional(), recursive: bool.optional() });
 
 /**
+ * The most a JSON request body may hold unless its route documents more: every
+ * /v1 body is a small object (a path, a name, a scope). Read with the cap, so
+ * a huge body costs the Worker at most this much memory.
+ */
+export const JSON_BODY_MAX_BYTES = 64 * 1024;
+
+/**
  * Parses a JSON request body against a schema, whatever its Content-Type:
  * `curl -d '{"from":…}'` sends application/x-www-form-urlencoded, and Hono's
  * json validator would silently see `{}` there. Hand-written for that reason.
+ * Over `maxBytes` → 413 ETOOLARGE, refused by Content-Length before reading
+ * when it is declared, else as soon as the cap is passed.
  */
-export async function jsonBody<T extends z.ZodType>(req: Request, schema: T): Promise<z.output<T>> {
-  return parseJson(await req.text(), schema);
+export async function jsonBody<T extends z.ZodType>(
+  req: Request,
+  schema: T,
+  maxBytes = JSON_BODY_MAX_BYTES,
+): Promise<z.output<T>> {
+  return parseJson(await cappedText(req, maxBytes), schema);
 }
 
 /** Like jsonBody, for routes where the body may be left out entirely. */
 export async function optionalJsonBody<T extends z.ZodType>(
   req: Request,
   schema: T,
+  maxBytes = JSON_BODY_MAX_BYTES,
 ): Promise<z.output<T> | undefined> {
-  const text = await req.text();
+  const text = await cappedText(req, maxBytes);
   return text.trim() === "" ? undefined : parseJson(text, schema);
+}
+
+async function cappedText(req: Request, maxBytes: number): Promise<string> {
+  const tooLarge = () =>
+    new FsError("ETOOLARGE", `the JSON body is over its limit of ${maxBytes} bytes`);
+  const declared = contentLength(req.headers.get("content-length") ?? undefined);
+  if (declared !== undefined && declared > maxBytes) throw tooLarge();
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const { chunks, size, done } = await readUpTo(reader, maxBytes);
+  if (!done) {
+    await reader.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  return new TextDecoder().decode(concat(chunks, size));
 }
 
 function parseJson<T extends z.ZodType>(text: string, schema: T): z.output<T> {

@@ -22,7 +22,8 @@ const acquireBody = z.strictObject({
   ttlSeconds: ttl.optional(),
   exclusive: z.boolean().optional(),
   depth: z.enum(["0", "infinity"]).optional(),
-  owner: z.string().max(1024).optional(),
+  // Its size limit (in bytes) is the lease table's, shared with WebDAV's DAV:owner.
+  owner: z.string().optional(),
 });
 
 function checkLeaseId(value: string | undefined): string {

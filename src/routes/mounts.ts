@@ -1,12 +1,14 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app";
+import { namesWithin, scopeOf } from "../auth/scope";
 import { awsSecretOf, forgetMounts } from "../backends/mounts";
 import { shareOf } from "../backends/resolve";
 import { configFrom } from "../config";
 import { FsError, invalid } from "../core/errors";
 import type { MountConfig } from "../durable/mount-table";
 import { unwrap } from "../durable/rpc";
+import { secretStore } from "../durable/secret-store";
 import { can } from "../http/auth";
 import { checkName, filePathOf, jsonBody } from "../http/params";
 import { endpointRefusal } from "../s3/endpoint";
@@ -83,10 +85,17 @@ mounts.put("/:share/mounts/*", can("admin"), async (c) => {
   }
   let region = body.region;
   if (body.secret !== undefined) {
-    checkName(body.secret, "secret");
+    const name = checkName(body.secret, "secret");
+    // Only a secret whose shares the caller's token covers, and that is for
+    // this share: a share's admin must not borrow another team's keys.
+    const info = await secretStore(c.env, environment).info(name);
+    if (info && !namesWithin(info.shares, scopeOf(c.var.principal).shares)) {
+      throw new FsError("EACCES", `secret ${name} belongs to shares outside this token's scope`);
+    }
     // The secret must exist and hold AWS keys now, not at the first request.
-    const secret = await awsSecretOf(c.env, environment, body.secret).catch((e: unknown) => {
-      throw invalid(`secret ${body.secret}: ${e instanceof Error ? e.message : String(e)}`);
+    const secret = await awsSecretOf(c.env, environment, name, share).catch((e: unknown) => {
+      if (e instanceof FsError && e.code === "EACCES") throw e;
+      throw invalid(`secret ${name}: ${e instanceof Error ? e.message : String(e)}`);
     });
     region ??= secret.region;
   }

@@ -3,8 +3,9 @@ import { z } from "zod";
 import type { AppEnv } from "../app";
 import { keysFrom } from "../auth/keys";
 import { PARAM, PRESIGN_MAX_SECONDS, presign } from "../auth/presign";
-import { requireAllowed } from "../auth/scope";
-import { parsePath } from "../core/paths";
+import { allows, requireAllowed } from "../auth/scope";
+import { invalid } from "../core/errors";
+import { parsePath, ROOT } from "../core/paths";
 import { checkName, environmentOf, jsonBody } from "../http/params";
 
 /**
@@ -20,14 +21,22 @@ const presignBody = z.strictObject({
   expiresIn: z.number().int().min(1).max(PRESIGN_MAX_SECONDS).optional(),
 });
 
-// The permission needed depends on the method in the body: checked below.
+// The permission needed depends on the method in the body: a caller with
+// neither is refused before its body is read, the exact one is checked after.
 presigned.post("/:share/presign", async (c) => {
-  const body = await jsonBody(c.req.raw, presignBody);
   const env = environmentOf((k) => c.req.query(k));
   const share = checkName(c.req.param("share"), "share");
   const principal = c.var.principal;
+  if (!allows(principal, "read", env, share) && !allows(principal, "write", env, share)) {
+    requireAllowed(principal, "read", env, share);
+  }
+  const body = await jsonBody(c.req.raw, presignBody);
   requireAllowed(principal, body.method === "PUT" ? "write" : "read", env, share);
   const path = parsePath(body.path);
+  // One file: a URL for "/a/" would address a directory (mkdir on PUT).
+  if (path === ROOT || body.path.endsWith("/")) {
+    throw invalid("a presigned URL is for one file: name it, without a trailing '/'", path);
+  }
   let expiresAt = Date.now() + (body.expiresIn ?? 3600) * 1000;
   if (principal.kind === "token") expiresAt = Math.min(expiresAt, principal.expiresAt);
   const expires = Math.floor(expiresAt / 1000);

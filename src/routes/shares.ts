@@ -78,6 +78,9 @@ const createBody = z
  */
 shares.post("/", validate("query", envQuery), async (c) => {
   const environment = environmentOf((k) => c.req.query(k));
+  // The share's name is in the body: without admin in this environment at
+  // all, the caller is refused before the body is read.
+  requireAllowed(c.var.principal, "admin", environment);
   const body = await jsonBody(c.req.raw, createBody);
   const name = body.ephemeral ? `ephemeral-${randomId()}` : checkName(body.name, "share");
   requireAllowed(c.var.principal, "admin", environment, name);

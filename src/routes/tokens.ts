@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { AppEnv } from "../app";
 import { keysFrom } from "../auth/keys";
 import { noteRevoked } from "../auth/revocations";
-import { isWithin, PERMISSIONS, type Permission, type Principal, type Scope } from "../auth/scope";
+import { isWithin, PERMISSIONS, type Permission, type Scope, scopeOf } from "../auth/scope";
 import { mintToken } from "../auth/tokens";
 import { FsError, invalid } from "../core/errors";
 import { decodeCursor, encodeCursor, randomId } from "../core/ids";
@@ -14,7 +14,9 @@ import { jsonBody, NAME } from "../http/params";
 /**
  * Scoped tokens: minted, listed and revoked by admins. A scoped admin token
  * can only hand out (and see, and revoke) tokens within its own scope and
- * lifetime, so a token never grows into more than it was given.
+ * lifetime, so a token never grows into more than it was given. Each token
+ * records its issuer, and revoking a token revokes every token it minted,
+ * and theirs in turn: a leaked admin token is cut off with all it handed out.
  */
 export const tokens = new Hono<AppEnv>();
 
@@ -28,13 +30,6 @@ const mintBody = z.strictObject({
   permissions: z.array(z.enum(PERMISSIONS as [Permission, ...Permission[]])).min(1),
   expiresIn: z.number().int().min(60).max(MAX_LIFETIME_SECONDS).optional(),
 });
-
-/** The scope a principal holds: everything for root. */
-function scopeOf(p: Principal): Scope {
-  return p.kind === "root"
-    ? { envs: ["*"], shares: ["*"], permissions: [...PERMISSIONS] }
-    : p.scope;
-}
 
 tokens.post("/", can("admin", null), async (c) => {
   const body = await jsonBody(c.req.raw, mintBody);
@@ -59,6 +54,7 @@ tokens.post("/", can("admin", null), async (c) => {
     createdAt: now,
     expiresAt,
     revokedAt: null,
+    issuer: principal.kind === "root" ? "root" : principal.tokenId,
   };
   await tokenStore(c.env).record(info);
   return c.json({ token, ...info }, 201);
@@ -88,7 +84,7 @@ tokens.delete("/:id", can("admin", null), async (c) => {
   if (!isWithin(target.scope, scopeOf(c.var.principal))) {
     throw new FsError("EACCES", "a token can only revoke tokens within its own scope");
   }
-  await store.revoke(id);
-  noteRevoked(id);
+  // This isolate refuses them at once; others within the revocation TTL.
+  for (const revoked of await store.revoke(id)) noteRevoked(revoked);
   return c.body(null, 204);
 });

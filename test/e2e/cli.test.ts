@@ -1,8 +1,18 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer } from "../../scripts/dev-server.mjs";
 
@@ -295,4 +305,116 @@ describe("edgefs CLI", () => {
       (JSON.parse(listed.stdout.toString()) as { name: string }[]).map((s) => s.name),
     ).not.toContain("cli-share");
   });
+});
+
+/**
+ * `edgefs nfs get` with a glob against a hostile server: a fake edgefs on
+ * 127.0.0.1 that lists paths meant to escape the destination. Nothing may
+ * appear outside it, and nothing of the listing is written at all.
+ */
+describe("edgefs nfs get against a hostile server", () => {
+  let fake: Server;
+  let fakeUrl: string;
+  let listing: { path: string; type: "file" | "directory" }[] = [];
+  const requests: string[] = [];
+
+  beforeAll(async () => {
+    fake = createServer((req, res) => {
+      const url = new URL(req.url ?? "/", "http://fake");
+      requests.push(`${req.method} ${url.pathname}`);
+      const m = /^\/v1\/shares\/fake\/(list|stat|files)\/(.*)$/.exec(url.pathname);
+      const path = `/${(m?.[2] ?? "").split("/").map(decodeURIComponent).join("/")}`;
+      const body = Buffer.from(`bytes of ${path}\n`);
+      const entry = { path, type: "file", size: body.length, mtime: 1, etag: '"e"' };
+      const send = (status: number, type: string, data: string | Buffer) => {
+        res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(data) });
+        res.end(data);
+      };
+      if (m?.[1] === "list") {
+        const entries = listing.map((e) => ({ ...e, size: 1, mtime: 1 }));
+        return send(200, "application/json", JSON.stringify({ entries }));
+      }
+      if (m?.[1] === "stat") return send(200, "application/json", JSON.stringify(entry));
+      if (m?.[1] === "files") return send(200, "application/octet-stream", body);
+      send(404, "application/json", '{"error":{"code":"ENOENT","message":"no such route"}}');
+    });
+    await new Promise<void>((ok) => fake.listen(0, "127.0.0.1", ok));
+    fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((ok) => fake?.close(ok));
+  });
+
+  /** Every file and directory under dir, relative to it. */
+  function tree(dir: string): string[] {
+    return readdirSync(dir, { recursive: true, encoding: "utf8" }).sort();
+  }
+
+  /** A fresh parent dir with the destination three levels down, so `../..` stays inside it. */
+  function scratch(): { parent: string; dest: string } {
+    const parent = mkdtempSync(join(tmpdir(), "edgefs-hostile-"));
+    const dest = join(parent, "one", "two", "dest");
+    mkdirSync(dest, { recursive: true });
+    return { parent, dest };
+  }
+
+  const get = (glob: string, dest: string) =>
+    edgefs(["nfs", "get", "fake", glob, dest], { EDGEFS_URL: fakeUrl, EDGEFS_TOKEN: "t" });
+
+  it("downloads what a well-behaved listing names (the fake server works)", async () => {
+    const { parent, dest } = scratch();
+    try {
+      listing = [
+        { path: "/base/a.txt", type: "file" },
+        { path: "/base/sub", type: "directory" },
+        { path: "/base/sub/b.txt", type: "file" },
+      ];
+      const got = await get("/base/**", dest);
+      expect(got.code, got.stderr).toBe(0);
+      expect(readFileSync(join(dest, "a.txt"), "utf8")).toBe("bytes of /base/a.txt\n");
+      expect(readFileSync(join(dest, "sub", "b.txt"), "utf8")).toBe("bytes of /base/sub/b.txt\n");
+      expect(tree(parent)).toEqual(
+        ["one", "one/two", "one/two/dest", "one/two/dest/a.txt"]
+          .concat(["one/two/dest/sub", "one/two/dest/sub/b.txt"])
+          .map((p) => p.split("/").join(sep))
+          .sort(),
+      );
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  const hostile: [glob: string, path: string][] = [
+    ["/**", "/../../x"],
+    ["/base/**", "/base/../../made-outside/x"],
+    ["/base/**", "/base/a/../../x"],
+    ["/base/**", "/base/..\\..\\x"],
+    ["/base/**", "/other/x"],
+    ["/**", "C:/x"],
+    ["/base/**", "/base/sub/../../../made-outside/x"],
+    ["/base/*.txt", "/base/.bashrc"],
+  ];
+  for (const [glob, path] of hostile) {
+    it(`refuses ${JSON.stringify(path)} for ${glob}: exit 1, nothing created, nothing fetched`, async () => {
+      const { parent, dest } = scratch();
+      try {
+        const before = tree(parent);
+        // A good entry first: the whole page is checked before anything is written.
+        listing = [
+          { path: glob === "/**" ? "/good.txt" : "/base/good.txt", type: "file" },
+          { path, type: "file" },
+        ];
+        requests.length = 0;
+        const got = await get(glob, dest);
+        expect(got.code, got.stderr).toBe(1);
+        expect(got.stderr).toContain("refusing the server's path");
+        expect(got.stderr).toContain(JSON.stringify(path));
+        expect(got.stderr.trim().split("\n")).toHaveLength(1);
+        expect(tree(parent)).toEqual(before);
+        expect(requests.filter((r) => !r.includes("/list/"))).toEqual([]);
+      } finally {
+        rmSync(parent, { recursive: true, force: true });
+      }
+    });
+  }
 });

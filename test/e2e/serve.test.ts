@@ -121,8 +121,12 @@ describe("edgefs serve", () => {
     // EDGEFS_DEV_ROUTES is one of the passed-through settings: /_dev answers only with it.
     const server = await serve(dataDir, { EDGEFS_ROOT_TOKEN: token, EDGEFS_DEV_ROUTES: "1" });
     expect(server.stdout()).toContain(`edgefs is running at ${server.url}`);
-    expect(server.stdout()).toContain(`root token: ${token}   (from EDGEFS_ROOT_TOKEN)`);
-    expect(server.stdout()).toContain(`export EDGEFS_URL=${server.url} EDGEFS_TOKEN=${token}`);
+    // The operator's own token is not echoed into the terminal or a log.
+    expect(server.stdout()).toContain("root token: from EDGEFS_ROOT_TOKEN\n");
+    expect(server.stdout()).toContain(
+      `export EDGEFS_URL=${server.url} EDGEFS_TOKEN="$EDGEFS_ROOT_TOKEN"`,
+    );
+    expect(server.stdout() + server.stderr()).not.toContain(token);
     expect(existsSync(join(dataDir, "root-token"))).toBe(false);
     expect(statSync(join(dataDir, "signing-key")).mode & 0o777).toBe(0o600);
     expect(statSync(join(dataDir, "secrets-key")).mode & 0o777).toBe(0o600);
@@ -204,6 +208,51 @@ describe("edgefs serve", () => {
     await res.arrayBuffer();
     expect(res.status).toBe(200);
     expect(await again.stop()).toBe(0);
+  });
+
+  it("npm start (scripts/start.mjs) prints a generated root token, never the operator's", async () => {
+    const startScript = resolve(import.meta.dirname, "../../scripts/start.mjs");
+    /** Runs start.mjs until its banner is out (60 s at most); answers what it printed. */
+    const banner = async (dir: string, env: Record<string, string>): Promise<string> => {
+      const port = await freePort();
+      const child = spawn(process.execPath, [startScript], {
+        detached: true, // its own process group: wrangler and workerd stop with it
+        stdio: ["ignore", "pipe", "pipe"],
+        env: cleanEnv({ ...env, PORT: String(port), EDGEFS_DATA_DIR: dir }),
+      });
+      let out = "";
+      let err = "";
+      child.stdout?.setEncoding("utf8").on("data", (s: string) => {
+        out += s;
+      });
+      child.stderr?.setEncoding("utf8").on("data", (s: string) => {
+        err += s;
+      });
+      try {
+        for (let i = 0; i < 600 && !out.includes("curl -H"); i++) {
+          if (child.exitCode !== null) throw new Error(`start.mjs exited early\n${out}\n${err}`);
+          await sleep(100);
+        }
+        expect(out, err).toContain(`edgefs is running at http://127.0.0.1:${port}`);
+        return out + err;
+      } finally {
+        const { killed } = await stopGroup(child, { graceMs: 15_000 });
+        expect(killed).toBe(false);
+      }
+    };
+
+    const supplied = `start-${Math.random().toString(36).slice(2)}`;
+    const own = await banner(tempDir(), { EDGEFS_ROOT_TOKEN: supplied });
+    expect(own).toContain("root token: from EDGEFS_ROOT_TOKEN\n");
+    expect(own).toContain('EDGEFS_TOKEN="$EDGEFS_ROOT_TOKEN"');
+    expect(own).not.toContain(supplied);
+
+    const dir = tempDir();
+    const generated = await banner(dir, {});
+    const file = join(dir, "root-token");
+    const token = readFileSync(file, "utf8").trim();
+    expect(generated).toContain(`root token: ${token}   (from ${file} (new))`);
+    expect(generated).toContain(`EDGEFS_TOKEN=${token}`);
   });
 
   it("rejects a bad --port with a usage error", async () => {

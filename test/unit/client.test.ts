@@ -1,6 +1,13 @@
 // The SDK against a scripted fetch (no server): error mapping, retry policy,
-// naming, configuration, URL encoding, paging, multipart and ephemeral shares.
+// naming, configuration, URL encoding, paging, multipart and ephemeral shares;
+// and where the CLI puts the files a glob matched (paths chosen by the server).
 import { afterEach, describe, expect, it } from "vitest";
+import {
+  globBase,
+  localPathsFor,
+  type PathApi,
+  RefusedPathError,
+} from "../../src/cli/local-path.js";
 import {
   AuthenticationError,
   EdgefsError,
@@ -603,5 +610,85 @@ describe("ephemeral shares", () => {
       "POST /v1/shares",
       "DELETE /v1/shares/ephemeral-x",
     ]);
+  });
+});
+
+describe("local paths of a glob's matches (edgefs nfs get)", async () => {
+  // Node's path module, which workerd provides at run time; this project's
+  // types are the Workers' (no node:*), hence the untyped specifier.
+  const nodePath: string = "node:path";
+  const { posix, win32 } = (await import(nodePath)) as { posix: PathApi; win32: PathApi };
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+  const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+  it("keeps the path below the glob's base, under the destination", () => {
+    expect(globBase("/runs/**/*.json")).toBe("/runs");
+    expect(globBase("/*.txt")).toBe("/");
+    const of = localPathsFor("/home/me/out", "/runs/**/*.json", posix);
+    expect(of("/runs/42/metrics.json")).toBe("/home/me/out/42/metrics.json");
+    expect(of("/runs/a/b/c.json")).toBe("/home/me/out/a/b/c.json");
+    expect(localPathsFor("out", "/**", posix)("/x/.hidden")).toBe(posix.resolve("out/x/.hidden"));
+    expect(localPathsFor("C:\\Users\\me\\out", "/runs/**", win32)("/runs/42/a.json")).toBe(
+      "C:\\Users\\me\\out\\42\\a.json",
+    );
+  });
+
+  it("refuses, naming it, every path that is not a plain name below the base", () => {
+    const hostile: [glob: string, remote: string][] = [
+      ["/base/**", "/base/../../x"],
+      ["/base/**", "/base/a/../../x"],
+      ["/base/**", "/base/./x"],
+      ["/**", "/../../x"],
+      ["/base/**", "/base/..\\..\\x"],
+      ["/base/**", "/base/a\\b"],
+      ["/base/**", "/other/x"],
+      ["/base/**", "/basement/x"], // a string prefix of the base is not under it
+      ["/base/**", "/base"],
+      ["/base/**", "/base/"],
+      ["/base/**", "/base//x"],
+      ["/base/**", "/base/x/"],
+      ["/**", "C:/x"],
+      ["/**", "/C:/x"],
+      ["/**", "/x:stream"],
+      ["/**", "x"],
+      ["/**", ""],
+      ["/**", "/a\u0000b"],
+      ["/**", "/a\nb"],
+      ["/**", "/\u001b[2Jx"],
+      ["/**", "/a\u009bb"],
+      ["/base/*.txt", "/base/.bashrc"], // under the base, but not a match of the glob
+      ["/base/*.txt", "/base/sub/a.txt"],
+    ];
+    for (const platform of [posix, win32]) {
+      const dest = platform === posix ? "/tmp/dest" : "C:\\tmp\\dest";
+      for (const [glob, remote] of hostile) {
+        const of = localPathsFor(dest, glob, platform);
+        let refused: unknown;
+        try {
+          of(remote);
+        } catch (e) {
+          refused = e;
+        }
+        expect(
+          refused,
+          `${platform === posix ? "posix" : "win32"} ${glob} ${remote}`,
+        ).toBeInstanceOf(RefusedPathError);
+        const message = (refused as Error).message;
+        expect(message).toContain("refusing the server's path");
+        // The message names the entry, with its control characters escaped for the terminal.
+        expect(message).not.toMatch(CONTROL);
+        if (!CONTROL.test(remote)) expect(message).toContain(JSON.stringify(remote));
+      }
+    }
+  });
+
+  it("on Windows also refuses device names and names Windows would shorten", () => {
+    const of = localPathsFor("C:\\dest", "/**", win32);
+    for (const remote of ["/CON", "/nul.txt", "/a/com1.log", "/LPT9", "/x.", "/x "]) {
+      expect(() => of(remote), remote).toThrow(RefusedPathError);
+    }
+    const posixOf = localPathsFor("/dest", "/**", posix);
+    expect(posixOf("/CON")).toBe("/dest/CON");
+    expect(posixOf("/x.")).toBe("/dest/x.");
   });
 });

@@ -145,12 +145,20 @@ describe("ephemeral shares", () => {
             blob,
             `blobs/${e.id}/${blob}`,
           );
+        const inline = blob
+          ? null
+          : sql
+              .exec<{ id: number }>(
+                "INSERT INTO inline_data (refs, data) VALUES (1, ?) RETURNING id",
+                new Uint8Array([1]),
+              )
+              .one().id;
         sql.exec(
-          "INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, data) VALUES (?, '/d', ?, 'file', 1, 0, '\"e\"', ?, ?)",
+          "INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, inline_id) VALUES (?, '/d', ?, 'file', 1, 0, '\"e\"', ?, ?)",
           `/d/f${i}`,
           `f${i}`,
           blob,
-          blob ? null : new Uint8Array([1]),
+          inline,
         );
       }
     });
@@ -165,6 +173,12 @@ describe("ephemeral shares", () => {
     }
     expect(runs).toBeGreaterThan(1);
     expect(await s.usage()).toEqual({ entries: 0, blobs: 0, pending: 0, gc: 0 });
+    const inlineLeft = await runInDurableObject(
+      s,
+      (_i, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM inline_data").one().n,
+    );
+    expect(inlineLeft).toBe(0);
     expect(await r2Count(`blobs/${e.id}/`)).toBe(0);
     await expectError(await api("GET", `/v1/shares/${e.name}`), 404, "ENOENT");
   });

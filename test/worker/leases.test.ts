@@ -203,4 +203,34 @@ describe("path leases", () => {
     await expectError(await put(s, "/a", "x", { "edgefs-lease": "nope" }), 400, "EINVAL");
     await expectError(await lease("no-such-share", { path: "/a" }), 404, "ENOENT");
   });
+
+  it("a share holds at most 1,000 active leases: the next is 507 ENOSPC until one goes", async () => {
+    const s = await newShare();
+    // 999 live leases on distinct paths, written straight into the table.
+    await runInDurableObject(stub(s), (_i, state) => {
+      state.storage.sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 999)
+         INSERT INTO leases (id, path, exclusive, depth, owner, ttl_ms, expires_at, created_at)
+         SELECT printf('%032x', i), printf('/held/%04d', i), 1, 'infinity', NULL, 60000, ?1, ?2 FROM n`,
+        Date.now() + 60_000,
+        Date.now(),
+      );
+    });
+    const last = await acquire(s, { path: "/one-more" });
+    const full = await expectError(await lease(s, { path: "/elsewhere" }), 507, "ENOSPC");
+    expect(full.message).toContain("1000 active leases");
+    // WebDAV LOCK is a lease too.
+    const locked = await api("LOCK", `/dav/main/${s}/elsewhere`, {
+      headers: { "content-type": "application/xml" },
+      body: '<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype></D:lockinfo>',
+    });
+    expect(locked.status).toBe(507);
+    expect(await locked.text()).toContain("ENOSPC");
+    const released = await api("DELETE", `/v1/shares/${s}/leases/${last.leaseId}`);
+    expect(released.status).toBe(204);
+    expect((await lease(s, { path: "/elsewhere" })).status).toBe(201);
+    // Expired leases stop counting at once.
+    await expireLeases(s);
+    expect((await lease(s, { path: "/after" })).status).toBe(201);
+  });
 });

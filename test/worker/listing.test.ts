@@ -1,5 +1,6 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, expectError, json, newShare, put } from "./helpers";
+import { api, expectError, json, newShare, put, stub } from "./helpers";
 
 interface Entry {
   path: string;
@@ -177,5 +178,63 @@ describe("listing (Modal's rules)", () => {
       404,
       "ENOENT",
     );
+  });
+
+  it("a backtracking-prone glob answers at once; too many wildcards or a bad [ are EINVAL", async () => {
+    const s = await newShare();
+    await put(s, `/rx/${"a".repeat(60)}`, "x");
+    await put(s, `/deep/${Array(100).fill("a").join("/")}/x`, "x");
+    expect((await list(s, "/rx/*a*a*a*a*a*a*a*b")).entries).toEqual([]);
+    expect((await list(s, "/rx/*a*a*a*a*a*a*a*a")).entries).toHaveLength(1);
+    expect((await list(s, "/deep/**/a/**/a/**/a/**/a/**/a/b")).entries).toEqual([]);
+    expect((await list(s, "/deep/**/a/**/a/**/a/**/a/**/a/x")).entries).toHaveLength(1);
+    const tooWild = await expectError(
+      await api("GET", `/v1/shares/${s}/list/rx/${"*a".repeat(33)}`),
+      400,
+      "EINVAL",
+    );
+    expect(tooWild.message).toContain("32 wildcards");
+    const unclosed = await expectError(
+      await api("GET", `/v1/shares/${s}/list/rx/%5Ba*`),
+      400,
+      "EINVAL",
+    );
+    expect(unclosed.message).toContain("unclosed [");
+    await expectError(await api("GET", `/v1/shares/${s}/list/rx/%7Ba,b*`), 400, "EINVAL");
+  });
+
+  it("a sparse glob over a large directory pages by scan budget and finds every match", {
+    timeout: 60_000,
+  }, async () => {
+    const s = await newShare();
+    const needles = ["/big/f00007.needle", "/big/f12000.needle", "/big/f24999.needle"];
+    for (const n of needles) expect((await put(s, n, "x")).status).toBe(201);
+    // 25,000 more names in the same directory, written straight into the
+    // share's table: through the API this would take minutes.
+    await runInDurableObject(stub(s), (_i, state) => {
+      state.storage.sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 24999)
+         INSERT INTO entries (path, parent, name, type, size, mtime)
+         SELECT '/big/' || name, '/big', name, 'file', 0, 0
+         FROM (SELECT printf('f%05d', i) AS name FROM n)`,
+      );
+    });
+    for (const pattern of ["/big/*.needle", "/**/*.needle"]) {
+      const seen: string[] = [];
+      const sizes: number[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      for (; pages < 20; pages++) {
+        const page = await list(s, pattern, `?limit=100${cursor ? `&cursor=${cursor}` : ""}`);
+        seen.push(...page.entries.map((e) => e.path));
+        sizes.push(page.entries.length);
+        cursor = page.cursor;
+        if (!cursor) break;
+      }
+      expect(seen).toEqual(needles);
+      // Each page stopped after its budget of rows, matches or not.
+      expect(pages).toBeGreaterThanOrEqual(2);
+      expect(sizes.every((n) => n < 100)).toBe(true);
+    }
   });
 });

@@ -19,7 +19,8 @@ describe("secrets", () => {
     const created = await putSecret("aws-prod", KEYS);
     expect(created.status).toBe(201);
     const info = await json<Record<string, unknown>>(created);
-    expect(Object.keys(info).sort()).toEqual(["env", "name", "updatedAt"]);
+    expect(Object.keys(info).sort()).toEqual(["env", "name", "shares", "updatedAt"]);
+    expect(info.shares).toEqual(["*"]);
     expect((await putSecret("aws-prod", { ...KEYS, AWS_REGION: "eu-west-1" })).status).toBe(200);
     const listed = await api("GET", "/v1/secrets");
     const text = await listed.clone().text();

@@ -214,6 +214,41 @@ describe("presigned URLs", () => {
     await expectError(await fetchUrl(p.url), 401, "EUNAUTHENTICATED");
   });
 
+  it("a URL stands for one file: a trailing slash is 401 and creates no directory", async () => {
+    const p = await presign(s, { path: "/inbox/one.bin", method: "PUT" });
+    const slashed = new URL(p.url);
+    slashed.pathname += "/";
+    // An empty body to ".../one.bin/" would be mkdir on the file route; with bytes, EINVAL.
+    await expectError(
+      await fetchUrl(slashed.toString(), { method: "PUT" }),
+      401,
+      "EUNAUTHENTICATED",
+    );
+    await expectError(
+      await fetchUrl(slashed.toString(), { method: "PUT", body: "x" }),
+      401,
+      "EUNAUTHENTICATED",
+    );
+    await expectError(await api("GET", `/v1/shares/${s}/stat/inbox/one.bin`), 404, "ENOENT");
+    const reader = await presign(s, { path: "/docs/report.txt", method: "GET" });
+    const slashedGet = new URL(reader.url);
+    slashedGet.pathname += "/";
+    await expectError(await fetchUrl(slashedGet.toString()), 401, "EUNAUTHENTICATED");
+    // The URL as signed still writes the file.
+    expect((await fetchUrl(p.url, { method: "PUT", body: "one" })).status).toBe(201);
+    expect(await (await api("GET", `/v1/shares/${s}/files/inbox/one.bin`)).text()).toBe("one");
+    // Signing a directory (a trailing slash, the root) is refused outright.
+    for (const path of ["/inbox/", "/", "", "//"]) {
+      for (const method of ["PUT", "GET"]) {
+        await expectError(
+          await api("POST", `/v1/shares/${s}/presign`, { body: JSON.stringify({ path, method }) }),
+          400,
+          "EINVAL",
+        );
+      }
+    }
+  });
+
   it("any change to path, method, share, env, credential, expiry or signature is 401", async () => {
     const other = await newShare("pre-other");
     await put(other, "/docs/report.txt", "other");
