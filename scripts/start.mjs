@@ -58,6 +58,7 @@ const passThrough = [
   "EDGEFS_PENDING_TTL_SECONDS",
   "EDGEFS_UPLOAD_TTL_SECONDS",
   "EDGEFS_DEV_ROUTES",
+  "EDGEFS_MOUNT_ALLOW_HOSTS",
 ];
 const envFile = join(dataDir, "worker.env");
 const lines = [

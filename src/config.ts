@@ -1,4 +1,5 @@
 import { FsError } from "./core/errors";
+import { type AllowedHost, parseAllowHosts } from "./s3/endpoint";
 
 /** Tunables read from Worker vars (wrangler.jsonc "vars"). */
 export interface Config {
@@ -9,6 +10,8 @@ export interface Config {
   revocationTtlMs: number;
   corsOrigins: string[];
   devRoutes: boolean;
+  /** EDGEFS_MOUNT_ALLOW_HOSTS: non-public bucket endpoints an operator permits. */
+  mountAllowHosts: AllowedHost[];
 }
 
 /** SQLite rows in a Durable Object are capped at 2 MB; keep inline files well below. */
@@ -55,5 +58,6 @@ function parse(env: Env): Config {
       .map((o) => o.trim())
       .filter((o) => o !== ""),
     devRoutes: env.EDGEFS_DEV_ROUTES === "1",
+    mountAllowHosts: parseAllowHosts(env.EDGEFS_MOUNT_ALLOW_HOSTS),
   };
 }

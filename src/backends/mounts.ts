@@ -5,7 +5,8 @@ import type { Mount } from "../durable/mount-table";
 import { unwrap } from "../durable/rpc";
 import { secretStore } from "../durable/secret-store";
 import type { ShareDO } from "../durable/share-do";
-import type { S3Credentials } from "../s3/client";
+import { HOP_HEADER, type S3Credentials } from "../s3/client";
+import { type AllowedHost, endpointRefusal } from "../s3/endpoint";
 
 /**
  * Mounts and their credentials, cached per isolate for MOUNT_CACHE_MS so a
@@ -93,4 +94,29 @@ function usableBy(secret: AwsSecret, name: string, share: string): AwsSecret {
 
 export function forgetCredentials(environment: string, name: string): void {
   credentialCache.delete(`${environment}/${name}`);
+}
+
+/**
+ * Checked before a request is served from a mount's bucket. A request that
+ * edgefs itself sent to a bucket (it carries the hop header) is refused:
+ * its endpoint is this gateway or another edgefs, and serving it from a
+ * mount again would loop. And the endpoint must still pass the rules with
+ * today's allow-list: a mount stored before them, or allowed by an entry
+ * since removed, stops working (403 EACCES) rather than reaching a
+ * private address.
+ */
+export function guardMount(mount: Mount, request: Request, allow: AllowedHost[]): void {
+  if (request.headers.has(HOP_HEADER)) {
+    throw new FsError(
+      "EUPSTREAM",
+      `mount loop: this request came from an edgefs bucket mount and reached the mount at ${mount.path}`,
+      mount.path,
+    );
+  }
+  const refused = endpointRefusal(mount.endpoint, {
+    allow,
+    gatewayHost: new URL(request.url).host,
+    virtualHost: mount.forcePathStyle ? undefined : mount.bucket,
+  });
+  if (refused) throw new FsError("EACCES", `bucket mount ${mount.path}: ${refused}`, mount.path);
 }

@@ -9,7 +9,7 @@ import type { ShareDO } from "../durable/share-do";
 import { checkName, environmentOf, heldLeases } from "../http/params";
 import { S3Client } from "../s3/client";
 import { MountBackend } from "../s3/mount-backend";
-import { awsSecretOf, mountsOf } from "./mounts";
+import { awsSecretOf, guardMount, mountsOf } from "./mounts";
 import { ShareBackend, shareStub } from "./share-backend";
 
 /** aws4fetch retries 5xx and 429 ten times by default (~25 s); a gateway answers sooner. */
@@ -38,7 +38,10 @@ export async function backendAt(
 ): Promise<Backend> {
   if (path !== undefined) {
     const mount = await mountAt(target, path);
-    if (mount) return mountBackend(c.env, target.environment, target.share, mount);
+    if (mount) {
+      guardMount(mount, c.req.raw, configFrom(c.env).mountAllowHosts);
+      return mountBackend(c.env, target.environment, target.share, mount);
+    }
   }
   return new ShareBackend(
     target.stub,

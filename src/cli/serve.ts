@@ -38,6 +38,7 @@ const PASS_THROUGH = [
   "EDGEFS_PENDING_TTL_SECONDS",
   "EDGEFS_UPLOAD_TTL_SECONDS",
   "EDGEFS_DEV_ROUTES",
+  "EDGEFS_MOUNT_ALLOW_HOSTS",
 ];
 
 /** How long to wait for GET /healthz after the runtime is listening. */

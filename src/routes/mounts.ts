@@ -4,12 +4,14 @@ import type { AppEnv } from "../app";
 import { namesWithin, scopeOf } from "../auth/scope";
 import { awsSecretOf, forgetMounts } from "../backends/mounts";
 import { shareOf } from "../backends/resolve";
+import { configFrom } from "../config";
 import { FsError, invalid } from "../core/errors";
 import type { MountConfig } from "../durable/mount-table";
 import { unwrap } from "../durable/rpc";
 import { secretStore } from "../durable/secret-store";
 import { can } from "../http/auth";
 import { checkName, filePathOf, jsonBody } from "../http/params";
+import { endpointRefusal } from "../s3/endpoint";
 
 /**
  * Bucket mounts: an S3-compatible bucket (AWS S3, R2, GCS with HMAC keys,
@@ -72,6 +74,15 @@ mounts.put("/:share/mounts/*", can("admin"), async (c) => {
   const { path } = filePathOf(c.req.url, PATH_AT);
   const { environment, share, stub } = shareOf(c);
   const body = await jsonBody(c.req.raw, mountBody);
+  if (body.endpoint !== undefined) {
+    // Also checked on every use (resolve.ts): the allow-list may change.
+    const refused = endpointRefusal(body.endpoint, {
+      allow: configFrom(c.env).mountAllowHosts,
+      gatewayHost: new URL(c.req.url).host,
+      virtualHost: body.forcePathStyle ? undefined : body.bucket,
+    });
+    if (refused) throw invalid(refused);
+  }
   let region = body.region;
   if (body.secret !== undefined) {
     const name = checkName(body.secret, "secret");

@@ -119,8 +119,68 @@ function query(params: Record<string, string | number | undefined>): string {
 /** Codes for answers without an XML body (HEAD): the ones callers branch on. */
 const BODYLESS_CODES: Record<number, string> = { 412: "PreconditionFailed", 416: "InvalidRange" };
 
+/**
+ * How much of an upstream answer edgefs reads into memory: a bucket that
+ * answers with an endless error page or listing must not exhaust the
+ * isolate. File bytes streamed through to clients are not read, so not capped.
+ */
+export const XML_MAX_BYTES = 1024 * 1024;
+/**
+ * A ListObjectsV2 page may legitimately be larger: 1,000 keys of up to
+ * S3's 1,024 bytes, URL-encoded, with their metadata stay below 4 MiB.
+ */
+export const LIST_MAX_BYTES = 4 * 1024 * 1024;
+
+/** The header on every request edgefs sends to a bucket; the gateway refuses to serve a mount for a request carrying it. */
+export const HOP_HEADER = "edgefs-hop";
+
+/**
+ * The body as text, read up to `max` bytes: beyond that the stream is
+ * cancelled and S3Error ResponseTooLarge thrown.
+ */
+async function textOf(res: Response, max: number): Promise<string> {
+  if (!res.body || res.bodyUsed) return "";
+  const tooLarge = () =>
+    new S3Error(
+      res.status,
+      "ResponseTooLarge",
+      `S3 answered ${res.status} with a body over ${max / 1024 / 1024} MiB; not read`,
+    );
+  const declared = Number(res.headers.get("content-length") ?? 0);
+  if (declared > max) {
+    await res.body.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
+}
+
 async function errorOf(res: Response): Promise<S3Error> {
-  const body = res.body && !res.bodyUsed ? await res.text().catch(() => "") : "";
+  let body: string;
+  try {
+    body = await textOf(res, XML_MAX_BYTES);
+  } catch (e) {
+    if (e instanceof S3Error) return e;
+    body = ""; // a body cut short: the status still says what happened
+  }
   const error = child(parseXml(body), "Error");
   const code = text(error, "Code") || BODYLESS_CODES[res.status] || `HTTP${res.status}`;
   return new S3Error(
@@ -131,9 +191,9 @@ async function errorOf(res: Response): Promise<S3Error> {
 }
 
 /** The <root> element of a successful XML answer; an <Error> (even with 200) throws. */
-async function xmlOf(res: Response, root: string): Promise<XmlNode> {
+async function xmlOf(res: Response, root: string, max = XML_MAX_BYTES): Promise<XmlNode> {
   if (!res.ok) throw await errorOf(res);
-  const doc = parseXml(await res.text());
+  const doc = parseXml(await textOf(res, max));
   const error = child(doc, "Error");
   if (error) {
     const code = text(error, "Code") || "InternalError";
@@ -196,7 +256,9 @@ export class S3Client {
     const url = r.query ? `${path}?${r.query}` : path;
     const headers = new Headers(r.headers);
     if (this.target.requesterPays) headers.set("x-amz-request-payer", "requester");
-    const init: RequestInit & { duplex?: "half" } = { method, headers };
+    // Never follow a redirect: its target is not the endpoint an admin named
+    // and the operator allowed (send refuses 3xx below).
+    const init: RequestInit & { duplex?: "half" } = { method, headers, redirect: "manual" };
     let replayable = true;
     if (r.body instanceof ReadableStream) {
       replayable = false;
@@ -218,7 +280,19 @@ export class S3Client {
     for (let i = 0; ; i++) {
       const request = this.aws ? await this.aws.sign(url, init) : new Request(url, init);
       request.headers.set("accept-encoding", "identity");
+      // Marks the request as edgefs's own: a mount whose endpoint is this
+      // gateway (or another edgefs) is refused there instead of looping.
+      request.headers.set(HOP_HEADER, "1");
       const res = await fetch(request);
+      if (res.status >= 300 && res.status < 400 && res.status !== 304) {
+        await res.body?.cancel().catch(() => {});
+        throw new S3Error(
+          res.status,
+          "Redirect",
+          // Not the Location: it may carry another party's signed URL.
+          `S3 answered ${res.status}: redirects are not followed`,
+        );
+      }
       if (!replayable || i >= this.retries || (res.status < 500 && res.status !== 429)) return res;
       await res.body?.cancel();
       await new Promise((wake) => setTimeout(wake, Math.random() * 50 * 2 ** i));
@@ -339,7 +413,7 @@ export class S3Client {
         "encoding-type": "url",
       }),
     });
-    const result = await xmlOf(res, "ListBucketResult");
+    const result = await xmlOf(res, "ListBucketResult", LIST_MAX_BYTES);
     // S3 encodes a space as "+" here (and "+" as %2B); an endpoint that ignores
     // encoding-type says so by leaving out <EncodingType>.
     const decode =

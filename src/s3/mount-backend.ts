@@ -13,7 +13,7 @@ import type {
 import { FsError, invalid, notFound } from "../core/errors";
 import { compileGlob } from "../core/glob";
 import { decodeCursor, encodeCursor } from "../core/ids";
-import { type FsPath, isWithin, joinPath, relativeTo } from "../core/paths";
+import { type FsPath, isWithin, joinPath, parsePath, relativeTo } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import { parseRange } from "../core/range";
 import type { FileEntry, ListPage } from "../core/types";
@@ -57,9 +57,25 @@ export class MountBackend implements Backend {
     return this.mount.keyPrefix + (path === this.root ? "" : relativeTo(path, this.root));
   }
 
-  /** The share path of an object key. */
-  private pathOf(key: string): FsPath {
-    return joinPath(this.root, key.slice(this.mount.keyPrefix.length).replace(/\/$/, ""));
+  /**
+   * The share path of an object key, or null when the key names no valid
+   * path: outside the key prefix, or with segments a path may not have
+   * ("", ".", "..", a backslash, control characters, over-long — the rules
+   * of core/paths). Buckets hold such keys (other writers put them there);
+   * edgefs never shows them, so no listing or WebDAV href names a path
+   * like /mnt/../../x.
+   */
+  private pathOf(key: string): FsPath | null {
+    if (!key.startsWith(this.mount.keyPrefix)) return null;
+    const relative = key.slice(this.mount.keyPrefix.length).replace(/\/$/, "");
+    return validBelow(this.root, relative);
+  }
+
+  /** A listing name: `key` relative to `prefix` (a directory's keys), if it is a valid path there. */
+  private nameOf(key: string, prefix: string): string | null {
+    // Every prefix lies within the key prefix, so pathOf checks all of the name.
+    if (!key.startsWith(prefix) || this.pathOf(key) === null) return null;
+    return key.slice(prefix.length).replace(/\/$/, "");
   }
 
   private writable(path: FsPath): void {
@@ -149,16 +165,18 @@ export class MountBackend implements Backend {
     ) {
       throw notFound(path);
     }
-    const entries: FileEntry[] = [
-      ...page.prefixes.map((p) => this.dirEntry(p.slice(prefix.length).replace(/\/$/, ""))),
-      ...page.objects
-        .filter((o) => o.key !== prefix) // the directory's own marker
-        .map((o) =>
-          o.key.endsWith("/")
-            ? this.dirEntry(o.key.slice(prefix.length, -1))
-            : this.fileEntry(o, o.key.slice(prefix.length)),
-        ),
-    ].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const entries: FileEntry[] = [];
+    for (const p of page.prefixes) {
+      const name = this.nameOf(p, prefix);
+      if (name !== null) entries.push(this.dirEntry(name));
+    }
+    for (const o of page.objects) {
+      if (o.key === prefix) continue; // the directory's own marker
+      const name = this.nameOf(o.key, prefix);
+      if (name === null) continue;
+      entries.push(o.key.endsWith("/") ? this.dirEntry(name) : this.fileEntry(o, name));
+    }
+    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return page.nextToken ? { entries, cursor: encodeCursor(page.nextToken) } : { entries };
   }
 
@@ -178,10 +196,11 @@ export class MountBackend implements Backend {
     const page = await this.call(this.root, () =>
       this.s3.list({ prefix, continuationToken: token, maxKeys: limit }),
     );
-    const entries = page.objects
-      .filter((o) => !o.key.endsWith("/"))
-      .map((o) => this.fileEntry(o, this.pathOf(o.key)))
-      .filter((e) => glob.matches(e.path));
+    const entries: FileEntry[] = [];
+    for (const o of page.objects) {
+      const path = o.key.endsWith("/") ? null : this.pathOf(o.key);
+      if (path !== null && glob.matches(path)) entries.push(this.fileEntry(o, path));
+    }
     return page.nextToken ? { entries, cursor: encodeCursor(page.nextToken) } : { entries };
   }
 
@@ -348,6 +367,8 @@ export class MountBackend implements Backend {
         this.s3.list({ prefix, continuationToken: token, maxKeys: S3_PAGE }),
       );
       for (const o of page.objects) {
+        // Keys that name no valid path are not part of the directory edgefs shows.
+        if (this.nameOf(o.key, prefix) === null) continue;
         await this.call(to, () => this.s3.copy(o.key, target + o.key.slice(prefix.length)));
       }
       token = page.nextToken;
@@ -393,5 +414,17 @@ export class MountBackend implements Backend {
   }
   abortUpload(): Promise<void> {
     this.unsupported("the multipart upload API");
+  }
+}
+
+/** `dir`/`relative` when every segment of `relative` is a valid path segment, else null. */
+function validBelow(dir: FsPath, relative: string): FsPath | null {
+  if (relative === "") return dir;
+  if (relative.split("/").includes("")) return null;
+  try {
+    // parsePath applies the segment and length rules (and throws EINVAL).
+    return parsePath(joinPath(dir, relative));
+  } catch {
+    return null;
   }
 }

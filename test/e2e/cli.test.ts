@@ -245,7 +245,7 @@ describe("edgefs CLI", () => {
       "--bucket",
       "my-bucket",
       "--endpoint",
-      "http://127.0.0.1:9",
+      "https://s3.example.com",
       "--secret",
       "bucket-creds",
       "--prefix",

@@ -2,7 +2,9 @@ import { createCipheriv, createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer } from "../../scripts/dev-server.mjs";
 import { S3Client } from "../../src/s3/client.js";
+import { type FakeS3, HUGE_BYTES, startFakeS3 } from "./fake-s3.js";
 import { type S3Endpoint, startS3Endpoint } from "./s3-fixture.js";
+import { E2E_VARS } from "./server-vars.js";
 
 /**
  * Bucket mounts against a real S3 endpoint that checks signatures (wrangler's
@@ -13,7 +15,21 @@ import { type S3Endpoint, startS3Endpoint } from "./s3-fixture.js";
 let s3: S3Endpoint;
 let server: Awaited<ReturnType<typeof startServer>>;
 let direct: S3Client;
+let fake: FakeS3;
 const SHARE = "mounted";
+/** Keys of the hostile bucket: only ok.txt, sub/ and a/ name valid paths below fake/. */
+const FAKE_KEYS = [
+  "fake/ok.txt",
+  "fake/../../x",
+  "fake/..\\..\\x",
+  "fake/../etc/passwd",
+  "fake/./y",
+  "fake/a//b",
+  "fake/ctl\u0001.txt",
+  `fake/${"n".repeat(300)}.txt`,
+  "fake/sub/fine.txt",
+  "fake/sub/../../z.txt",
+];
 
 async function call(
   method: string,
@@ -35,7 +51,9 @@ async function errorCode(res: Response) {
 
 beforeAll(async () => {
   s3 = await startS3Endpoint();
-  server = await startServer();
+  fake = await startFakeS3(FAKE_KEYS);
+  // E2E_VARS allow-lists 127.0.0.1, where both S3 endpoints listen.
+  server = await startServer({ vars: E2E_VARS });
   direct = new S3Client(
     {
       endpoint: s3.endpoint,
@@ -69,11 +87,15 @@ beforeAll(async () => {
     (await mount("/readonly", { secret: "s3", keyPrefix: "team/", readOnly: true })).status,
   ).toBe(201);
   expect((await mount("/badkey", { secret: "wrong" })).status).toBe(201);
+  for (const bucket of ["redirect", "huge-error", "huge-list", "keys"]) {
+    expect((await mount(`/${bucket}`, { bucket, endpoint: fake.endpoint })).status).toBe(201);
+  }
 }, 120_000);
 
 afterAll(async () => {
   await server?.stop();
   await s3?.stop();
+  await fake?.stop();
 });
 
 /**
@@ -337,5 +359,80 @@ describe("bucket mounts through WebDAV", () => {
     expect(patch.status).toBe(207);
     expect(await patch.text()).toContain("HTTP/1.1 403 Forbidden");
     expect((await dav("PUT", "/readonly/nope.txt", {}, "x")).status).toBe(403);
+  });
+});
+
+/** Buckets that misbehave (test/e2e/fake-s3.ts), mounted on a real edgefs. */
+describe("bucket mounts of a hostile bucket", () => {
+  const list = async (path: string) => {
+    const res = await call("GET", `/v1/shares/${SHARE}/list${path}`);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { entries: { path: string; type: string }[] }).entries;
+  };
+
+  it("a bucket's redirect is not followed: 502 EUPSTREAM naming the mount, its target unread", async () => {
+    const res = await call("GET", files("/redirect/a.txt"));
+    expect(res.status).toBe(502);
+    const err = await errorCode(res);
+    expect(err.code).toBe("EUPSTREAM");
+    expect(err.message).toContain("/redirect");
+    expect(err.message).toContain("redirects are not followed");
+    expect((await call("GET", `/v1/shares/${SHARE}/list/redirect`)).status).toBe(502);
+    expect(fake.secretHits).toBe(0);
+  });
+
+  it("an endless error body or listing is cut off: 502 EUPSTREAM, and the gateway keeps serving", async () => {
+    fake.hugeSent.length = 0;
+    const res = await call("GET", files("/huge-error/a.txt"));
+    expect(res.status).toBe(502);
+    const err = await errorCode(res);
+    expect(err.code).toBe("EUPSTREAM");
+    expect(err.message).toContain("1 MiB");
+    const listed = await call("GET", `/v1/shares/${SHARE}/list/huge-list`);
+    expect(listed.status).toBe(502);
+    expect((await errorCode(listed)).message).toContain("4 MiB");
+    expect(fake.hugeSent.length).toBeGreaterThan(1);
+    for (const sent of fake.hugeSent) expect(sent).toBeLessThan(HUGE_BYTES / 4);
+    const after = await call("PUT", files("/local/after-huge.txt"), { body: "alive" });
+    expect([200, 201]).toContain(after.status);
+  });
+
+  it("marks every request it sends to a bucket with Edgefs-Hop", async () => {
+    expect(fake.requests.length).toBeGreaterThan(0);
+    expect(new Set(fake.requests.map((r) => r.hop))).toEqual(new Set(["1"]));
+  });
+
+  it("keys that name no valid path (.., backslashes, empty segments, control characters) are not listed", async () => {
+    expect((await list("/keys/fake")).map((e) => [e.path, e.type])).toEqual([
+      ["a", "directory"],
+      ["ok.txt", "file"],
+      ["sub", "directory"],
+    ]);
+    expect(await list("/keys/fake/a")).toEqual([]);
+    expect((await list("/keys/fake?recursive=true")).map((e) => e.path)).toEqual([
+      "ok.txt",
+      "sub/fine.txt",
+    ]);
+    expect((await list("/keys/**/*.txt")).map((e) => e.path)).toEqual([
+      "/keys/fake/ok.txt",
+      "/keys/fake/sub/fine.txt",
+    ]);
+    expect(await (await call("GET", files("/keys/fake/ok.txt"))).text()).toBe("fake/ok.txt");
+    const dav = await call("PROPFIND", `/dav/main/${SHARE}/keys/fake/`, {
+      headers: { depth: "1" },
+    });
+    expect(dav.status).toBe(207);
+    const hrefs = [...(await dav.text()).matchAll(/<D:href>([^<]*)<\/D:href>/g)].map((m) => m[1]);
+    expect(hrefs.sort()).toEqual(
+      ["", "a/", "ok.txt", "sub/"].map((n) => `/dav/main/${SHARE}/keys/fake/${n}`),
+    );
+  });
+
+  it("a key with backslashes in a real bucket is left out of listings too", async () => {
+    const bytes = new TextEncoder().encode("x");
+    await direct.put("team/weird/..\\..\\x", bytes, 1);
+    await direct.put("team/weird/ok.txt", bytes, 1);
+    expect((await list("/bucket/weird")).map((e) => e.path)).toEqual(["ok.txt"]);
+    expect((await list("/bucket/weird?recursive=true")).map((e) => e.path)).toEqual(["ok.txt"]);
   });
 });

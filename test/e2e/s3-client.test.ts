@@ -3,6 +3,7 @@
 import { AwsClient } from "aws4fetch";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { S3Client, S3Error, type S3Target } from "../../src/s3/client.js";
+import { type FakeS3, HUGE_BYTES, startFakeS3 } from "./fake-s3.js";
 import { type S3Endpoint, startS3Endpoint } from "./s3-fixture.js";
 
 let s3: S3Endpoint;
@@ -400,5 +401,55 @@ describe("S3Client against canned answers", () => {
     answer([xml("<Error><Code>NoSuchBucket</Code><Message>none</Message></Error>", 404)]);
     const e = await rejection(new S3Client(aws).get("k", {}));
     expect([e.status, e.code]).toEqual([404, "NoSuchBucket"]);
+  });
+});
+
+// A bucket that misbehaves on purpose (test/e2e/fake-s3.ts), over a real socket.
+describe("S3Client against a hostile endpoint", () => {
+  let fake: FakeS3;
+  beforeAll(async () => {
+    fake = await startFakeS3(["a.txt"]);
+  });
+  afterAll(async () => {
+    await fake?.stop();
+  });
+  const at = (bucket: string, retries = 0) =>
+    new S3Client(
+      {
+        endpoint: fake.endpoint,
+        region: "auto",
+        bucket,
+        forcePathStyle: true,
+        requesterPays: false,
+      },
+      { retries },
+    );
+
+  it("does not follow a redirect: S3Error Redirect, the target never asked", async () => {
+    const e = await rejection(at("redirect").get("a.txt", {}));
+    expect([e.status, e.code]).toEqual([302, "Redirect"]);
+    expect(e.message).toContain("redirects are not followed");
+    const l = await rejection(at("redirect").list({ prefix: "" }));
+    expect(l.code).toBe("Redirect");
+    expect(fake.secretHits).toBe(0);
+  });
+
+  it("stops reading an endless error body at 1 MiB, and an endless listing at 4 MiB", async () => {
+    fake.hugeSent.length = 0;
+    const e = await rejection(at("huge-error").get("a.txt", {}));
+    expect([e.status, e.code]).toEqual([500, "ResponseTooLarge"]);
+    const l = await rejection(at("huge-list").list({ prefix: "" }));
+    expect([l.status, l.code]).toEqual([200, "ResponseTooLarge"]);
+    expect(fake.hugeSent).toHaveLength(2);
+    // The server stopped writing long before the end: edgefs cancelled the stream.
+    for (const sent of fake.hugeSent) expect(sent).toBeLessThan(HUGE_BYTES / 4);
+  });
+
+  it("retries a 5xx a bounded number of times, and marks every request with Edgefs-Hop", async () => {
+    fake.requests.length = 0;
+    const e = await rejection(at("huge-error", 2).head("a.txt"));
+    expect(e.status).toBe(500);
+    expect(fake.requests).toHaveLength(3);
+    expect(fake.requests.map((r) => r.hop)).toEqual(["1", "1", "1"]);
   });
 });

@@ -1,6 +1,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { shareStub } from "../../src/backends/share-backend";
+import type { FsPath } from "../../src/core/paths";
 import { api, expectError, json, newShare, put } from "./helpers";
 
 const KEYS = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "very-secret-value-123" };
@@ -217,5 +219,125 @@ describe("mounts", () => {
       403,
       "EACCES",
     );
+  });
+
+  it("refuses endpoints on loopback, private, link-local or local hosts and this gateway (400 EINVAL)", async () => {
+    const s = await newShare();
+    const refused = [
+      "http://127.0.0.1:8080",
+      "http://127.1.2.3",
+      "http://2130706433", // 127.0.0.1 in decimal
+      "http://0x7f.1", // and in hex
+      "http://0177.0.0.1", // and in octal
+      "http://0.0.0.0:9000",
+      "http://10.1.2.3",
+      "http://172.16.0.1",
+      "http://172.31.255.255",
+      "http://192.168.1.1",
+      "http://169.254.169.254/latest/meta-data", // cloud metadata
+      "http://100.64.0.1",
+      "http://[::1]:9000",
+      "http://[::]",
+      "http://[fd00::1]",
+      "http://[fc12:3456::1]",
+      "http://[fe80::1]",
+      "http://[::ffff:127.0.0.1]",
+      "http://[::ffff:169.254.169.254]",
+      "http://localhost:22",
+      "http://LOCALHOST.",
+      "http://s3.localhost",
+      "http://minio.local:9000",
+      "http://metadata.google.internal",
+      "http://minio:9000", // a single-label (local network) name
+      "http://edgefs.test", // this gateway (the tests' Host)
+      "https://EDGEFS.test:8443",
+    ];
+    for (const endpoint of refused) {
+      const err = await expectError(
+        await mount(s, "/m", { ...target, endpoint, secret: "creds" }),
+        400,
+        "EINVAL",
+      );
+      expect(err.message, endpoint).toContain("EDGEFS_MOUNT_ALLOW_HOSTS");
+    }
+    // Virtual-hosted style: the bucket becomes part of the host (my-bucket.localhost).
+    await expectError(
+      await mount(s, "/m", { bucket: "my-bucket", endpoint: "http://localhost", secret: "creds" }),
+      400,
+      "EINVAL",
+    );
+    // Credentials in the URL are refused whatever the host: they belong in a secret.
+    for (const endpoint of ["https://user:pass@s3.example.com", "http://key@127.0.0.1:9"]) {
+      const err = await expectError(await mount(s, "/m", { ...target, endpoint }), 400, "EINVAL");
+      expect(err.message).toContain("user:password@");
+    }
+    await expectError(await api("GET", `/v1/shares/${s}/mounts/m`), 404, "ENOENT");
+  });
+
+  it("lets through public hosts and what EDGEFS_MOUNT_ALLOW_HOSTS lists, port by port", async () => {
+    const s = await newShare();
+    // vitest.config.ts allows 127.0.0.1:9 only.
+    const ok = [
+      "http://127.0.0.1:9",
+      "http://0x7f.0.0.1:9/prefix",
+      "https://s3.eu-west-1.amazonaws.com",
+      "https://8.8.8.8",
+    ];
+    for (const [i, endpoint] of ok.entries()) {
+      expect((await mount(s, `/ok${i}`, { ...target, endpoint })).status, endpoint).toBe(201);
+    }
+    await expectError(
+      await mount(s, "/no", { ...target, endpoint: "http://127.0.0.1:10" }),
+      400,
+      "EINVAL",
+    );
+  });
+
+  it("a stored mount whose endpoint the rules refuse is refused on use (403 EACCES), unsent", async () => {
+    const s = await newShare();
+    // As a mount stored before the rules existed, or allowed by an entry since removed.
+    const stored = await shareStub(env, "main", s).putMount("/old" as FsPath, {
+      bucket: "data-bucket",
+      endpoint: "http://169.254.169.254",
+      region: "auto",
+      keyPrefix: "",
+      secret: null,
+      readOnly: false,
+      requesterPays: false,
+      forcePathStyle: true,
+    });
+    expect(stored.ok).toBe(true);
+    for (const res of [
+      await api("GET", `/v1/shares/${s}/files/old/latest/meta-data`),
+      await api("GET", `/v1/shares/${s}/list/old`),
+      await put(s, "/old/x", "x"),
+      await api("PROPFIND", `/dav/main/${s}/old/`, { headers: { depth: "1" } }),
+    ]) {
+      expect(res.status).toBe(403);
+    }
+    const err = await expectError(await api("GET", `/v1/shares/${s}/files/old/x`), 403, "EACCES");
+    expect(err.message).toContain("/old");
+    expect(err.message).toContain("EDGEFS_MOUNT_ALLOW_HOSTS");
+  });
+
+  it("a request edgefs sent to a bucket (Edgefs-Hop) is not served from a mount again: 502 mount loop", async () => {
+    const s = await newShare();
+    await put(s, "/plain.txt", "share bytes");
+    expect((await mount(s, "/loop", { ...target, secret: "creds" })).status).toBe(201);
+    const hop = { headers: { "edgefs-hop": "1" } };
+    const err = await expectError(
+      await api("GET", `/v1/shares/${s}/files/loop/x.txt`, hop),
+      502,
+      "EUPSTREAM",
+    );
+    expect(err.message).toContain("mount loop");
+    await expectError(
+      await api("PUT", `/v1/shares/${s}/files/loop/x.txt`, { ...hop, body: "x" }),
+      502,
+      "EUPSTREAM",
+    );
+    // Share storage is no loop: it still answers.
+    const plain = await api("GET", `/v1/shares/${s}/files/plain.txt`, hop);
+    expect(await plain.text()).toBe("share bytes");
   });
 });
