@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import type { Principal } from "./auth/scope";
 import { configFrom } from "./config";
 import { FsError } from "./core/errors";
 import { options } from "./dav/read";
 import { authenticate, authenticateDav, rootOnly } from "./http/auth";
+import type { AppEnv } from "./http/env";
 import { errorResponse, onError } from "./http/errors";
 import { dav } from "./routes/dav";
 import { dev } from "./routes/dev";
@@ -17,8 +17,6 @@ import { shares } from "./routes/shares";
 import { tokens } from "./routes/tokens";
 import { tree } from "./routes/tree";
 import { uploads } from "./routes/uploads";
-
-export type AppEnv = { Bindings: Env; Variables: { principal: Principal } };
 
 /**
  * The Worker's HTTP surface. Order matters: CORS first (preflights carry no

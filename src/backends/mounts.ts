@@ -5,7 +5,7 @@ import type { Mount } from "../durable/mount-table";
 import { unwrap } from "../durable/rpc";
 import { secretStore } from "../durable/secret-store";
 import type { ShareDO } from "../durable/share-do";
-import { HOP_HEADER, type S3Credentials } from "../s3/client";
+import type { S3Credentials } from "../s3/client";
 import { type AllowedHost, endpointRefusal } from "../s3/endpoint";
 
 /**
@@ -105,8 +105,8 @@ export function forgetCredentials(environment: string, name: string): void {
  * since removed, stops working (403 EACCES) rather than reaching a
  * private address.
  */
-export function guardMount(mount: Mount, request: Request, allow: AllowedHost[]): void {
-  if (request.headers.has(HOP_HEADER)) {
+export function guardMount(mount: Mount, caller: Caller, allow: AllowedHost[]): void {
+  if (caller.viaMount) {
     throw new FsError(
       "EUPSTREAM",
       `mount loop: this request came from an edgefs bucket mount and reached the mount at ${mount.path}`,
@@ -115,8 +115,16 @@ export function guardMount(mount: Mount, request: Request, allow: AllowedHost[])
   }
   const refused = endpointRefusal(mount.endpoint, {
     allow,
-    gatewayHost: new URL(request.url).host,
+    gatewayHost: caller.host,
     virtualHost: mount.forcePathStyle ? undefined : mount.bucket,
   });
   if (refused) throw new FsError("EACCES", `bucket mount ${mount.path}: ${refused}`, mount.path);
+}
+
+/** Who a request came from, as far as mounts care: see Runtime in resolve.ts. */
+export interface Caller {
+  /** The gateway's own host as the caller addressed it: no mount may point there. */
+  host: string;
+  /** The request carries the mark edgefs puts on its own requests to buckets. */
+  viaMount: boolean;
 }

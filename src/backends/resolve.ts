@@ -1,37 +1,36 @@
-import type { Context } from "hono";
-import type { AppEnv } from "../app";
 import { configFrom } from "../config";
 import type { Backend } from "../core/backend";
 import { FsError } from "../core/errors";
 import { type FsPath, isWithin } from "../core/paths";
 import type { Mount } from "../durable/mount-table";
 import type { ShareDO } from "../durable/share-do";
-import { checkName, environmentOf, heldLeases } from "../http/params";
 import { S3Client } from "../s3/client";
 import { MountBackend } from "../s3/mount-backend";
-import { awsSecretOf, guardMount, mountsOf } from "./mounts";
+import { awsSecretOf, type Caller, guardMount, mountsOf } from "./mounts";
 import { ShareBackend, shareStub } from "./share-backend";
+
+/**
+ * What resolving a Backend needs of the request it serves, whatever the
+ * front-end (Hono routes, WebDAV, and later S3 and RPC): the bindings, a way
+ * to finish work after the answer, and who is calling (for mount checks).
+ */
+export interface Runtime {
+  env: Env;
+  waitUntil(promise: Promise<unknown>): void;
+  caller: Caller;
+}
 
 /** aws4fetch retries 5xx and 429 ten times by default (~25 s); a gateway answers sooner. */
 const S3_RETRIES = 2;
 
 /**
- * The Backend behind `/v1/shares/{share}/…` for a path in the request's
- * environment: a bucket mount when the path lies at or below one, the
- * share's own storage otherwise (and for requests without a path, such as
- * those naming an upload id).
- */
-export async function backendFor(c: Context<AppEnv>, path?: FsPath): Promise<Backend> {
-  return backendAt(c, shareOf(c), path, heldLeases(c.req.header("edgefs-lease")));
-}
-
-/**
- * The Backend for a path of a given share, for front-ends that name the
- * share their own way (WebDAV: in the URL) and carry held leases their own
- * way (WebDAV: lock tokens in the If header).
+ * The Backend for a path of a share: a bucket mount when the path lies at or
+ * below one, the share's own storage otherwise (and for requests without a
+ * path, such as those naming an upload id). `held` are the leases the caller
+ * holds (native: Edgefs-Lease; WebDAV: lock tokens in the If header).
  */
 export async function backendAt(
-  c: Context<AppEnv>,
+  rt: Runtime,
   target: ShareTarget,
   path: FsPath | undefined,
   held: string[],
@@ -39,17 +38,11 @@ export async function backendAt(
   if (path !== undefined) {
     const mount = await mountAt(target, path);
     if (mount) {
-      guardMount(mount, c.req.raw, configFrom(c.env).mountAllowHosts);
-      return mountBackend(c.env, target.environment, target.share, mount);
+      guardMount(mount, rt.caller, configFrom(rt.env).mountAllowHosts);
+      return mountBackend(rt.env, target.environment, target.share, mount);
     }
   }
-  return new ShareBackend(
-    target.stub,
-    c.env.BLOBS,
-    configFrom(c.env),
-    (p) => c.executionCtx.waitUntil(p),
-    held,
-  );
+  return new ShareBackend(target.stub, rt.env.BLOBS, configFrom(rt.env), rt.waitUntil, held);
 }
 
 /** The bucket mount a path lies at or below, if any. */
@@ -65,20 +58,14 @@ export interface ShareTarget {
   stub: DurableObjectStub<ShareDO>;
 }
 
-/** The share a `/v1/shares/{share}/…` request names, in its environment, and its ShareDO. */
-export function shareOf(c: Context<AppEnv>): ShareTarget {
-  const environment = environmentOf((k) => c.req.query(k));
-  const share = checkName(c.req.param("share"), "share");
-  return { environment, share, stub: shareStub(c.env, environment, share) };
+/** A share of an environment, and its ShareDO. */
+export function shareTarget(env: Env, environment: string, share: string): ShareTarget {
+  return { environment, share, stub: shareStub(env, environment, share) };
 }
 
 /** One Backend for two paths (move, copy), or ENOTSUP across a mount boundary. */
-export async function backendForBoth(c: Context<AppEnv>, a: FsPath, b: FsPath): Promise<Backend> {
-  return backendForBothAt(c, shareOf(c), a, b, heldLeases(c.req.header("edgefs-lease")));
-}
-
 export async function backendForBothAt(
-  c: Context<AppEnv>,
+  rt: Runtime,
   target: ShareTarget,
   a: FsPath,
   b: FsPath,
@@ -91,7 +78,7 @@ export async function backendForBothAt(
       `${a} and ${b} are on different storage (a bucket mount and the share, or two mounts)`,
     );
   }
-  return backendAt(c, target, a, held);
+  return backendAt(rt, target, a, held);
 }
 
 async function mountBackend(

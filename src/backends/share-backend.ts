@@ -15,11 +15,11 @@ import { invalid, notFound } from "../core/errors";
 import type { FsPath } from "../core/paths";
 import { evaluateReadConditions, type WriteConditions } from "../core/preconditions";
 import { parseRange } from "../core/range";
+import { bodyError, concat, fixedSizeParts, readUpTo } from "../core/streams";
 import type { FileEntry, ListPage } from "../core/types";
 import { unwrap } from "../durable/rpc";
 import type { ShareDO } from "../durable/share-do";
 import { getBlob, putKnownLength } from "../r2/blob-store";
-import { bodyError, concat, fixedSizeParts, readUpTo } from "../r2/body";
 import { completeMultipart, putPart, startMultipart } from "../r2/multipart";
 
 /** Part size for bodies of unknown length: 10 MiB × R2's 10,000 parts ≈ 97 GiB per file. */

@@ -1,8 +1,12 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../app";
 import { mountsOf } from "../backends/mounts";
-import { backendAt, backendForBothAt, mountAt, type ShareTarget } from "../backends/resolve";
-import { shareStub } from "../backends/share-backend";
+import {
+  backendAt,
+  backendForBothAt,
+  mountAt,
+  type ShareTarget,
+  shareTarget,
+} from "../backends/resolve";
 import type { Backend } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import { baseName, type FsPath, parentOf, ROOT } from "../core/paths";
@@ -10,6 +14,8 @@ import type { FileEntry } from "../core/types";
 import { blockingLease, covers, type Lease } from "../durable/lease-table";
 import { unwrap } from "../durable/rpc";
 import type { Placement } from "../durable/share-do";
+import { runtimeOf } from "../http/backend";
+import type { AppEnv } from "../http/env";
 import { checkName, filePathOf, withoutOrigin } from "../http/params";
 import { type IfList, ifHolds, parseIfHeader, submittedTokens } from "./if-header";
 import { leaseIdOf, lockTokenOf } from "./locks";
@@ -47,7 +53,7 @@ export class DavRequest {
   constructor(readonly c: Context<AppEnv>) {
     const environment = checkName(c.req.param("env"), "environment");
     const share = checkName(c.req.param("share"), "share");
-    this.target = { environment, share, stub: shareStub(c.env, environment, share) };
+    this.target = shareTarget(c.env, environment, share);
     this.root = `/dav/${environment}/${share}`;
     const { path, trailingSlash } = filePathOf(c.req.url, PATH_AT);
     this.path = path;
@@ -100,12 +106,12 @@ export class DavRequest {
   }
 
   backend(path: FsPath = this.path): Promise<Backend> {
-    return backendAt(this.c, this.target, path, this.held);
+    return backendAt(runtimeOf(this.c), this.target, path, this.held);
   }
 
   /** One Backend for a COPY or MOVE; ENOTSUP when the paths lie on different storage. */
   backendForBoth(a: FsPath, b: FsPath): Promise<Backend> {
-    return backendForBothAt(this.c, this.target, a, b, this.held);
+    return backendForBothAt(runtimeOf(this.c), this.target, a, b, this.held);
   }
 
   /** Whether a path lies in a bucket mount (no locks, no dead properties there). */

@@ -1,6 +1,6 @@
 import { SaxesParser } from "saxes";
 import { invalid } from "../core/errors";
-import { concat, readUpTo } from "../r2/body";
+import { concat, readUpTo } from "../core/streams";
 
 export const DAV_NS = "DAV:";
 export const XML_NS = "http://www.w3.org/XML/1998/namespace";

@@ -2,7 +2,6 @@ import type { Context, MiddlewareHandler } from "hono";
 import { basicAuth } from "hono/basic-auth";
 import { bearerAuth } from "hono/bearer-auth";
 import { timingSafeEqual } from "hono/utils/buffer";
-import type { AppEnv } from "../app";
 import { keysFrom } from "../auth/keys";
 import { PARAM, verifyPresigned } from "../auth/presign";
 import { isRevoked } from "../auth/revocations";
@@ -11,6 +10,7 @@ import { looksLikeJwt, verifyToken } from "../auth/tokens";
 import { configFrom } from "../config";
 import { FsError } from "../core/errors";
 import { ROOT } from "../core/paths";
+import type { AppEnv } from "./env";
 import { errorResponse } from "./errors";
 import { checkName, environmentOf, filePathOf } from "./params";
 

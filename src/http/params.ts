@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { ReadOptions } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import { type FsPath, parseUrlPath } from "../core/paths";
-import { concat, readUpTo } from "../r2/body";
+import { concat, readUpTo } from "../core/streams";
 
 /** Share and environment names (../shared/DESIGN.md "HTTP contract"). */
 export const NAME = /^(?!\.)[A-Za-z0-9._-]{1,64}$/;

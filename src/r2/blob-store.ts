@@ -1,5 +1,5 @@
 import type { ByteRange } from "../core/range";
-import { bodyError } from "./body";
+import { bodyError } from "../core/streams";
 
 /**
  * File bytes in R2. Keys are `blobs/<shareId>/<blobId>`, never derived from

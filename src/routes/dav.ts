@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app";
 import type { Permission } from "../auth/scope";
 import { requireAllowed } from "../auth/scope";
 import { DavRequest } from "../dav/context";
@@ -8,6 +7,7 @@ import { lock, unlock } from "../dav/lock";
 import { DAV_METHODS, getOrHead, options, propfind } from "../dav/read";
 import { davStatusResponse } from "../dav/responses";
 import { mkcol, proppatch, put, remove } from "../dav/write";
+import type { AppEnv } from "../http/env";
 
 type Handler = (dav: DavRequest) => Promise<Response> | Response;
 

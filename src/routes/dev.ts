@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app";
 import { invalid } from "../core/errors";
+import type { AppEnv } from "../http/env";
 import { putKnownLength } from "../r2/blob-store";
 
 /**

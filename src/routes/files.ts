@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import type { AppEnv } from "../app";
-import { backendFor } from "../backends/resolve";
 import { invalid } from "../core/errors";
 import { writeConditionsFrom } from "../core/preconditions";
 import { can } from "../http/auth";
+import { backendFor } from "../http/backend";
+import type { AppEnv } from "../http/env";
 import { fileResponse, writtenResponse } from "../http/file-response";
 import {
   carriesBytes,

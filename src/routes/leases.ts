@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app";
-import { shareOf } from "../backends/resolve";
 import { invalid } from "../core/errors";
 import { parsePath } from "../core/paths";
 import { MAX_LEASE_TTL_SECONDS } from "../durable/lease-table";
 import { unwrap } from "../durable/rpc";
 import { can } from "../http/auth";
+import { shareOf } from "../http/backend";
+import type { AppEnv } from "../http/env";
 import { jsonBody, optionalJsonBody } from "../http/params";
 
 /**

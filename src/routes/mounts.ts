@@ -1,15 +1,15 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app";
 import { namesWithin, scopeOf } from "../auth/scope";
 import { awsSecretOf, forgetMounts } from "../backends/mounts";
-import { shareOf } from "../backends/resolve";
 import { configFrom } from "../config";
 import { FsError, invalid } from "../core/errors";
 import type { MountConfig } from "../durable/mount-table";
 import { unwrap } from "../durable/rpc";
 import { secretStore } from "../durable/secret-store";
 import { can } from "../http/auth";
+import { shareOf } from "../http/backend";
+import type { AppEnv } from "../http/env";
 import { checkName, filePathOf, jsonBody } from "../http/params";
 import { endpointRefusal } from "../s3/endpoint";
 

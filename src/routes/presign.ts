@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app";
 import { keysFrom } from "../auth/keys";
 import { PARAM, PRESIGN_MAX_SECONDS, presign } from "../auth/presign";
 import { allows, requireAllowed } from "../auth/scope";
 import { invalid } from "../core/errors";
 import { parsePath, ROOT } from "../core/paths";
+import type { AppEnv } from "../http/env";
 import { checkName, environmentOf, jsonBody } from "../http/params";
 
 /**

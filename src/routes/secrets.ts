@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app";
 import { namesWithin, scopeOf } from "../auth/scope";
 import { seal, secretContext } from "../auth/sealed";
 import { forgetCredentials } from "../backends/mounts";
 import { FsError, invalid } from "../core/errors";
 import { type SecretInfo, secretStore } from "../durable/secret-store";
 import { can } from "../http/auth";
+import type { AppEnv } from "../http/env";
 import { checkName, environmentOf, jsonBody, NAME } from "../http/params";
 
 /**

@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app";
 import { requireAllowed, seesShare } from "../auth/scope";
 import { shareStub } from "../backends/share-backend";
 import { invalid } from "../core/errors";
@@ -8,6 +7,7 @@ import { decodeCursor, encodeCursor, randomId } from "../core/ids";
 import { registryFor } from "../durable/registry";
 import { unwrap } from "../durable/rpc";
 import { can } from "../http/auth";
+import type { AppEnv } from "../http/env";
 import { checkName, environmentOf, jsonBody, optionalJsonBody, validate } from "../http/params";
 
 /** Shares of an environment: create, inspect, list, delete. */

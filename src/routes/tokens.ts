@@ -1,6 +1,5 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app";
 import { keysFrom } from "../auth/keys";
 import { noteRevoked } from "../auth/revocations";
 import { isWithin, PERMISSIONS, type Permission, type Scope, scopeOf } from "../auth/scope";
@@ -9,6 +8,7 @@ import { FsError, invalid } from "../core/errors";
 import { decodeCursor, encodeCursor, randomId } from "../core/ids";
 import { tokenStore } from "../durable/token-store";
 import { can } from "../http/auth";
+import type { AppEnv } from "../http/env";
 import { jsonBody, NAME } from "../http/params";
 
 /**

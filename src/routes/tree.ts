@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app";
-import { backendFor, backendForBoth } from "../backends/resolve";
 import type { Backend, ListQuery } from "../core/backend";
 import { compileGlob, isGlob } from "../core/glob";
 import { parsePath } from "../core/paths";
 import type { FileEntry } from "../core/types";
 import { can } from "../http/auth";
+import { backendFor, backendForBoth } from "../http/backend";
+import type { AppEnv } from "../http/env";
 import { filePathOf, jsonBody, listQuery, validate } from "../http/params";
 
 /** stat, list, move and copy: the tree of a share, as JSON. */

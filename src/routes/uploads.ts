@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../app";
-import { backendFor } from "../backends/resolve";
 import { invalid } from "../core/errors";
 import { parsePath } from "../core/paths";
 import { writeConditionsFrom } from "../core/preconditions";
 import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from "../durable/upload-table";
 import { can } from "../http/auth";
+import { backendFor } from "../http/backend";
+import type { AppEnv } from "../http/env";
 import { writtenResponse } from "../http/file-response";
 import { contentLength, jsonBody } from "../http/params";
 

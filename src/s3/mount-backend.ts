@@ -16,9 +16,9 @@ import { decodeCursor, encodeCursor } from "../core/ids";
 import { type FsPath, isWithin, joinPath, parsePath, relativeTo } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import { parseRange } from "../core/range";
+import { fixedSizeParts } from "../core/streams";
 import type { FileEntry, ListPage } from "../core/types";
 import type { Mount } from "../durable/mount-table";
-import { fixedSizeParts } from "../r2/body";
 import { type S3Client, S3Error, type S3Object } from "./client";
 
 /** S3's single PutObject and CopyObject limit. */

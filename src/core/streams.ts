@@ -1,4 +1,4 @@
-import { invalid } from "../core/errors";
+import { invalid } from "./errors.js";
 
 /**
  * Reading request bodies. A body that breaks off (the client disconnected,
