@@ -12,7 +12,7 @@ import { FsError } from "../core/errors";
 import { ROOT } from "../core/paths";
 import type { AppEnv } from "./env";
 import { errorResponse } from "./errors";
-import { checkName, environmentOf, filePathOf } from "./params";
+import { checkName, environmentOf, sharePathOf } from "./params";
 
 const unauthenticated = (message: string) => () =>
   errorResponse(new FsError("EUNAUTHENTICATED", message));
@@ -92,7 +92,7 @@ async function presignedPrincipal(c: Context<AppEnv>): Promise<Principal> {
   }
   const share = checkName(decodeURIComponent(segments[3] ?? ""), "share");
   const env = environmentOf((k) => c.req.query(k));
-  const { path, trailingSlash } = filePathOf(c.req.url, 4);
+  const { path, trailingSlash } = sharePathOf(c.req.url);
   // A URL stands for one file. "/a/b/" parses to the same path as "/a/b" but
   // is mkdir on the file route, so the signature of "/a/b" must not cover it.
   if (trailingSlash || path === ROOT) {

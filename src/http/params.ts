@@ -85,6 +85,15 @@ export function filePathOf(url: string, skip: number): { path: FsPath; trailingS
   return parseUrlPath(pathname.slice(at));
 }
 
+/**
+ * The file path a share route names: the rest of the URL after
+ * `/v1/shares/{share}/{resource}/` (resource: files, stat, list, mounts).
+ * The one place that knows how many segments come first.
+ */
+export function sharePathOf(url: string): { path: FsPath; trailingSlash: boolean } {
+  return filePathOf(url, 4);
+}
+
 /** An absolute URL's path, query and fragment, as written; other text unchanged. */
 export function withoutOrigin(url: string): string {
   return url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, "");

@@ -8,19 +8,16 @@ import { fileResponse, writtenResponse } from "../http/file-response";
 import {
   carriesBytes,
   contentLength,
-  filePathOf,
   readOptionsFrom,
   recursiveQuery,
+  sharePathOf,
   validate,
 } from "../http/params";
-
-/** `/v1/shares/{share}/files/{path}`: a file's bytes. Segments before the path: v1, shares, {share}, files. */
-const PATH_AT = 4;
 
 export const files = new Hono<AppEnv>();
 
 files.on(["GET", "HEAD"], "/:share/files/*", can("read"), async (c) => {
-  const { path } = filePathOf(c.req.url, PATH_AT);
+  const { path } = sharePathOf(c.req.url);
   const result = await (await backendFor(c, path)).read(
     path,
     readOptionsFrom((name) => c.req.header(name), c.req.method === "HEAD"),
@@ -29,7 +26,7 @@ files.on(["GET", "HEAD"], "/:share/files/*", can("read"), async (c) => {
 });
 
 files.put("/:share/files/*", can("write"), async (c) => {
-  const { path, trailingSlash } = filePathOf(c.req.url, PATH_AT);
+  const { path, trailingSlash } = sharePathOf(c.req.url);
   const backend = await backendFor(c, path);
   const length = contentLength(c.req.header("content-length"));
   if (trailingSlash) {
@@ -55,7 +52,7 @@ files.put("/:share/files/*", can("write"), async (c) => {
 });
 
 files.delete("/:share/files/*", can("write"), validate("query", recursiveQuery), async (c) => {
-  const { path } = filePathOf(c.req.url, PATH_AT);
+  const { path } = sharePathOf(c.req.url);
   await (await backendFor(c, path)).remove(path, {
     recursive: c.req.valid("query").recursive ?? false,
   });

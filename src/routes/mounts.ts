@@ -10,7 +10,7 @@ import { secretStore } from "../durable/secret-store";
 import { can } from "../http/auth";
 import { shareOf } from "../http/backend";
 import type { AppEnv } from "../http/env";
-import { checkName, filePathOf, jsonBody } from "../http/params";
+import { checkName, jsonBody, sharePathOf } from "../http/params";
 import { endpointRefusal } from "../s3/endpoint";
 
 /**
@@ -18,9 +18,6 @@ import { endpointRefusal } from "../s3/endpoint";
  * MinIO …) shown at a path of a share. `/v1/shares/{share}/mounts/{path}`.
  */
 export const mounts = new Hono<AppEnv>();
-
-/** Segments before the mount path: v1, shares, {share}, mounts. */
-const PATH_AT = 4;
 
 // S3 bucket naming rules: 3–63 of lowercase letters, digits, dots and hyphens.
 const bucketName = z
@@ -64,14 +61,14 @@ mounts.get("/:share/mounts", can("read"), async (c) => {
 });
 
 mounts.get("/:share/mounts/*", can("read"), async (c) => {
-  const { path } = filePathOf(c.req.url, PATH_AT);
+  const { path } = sharePathOf(c.req.url);
   const mount = (await unwrap(shareOf(c).stub.listMounts())).find((m) => m.path === path);
   if (!mount) throw new FsError("ENOENT", `no bucket is mounted at ${path}`, path);
   return c.json(mount);
 });
 
 mounts.put("/:share/mounts/*", can("admin"), async (c) => {
-  const { path } = filePathOf(c.req.url, PATH_AT);
+  const { path } = sharePathOf(c.req.url);
   const { environment, share, stub } = shareOf(c);
   const body = await jsonBody(c.req.raw, mountBody);
   if (body.endpoint !== undefined) {
@@ -116,7 +113,7 @@ mounts.put("/:share/mounts/*", can("admin"), async (c) => {
 });
 
 mounts.delete("/:share/mounts/*", can("admin"), async (c) => {
-  const { path } = filePathOf(c.req.url, PATH_AT);
+  const { path } = sharePathOf(c.req.url);
   const { environment, share, stub } = shareOf(c);
   await unwrap(stub.deleteMount(path));
   forgetMounts(environment, share);

@@ -7,22 +7,21 @@ import type { FileEntry } from "../core/types";
 import { can } from "../http/auth";
 import { backendFor, backendForBoth } from "../http/backend";
 import type { AppEnv } from "../http/env";
-import { filePathOf, jsonBody, listQuery, validate } from "../http/params";
+import { jsonBody, listQuery, sharePathOf, validate } from "../http/params";
 
 /** stat, list, move and copy: the tree of a share, as JSON. */
 export const tree = new Hono<AppEnv>();
 
-const PATH_AT = 4;
 const DEFAULT_LIMIT = 1000;
 
 tree.get("/:share/stat/*", can("read"), async (c) => {
-  const { path } = filePathOf(c.req.url, PATH_AT);
+  const { path } = sharePathOf(c.req.url);
   const entry = await (await backendFor(c, path)).stat(path);
   return c.json({ ...entry, path });
 });
 
 tree.get("/:share/list/*", can("read"), validate("query", listQuery), async (c) => {
-  const { path } = filePathOf(c.req.url, PATH_AT);
+  const { path } = sharePathOf(c.req.url);
   const q = c.req.valid("query");
   const query: ListQuery = isGlob(path)
     ? { kind: "glob", pattern: path, limit: q.limit ?? DEFAULT_LIMIT, cursor: q.cursor }
