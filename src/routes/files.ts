@@ -14,6 +14,7 @@ import {
   validate,
 } from "../http/params";
 
+/** `/v1/shares/{share}/files/{path}`: a file's bytes. */
 export const files = new Hono<AppEnv>();
 
 files.on(["GET", "HEAD"], "/:share/files/*", can("read"), async (c) => {
