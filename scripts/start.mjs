@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import descriptor from "../src/config/settings.json" with { type: "json" };
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const port = Number(process.env.PORT ?? 8787);
@@ -48,18 +49,10 @@ function localKey(variable, fileName) {
 
 // Secrets and tunables reach the Worker through an env file private to the
 // data dir, not the command line, so the token never shows in `ps`.
-const passThrough = [
-  "EDGEFS_ROOT_TOKEN_PREVIOUS",
-  "EDGEFS_SIGNING_KEY_PREVIOUS",
-  "EDGEFS_CORS_ORIGINS",
-  "EDGEFS_REVOCATION_TTL_SECONDS",
-  "EDGEFS_INLINE_MAX_BYTES",
-  "EDGEFS_GC_GRACE_SECONDS",
-  "EDGEFS_PENDING_TTL_SECONDS",
-  "EDGEFS_UPLOAD_TTL_SECONDS",
-  "EDGEFS_DEV_ROUTES",
-  "EDGEFS_MOUNT_ALLOW_HOSTS",
-];
+const { settings } = descriptor;
+const passThrough = settings
+  .filter((s) => s.kind === "var" || s.kind === "rotation")
+  .map((s) => s.name);
 const envFile = join(dataDir, "worker.env");
 const lines = [
   `EDGEFS_ROOT_TOKEN=${token}`,

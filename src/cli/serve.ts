@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import descriptor from "../config/settings.json" with { type: "json" };
 import { UsageError } from "./output.js";
 
 /**
@@ -27,19 +28,10 @@ interface WorkerConfig {
   durableObjects: Record<string, { className: string; useSQLite: boolean }>;
 }
 
-/** Settings passed through from the environment, as scripts/start.mjs does. */
-const PASS_THROUGH = [
-  "EDGEFS_ROOT_TOKEN_PREVIOUS",
-  "EDGEFS_SIGNING_KEY_PREVIOUS",
-  "EDGEFS_CORS_ORIGINS",
-  "EDGEFS_REVOCATION_TTL_SECONDS",
-  "EDGEFS_INLINE_MAX_BYTES",
-  "EDGEFS_GC_GRACE_SECONDS",
-  "EDGEFS_PENDING_TTL_SECONDS",
-  "EDGEFS_UPLOAD_TTL_SECONDS",
-  "EDGEFS_DEV_ROUTES",
-  "EDGEFS_MOUNT_ALLOW_HOSTS",
-];
+/** Settings passed through from the environment, as scripts/start.mjs does (src/config/settings.json). */
+const PASS_THROUGH = descriptor.settings
+  .filter((s) => s.kind === "var" || s.kind === "rotation")
+  .map((s) => s.name);
 
 /** How long to wait for GET /healthz after the runtime is listening. */
 const READY_TIMEOUT_MS = 60_000;
