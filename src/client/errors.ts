@@ -2,6 +2,11 @@
 // `{"error":{"code","message","path"?}}` and one HTTP status per code; each
 // code maps to one class here, all extending EdgefsError.
 
+// Types only: the client stays free of the server's runtime (FsError and all).
+// The server's table is the source of truth, so a code added there without a
+// class here, or a class whose status differs from the server's, fails to compile.
+import type { ERROR_STATUS, ErrorCode } from "../core/errors.js";
+
 /** What an error carries besides its message. */
 export interface EdgefsErrorInit {
   /** HTTP status of the answer (0 when there was none, or the error was raised locally). */
@@ -29,7 +34,10 @@ export class EdgefsError extends Error {
   }
 }
 
-function fixed(code: string, status: number) {
+/** The HTTP status the server answers `code` with. */
+type StatusOf<C extends ErrorCode> = (typeof ERROR_STATUS)[C];
+
+function fixed<C extends ErrorCode>(code: C, status: StatusOf<C>) {
   return class extends EdgefsError {
     constructor(message: string, init: EdgefsErrorInit = {}) {
       super(code, message, { status, ...init });
@@ -70,7 +78,19 @@ export class UpstreamError extends fixed("EUPSTREAM", 502) {}
 export class ServerError extends EdgefsError {
   constructor(message: string, init: EdgefsErrorInit & { code?: string } = {}) {
     const { code = "EINTERNAL", ...rest } = init;
-    super(code, message, { status: 500, ...rest });
+    const status: StatusOf<"EINTERNAL"> = 500;
+    super(code, message, { status, ...rest });
+  }
+}
+
+/**
+ * ENOSPC (507): a documented count limit is reached (e.g. a share's active leases).
+ * A ServerError, as every 5xx answer was before it had a class of its own.
+ */
+export class NoSpaceError extends ServerError {
+  constructor(message: string, init: EdgefsErrorInit = {}) {
+    const status: StatusOf<"ENOSPC"> = 507;
+    super(message, { status, ...init, code: "ENOSPC" });
   }
 }
 
@@ -81,9 +101,10 @@ export class NetworkError extends EdgefsError {
   }
 }
 
-type FixedErrorClass = new (message: string, init?: EdgefsErrorInit) => EdgefsError;
+type ErrorClass = new (message: string, init?: EdgefsErrorInit) => EdgefsError;
 
-const BY_CODE: Record<string, FixedErrorClass> = {
+/** One class per server code: `satisfies` makes a missing or unknown code a type error. */
+const BY_CODE = {
   ENOENT: NotFoundError,
   EEXIST: ExistsError,
   EISDIR: IsADirectoryError,
@@ -98,7 +119,14 @@ const BY_CODE: Record<string, FixedErrorClass> = {
   ERANGE: RangeNotSatisfiableError,
   ENOTSUP: NotSupportedError,
   EUPSTREAM: UpstreamError,
-};
+  ENOSPC: NoSpaceError,
+  EINTERNAL: ServerError,
+} satisfies Record<ErrorCode, ErrorClass>;
+
+/** The class of a server code; own keys only, so "constructor" or "__proto__" is no code. */
+function classOf(code: string): ErrorClass | undefined {
+  return Object.hasOwn(BY_CODE, code) ? BY_CODE[code as ErrorCode] : undefined;
+}
 
 /** The typed error for a code the server sent (or inferred from the status). */
 export function errorFromCode(
@@ -108,9 +136,9 @@ export function errorFromCode(
   path?: string,
 ): EdgefsError {
   const init: EdgefsErrorInit = path === undefined ? { status } : { status, path };
-  const Known = BY_CODE[code];
+  const Known = classOf(code);
   if (Known) return new Known(message, init);
-  if (code === "EINTERNAL" || status >= 500) return new ServerError(message, { ...init, code });
+  if (status >= 500) return new ServerError(message, { ...init, code });
   return new EdgefsError(code, message, init);
 }
 

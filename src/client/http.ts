@@ -51,6 +51,11 @@ export function encodePath(path: string): string {
   return segments.map(encodeURIComponent).join("/");
 }
 
+/** A path as JSON bodies take it (move, copy, upload create): absolute. */
+export function absolute(path: string): string {
+  return path.startsWith("/") ? path : `/${path}`;
+}
+
 export type Query = Record<string, string | number | boolean | undefined>;
 
 export interface RequestOptions {
@@ -61,6 +66,11 @@ export interface RequestOptions {
   retry?: boolean;
   /** Prefix of error messages that do not come from the server. */
   what?: string;
+}
+
+/** RequestOptions sending `body` as JSON. */
+export function jsonBody(body: unknown): RequestOptions {
+  return { body: JSON.stringify(body), headers: { "content-type": "application/json" } };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

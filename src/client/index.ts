@@ -11,6 +11,7 @@ export {
   IsADirectoryError,
   LockedError,
   NetworkError,
+  NoSpaceError,
   NotADirectoryError,
   NotEmptyError,
   NotFoundError,
@@ -24,18 +25,19 @@ export {
 } from "./errors.js";
 export { type ClientOptions, encodePath, HttpClient } from "./http.js";
 export {
-  DEFAULT_CONCURRENCY,
-  DEFAULT_MULTIPART_THRESHOLD,
-  DEFAULT_PART_SIZE,
   type EphemeralOptions,
   type FileEntry,
-  type FileReader,
   type FromNameOptions,
   NetworkFileSystem,
   type NetworkFileSystemClass,
-  type Progress,
-  type ReadOptions,
   type ShareInfo,
+} from "./nfs.js";
+export type { FileReader, ReadOptions } from "./remote-file.js";
+export {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_MULTIPART_THRESHOLD,
+  DEFAULT_PART_SIZE,
+  type Progress,
   type WriteData,
   type WriteOptions,
-} from "./nfs.js";
+} from "./uploads.js";

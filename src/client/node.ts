@@ -8,7 +8,8 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { IsADirectoryError, NotADirectoryError } from "./errors.js";
-import { NetworkFileSystem as Base, type Progress, type WriteOptions } from "./nfs.js";
+import { NetworkFileSystem as Base } from "./nfs.js";
+import type { Progress, WriteOptions } from "./uploads.js";
 
 export * from "./index.js";
 

@@ -17,6 +17,7 @@ import {
   LockedError,
   NetworkError,
   NetworkFileSystem,
+  NoSpaceError,
   NotADirectoryError,
   NotEmptyError,
   NotFoundError,
@@ -28,6 +29,7 @@ import {
   TooLargeError,
   UpstreamError,
 } from "../../src/client/index.js";
+import { ERROR_STATUS } from "../../src/core/errors.js";
 
 const BASE = "http://edgefs.test";
 
@@ -98,6 +100,7 @@ describe("errors", () => {
     [416, "ERANGE", RangeNotSatisfiableError],
     [501, "ENOTSUP", NotSupportedError],
     [502, "EUPSTREAM", UpstreamError],
+    [507, "ENOSPC", NoSpaceError],
     [500, "EINTERNAL", ServerError],
   ];
   for (const [status, code, Class] of cases) {
@@ -113,6 +116,40 @@ describe("errors", () => {
       expect((error as Error).name).toBe(Class.name);
     });
   }
+
+  it("maps every code the server has to a class of its own, with the server's status", async () => {
+    const classes = new Set<unknown>();
+    for (const [code, status] of Object.entries(ERROR_STATUS)) {
+      const { nfs } = nfsWith(() => errorBody(status, code, `boom ${code}`, "/a"), { retries: 0 });
+      const error = await nfs.stat("/a").catch((e: unknown) => e);
+      expect(error, code).toBeInstanceOf(EdgefsError);
+      expect(error, code).toMatchObject({ code, status, path: "/a", message: `boom ${code}` });
+      const Class = (error as EdgefsError).constructor as new (message: string) => EdgefsError;
+      expect(Class, code).not.toBe(EdgefsError);
+      classes.add(Class);
+      // Raised locally (no answer to take them from), the class still knows both.
+      expect(new Class("local"), code).toMatchObject({ code, status, name: Class.name });
+    }
+    expect(classes.size).toBe(Object.keys(ERROR_STATUS).length);
+  });
+
+  it("NoSpaceError (ENOSPC, 507) is still a ServerError, as every 5xx was before it had a class", async () => {
+    const { nfs } = nfsWith(() => errorBody(507, "ENOSPC", "too many leases"), { retries: 0 });
+    const error = await nfs.stat("/x").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NoSpaceError);
+    expect(error).toBeInstanceOf(ServerError);
+    expect(new NoSpaceError("full")).toMatchObject({ code: "ENOSPC", status: 507 });
+  });
+
+  it("maps a code named like an Object method to a plain EdgefsError, not a TypeError", async () => {
+    for (const code of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
+      const error = await nfsWith(() => errorBody(400, code, "odd"))
+        .nfs.stat("/x")
+        .catch((e: unknown) => e);
+      expect(error, code).toBeInstanceOf(EdgefsError);
+      expect(error, code).toMatchObject({ code, status: 400, message: "odd" });
+    }
+  });
 
   it("maps an unknown 4xx code to a plain EdgefsError and an unknown 5xx one to ServerError", async () => {
     const a = await nfsWith(() => errorBody(418, "ETEAPOT", "short and stout"))
