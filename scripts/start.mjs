@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { banner } from "../src/cli/banner.ts";
 import descriptor from "../src/config/settings.json" with { type: "json" };
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -112,19 +113,7 @@ for (let i = 0; i < 600 && !stopping && wrangler.exitCode === null; i++) {
   try {
     const res = await fetch(`${url}/healthz`);
     if (res.ok) {
-      // A token the operator supplied is theirs already: not echoed into
-      // terminals and logs. A generated one is printed: this is how its user
-      // learns it (it is also in <data dir>/root-token).
-      const supplied = from === "EDGEFS_ROOT_TOKEN";
-      console.log(`
-edgefs is running at ${url}
-  data:       ${dataDir}
-  root token: ${supplied ? "from EDGEFS_ROOT_TOKEN" : `${token}   (from ${from})`}
-
-Try it:
-  export EDGEFS_URL=${url} EDGEFS_TOKEN=${supplied ? '"$EDGEFS_ROOT_TOKEN"' : token}
-  curl -H "Authorization: Bearer $EDGEFS_TOKEN" -X PUT $EDGEFS_URL/v1/shares/demo
-`);
+      console.log(banner(url, dataDir, token, from));
       break;
     }
   } catch {

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import descriptor from "../config/settings.json" with { type: "json" };
+import { banner } from "./banner.js";
 import { UsageError } from "./output.js";
 
 /**
@@ -71,25 +72,6 @@ function rootToken(dataDir: string): { token: string; from: string } {
   const token = `efs_${randomBytes(24).toString("base64url")}`;
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return { token, from: `${file} (new)` };
-}
-
-/**
- * What `edgefs serve` prints once ready, as scripts/start.mjs does. A token
- * the operator supplied in EDGEFS_ROOT_TOKEN is theirs already and is not
- * echoed into terminals and logs; a generated one is printed, since this is
- * how its user learns it (it is also in <data dir>/root-token).
- */
-function banner(url: string, dataDir: string, token: string, from: string): string {
-  const supplied = from === "EDGEFS_ROOT_TOKEN";
-  return `
-edgefs is running at ${url}
-  data:       ${dataDir}
-  root token: ${supplied ? "from EDGEFS_ROOT_TOKEN" : `${token}   (from ${from})`}
-
-Try it:
-  export EDGEFS_URL=${url} EDGEFS_TOKEN=${supplied ? '"$EDGEFS_ROOT_TOKEN"' : token}
-  curl -H "Authorization: Bearer $EDGEFS_TOKEN" -X PUT $EDGEFS_URL/v1/shares/demo
-`;
 }
 
 /** A generated secret: from the environment, else kept in the data dir, else a new one kept there (0600). */
