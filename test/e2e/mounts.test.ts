@@ -261,6 +261,21 @@ describe("bucket mounts", () => {
     expect(await direct.head("team/shared-with-ro.txt")).not.toBeNull();
   });
 
+  it("serves a bucket's files inert: nosniff, a sandbox CSP, active types as attachments", async () => {
+    expect(
+      (await call("PUT", files("/bucket/page.html"), { body: "<script>alert(1)</script>" })).status,
+    ).toBeLessThan(300);
+    for (const method of ["GET", "HEAD"]) {
+      const res = await call(method, files("/bucket/page.html"));
+      expect(res.status, method).toBe(200);
+      expect(res.headers.get("content-type"), method).toBe("application/octet-stream");
+      expect(res.headers.get("x-content-type-options"), method).toBe("nosniff");
+      expect(res.headers.get("content-security-policy"), method).toBe("sandbox");
+      expect(res.headers.get("content-disposition"), method).toMatch(/^attachment; /);
+      await res.body?.cancel();
+    }
+  });
+
   it("rename is 501 ENOTSUP, as in Mountpoint for S3", async () => {
     await call("PUT", files("/bucket/mv.txt"), { body: "x" });
     const res = await call("POST", `/v1/shares/${SHARE}/move`, {
