@@ -13,13 +13,13 @@ import type {
 import { FsError, invalid, notFound } from "../core/errors";
 import { compileGlob } from "../core/glob";
 import { decodeCursor, encodeCursor } from "../core/ids";
+import type { Mount } from "../core/mount";
+import { type ObjectStore, ObjectStoreError, type StoredObject } from "../core/object-store";
 import { type FsPath, isWithin, joinPath, parsePath, relativeTo } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import { parseRange } from "../core/range";
 import { fixedSizeParts } from "../core/streams";
 import type { FileEntry, ListPage } from "../core/types";
-import type { Mount } from "../durable/mount-table";
-import { type S3Client, S3Error, type S3Object } from "./client";
 
 /** S3's single PutObject and CopyObject limit. */
 const SINGLE_OBJECT_MAX = 5 * 1024 ** 3;
@@ -38,7 +38,7 @@ const S3_PAGE = 1000;
 export class MountBackend implements Backend {
   constructor(
     private readonly mount: Mount,
-    private readonly s3: S3Client,
+    private readonly s3: ObjectStore,
   ) {}
 
   private get root(): FsPath {
@@ -86,7 +86,7 @@ export class MountBackend implements Backend {
   /** S3's answer, in our words: missing → ENOENT, conditions → 412/416, the rest → 502 naming the mount. */
   private upstream(e: unknown, path: FsPath): never {
     if (e instanceof FsError) throw e;
-    if (e instanceof S3Error) {
+    if (e instanceof ObjectStoreError) {
       if (e.code === "NoSuchKey") throw notFound(path);
       if (e.status === 412)
         throw new FsError("EPRECONDITION", "precondition failed on the bucket", path);
@@ -112,7 +112,7 @@ export class MountBackend implements Backend {
     }
   }
 
-  private fileEntry(o: S3Object, path: string): FileEntry {
+  private fileEntry(o: StoredObject, path: string): FileEntry {
     return { path, type: "file", size: o.size, mtime: o.lastModified, etag: o.etag };
   }
 
