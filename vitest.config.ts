@@ -31,6 +31,6 @@ export default defineConfig({
   ],
   test: {
     reporters: ["default", new SummaryReporter("worker")],
-    include: ["test/worker/**/*.test.ts", "test/unit/**/*.test.ts"],
+    include: ["test/worker/**/*.test.ts", "test/unit/**/*.test.ts", "test/contract/**/*.test.ts"],
   },
 });

@@ -1,7 +1,7 @@
 import { coversShare } from "../auth/scope";
 import { secretContext, unseal } from "../auth/sealed";
 import { FsError } from "../core/errors";
-import type { Mount } from "../durable/mount-table";
+import type { Mount } from "../core/mount";
 import { unwrap } from "../durable/rpc";
 import { secretStore } from "../durable/secret-store";
 import type { ShareDO } from "../durable/share-do";

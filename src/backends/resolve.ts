@@ -1,11 +1,11 @@
 import { configFrom } from "../config";
 import type { Backend } from "../core/backend";
 import { FsError } from "../core/errors";
+import type { Mount } from "../core/mount";
 import { type FsPath, isWithin } from "../core/paths";
-import type { Mount } from "../durable/mount-table";
 import type { ShareDO } from "../durable/share-do";
 import { S3Client } from "../s3/client";
-import { MountBackend } from "../s3/mount-backend";
+import { MountBackend } from "./mount-backend";
 import { awsSecretOf, type Caller, guardMount, mountsOf } from "./mounts";
 import { ShareBackend, shareStub } from "./share-backend";
 

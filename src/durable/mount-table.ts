@@ -1,24 +1,10 @@
 import { FsError } from "../core/errors";
+import type { Mount, MountConfig } from "../core/mount";
 import { type FsPath, isWithin } from "../core/paths";
 
-/** A bucket mounted at a path of a share (../shared/DESIGN.md "Bucket mounts"). */
-export interface MountConfig {
-  bucket: string;
-  endpoint: string;
-  region: string;
-  /** "" or a prefix ending in "/": the mount shows only keys below it. */
-  keyPrefix: string;
-  /** Name of a secret of the share's environment; null signs nothing (public buckets). */
-  secret: string | null;
-  readOnly: boolean;
-  requesterPays: boolean;
-  forcePathStyle: boolean;
-}
-
-export interface Mount extends MountConfig {
-  path: string;
-  createdAt: number;
-}
+// The types moved to core (the S3 side needs them without the storage);
+// re-exported so the ShareDO's imports stay as they were.
+export type { Mount, MountConfig };
 
 interface MountRow {
   path: string;

@@ -4,7 +4,7 @@ import { namesWithin, scopeOf } from "../auth/scope";
 import { awsSecretOf, forgetMounts } from "../backends/mounts";
 import { configFrom } from "../config";
 import { FsError, invalid } from "../core/errors";
-import type { MountConfig } from "../durable/mount-table";
+import type { MountConfig } from "../core/mount";
 import { unwrap } from "../durable/rpc";
 import { secretStore } from "../durable/secret-store";
 import { can } from "../http/auth";

@@ -1,4 +1,13 @@
 import { AwsClient } from "aws4fetch";
+import {
+  type GetOptions,
+  type GetResult,
+  type ListObjectsPage,
+  type ListObjectsQuery,
+  type ObjectStore,
+  ObjectStoreError,
+  type StoredObject,
+} from "../core/object-store.js";
 import { child, children, escapeXml, parseXml, text, type XmlNode } from "./xml.js";
 
 /**
@@ -29,50 +38,20 @@ export interface S3Target {
 }
 
 /**
- * An S3 failure. `code` is S3's <Code> (AccessDenied, NoSuchKey, SlowDown …),
- * or "HTTP<status>" when the answer has none (HEAD answers have no body; 412
- * and 416 then still read as PreconditionFailed and InvalidRange). `status`
- * is the HTTP status S3 sent: 200 for an <Error> inside a 200 answer, which
- * CompleteMultipartUpload and CopyObject can give after they began.
+ * An S3 failure: the ObjectStoreError of core with S3's <Code> (AccessDenied,
+ * NoSuchKey, SlowDown …), or "HTTP<status>" when the answer has none (HEAD
+ * answers have no body; 412 and 416 then still read as PreconditionFailed
+ * and InvalidRange). `status` is the HTTP status S3 sent: 200 for an
+ * <Error> inside a 200 answer, which CompleteMultipartUpload and CopyObject
+ * can give after they began.
  */
-export class S3Error extends Error {
+export class S3Error extends ObjectStoreError {
   override readonly name = "S3Error";
-  readonly status: number;
-  readonly code: string;
-  // Plain fields, not parameter properties: the module stays erasable TypeScript.
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
 }
 
-export interface S3Object {
-  key: string;
-  /** Bytes; on a 304 S3 sends no length and this is 0. */
-  size: number;
-  /** With its quotes, as S3 sends it: `"abc"`, or `"abc-2"` after a multipart upload. */
-  etag: string;
-  /** ms since the epoch. */
-  lastModified: number;
-}
-
-export interface GetOptions {
-  range?: string;
-  ifMatch?: string;
-  ifNoneMatch?: string;
-  ifModifiedSince?: string;
-  ifRange?: string;
-  headOnly?: boolean;
-}
-
-export interface GetResult {
-  status: 200 | 206 | 304;
-  /** size is the FULL object size, also for a 206 (taken from Content-Range). */
-  object: S3Object;
-  range?: { offset: number; length: number };
-  body: ReadableStream | null;
-}
+/** The object-store names under which callers of this client know them. */
+export type S3Object = StoredObject;
+export type { GetOptions, GetResult };
 
 type Body = ReadableStream<Uint8Array> | Uint8Array;
 type Request_ = {
@@ -216,7 +195,8 @@ function objectOf(key: string, headers: Headers, size: number): S3Object {
   return { key, size, etag: headers.get("etag") ?? "", lastModified: lastModified || 0 };
 }
 
-export class S3Client {
+/** The object store of a bucket mount, over S3's HTTP API. */
+export class S3Client implements ObjectStore {
   private readonly target: S3Target;
   private readonly aws: AwsClient | null;
   private readonly retries: number;
@@ -395,13 +375,7 @@ export class S3Client {
   }
 
   /** One ListObjectsV2 call. Keys travel URL-encoded (encoding-type=url) so any byte survives XML. */
-  async list(q: {
-    prefix: string;
-    delimiter?: string;
-    continuationToken?: string;
-    startAfter?: string;
-    maxKeys?: number;
-  }): Promise<{ objects: S3Object[]; prefixes: string[]; nextToken?: string }> {
+  async list(q: ListObjectsQuery): Promise<ListObjectsPage> {
     const res = await this.send("GET", null, {
       query: query({
         "list-type": 2,

@@ -99,8 +99,11 @@ afterAll(async () => {
 });
 
 /**
- * The Backend contract, over HTTP, for a directory `base` of the share.
- * Not in it, on purpose: move (rename is 501 ENOTSUP on mounts by design,
+ * A few contract cases, over HTTP, for a directory `base` of the share. The
+ * contract itself runs in test/contract (every case, against both backends,
+ * MountBackend over an in-memory S3); these stay because here MountBackend
+ * meets a real S3 endpoint through S3Client, which checks signatures, listing
+ * XML and CopyObject for real. Not in it, on purpose: move (rename is 501 ENOTSUP on mounts by design,
  * tested below; share storage covers it in test/worker/move-copy.test.ts),
  * conditional writes and the uploads API (ENOTSUP on mounts, covered by
  * test/worker/mounts.test.ts), and leases (ENOTSUP on mounts).

@@ -13,13 +13,13 @@ import type {
 import { FsError, invalid, notFound } from "../core/errors";
 import { compileGlob } from "../core/glob";
 import { decodeCursor, encodeCursor } from "../core/ids";
-import { type FsPath, isWithin, joinPath, parsePath, relativeTo } from "../core/paths";
+import type { Mount } from "../core/mount";
+import { type ObjectStore, ObjectStoreError, type StoredObject } from "../core/object-store";
+import { type FsPath, isWithin, joinPath, parentOf, parsePath, relativeTo } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import { parseRange } from "../core/range";
-import { fixedSizeParts } from "../core/streams";
+import { bodyError, fixedSizeParts } from "../core/streams";
 import type { FileEntry, ListPage } from "../core/types";
-import type { Mount } from "../durable/mount-table";
-import { type S3Client, S3Error, type S3Object } from "./client";
 
 /** S3's single PutObject and CopyObject limit. */
 const SINGLE_OBJECT_MAX = 5 * 1024 ** 3;
@@ -38,7 +38,7 @@ const S3_PAGE = 1000;
 export class MountBackend implements Backend {
   constructor(
     private readonly mount: Mount,
-    private readonly s3: S3Client,
+    private readonly s3: ObjectStore,
   ) {}
 
   private get root(): FsPath {
@@ -86,7 +86,7 @@ export class MountBackend implements Backend {
   /** S3's answer, in our words: missing → ENOENT, conditions → 412/416, the rest → 502 naming the mount. */
   private upstream(e: unknown, path: FsPath): never {
     if (e instanceof FsError) throw e;
-    if (e instanceof S3Error) {
+    if (e instanceof ObjectStoreError) {
       if (e.code === "NoSuchKey") throw notFound(path);
       if (e.status === 412)
         throw new FsError("EPRECONDITION", "precondition failed on the bucket", path);
@@ -112,7 +112,7 @@ export class MountBackend implements Backend {
     }
   }
 
-  private fileEntry(o: S3Object, path: string): FileEntry {
+  private fileEntry(o: StoredObject, path: string): FileEntry {
     return { path, type: "file", size: o.size, mtime: o.lastModified, etag: o.etag };
   }
 
@@ -236,16 +236,54 @@ export class MountBackend implements Backend {
     }
     if (path === this.root) throw new FsError("EISDIR", "the mount point is a directory", path);
     const key = this.key(path);
-    const stream = body.stream ?? new Blob([]).stream();
+    // S3 would store "a" next to "a/…" keys, or "a/b" below a file "a", and
+    // the tree edgefs shows would hold a file and a directory of one name.
+    // The checks are one round trip of parallel requests, not one per key.
+    const [existing] = await Promise.all([
+      this.call(path, () => this.s3.head(key)),
+      this.refuseDirectory(path),
+      this.refuseFileAbove(path),
+    ]);
+    const declared = body.length;
+    const counted = countBytes(body.stream ?? new Blob([]).stream(), declared);
     let etag: string;
     let size: number;
-    if (body.length !== undefined && body.length <= SINGLE_OBJECT_MAX) {
-      size = body.length;
-      etag = (await this.call(path, () => this.s3.put(key, stream, size))).etag;
-    } else {
-      ({ etag, size } = await this.putMultipart(path, key, stream));
+    try {
+      if (declared !== undefined && declared <= SINGLE_OBJECT_MAX) {
+        size = declared;
+        etag = (await this.call(path, () => this.s3.put(key, counted.stream, declared))).etag;
+      } else {
+        ({ etag, size } = await this.putMultipart(path, key, counted.stream));
+      }
+    } catch (e) {
+      // A body shorter or longer than its Content-Length is the client's fault,
+      // whatever the store made of the broken upload.
+      if (counted.mismatch()) throw bodyError(`${counted.seen()} bytes, not ${declared}`);
+      throw e;
     }
-    return { entry: { path, type: "file", size, mtime: Date.now(), etag }, created: true };
+    if (declared !== undefined && size !== declared) throw bodyError("length mismatch");
+    return { entry: { path, type: "file", size, mtime: Date.now(), etag }, created: !existing };
+  }
+
+  /** EISDIR when keys lie below `path` (it is a directory, a marker counts). */
+  private async refuseDirectory(path: FsPath): Promise<void> {
+    if (await this.isDirectory(path)) {
+      throw new FsError("EISDIR", `is a directory: ${path}`, path);
+    }
+  }
+
+  /** ENOTDIR when a parent of `path` inside the mount is a file: one HEAD per level, in parallel. */
+  private async refuseFileAbove(path: FsPath): Promise<void> {
+    const parents: FsPath[] = [];
+    for (let p = parentOf(path); p !== this.root && p !== "/" && isWithin(p, this.root); ) {
+      parents.push(p);
+      p = parentOf(p);
+    }
+    const heads = await Promise.all(
+      parents.map((p) => this.call(p, () => this.s3.head(this.key(p)))),
+    );
+    const file = parents.find((_, i) => heads[i]);
+    if (file !== undefined) throw new FsError("ENOTDIR", `not a directory: ${file}`, path);
   }
 
   /** S3 multipart for unknown-length or huge bodies; aborted on any failure, so no parts are left. */
@@ -282,9 +320,12 @@ export class MountBackend implements Backend {
     if (path === this.root) return { entry, created: false };
     this.writable(path);
     const key = this.key(path);
-    if (await this.call(path, () => this.s3.head(key)))
-      throw new FsError("ENOTDIR", `a file exists at ${path}`, path);
-    const existed = await this.isDirectory(path);
+    const [file, existed] = await Promise.all([
+      this.call(path, () => this.s3.head(key)),
+      this.isDirectory(path),
+      this.refuseFileAbove(path),
+    ]);
+    if (file) throw new FsError("ENOTDIR", `a file exists at ${path}`, path);
     if (!existed) await this.call(path, () => this.s3.put(`${key}/`, new Uint8Array(0), 0));
     return { entry, created: !existed };
   }
@@ -340,6 +381,7 @@ export class MountBackend implements Backend {
     options: { overwrite: Overwrite; recursive: boolean },
   ): Promise<FileEntry> {
     this.writable(to);
+    if (from === to) throw invalid(`cannot copy ${from} onto itself`, to);
     const source = await this.call(from, () => this.s3.head(this.key(from)));
     if (source) {
       if (source.size > SINGLE_OBJECT_MAX) {
@@ -349,7 +391,7 @@ export class MountBackend implements Backend {
           from,
         );
       }
-      await this.checkDestination(to, options.overwrite);
+      await this.checkDestination(to, options.overwrite, "file");
       const { etag } = await this.call(to, () => this.s3.copy(this.key(from), this.key(to)));
       return { path: to, type: "file", size: source.size, mtime: Date.now(), etag };
     }
@@ -358,7 +400,7 @@ export class MountBackend implements Backend {
       throw new FsError("EISDIR", `${from} is a directory: copy it with recursive`, from);
     if (isWithin(to, from))
       throw invalid(`cannot copy a directory into itself: ${from} -> ${to}`, to);
-    await this.checkDestination(to, options.overwrite);
+    await this.checkDestination(to, options.overwrite, "directory");
     const prefix = from === this.root ? this.mount.keyPrefix : `${this.key(from)}/`;
     const target = `${this.key(to)}/`;
     let token: string | undefined;
@@ -376,18 +418,43 @@ export class MountBackend implements Backend {
     return this.dirEntry(to);
   }
 
-  /** S3 has no transactions: with "any", an existing destination is deleted first. */
-  private async checkDestination(to: FsPath, overwrite: Overwrite): Promise<void> {
-    if (overwrite === "any") {
-      if ((await this.call(to, () => this.s3.head(this.key(to)))) || (await this.isDirectory(to))) {
-        await this.remove(to, { recursive: true });
-      }
-      return;
+  /**
+   * The destination judged as move() judges it on share storage (the
+   * contract's Overwrite): false, anything there is EEXIST; true,
+   * rename(2)'s rules (a file replaces a file, a directory an empty
+   * directory); "any", whatever is there is deleted first — S3 has no
+   * transactions, so that deletion and the copy are two steps.
+   */
+  private async checkDestination(
+    to: FsPath,
+    overwrite: Overwrite,
+    source: "file" | "directory",
+  ): Promise<void> {
+    if (to === this.root) throw invalid("cannot copy onto the mount point", to);
+    const [file, directory] = await Promise.all([
+      this.call(to, () => this.s3.head(this.key(to))),
+      this.isDirectory(to),
+      this.refuseFileAbove(to),
+    ]);
+    if (!file && !directory) return;
+    if (overwrite === "any") return this.remove(to, { recursive: true });
+    if (!overwrite) throw new FsError("EEXIST", `destination exists: ${to}`, to);
+    if (source === "file" && directory) {
+      throw new FsError("EISDIR", `cannot replace the directory ${to} with a file`, to);
     }
-    if (overwrite) return;
-    if ((await this.call(to, () => this.s3.head(this.key(to)))) || (await this.isDirectory(to))) {
-      throw new FsError("EEXIST", `destination exists: ${to}`, to);
+    if (source === "directory" && file) {
+      throw new FsError("ENOTDIR", `cannot replace the file ${to} with a directory`, to);
     }
+    if (source === "directory" && !(await this.isEmptyDirectory(to))) {
+      throw new FsError("ENOTEMPTY", `directory not empty: ${to}`, to);
+    }
+  }
+
+  /** Whether the directory `path` holds nothing but its own marker. */
+  private async isEmptyDirectory(path: FsPath): Promise<boolean> {
+    const prefix = `${this.key(path)}/`;
+    const page = await this.call(path, () => this.s3.list({ prefix, maxKeys: 2 }));
+    return page.objects.every((o) => o.key === prefix) && page.prefixes.length === 0;
   }
 
   private unsupported(what: string): never {
@@ -427,4 +494,31 @@ function validBelow(dir: FsPath, relative: string): FsPath | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The body, counted on its way to the store, so that a body shorter or
+ * longer than its declared length is told apart from a failing bucket.
+ */
+function countBytes(stream: ReadableStream<Uint8Array>, declared: number | undefined) {
+  let seen = 0;
+  let wrong = false;
+  const counter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (declared !== undefined && seen > declared) {
+        wrong = true;
+        controller.error(bodyError(`more than ${declared} bytes`));
+        return;
+      }
+      controller.enqueue(chunk);
+    },
+    flush(controller) {
+      if (declared !== undefined && seen !== declared) {
+        wrong = true;
+        controller.error(bodyError(`${seen} bytes, not ${declared}`));
+      }
+    },
+  });
+  return { stream: stream.pipeThrough(counter), mismatch: () => wrong, seen: () => seen };
 }

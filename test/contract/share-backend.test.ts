@@ -1,0 +1,18 @@
+import { env } from "cloudflare:workers";
+import { ShareBackend, shareStub } from "../../src/backends/share-backend";
+import { configFrom } from "../../src/config";
+import { unwrap } from "../../src/durable/rpc";
+import { runBackendContract } from "./backend.case";
+
+let n = 0;
+
+// ShareBackend built as src/backends/resolve.ts builds it: the real ShareDO stub and R2 binding.
+runBackendContract({
+  name: "ShareBackend (ShareDO + R2)",
+  async newBackend() {
+    const share = `contract-${n++}`;
+    const stub = shareStub(env, "main", share);
+    await unwrap(stub.createShare("main", share, true));
+    return new ShareBackend(stub, env.BLOBS, configFrom(env), () => {});
+  },
+});
