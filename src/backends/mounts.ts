@@ -6,7 +6,7 @@ import { unwrap } from "../durable/rpc";
 import { secretStore } from "../durable/secret-store";
 import type { ShareDO } from "../durable/share-do";
 import type { S3Credentials } from "../s3/client";
-import { type AllowedHost, endpointRefusal } from "../s3/endpoint";
+import { type AllowedHost, endpointRefusal } from "../core/endpoints";
 
 /**
  * Mounts and their credentials, cached per isolate for MOUNT_CACHE_MS so a

@@ -11,7 +11,7 @@ import { can } from "../http/auth";
 import { shareOf } from "../http/backend";
 import type { AppEnv } from "../http/env";
 import { checkName, jsonBody, sharePathOf } from "../http/params";
-import { endpointRefusal } from "../s3/endpoint";
+import { endpointRefusal } from "../core/endpoints";
 
 /**
  * Bucket mounts: an S3-compatible bucket (AWS S3, R2, GCS with HMAC keys,
