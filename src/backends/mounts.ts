@@ -1,12 +1,12 @@
 import { coversShare } from "../auth/scope";
 import { secretContext, unseal } from "../auth/sealed";
+import { type AllowedHost, endpointRefusal } from "../core/endpoints";
 import { FsError } from "../core/errors";
 import type { Mount } from "../core/mount";
 import { unwrap } from "../durable/rpc";
 import { secretStore } from "../durable/secret-store";
 import type { ShareDO } from "../durable/share-do";
 import type { S3Credentials } from "../s3/client";
-import { type AllowedHost, endpointRefusal } from "../core/endpoints";
 
 /**
  * Mounts and their credentials, cached per isolate for MOUNT_CACHE_MS so a

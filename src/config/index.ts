@@ -1,5 +1,5 @@
-import { FsError } from "../core/errors";
 import { type AllowedHost, parseAllowHosts } from "../core/endpoints";
+import { FsError } from "../core/errors";
 import descriptor from "./settings.json";
 
 /** Tunables read from Worker vars (wrangler.jsonc "vars"). */

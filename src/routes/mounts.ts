@@ -3,6 +3,7 @@ import { z } from "zod";
 import { namesWithin, scopeOf } from "../auth/scope";
 import { awsSecretOf, forgetMounts } from "../backends/mounts";
 import { configFrom } from "../config";
+import { endpointRefusal } from "../core/endpoints";
 import { FsError, invalid } from "../core/errors";
 import type { MountConfig } from "../core/mount";
 import { unwrap } from "../durable/rpc";
@@ -11,7 +12,6 @@ import { can } from "../http/auth";
 import { shareOf } from "../http/backend";
 import type { AppEnv } from "../http/env";
 import { checkName, jsonBody, sharePathOf } from "../http/params";
-import { endpointRefusal } from "../core/endpoints";
 
 /**
  * Bucket mounts: an S3-compatible bucket (AWS S3, R2, GCS with HMAC keys,
