@@ -7,6 +7,7 @@ import { type FsPath, isWithin } from "../core/paths";
 import type { Mount } from "../durable/mount-table";
 import type { ShareDO } from "../durable/share-do";
 import { checkName, environmentOf, heldLeases } from "../http/params";
+import { notingUploads } from "../r2/upload-ledger";
 import { S3Client } from "../s3/client";
 import { MountBackend } from "../s3/mount-backend";
 import { awsSecretOf, mountsOf } from "./mounts";
@@ -40,10 +41,12 @@ export async function backendAt(
     const mount = await mountAt(target, path);
     if (mount) return mountBackend(c.env, target.environment, target.share, mount);
   }
+  const config = configFrom(c.env);
   return new ShareBackend(
     target.stub,
-    c.env.BLOBS,
-    configFrom(c.env),
+    // Dev routes count the multipart uploads left open; they need each one noted.
+    config.devRoutes ? notingUploads(c.env.BLOBS) : c.env.BLOBS,
+    config,
     (p) => c.executionCtx.waitUntil(p),
     held,
   );
