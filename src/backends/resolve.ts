@@ -4,6 +4,7 @@ import { FsError } from "../core/errors";
 import type { Mount } from "../core/mount";
 import { type FsPath, isWithin } from "../core/paths";
 import type { ShareDO } from "../durable/share-do";
+import { notingUploads } from "../r2/upload-ledger";
 import { S3Client } from "../s3/client";
 import { MountBackend } from "./mount-backend";
 import { awsSecretOf, type Caller, guardMount, mountsOf } from "./mounts";
@@ -42,7 +43,15 @@ export async function backendAt(
       return mountBackend(rt.env, target.environment, target.share, mount);
     }
   }
-  return new ShareBackend(target.stub, rt.env.BLOBS, configFrom(rt.env), rt.waitUntil, held);
+  const config = configFrom(rt.env);
+  return new ShareBackend(
+    target.stub,
+    // Dev routes count the multipart uploads left open; they need each one noted.
+    config.devRoutes ? notingUploads(rt.env.BLOBS) : rt.env.BLOBS,
+    config,
+    rt.waitUntil,
+    held,
+  );
 }
 
 /** The bucket mount a path lies at or below, if any. */

@@ -25,6 +25,14 @@ import { completeMultipart, putPart, startMultipart } from "../r2/multipart";
 /** Part size for bodies of unknown length: 10 MiB × R2's 10,000 parts ≈ 97 GiB per file. */
 export const CHUNKED_PART_SIZE = 10 * 1024 * 1024;
 
+/**
+ * A failed write could not hand its blob to GC at once; its reservation
+ * expires and GC takes it then, so the request's own error stands.
+ */
+function logLeftToExpiry(error: unknown): void {
+  console.warn("abandoning a write failed; GC reclaims it when its reservation expires:", error);
+}
+
 /** R2's single-put ceiling; larger bodies of known length go multipart too. */
 const R2_SINGLE_PUT_MAX = 5 * 1024 ** 3 - 5 * 1024 ** 2;
 
@@ -130,7 +138,7 @@ export class ShareBackend implements Backend {
       return await unwrap(this.stub.commitWrite(path, blobId, length, conditions, this.held));
     } catch (e) {
       // Nothing became visible; let GC reclaim the blob now rather than at expiry.
-      this.waitUntil(unwrap(this.stub.abortWrite(blobId)).catch(() => undefined));
+      this.waitUntil(unwrap(this.stub.abortWrite(blobId)).catch(logLeftToExpiry));
       throw e;
     }
   }
@@ -163,7 +171,7 @@ export class ShareBackend implements Backend {
       return await this.completeUpload(upload.uploadId);
     } catch (e) {
       await inFlight.catch(() => undefined);
-      this.waitUntil(this.abortUpload(upload.uploadId).catch(() => undefined));
+      this.waitUntil(this.abortUpload(upload.uploadId).catch(logLeftToExpiry));
       throw e;
     }
   }
@@ -181,11 +189,27 @@ export class ShareBackend implements Backend {
         this.config.uploadTtlMs,
       ),
     );
+    let r2UploadId: string | undefined;
     try {
-      const r2UploadId = await startMultipart(this.bucket, created.key);
+      r2UploadId = await startMultipart(this.bucket, created.key);
       await unwrap(this.stub.startedUpload(created.uploadId, r2UploadId));
     } catch (e) {
-      this.waitUntil(this.abortUpload(created.uploadId).catch(() => undefined));
+      this.waitUntil(this.abortUpload(created.uploadId).catch(logLeftToExpiry));
+      // The ShareDO never learnt R2's id, so its GC could not abort this one.
+      if (r2UploadId !== undefined) {
+        const started = r2UploadId;
+        this.waitUntil(
+          this.bucket
+            .resumeMultipartUpload(created.key, started)
+            .abort()
+            .catch((error: unknown) =>
+              console.error(
+                `aborting unrecorded upload ${started} of ${created.key} failed:`,
+                error,
+              ),
+            ),
+        );
+      }
       throw e;
     }
     return {

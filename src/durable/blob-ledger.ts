@@ -155,6 +155,11 @@ export class BlobLedger {
       .map((r) => ({ key: r.key, uploadId: r.upload_id }));
   }
 
+  /** GC items R2 could not free yet: due again at `dueAt`. */
+  postpone(keys: string[], dueAt: number): void {
+    for (const key of keys) this.sql.exec("UPDATE gc SET due_at = ? WHERE key = ?", dueAt, key);
+  }
+
   /** Forgets GC items once R2 confirmed their deletion. */
   done(keys: string[]): void {
     for (const key of keys) this.sql.exec("DELETE FROM gc WHERE key = ?", key);

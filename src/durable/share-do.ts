@@ -784,8 +784,14 @@ export class ShareDO extends DurableObject<Env> {
     });
     const due = this.ledger.due(now, GC_BATCH);
     if (due.length > 0) {
-      await deleteBlobs(this.env.BLOBS, due);
-      this.ledger.done(due.map((d) => d.key));
+      const failed = await deleteBlobs(this.env.BLOBS, due);
+      const retry = new Set(failed.map((f) => f.key));
+      for (const f of failed) {
+        console.error(`GC: aborting upload ${f.uploadId} of ${f.key} failed, will retry:`, f.error);
+      }
+      // A failed abort leaves its parts stored: the row stays, due again later.
+      this.ledger.postpone([...retry], now + this.config.gcGraceMs);
+      this.ledger.done(due.map((d) => d.key).filter((k) => !retry.has(k)));
     }
     if (due.length === GC_BATCH) {
       // More is due: come back at once rather than waiting for the next item.

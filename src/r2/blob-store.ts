@@ -65,20 +65,36 @@ export async function getBlob(
   return object ? object.body : null;
 }
 
-/** Deletes a GC batch (≤ 1,000 keys, R2's limit per call), aborting unfinished uploads. */
+/**
+ * R2's answer when an upload is already completed or aborted: nothing of it
+ * is left to free, so the abort has nothing more to do.
+ */
+function isGoneUpload(e: unknown): boolean {
+  return /does not exist|NoSuchUpload|10024/i.test(String((e as Error)?.message ?? e));
+}
+
+/**
+ * Deletes a GC batch (≤ 1,000 keys, R2's limit per call), aborting unfinished
+ * uploads. Returns the items whose abort failed: their parts are still
+ * stored, so the caller keeps them queued and tries again later.
+ */
 export async function deleteBlobs(
   bucket: R2Bucket,
   items: { key: string; uploadId: string | null }[],
-): Promise<void> {
-  await Promise.all(
+): Promise<{ key: string; uploadId: string | null; error: unknown }[]> {
+  const failed = await Promise.all(
     items
       .filter((i) => i.uploadId !== null)
       .map((i) =>
         bucket
           .resumeMultipartUpload(i.key, i.uploadId as string)
           .abort()
-          .catch(() => undefined),
+          .then(
+            () => undefined,
+            (error: unknown) => (isGoneUpload(error) ? undefined : { ...i, error }),
+          ),
       ),
   );
   if (items.length > 0) await bucket.delete(items.map((i) => i.key));
+  return failed.filter((f) => f !== undefined);
 }

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { invalid } from "../core/errors";
 import type { AppEnv } from "../http/env";
 import { putKnownLength } from "../r2/blob-store";
+import { countOpenUploads } from "../r2/upload-ledger";
 
 /**
  * Bare R2 access, mounted only when EDGEFS_DEV_ROUTES=1: the baseline the
@@ -29,8 +30,9 @@ dev.get("/r2/*", async (c) => {
 });
 
 /**
- * How many R2 objects lie under a prefix. Unfinished multipart uploads are
- * not objects and are not counted (the R2 binding cannot list them).
+ * What R2 holds under a prefix: objects, and multipart uploads still open
+ * (not objects, so `list()` misses them; see r2/upload-ledger.ts). Both must
+ * reach zero once a deleted share or an abandoned upload has been collected.
  */
 dev.get("/r2-count", async (c) => {
   const prefix = c.req.query("prefix") ?? "";
@@ -41,5 +43,6 @@ dev.get("/r2-count", async (c) => {
     objects += page.objects.length;
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
-  return c.json({ prefix, objects });
+  const unfinishedUploads = await countOpenUploads(c.env.BLOBS, prefix);
+  return c.json({ prefix, objects, unfinishedUploads });
 });

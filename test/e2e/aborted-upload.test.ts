@@ -41,6 +41,8 @@ async function expectNoTrace(path: string): Promise<void> {
   // Let the GC grace (1 s) pass and the alarm run, then count.
   await sleep(2500);
   expect(await server.waitForR2Count(shareId, committedLarge)).toBe(committedLarge);
+  // Nor an open multipart upload, whose parts R2 would keep (chunked bodies go multipart).
+  expect(await server.waitForNoUnfinishedUploads(shareId)).toBe(0);
 }
 
 /** The file at `path` is still exactly `data` with the given ETag. */
@@ -103,6 +105,7 @@ describe.each([
     // After GC: exactly the committed blobs, so the old version's blob was not reclaimed...
     await sleep(2500);
     expect(await server.waitForR2Count(shareId, committedLarge)).toBe(committedLarge);
+    expect(await server.waitForNoUnfinishedUploads(shareId)).toBe(0);
     // ...and it still reads back whole once the grace period is long over.
     await expectIntact(path, old, entry.etag);
   });

@@ -160,6 +160,12 @@ describe("16 concurrent overwrites of one path", () => {
       return r.status !== 200 || writer === undefined || writer.sha !== r.sha;
     });
     expect(torn).toEqual([]);
+    // The readers must have read a version while the writers raced, or they
+    // checked nothing: count the reads that returned one writer's bytes whole.
+    const whole = seen.filter(
+      (r) => r.status === 200 && results.some((w) => w.body.etag === r.etag && w.sha === r.sha),
+    ).length;
+    expect(whole, `${seen.length} reads, none returned a whole version`).toBeGreaterThan(0);
     await expectOneWinner(share, "hot/one.bin", results);
     await sleep(1500);
     expect(await server.waitForR2Count(id, 1)).toBe(1);

@@ -247,6 +247,28 @@ export class Edgefs {
       await sleep(250);
     }
   }
+
+  /**
+   * How many multipart uploads under blobs/<shareId>/ R2 still holds open
+   * (dev route): their parts are stored, yet no object is listed for them.
+   */
+  async unfinishedUploads(shareId: string): Promise<number> {
+    const { status, body } = await this.json<{ unfinishedUploads: number }>(
+      `/_dev/r2-count?prefix=${encodeURIComponent(`blobs/${shareId}/`)}`,
+    );
+    if (status !== 200) throw new Error(`r2-count: ${status} ${JSON.stringify(body)}`);
+    return body.unfinishedUploads;
+  }
+
+  /** Polls until no multipart upload of the share is open or `timeoutMs` passes; the last count. */
+  async waitForNoUnfinishedUploads(shareId: string, timeoutMs = 30_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const n = await this.unfinishedUploads(shareId);
+      if (n === 0 || Date.now() >= deadline) return n;
+      await sleep(250);
+    }
+  }
 }
 
 // ── Streaming uploads through node:http ───────────────────────────────

@@ -52,6 +52,10 @@ interface Slot {
   files: Map<string, Uint8Array>;
   uploadId?: string;
   acked: boolean;
+  /** Requests of the change sent and not yet answered. */
+  pending: number;
+  /** A request of the change got no HTTP answer at all: the kill cut it. */
+  cut: boolean;
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), "edgefs-crash-"));
@@ -82,6 +86,8 @@ async function prepare(api: Edgefs, share: string, round: number, i: number): Pr
     newData: new Uint8Array(0),
     files: new Map(),
     acked: false,
+    pending: 0,
+    cut: false,
   };
   if (kind === "put" || kind === "multipart") {
     slot.path += ".bin";
@@ -120,8 +126,17 @@ async function prepare(api: Edgefs, share: string, round: number, i: number): Pr
 /** The change a slot makes while the server is killed. Sets `acked` on a 2xx answer. */
 async function change(api: Edgefs, share: string, slot: Slot): Promise<void> {
   const ok = async (res: Promise<Response>) => {
-    const r = await res;
-    await r.arrayBuffer();
+    slot.pending++;
+    let r: Response;
+    try {
+      r = await res;
+      await r.arrayBuffer();
+    } catch (e) {
+      slot.cut = true; // no answer: the connection died with the server
+      throw e;
+    } finally {
+      slot.pending--;
+    }
     if (r.status >= 200 && r.status < 300) return true;
     throw new Error(`${slot.kind} ${slot.path}: ${r.status}`);
   };
@@ -217,7 +232,7 @@ describe(`kill -9 during ${OPS} uploads, commits, moves and recursive deletes, $
       let api = new Edgefs(server.url, token);
       const share = "crash";
       const { id: shareId } = await api.createShare(share);
-      const tally = { old: 0, new: 0, acked: 0 };
+      const tally = { old: 0, new: 0, acked: 0, inFlightAtKill: 0, cut: 0 };
 
       for (let round = 0; round < CRASHES; round++) {
         const slots = await pool(
@@ -237,8 +252,16 @@ describe(`kill -9 during ${OPS} uploads, commits, moves and recursive deletes, $
         );
         await Promise.race([acked, sleep(5000)]);
         await sleep((round * 37) % 60);
+        const inFlight = slots.filter((s) => s.pending > 0).length;
         await server.kill();
         await running;
+        // The kill must land mid-operation, or this round proved nothing about
+        // crashes: changes were in flight when it came, and some never got an answer.
+        const cut = slots.filter((s) => s.cut).length;
+        expect(inFlight, `round ${round}: no change in flight at the kill`).toBeGreaterThan(0);
+        expect(cut, `round ${round}: the kill cut no request`).toBeGreaterThan(0);
+        tally.inFlightAtKill += inFlight;
+        tally.cut += cut;
 
         server = await startServer({ dataDir, token, vars: VARS });
         api = new Edgefs(server.url, token);
@@ -262,6 +285,8 @@ describe(`kill -9 during ${OPS} uploads, commits, moves and recursive deletes, $
         const large = entries.filter((e) => e.type === "file" && e.size > INLINE_MAX).length;
         await sleep((TTL_SECONDS + 2) * 1000);
         expect(await api.waitForR2Count(shareId, large, 90_000)).toBe(large);
+        // And no multipart upload the crash interrupted is left open in R2.
+        expect(await api.waitForNoUnfinishedUploads(shareId, 90_000)).toBe(0);
       }
       // For the record (and the README): how the crashes fell.
       console.log(`crash outcomes: ${JSON.stringify(tally)}`);

@@ -82,6 +82,8 @@ describe(`${UPLOADS} uploads cut at random offsets (seed ${SEED})`, () => {
   const old = new Map<string, { data: Uint8Array; etag: string | undefined }>();
   const uploadIds: string[] = [];
   const early: string[] = [];
+  /** Multipart cuts whose R2 upload the dev count saw open right after the cut. */
+  let seenOpen = 0;
 
   beforeAll(async () => {
     server = await startServer({
@@ -132,6 +134,10 @@ describe(`${UPLOADS} uploads cut at random offsets (seed ${SEED})`, () => {
       cutAfter: c.cutAt - (cutPart - 1) * PART,
       chunked: false,
     });
+    // Before GC the abandoned upload is open in R2: the zero checked after GC
+    // is a count that can see it. (Counted, not required of each cut: one
+    // that ran past its 10 s lifetime may already be reclaimed.)
+    if ((await api.unfinishedUploads(shareId)) > 0) seenOpen++;
     return result.earlyStatus;
   }
 
@@ -154,6 +160,9 @@ describe(`${UPLOADS} uploads cut at random offsets (seed ${SEED})`, () => {
         if (status !== undefined && status < 400) early.push(`${c.kind} ${c.path}: ${status}`);
       });
       expect(early).toEqual([]);
+      const multipartCuts = cuts.filter((c) => c.kind === "multipart").length;
+      expect(multipartCuts).toBeGreaterThan(0);
+      expect(seenOpen, "no multipart cut was seen open in R2 before GC").toBeGreaterThan(0);
 
       for (const c of cuts) {
         const stat = await api.stat(share, c.path);
@@ -180,6 +189,8 @@ describe(`${UPLOADS} uploads cut at random offsets (seed ${SEED})`, () => {
       const committedLarge = [...old.values()].filter((o) => o.data.byteLength > INLINE_MAX).length;
       await sleep((TTL_SECONDS + 2) * 1000);
       expect(await api.waitForR2Count(shareId, committedLarge, 90_000)).toBe(committedLarge);
+      // No R2 multipart upload is left open either: multipart and chunked cuts' parts are freed.
+      expect(await api.waitForNoUnfinishedUploads(shareId, 90_000)).toBe(0);
       // Abandoned multipart uploads are gone too (their R2 uploads aborted by the alarm).
       for (const id of uploadIds) {
         const res = await api.json<{ error: { code: string } }>(

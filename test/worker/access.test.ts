@@ -297,9 +297,9 @@ describe("authorization matrix", () => {
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    await api("PUT", `/v1/shares/${S}`);
-    await api("PUT", "/v1/shares/beta");
-    await put(S, "/seed.txt", "seed");
+    expect((await api("PUT", `/v1/shares/${S}`)).status).toBe(201);
+    expect((await api("PUT", "/v1/shares/beta")).status).toBe(201);
+    expect((await put(S, "/seed.txt", "seed")).status).toBe(201);
     const now = Math.floor(Date.now() / 1000);
     const claims = {
       jti: "0".repeat(32),
@@ -353,8 +353,9 @@ describe("authorization matrix", () => {
       const denied: [string, string][] = [["another env", tokens.otherEnv as string]];
       if (!route.envLevel) denied.push(["another share", tokens.otherShare as string]);
       for (const p of ["read", "write", "admin"] as Perm[]) {
-        if (p !== route.perm && !(route.envLevel && route.perm === "read"))
-          denied.push([`a ${p} token`, tokens[p] as string]);
+        // Permissions do not imply each other (README "Access"), env-level routes
+        // included: a write-only or admin-only token may not even list shares.
+        if (p !== route.perm) denied.push([`a ${p} token`, tokens[p] as string]);
       }
       for (const [label, token] of denied) {
         const res = await route.run(bearer(token));

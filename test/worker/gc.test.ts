@@ -16,6 +16,7 @@ import {
   shareId,
   sleep,
   stub,
+  unfinishedUploads,
 } from "./helpers";
 
 const BIG = 70_000;
@@ -39,8 +40,8 @@ describe("garbage collection", () => {
   it("keeps a superseded blob through the grace period, then deletes it", async () => {
     const s = await newShare();
     const id = await shareId(s);
-    await put(s, "/f", bytesOf(BIG, 1));
-    await put(s, "/f", bytesOf(BIG, 2));
+    expect((await put(s, "/f", bytesOf(BIG, 1))).status).toBe(201);
+    expect((await put(s, "/f", bytesOf(BIG, 2))).status).toBe(200);
     expect(await r2Count(`blobs/${id}/`)).toBe(2);
     // Within the grace period the alarm leaves it for readers still streaming it.
     await runDurableObjectAlarm(stub(s));
@@ -57,7 +58,7 @@ describe("garbage collection", () => {
   it("an upload that ends short of its Content-Length leaves nothing visible and no blob", async () => {
     const s = await newShare();
     const id = await shareId(s);
-    await put(s, "/keep", "old version");
+    expect((await put(s, "/keep", "old version")).status).toBe(201);
     for (const path of ["/keep", "/new"]) {
       const res = await api("PUT", `/v1/shares/${s}/files${path}`, {
         body: brokenBody(200_000),
@@ -121,12 +122,55 @@ describe("garbage collection", () => {
     expect(await runDurableObjectAlarm(share)).toBe(false);
   });
 
+  it("an R2 abort that fails stays queued and is retried until R2 frees the parts", async () => {
+    const s = await newShare();
+    const id = await shareId(s);
+    const share = stub(s);
+    const created = await api("POST", `/v1/shares/${s}/uploads`, {
+      body: JSON.stringify({ path: "/stuck.bin" }),
+    });
+    expect(created.status).toBe(201);
+    const { uploadId } = await json<{ uploadId: string }>(created);
+    const sent = await api("PUT", `/v1/shares/${s}/uploads/${uploadId}/parts/1`, {
+      body: bytesOf(BIG),
+    });
+    expect(sent.status).toBe(200);
+    expect(await unfinishedUploads(`blobs/${id}/`)).toBe(1);
+    // The upload expires, and R2 refuses the abort (an id R2 does not know
+    // stands in for a transient failure: local R2 has no other way to fail).
+    const r2UploadId = await runInDurableObject(share, async (_i, state) => {
+      const past = Date.now() - 1;
+      const real = state.storage.sql
+        .exec<{ r2_upload_id: string }>("SELECT r2_upload_id FROM uploads")
+        .one().r2_upload_id;
+      state.storage.sql.exec("UPDATE uploads SET expires_at = ?", past);
+      state.storage.sql.exec("UPDATE pending SET expires_at = ?, upload_id = 'refused'", past);
+      await state.storage.setAlarm(Date.now());
+      return real;
+    });
+    expect(await runDurableObjectAlarm(share)).toBe(true);
+    // Not forgotten: still queued, the alarm set for a retry, the parts still in R2.
+    expect((await share.usage()).gc).toBe(1);
+    expect(await runInDurableObject(share, (_i, state) => state.storage.getAlarm())).not.toBeNull();
+    expect(await unfinishedUploads(`blobs/${id}/`)).toBe(1);
+    // R2 recovers: the retry aborts the upload and only then forgets it.
+    await runInDurableObject(share, (_i, state) => {
+      state.storage.sql.exec("UPDATE gc SET upload_id = ?", r2UploadId);
+    });
+    await runAllGc(s);
+    expect((await share.usage()).gc).toBe(0);
+    expect(await unfinishedUploads(`blobs/${id}/`)).toBe(0);
+  });
+
   it("a retried alarm never frees a blob another copy still uses", async () => {
     const s = await newShare();
     const id = await shareId(s);
-    await put(s, "/a", bytesOf(BIG, 4));
-    await api("POST", `/v1/shares/${s}/copy`, { body: JSON.stringify({ from: "/a", to: "/b" }) });
-    await api("DELETE", `/v1/shares/${s}/files/a`);
+    expect((await put(s, "/a", bytesOf(BIG, 4))).status).toBe(201);
+    const copied = await api("POST", `/v1/shares/${s}/copy`, {
+      body: JSON.stringify({ from: "/a", to: "/b" }),
+    });
+    expect(copied.status).toBe(201);
+    expect((await api("DELETE", `/v1/shares/${s}/files/a`)).status).toBe(204);
     await sleep(1100);
     // Alarms run at least once: run it repeatedly, as retries would.
     for (let i = 0; i < 3; i++) {
@@ -149,8 +193,8 @@ describe("garbage collection", () => {
     const late = await alarm();
     expect(late).toBeGreaterThan(before + 3600_000);
     // A superseded blob: due after the 1 s grace, earlier, so the alarm moves up.
-    await put(s, "/f", bytesOf(BIG, 1));
-    await put(s, "/f", bytesOf(BIG, 2));
+    expect((await put(s, "/f", bytesOf(BIG, 1))).status).toBe(201);
+    expect((await put(s, "/f", bytesOf(BIG, 2))).status).toBe(200);
     const early = await alarm();
     expect(early).toBeLessThan(before + 60_000);
     // Another reservation (later again) leaves the alarm where it is.

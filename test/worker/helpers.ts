@@ -105,6 +105,16 @@ export async function r2Count(prefix: string): Promise<number> {
   return n;
 }
 
+/**
+ * How many multipart uploads under the prefix R2 still holds open (dev
+ * route): their parts are stored although `list()` shows no object.
+ */
+export async function unfinishedUploads(prefix: string): Promise<number> {
+  const res = await api("GET", `/_dev/r2-count?prefix=${encodeURIComponent(prefix)}`);
+  expect(res.status).toBe(200);
+  return (await json<{ unfinishedUploads: number }>(res)).unfinishedUploads;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**

@@ -99,9 +99,12 @@ async function raw(
     // sees a request (README "Paths"): a target that resolves outside the
     // route it was built for names another route — the SDK refuses those
     // paths. Such requests are not sent: they test URL parsing, not edgefs.
+    // The route is the target's first (up to) three segments before any
+    // query: "/v1/shares/NAME", "/dav/main/NAME", but also "/v1/tokens" and
+    // "/v1/shares" (building a fourth segment for those named a route that
+    // does not exist, and skipped every case of theirs).
     const resolved = new URL(`${ORIGIN}${target}`).pathname;
-    const [, v1, shares, share] = target.split("/");
-    const prefix = `/${v1}/${shares}/${share?.split("?")[0]}`;
+    const prefix = (target.split("?")[0] as string).split("/").slice(0, 4).join("/");
     if (!resolved.startsWith(prefix)) return undefined;
     request = new Request(`${ORIGIN}${target}`, {
       method,
@@ -112,6 +115,26 @@ async function raw(
     return undefined; // not even a URL or header a client could send
   }
   return exports.default.fetch(request);
+}
+
+/**
+ * Counts the cases each route of a property's table actually sent, so a
+ * property whose requests never reach a route (dropped by raw() as not a URL,
+ * or resolving elsewhere) fails instead of passing vacuously.
+ */
+function routeCounter(routes: readonly string[]) {
+  const sent = new Map(routes.map((r) => [r, 0]));
+  return {
+    hit(route: string) {
+      sent.set(route, (sent.get(route) ?? 0) + 1);
+    },
+    expectEveryRouteExercised() {
+      const missed = [...sent].filter(([, n]) => n === 0).map(([r]) => r);
+      expect(missed, `routes no case reached: ${JSON.stringify(Object.fromEntries(sent))}`).toEqual(
+        [],
+      );
+    },
+  };
 }
 
 // ── Arbitraries ─────────────────────────────────────────────────────────
@@ -259,10 +282,12 @@ describe("hostile file requests", () => {
   it(
     "paths × methods × headers × query: contract errors only, nothing escapes the share",
     async () => {
+      const ROUTES = ["files", "stat", "list"] as const;
+      const counter = routeCounter(ROUTES);
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom("GET", "HEAD", "PUT", "DELETE"),
-          fc.constantFrom("files", "stat", "list"),
+          fc.constantFrom(...ROUTES),
           rawPath,
           headers,
           query,
@@ -275,11 +300,13 @@ describe("hostile file requests", () => {
               body: method === "PUT" ? body : null,
             });
             if (!res) return;
+            counter.hit(route);
             await expectContract(res, `${method} ${target.slice(0, 200)}`);
           },
         ),
         { numRuns: RUNS },
       );
+      counter.expectEveryRouteExercised();
       await expectNothingEscaped();
     },
     TIMEOUT,
@@ -410,17 +437,19 @@ describe("hostile JSON bodies", () => {
   it(
     "move, copy, uploads, leases, presign, tokens, shares: contract errors only, nothing escapes",
     async () => {
+      const ROUTES = [
+        `/v1/shares/${TARGETS.json}/move`,
+        `/v1/shares/${TARGETS.json}/copy`,
+        `/v1/shares/${TARGETS.json}/uploads`,
+        `/v1/shares/${TARGETS.json}/leases`,
+        `/v1/shares/${TARGETS.json}/presign`,
+        "/v1/tokens",
+        `/v1/shares?env=${FUZZ_ENV}`,
+      ];
+      const counter = routeCounter(ROUTES);
       await fc.assert(
         fc.asyncProperty(
-          fc.constantFrom(
-            `/v1/shares/${TARGETS.json}/move`,
-            `/v1/shares/${TARGETS.json}/copy`,
-            `/v1/shares/${TARGETS.json}/uploads`,
-            `/v1/shares/${TARGETS.json}/leases`,
-            `/v1/shares/${TARGETS.json}/presign`,
-            "/v1/tokens",
-            `/v1/shares?env=${FUZZ_ENV}`,
-          ),
+          fc.constantFrom(...ROUTES),
           jsonBodyText,
           fc.constantFrom("application/json", "text/plain"),
           async (route, body, contentType) => {
@@ -429,11 +458,13 @@ describe("hostile JSON bodies", () => {
               headers: { "content-type": contentType },
             });
             if (!res) return;
+            counter.hit(route);
             await expectContract(res, `POST ${route} ${body.slice(0, 200)}`);
           },
         ),
         { numRuns: RUNS },
       );
+      counter.expectEveryRouteExercised();
       await expectNothingEscaped();
       // Whatever moved or copied, the target still holds whole files only.
       const listing = await json<{ entries: { path: string; type: string; size: number }[] }>(
@@ -468,20 +499,24 @@ describe("hostile share names", () => {
         fc.string({ unit: "grapheme-ascii", maxLength: 70 }).map(encodeURIComponent),
         fc.string({ unit: "binary", maxLength: 10 }).map(encodeURIComponent),
       );
+      const ROUTES = ["", "/heartbeat", "/files/a", "/stat/", "/list/", "/mounts", "/leases"];
+      const counter = routeCounter(ROUTES);
       await fc.assert(
         fc.asyncProperty(
           fc.constantFrom("PUT", "GET", "DELETE", "POST"),
           nameText,
-          fc.constantFrom("", "/heartbeat", "/files/a", "/stat/", "/list/", "/mounts", "/leases"),
+          fc.constantFrom(...ROUTES),
           async (method, name, rest) => {
             const target = `/v1/shares/${name}${rest}?env=${FUZZ_ENV}`;
             const res = await raw(method, target, { body: method === "GET" ? null : "{}" });
             if (!res) return;
+            counter.hit(rest);
             await expectContract(res, `${method} ${target.slice(0, 200)}`);
           },
         ),
         { numRuns: RUNS },
       );
+      counter.expectEveryRouteExercised();
       await expectNothingEscaped();
       const created = await json<{ shares: { name: string }[] }>(
         await api("GET", `/v1/shares?env=${FUZZ_ENV}`),

@@ -53,9 +53,9 @@ describe("move", () => {
 
   it("moves a directory recursively", async () => {
     const s = await newShare();
-    await put(s, "/src/a", "1");
-    await put(s, "/src/sub/b", bytesOf(BIG));
-    await put(s, "/src-sibling", "stays");
+    expect((await put(s, "/src/a", "1")).status).toBe(201);
+    expect((await put(s, "/src/sub/b", bytesOf(BIG))).status).toBe(201);
+    expect((await put(s, "/src-sibling", "stays")).status).toBe(201);
     expect((await move(s, { from: "/src", to: "/dst/moved" })).status).toBe(200);
     expect(await paths(s, "/dst/moved")).toEqual(["a", "sub", "sub/b"]);
     expect(await getText(s, "/dst/moved/a")).toBe("1");
@@ -70,7 +70,7 @@ describe("move", () => {
 
   it("refuses to move a directory into itself (EINVAL) and the root", async () => {
     const s = await newShare();
-    await put(s, "/d/x", "1");
+    expect((await put(s, "/d/x", "1")).status).toBe(201);
     await expectError(await move(s, { from: "/d", to: "/d/inner" }), 400, "EINVAL");
     await expectError(await move(s, { from: "/", to: "/x" }), 400, "EINVAL");
     expect(await getText(s, "/d/x")).toBe("1");
@@ -78,13 +78,13 @@ describe("move", () => {
 
   it("does not overwrite unless asked, then follows rename(2)", async () => {
     const s = await newShare();
-    await put(s, "/a", "A");
-    await put(s, "/b", bytesOf(BIG));
-    await put(s, "/dir/x", "x");
+    expect((await put(s, "/a", "A")).status).toBe(201);
+    expect((await put(s, "/b", bytesOf(BIG))).status).toBe(201);
+    expect((await put(s, "/dir/x", "x")).status).toBe(201);
     await expectError(await move(s, { from: "/a", to: "/b" }), 409, "EEXIST");
     await expectError(await move(s, { from: "/a", to: "/dir", overwrite: true }), 409, "EISDIR");
     await expectError(await move(s, { from: "/dir", to: "/a", overwrite: true }), 409, "ENOTDIR");
-    await put(s, "/dir2/y", "y");
+    expect((await put(s, "/dir2/y", "y")).status).toBe(201);
     await expectError(
       await move(s, { from: "/dir", to: "/dir2", overwrite: true }),
       409,
@@ -115,7 +115,7 @@ describe("copy", () => {
     const s = await newShare();
     const id = await shareId(s);
     const data = bytesOf(BIG, 9);
-    await put(s, "/orig", data);
+    expect((await put(s, "/orig", data)).status).toBe(201);
     expect((await copy(s, { from: "/orig", to: "/copy" })).status).toBe(201);
     expect(await r2Count(`blobs/${id}/`)).toBe(1); // no bytes copied
     expect((await api("DELETE", `/v1/shares/${s}/files/orig`)).status).toBe(204);
@@ -124,23 +124,23 @@ describe("copy", () => {
     const back = await (await api("GET", `/v1/shares/${s}/files/copy`)).arrayBuffer();
     expect(await sha256(back)).toBe(await sha256(data));
     // Overwriting the last copy releases the blob for good.
-    await put(s, "/copy", "small now");
+    expect((await put(s, "/copy", "small now")).status).toBe(200);
     await runAllGc(s);
     expect(await r2Count(`blobs/${id}/`)).toBe(0);
   });
 
   it("copies directories recursively (only with recursive), inline and R2 files alike", async () => {
     const s = await newShare();
-    await put(s, "/t/a", "inline");
-    await put(s, "/t/deep/b", bytesOf(BIG, 1));
-    await put(s, "/t/deep/c", bytesOf(BIG, 2));
+    expect((await put(s, "/t/a", "inline")).status).toBe(201);
+    expect((await put(s, "/t/deep/b", bytesOf(BIG, 1))).status).toBe(201);
+    expect((await put(s, "/t/deep/c", bytesOf(BIG, 2))).status).toBe(201);
     await expectError(await copy(s, { from: "/t", to: "/u" }), 409, "EISDIR");
     expect((await copy(s, { from: "/t", to: "/u", recursive: true })).status).toBe(201);
     expect(await paths(s, "/u")).toEqual(await paths(s, "/t"));
     expect(await getText(s, "/u/a")).toBe("inline");
     // Two files, two blobs, each referenced twice.
     expect((await stub(s).usage()).blobs).toBe(2);
-    await api("DELETE", `/v1/shares/${s}/files/t?recursive=true`);
+    expect((await api("DELETE", `/v1/shares/${s}/files/t?recursive=true`)).status).toBe(204);
     expect((await stub(s).usage()).blobs).toBe(2);
     expect((await api("DELETE", `/v1/shares/${s}/files/u?recursive=true`)).status).toBe(204);
     expect((await stub(s).usage()).blobs).toBe(0);

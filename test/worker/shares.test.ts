@@ -41,23 +41,24 @@ describe("shares", () => {
   });
 
   it("lists the shares of an environment, separately per ?env=", async () => {
-    await api("PUT", "/v1/shares/listed-1?env=staging");
-    await api("PUT", "/v1/shares/listed-2?env=staging");
-    await api("PUT", "/v1/shares/listed-3?env=other");
+    expect((await api("PUT", "/v1/shares/listed-1?env=staging")).status).toBe(201);
+    expect((await api("PUT", "/v1/shares/listed-2?env=staging")).status).toBe(201);
+    expect((await api("PUT", "/v1/shares/listed-3?env=other")).status).toBe(201);
     const res = await api("GET", "/v1/shares?env=staging");
     const names = (await json<{ shares: Info[] }>(res)).shares.map((s) => s.name);
     expect(names).toEqual(["listed-1", "listed-2"]);
     const main = (await json<{ shares: Info[] }>(await api("GET", "/v1/shares"))).shares;
     expect(main.every((s) => s.env === "main")).toBe(true);
     // Same name in two environments: two different shares.
-    await api("PUT", "/v1/shares/listed-1?env=other");
-    await put("listed-1", "/f?env=other", "x");
+    expect((await api("PUT", "/v1/shares/listed-1?env=other")).status).toBe(201);
+    expect((await put("listed-1", "/f?env=other", "x")).status).toBe(201);
     const other = await api("GET", "/v1/shares/listed-1/list/?env=staging");
     expect((await json<{ entries: unknown[] }>(other)).entries).toEqual([]);
   });
 
   it("paginates the share list with limit and cursor", async () => {
-    for (let i = 0; i < 5; i++) await api("PUT", `/v1/shares/page-${i}?env=paged`);
+    for (let i = 0; i < 5; i++)
+      expect((await api("PUT", `/v1/shares/page-${i}?env=paged`)).status).toBe(201);
     const seen: string[] = [];
     let cursor: string | undefined;
     for (let round = 0; round < 10; round++) {

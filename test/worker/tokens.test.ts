@@ -1,5 +1,6 @@
 import { sign, verify } from "hono/jwt";
 import { beforeAll, describe, expect, it } from "vitest";
+import { PARAM, type PresignedRequest, presign as signUrl } from "../../src/auth/presign";
 import { api, expectError, json, newShare, put, sleep } from "./helpers";
 
 interface Minted {
@@ -186,7 +187,7 @@ describe("presigned URLs", () => {
   let s: string;
   beforeAll(async () => {
     s = await newShare("pre");
-    await put(s, "/docs/report.txt", "0123456789");
+    expect((await put(s, "/docs/report.txt", "0123456789")).status).toBe(201);
   });
 
   it("a GET URL reads without any header, with ranges and conditionals", async () => {
@@ -251,7 +252,7 @@ describe("presigned URLs", () => {
 
   it("any change to path, method, share, env, credential, expiry or signature is 401", async () => {
     const other = await newShare("pre-other");
-    await put(other, "/docs/report.txt", "other");
+    expect((await put(other, "/docs/report.txt", "other")).status).toBe(201);
     const p = await presign(s, { path: "/docs/report.txt", method: "GET" });
     const u = new URL(p.url);
     const variants: [string, string, string?][] = [
@@ -301,6 +302,57 @@ describe("presigned URLs", () => {
     );
   });
 
+  it("rotation: a URL signed with the previous signing key still works; with neither key, 401", async () => {
+    // EDGEFS_SIGNING_KEY is "test-signing-key", EDGEFS_SIGNING_KEY_PREVIOUS "old-signing-key"
+    // (vitest.config.ts). URLs are re-signed here the way the server signs them.
+    const resigned = async (url: string, method: "GET" | "PUT", path: string, key: string) => {
+      const u = new URL(url);
+      const request: PresignedRequest = {
+        method,
+        env: u.searchParams.get("env") ?? "",
+        share: s,
+        path,
+        credential: u.searchParams.get(PARAM.credential) ?? "",
+        expires: Number(u.searchParams.get(PARAM.expires)),
+      };
+      u.searchParams.set(
+        PARAM.signature,
+        await signUrl({ rootTokens: [], signing: key, verifying: [key] }, request),
+      );
+      return u.toString();
+    };
+    const reader = await presign(s, { path: "/docs/report.txt", method: "GET", expiresIn: 600 });
+    // The test signs exactly as the server does: with the current key it gets the same URL.
+    expect(await resigned(reader.url, "GET", "/docs/report.txt", "test-signing-key")).toBe(
+      reader.url,
+    );
+    const oldGet = await resigned(reader.url, "GET", "/docs/report.txt", "old-signing-key");
+    expect(oldGet).not.toBe(reader.url);
+    const read = await fetchUrl(oldGet);
+    expect(read.status).toBe(200);
+    expect(await read.text()).toBe("0123456789");
+    expect((await fetchUrl(oldGet, { method: "HEAD" })).status).toBe(200);
+
+    const writer = await presign(s, { path: "/inbox/rotated.bin", method: "PUT" });
+    const oldPut = await resigned(writer.url, "PUT", "/inbox/rotated.bin", "old-signing-key");
+    expect((await fetchUrl(oldPut, { method: "PUT", body: "old key" })).status).toBe(201);
+    expect(await (await api("GET", `/v1/shares/${s}/files/inbox/rotated.bin`)).text()).toBe(
+      "old key",
+    );
+
+    // A key that is neither the current nor the previous one: refused, and nothing written.
+    const foreignGet = await resigned(reader.url, "GET", "/docs/report.txt", "some-other-key");
+    await expectError(await fetchUrl(foreignGet), 401, "EUNAUTHENTICATED");
+    const foreign = await presign(s, { path: "/inbox/foreign.bin", method: "PUT" });
+    const foreignPut = await resigned(foreign.url, "PUT", "/inbox/foreign.bin", "some-other-key");
+    await expectError(
+      await fetchUrl(foreignPut, { method: "PUT", body: "x" }),
+      401,
+      "EUNAUTHENTICATED",
+    );
+    await expectError(await api("GET", `/v1/shares/${s}/stat/inbox/foreign.bin`), 404, "ENOENT");
+  });
+
   it("expires, and dies with the token that signed it", async () => {
     const short = await presign(s, { path: "/docs/report.txt", method: "GET", expiresIn: 1 });
     await sleep(1100);
@@ -344,21 +396,50 @@ describe("presigned URLs", () => {
 });
 
 describe("CORS", () => {
+  /** What a browser app needs (README "CORS"): the whole set, no more, no less. */
+  const ALLOWED_HEADERS = [
+    "authorization",
+    "content-type",
+    "range",
+    "if-match",
+    "if-none-match",
+    "if-range",
+    "if-modified-since",
+    "edgefs-lease",
+  ];
+  const EXPOSED_HEADERS = [
+    "etag",
+    "content-range",
+    "content-length",
+    "accept-ranges",
+    "last-modified",
+  ];
+  const METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"];
+  const set = (header: string | null) =>
+    (header ?? "")
+      .split(",")
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== "")
+      .sort();
+
   it("answers preflights for allowed origins only, and exposes the file headers", async () => {
     const preflight = await api("OPTIONS", "/v1/shares", {
       token: null,
       headers: {
         origin: "https://app.example",
         "access-control-request-method": "PUT",
-        "access-control-request-headers": "authorization, if-match, edgefs-lease",
+        "access-control-request-headers": ALLOWED_HEADERS.join(", "),
       },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example");
-    expect(preflight.headers.get("access-control-allow-methods")).toContain("PUT");
-    expect(preflight.headers.get("access-control-allow-headers")?.toLowerCase()).toContain(
-      "authorization",
+    expect(set(preflight.headers.get("access-control-allow-methods"))).toEqual(
+      set(METHODS.join(",")),
     );
+    expect(set(preflight.headers.get("access-control-allow-headers"))).toEqual(
+      [...ALLOWED_HEADERS].sort(),
+    );
+    expect(preflight.headers.get("access-control-max-age")).toBe("600");
     const stranger = await api("OPTIONS", "/v1/shares", {
       token: null,
       headers: { origin: "https://evil.example", "access-control-request-method": "GET" },
@@ -366,11 +447,20 @@ describe("CORS", () => {
     expect(stranger.headers.get("access-control-allow-origin")).toBeNull();
 
     const s = await newShare();
-    await put(s, "/f", "x");
+    expect((await put(s, "/f", "x")).status).toBe(201);
     const res = await api("GET", `/v1/shares/${s}/files/f`, {
       headers: { origin: "https://app.example" },
     });
+    expect(res.status).toBe(200);
     expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
-    expect(res.headers.get("access-control-expose-headers")?.toLowerCase()).toContain("etag");
+    expect(set(res.headers.get("access-control-expose-headers"))).toEqual(
+      [...EXPOSED_HEADERS].sort(),
+    );
+    // Every exposed header is one a file answer really carries (a Range read has them all).
+    const ranged = await api("GET", `/v1/shares/${s}/files/f`, {
+      headers: { origin: "https://app.example", range: "bytes=0-0" },
+    });
+    expect(ranged.status).toBe(206);
+    for (const h of EXPOSED_HEADERS) expect(ranged.headers.get(h), h).not.toBeNull();
   });
 });

@@ -13,6 +13,7 @@ import {
   sha256,
   shareId,
   stub,
+  unfinishedUploads,
 } from "./helpers";
 
 const MiB = 1024 * 1024;
@@ -92,6 +93,8 @@ describe("multipart uploads", () => {
     // The upload is over: its id is gone; one blob, nothing pending.
     await expectError(await status(s, u.uploadId), 404, "ENOENT");
     expect(await stub(s).usage()).toMatchObject({ pending: 0, blobs: 1 });
+    // R2's upload became the object: none is left open.
+    expect(await unfinishedUploads(`blobs/${await shareId(s)}/`)).toBe(0);
   });
 
   it("enforces R2's part-size rules with errors that name the expected size", async () => {
@@ -127,21 +130,23 @@ describe("multipart uploads", () => {
     const s = await newShare();
     const id = await shareId(s);
     const u = await start(s, "/once.bin", { "if-none-match": "*" });
-    await part(s, u.uploadId, 1, bytesOf(1000));
+    expect((await part(s, u.uploadId, 1, bytesOf(1000))).status).toBe(200);
     // Someone else creates the file meanwhile: the create-only upload loses.
     await put(s, "/once.bin", "the other writer");
+    expect(await unfinishedUploads(`blobs/${id}/`)).toBe(1);
     await expectError(await complete(s, u.uploadId), 412, "EPRECONDITION");
     expect(await getText(s, "/once.bin")).toBe("the other writer");
     await expectError(await status(s, u.uploadId), 404, "ENOENT");
-    // Its object is reclaimed at once.
+    // Its object is reclaimed at once, and R2's upload aborted.
     for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub(s))); i++);
     expect(await r2Count(`blobs/${id}/`)).toBe(0);
+    expect(await unfinishedUploads(`blobs/${id}/`)).toBe(0);
     // Compare-and-swap through an upload.
     const v = await json<{ etag: string }>(await api("GET", `/v1/shares/${s}/stat/once.bin`));
     const cas = await start(s, "/once.bin", { "if-match": v.etag });
     const raced = await start(s, "/once.bin", { "if-match": v.etag });
-    await part(s, cas.uploadId, 1, bytesOf(70_000));
-    await part(s, raced.uploadId, 1, bytesOf(10));
+    expect((await part(s, cas.uploadId, 1, bytesOf(70_000))).status).toBe(200);
+    expect((await part(s, raced.uploadId, 1, bytesOf(10))).status).toBe(200);
     expect((await complete(s, cas.uploadId)).status).toBe(200);
     // The second one read the same version, but the file changed before it completed.
     await expectError(await complete(s, raced.uploadId), 412, "EPRECONDITION");
@@ -170,7 +175,7 @@ describe("multipart uploads", () => {
   it("respects leases at completion", async () => {
     const s = await newShare();
     const u = await start(s, "/locked/file");
-    await part(s, u.uploadId, 1, bytesOf(10));
+    expect((await part(s, u.uploadId, 1, bytesOf(10))).status).toBe(200);
     const lease = await json<{ leaseId: string }>(
       await api("POST", `/v1/shares/${s}/leases`, { body: '{"path":"/locked"}' }),
     );
@@ -183,8 +188,12 @@ describe("multipart uploads", () => {
     const s = await newShare();
     const id = await shareId(s);
     const u = await start(s, "/gone");
-    await part(s, u.uploadId, 1, bytesOf(PART));
-    await expectError(await complete(s, (await start(s, "/empty")).uploadId), 400, "EINVAL");
+    expect((await part(s, u.uploadId, 1, bytesOf(PART))).status).toBe(200);
+    const empty = await start(s, "/empty");
+    await expectError(await complete(s, empty.uploadId), 400, "EINVAL");
+    // Both R2 uploads are open, parts stored, yet no object is listed.
+    expect(await unfinishedUploads(`blobs/${id}/`)).toBe(2);
+    expect(await r2Count(`blobs/${id}/`)).toBe(0);
     expect((await api("DELETE", `/v1/shares/${s}/uploads/${u.uploadId}`)).status).toBe(204);
     await expectError(await status(s, u.uploadId), 404, "ENOENT");
     await expectError(await part(s, u.uploadId, 2, bytesOf(10)), 404, "ENOENT");
@@ -192,13 +201,20 @@ describe("multipart uploads", () => {
     await expectError(await status(s, "not-an-upload-id"), 400, "EINVAL");
     for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub(s))); i++);
     expect(await r2Count(`blobs/${id}/`)).toBe(0);
+    // The aborted one is gone from R2; the empty one stays open (it was never aborted).
+    expect(await unfinishedUploads(`blobs/${id}/`)).toBe(1);
+    expect((await api("DELETE", `/v1/shares/${s}/uploads/${empty.uploadId}`)).status).toBe(204);
+    for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub(s))); i++);
+    expect(await unfinishedUploads(`blobs/${id}/`)).toBe(0);
     await expectError(await api("GET", `/v1/shares/${s}/stat/gone`), 404, "ENOENT");
   });
 
   it("an upload not completed before its expiry is aborted and reclaimed by the alarm", async () => {
     const s = await newShare();
+    const id = await shareId(s);
     const u = await start(s, "/slow");
-    await part(s, u.uploadId, 1, bytesOf(PART));
+    expect((await part(s, u.uploadId, 1, bytesOf(PART))).status).toBe(200);
+    expect(await unfinishedUploads(`blobs/${id}/`)).toBe(1);
     expect(u.expiresAt).toBeGreaterThan(Date.now() + 23 * 3600_000); // default 24 h
     await runInDurableObject(stub(s), async (_i, state) => {
       const past = Date.now() - 1;
@@ -209,6 +225,7 @@ describe("multipart uploads", () => {
     await expectError(await status(s, u.uploadId), 404, "ENOENT");
     for (let i = 0; i < 5 && (await runDurableObjectAlarm(stub(s))); i++);
     expect(await stub(s).usage()).toMatchObject({ pending: 0, gc: 0, blobs: 0 });
+    expect(await unfinishedUploads(`blobs/${id}/`)).toBe(0);
     const rows = await runInDurableObject(
       stub(s),
       (_i, state) =>
