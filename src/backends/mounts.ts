@@ -2,8 +2,8 @@ import { coversShare } from "../auth/scope";
 import { secretContext, unseal } from "../auth/sealed";
 import { FsError } from "../core/errors";
 import type { Mount } from "../durable/mount-table";
-import { unwrap } from "../durable/rpc";
 import { secretStore } from "../durable/secret-store";
+import { shareClient } from "../durable/share-client";
 import type { ShareDO } from "../durable/share-do";
 import type { S3Credentials } from "../s3/client";
 import { type AllowedHost, endpointRefusal } from "../s3/endpoint";
@@ -36,7 +36,7 @@ export async function mountsOf(
   const key = `${environment}/${share}`;
   const hit = mountCache.get(key);
   if (hit && Date.now() - hit.at < MOUNT_CACHE_MS) return hit.mounts;
-  const mounts = await unwrap(stub.listMounts());
+  const mounts = await shareClient(stub).listMounts();
   mountCache.set(key, { mounts, at: Date.now() });
   return mounts;
 }

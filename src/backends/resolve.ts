@@ -3,6 +3,7 @@ import type { Backend } from "../core/backend";
 import { FsError } from "../core/errors";
 import { type FsPath, isWithin } from "../core/paths";
 import type { Mount } from "../durable/mount-table";
+import { type ShareApi, shareClient } from "../durable/share-client";
 import type { ShareDO } from "../durable/share-do";
 import { S3Client } from "../s3/client";
 import { MountBackend } from "../s3/mount-backend";
@@ -42,7 +43,7 @@ export async function backendAt(
       return mountBackend(rt.env, target.environment, target.share, mount);
     }
   }
-  return new ShareBackend(target.stub, rt.env.BLOBS, configFrom(rt.env), rt.waitUntil, held);
+  return new ShareBackend(target.api, rt.env.BLOBS, configFrom(rt.env), rt.waitUntil, held);
 }
 
 /** The bucket mount a path lies at or below, if any. */
@@ -56,11 +57,14 @@ export interface ShareTarget {
   environment: string;
   share: string;
   stub: DurableObjectStub<ShareDO>;
+  /** The same object, its RPC results unwrapped: answers values, throws FsErrors. */
+  api: ShareApi;
 }
 
 /** A share of an environment, and its ShareDO. */
 export function shareTarget(env: Env, environment: string, share: string): ShareTarget {
-  return { environment, share, stub: shareStub(env, environment, share) };
+  const stub = shareStub(env, environment, share);
+  return { environment, share, stub, api: shareClient(stub) };
 }
 
 /** One Backend for two paths (move, copy), or ENOTSUP across a mount boundary. */
