@@ -29,12 +29,13 @@ type RawMethod = (...args: unknown[]) => Promise<Result<unknown>>;
  * a thenable (`then` is absent), so it can be returned from async code.
  */
 export function shareClient(stub: DurableObjectStub<ShareDO>): ShareApi {
-  const raw = stub as unknown as Record<string, RawMethod>;
+  const raw = stub as unknown as Record<string, RawMethod | undefined>;
   return new Proxy({} as ShareApi, {
     get(_target, name) {
       if (typeof name !== "string" || name === "then") return undefined;
-      const method = raw[name];
-      return method && ((...args: unknown[]) => unwrap(method.apply(stub, args)));
+      // Called on the stub itself: its methods are RPC proxies, so even
+      // `apply` on one would be sent to the object as a method name.
+      return (...args: unknown[]) => unwrap((raw[name] as RawMethod)(...args));
     },
   });
 }
