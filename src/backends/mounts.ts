@@ -3,8 +3,8 @@ import { secretContext, unseal } from "../auth/sealed";
 import { type AllowedHost, endpointRefusal } from "../core/endpoints";
 import { FsError } from "../core/errors";
 import type { Mount } from "../core/mount";
-import { unwrap } from "../durable/rpc";
 import { secretStore } from "../durable/secret-store";
+import { shareClient } from "../durable/share-client";
 import type { ShareDO } from "../durable/share-do";
 import type { S3Credentials } from "../s3/client";
 
@@ -36,7 +36,7 @@ export async function mountsOf(
   const key = `${environment}/${share}`;
   const hit = mountCache.get(key);
   if (hit && Date.now() - hit.at < MOUNT_CACHE_MS) return hit.mounts;
-  const mounts = await unwrap(stub.listMounts());
+  const mounts = await shareClient(stub).listMounts();
   mountCache.set(key, { mounts, at: Date.now() });
   return mounts;
 }

@@ -3,6 +3,7 @@ import type { Backend } from "../core/backend";
 import { FsError } from "../core/errors";
 import type { Mount } from "../core/mount";
 import { type FsPath, isWithin } from "../core/paths";
+import { type ShareApi, shareClient } from "../durable/share-client";
 import type { ShareDO } from "../durable/share-do";
 import { notingUploads } from "../r2/upload-ledger";
 import { S3Client } from "../s3/client";
@@ -45,7 +46,7 @@ export async function backendAt(
   }
   const config = configFrom(rt.env);
   return new ShareBackend(
-    target.stub,
+    target.api,
     // Dev routes count the multipart uploads left open; they need each one noted.
     config.devRoutes ? notingUploads(rt.env.BLOBS) : rt.env.BLOBS,
     config,
@@ -65,11 +66,14 @@ export interface ShareTarget {
   environment: string;
   share: string;
   stub: DurableObjectStub<ShareDO>;
+  /** The same object, its RPC results unwrapped: answers values, throws FsErrors. */
+  api: ShareApi;
 }
 
 /** A share of an environment, and its ShareDO. */
 export function shareTarget(env: Env, environment: string, share: string): ShareTarget {
-  return { environment, share, stub: shareStub(env, environment, share) };
+  const stub = shareStub(env, environment, share);
+  return { environment, share, stub, api: shareClient(stub) };
 }
 
 /** One Backend for two paths (move, copy), or ENOTSUP across a mount boundary. */

@@ -17,7 +17,7 @@ import { evaluateReadConditions, type WriteConditions } from "../core/preconditi
 import { parseRange } from "../core/range";
 import { bodyError, concat, fixedSizeParts, readUpTo } from "../core/streams";
 import type { FileEntry, ListPage } from "../core/types";
-import { unwrap } from "../durable/rpc";
+import type { ShareApi } from "../durable/share-client";
 import type { ShareDO } from "../durable/share-do";
 import { getBlob, putKnownLength } from "../r2/blob-store";
 import { completeMultipart, putPart, startMultipart } from "../r2/multipart";
@@ -53,7 +53,7 @@ export function shareStub(
  */
 export class ShareBackend implements Backend {
   constructor(
-    private readonly stub: DurableObjectStub<ShareDO>,
+    private readonly share: ShareApi,
     private readonly bucket: R2Bucket,
     private readonly config: Config,
     private readonly waitUntil: (p: Promise<unknown>) => void,
@@ -62,15 +62,15 @@ export class ShareBackend implements Backend {
   ) {}
 
   stat(path: FsPath): Promise<FileEntry> {
-    return unwrap(this.stub.stat(path));
+    return this.share.stat(path);
   }
 
   list(query: ListQuery): Promise<ListPage<FileEntry>> {
-    return unwrap(this.stub.list(query));
+    return this.share.list(query);
   }
 
   async read(path: FsPath, options: ReadOptions): Promise<ReadResult> {
-    const target = await unwrap(this.stub.openRead(path));
+    const target = await this.share.openRead(path);
     const { entry } = target;
     const etag = entry.etag ?? "";
     if (evaluateReadConditions(options, etag, entry.mtime, path) === "not-modified") {
@@ -101,7 +101,7 @@ export class ShareBackend implements Backend {
     const stream = body.stream ?? new Blob([]).stream();
     if (body.length !== undefined && body.length <= inlineMax) {
       const bytes = await readExactly(stream, body.length);
-      return unwrap(this.stub.writeInline(path, bytes.buffer, conditions, this.held));
+      return this.share.writeInline(path, bytes.buffer, conditions, this.held);
     }
     if (body.length !== undefined && body.length <= R2_SINGLE_PUT_MAX) {
       return this.writeOnePut(path, stream, body.length, conditions);
@@ -113,7 +113,7 @@ export class ShareBackend implements Backend {
       const start = await readUpTo(reader, inlineMax);
       if (start.done) {
         const bytes = concat(start.chunks, start.size);
-        return unwrap(this.stub.writeInline(path, bytes.buffer, conditions, this.held));
+        return this.share.writeInline(path, bytes.buffer, conditions, this.held);
       }
       head = start.chunks;
     }
@@ -132,13 +132,13 @@ export class ShareBackend implements Backend {
     length: number,
     conditions: WriteConditions,
   ): Promise<WriteResult> {
-    const { blobId, key } = await unwrap(this.stub.reserveWrite(path, conditions, this.held));
+    const { blobId, key } = await this.share.reserveWrite(path, conditions, this.held);
     try {
       await putKnownLength(this.bucket, key, stream, length);
-      return await unwrap(this.stub.commitWrite(path, blobId, length, conditions, this.held));
+      return await this.share.commitWrite(path, blobId, length, conditions, this.held);
     } catch (e) {
       // Nothing became visible; let GC reclaim the blob now rather than at expiry.
-      this.waitUntil(unwrap(this.stub.abortWrite(blobId)).catch(logLeftToExpiry));
+      this.waitUntil(this.share.abortWrite(blobId).catch(logLeftToExpiry));
       throw e;
     }
   }
@@ -180,19 +180,17 @@ export class ShareBackend implements Backend {
     path: FsPath,
     options: { partSize: number; conditions: WriteConditions },
   ): Promise<UploadInfo> {
-    const created = await unwrap(
-      this.stub.createUpload(
-        path,
-        options.partSize,
-        options.conditions,
-        this.held,
-        this.config.uploadTtlMs,
-      ),
+    const created = await this.share.createUpload(
+      path,
+      options.partSize,
+      options.conditions,
+      this.held,
+      this.config.uploadTtlMs,
     );
     let r2UploadId: string | undefined;
     try {
       r2UploadId = await startMultipart(this.bucket, created.key);
-      await unwrap(this.stub.startedUpload(created.uploadId, r2UploadId));
+      await this.share.startedUpload(created.uploadId, r2UploadId);
     } catch (e) {
       this.waitUntil(this.abortUpload(created.uploadId).catch(logLeftToExpiry));
       // The ShareDO never learnt R2's id, so its GC could not abort this one.
@@ -226,38 +224,38 @@ export class ShareBackend implements Backend {
     body: ReadableStream<Uint8Array> | Uint8Array,
     length: number,
   ): Promise<UploadPart> {
-    const target = await unwrap(this.stub.partTarget(uploadId, n, length));
+    const target = await this.share.partTarget(uploadId, n, length);
     const etag = await putPart(this.bucket, target.key, target.r2UploadId, n, body, length);
     const part = { partNumber: n, size: length, etag };
-    await unwrap(this.stub.recordPart(uploadId, part));
+    await this.share.recordPart(uploadId, part);
     return part;
   }
 
   uploadStatus(uploadId: string): Promise<UploadStatus> {
-    return unwrap(this.stub.uploadStatus(uploadId));
+    return this.share.uploadStatus(uploadId);
   }
 
   async completeUpload(uploadId: string): Promise<WriteResult> {
-    const { target, parts, size } = await unwrap(this.stub.beginComplete(uploadId, this.held));
+    const { target, parts, size } = await this.share.beginComplete(uploadId, this.held);
     try {
       await completeMultipart(this.bucket, target.key, target.r2UploadId, parts);
     } catch (e) {
-      await unwrap(this.stub.failComplete(uploadId)).catch(() => undefined);
+      await this.share.failComplete(uploadId).catch(() => undefined);
       throw e;
     }
-    return unwrap(this.stub.finishUpload(uploadId, size, this.held));
+    return this.share.finishUpload(uploadId, size, this.held);
   }
 
   abortUpload(uploadId: string): Promise<void> {
-    return unwrap(this.stub.abortUpload(uploadId));
+    return this.share.abortUpload(uploadId);
   }
 
   mkdir(path: FsPath): Promise<WriteResult> {
-    return unwrap(this.stub.mkdir(path, this.held));
+    return this.share.mkdir(path, this.held);
   }
 
   remove(path: FsPath, options: { recursive: boolean; dropLeases?: boolean }): Promise<void> {
-    return unwrap(this.stub.remove(path, options.recursive, this.held, options.dropLeases));
+    return this.share.remove(path, options.recursive, this.held, options.dropLeases);
   }
 
   move(
@@ -265,7 +263,7 @@ export class ShareBackend implements Backend {
     to: FsPath,
     options: { overwrite: Overwrite; dropLeases?: boolean },
   ): Promise<FileEntry> {
-    return unwrap(this.stub.move(from, to, options.overwrite, this.held, options.dropLeases));
+    return this.share.move(from, to, options.overwrite, this.held, options.dropLeases);
   }
 
   copy(
@@ -273,7 +271,7 @@ export class ShareBackend implements Backend {
     to: FsPath,
     options: { overwrite: Overwrite; recursive: boolean },
   ): Promise<FileEntry> {
-    return unwrap(this.stub.copy(from, to, options, this.held));
+    return this.share.copy(from, to, options, this.held);
   }
 }
 

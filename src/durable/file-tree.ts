@@ -1,7 +1,5 @@
 import type { Overwrite } from "../core/backend";
 import { FsError, invalid, notFound } from "../core/errors";
-import { compileGlob } from "../core/glob";
-import { decodeCursor, encodeCursor } from "../core/ids";
 import {
   ancestorsOf,
   baseName,
@@ -9,15 +7,14 @@ import {
   isWithin,
   parentOf,
   ROOT,
-  relativeTo,
   subtreeRange,
 } from "../core/paths";
-import type { FileEntry, ListPage } from "../core/types";
+import type { FileEntry } from "../core/types";
 import type { BlobLedger } from "./blob-ledger";
 import type { PropertyTable } from "./property-table";
 
 /** One row of `entries`, without the inline bytes (listings never need them). */
-interface EntryRow {
+export interface EntryRow {
   path: string;
   type: "file" | "directory";
   size: number;
@@ -29,7 +26,7 @@ interface EntryRow {
   [key: string]: SqlStorageValue;
 }
 
-const COLUMNS = "path, type, size, mtime, etag, blob_id, inline_id";
+export const COLUMNS = "path, type, size, mtime, etag, blob_id, inline_id";
 
 /** An entry at `?1` or anywhere below it (`?2` ≤ path < `?3`, from subtreeRange). */
 const IN_TREE = "(path = ?1 OR (path >= ?2 AND path < ?3))";
@@ -42,30 +39,11 @@ export interface FileVersion {
   data: ArrayBuffer | null;
 }
 
-/** The smallest string greater than every string that starts with `prefix`. */
-function prefixEnd(prefix: string): string {
-  const chars = Array.from(prefix);
-  while (chars.length > 0) {
-    const last = chars.pop() as string;
-    const cp = last.codePointAt(0) as number;
-    if (cp < 0x10ffff) return chars.join("") + String.fromCodePoint(cp + 1);
-  }
-  return "\u{10ffff}\u{10ffff}";
-}
-
-function toEntry(row: EntryRow, path: string): FileEntry {
+export function toEntry(row: EntryRow, path: string): FileEntry {
   const e: FileEntry = { path, type: row.type, size: row.size, mtime: row.mtime };
   if (row.etag !== null) e.etag = row.etag;
   return e;
 }
-
-/**
- * What one glob page may spend before it returns a cursor, matches or not:
- * candidate rows read, and matching steps (glob.ts counts them; a row costs
- * at most pattern × path steps). The ShareDO serves one call at a time, so
- * these bound how long a glob can hold up everything else on the share.
- */
-export const GLOB_SCAN_BUDGET = { rows: 10_000, steps: 2_000_000 } as const;
 
 /**
  * The file tree of one share in SQLite. Every method is synchronous SQL; the
@@ -358,110 +336,5 @@ export class FileTree {
     this.sql.exec("DELETE FROM entries");
     this.ledger.releaseAllInline();
     this.properties.clear();
-  }
-
-  /** Lists a directory (children or whole subtree) or a file, per Modal's rules. */
-  listPath(path: FsPath, recursive: boolean, limit: number, cursor?: string): ListPage<FileEntry> {
-    const row = this.require(path);
-    if (row.type === "file") return { entries: [toEntry(row, path)] };
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) throw invalid("malformed cursor");
-    let rows: EntryRow[];
-    if (recursive) {
-      const [lo, hi] = subtreeRange(path);
-      rows = this.sql
-        .exec<EntryRow>(
-          `SELECT ${COLUMNS} FROM entries WHERE path >= ? AND path < ? AND path > ? ORDER BY path LIMIT ?`,
-          lo,
-          hi,
-          after ?? "",
-          limit + 1,
-        )
-        .toArray();
-    } else {
-      rows = this.sql
-        .exec<EntryRow>(
-          `SELECT ${COLUMNS} FROM entries WHERE parent = ? AND name > ? ORDER BY name LIMIT ?`,
-          path,
-          after ?? "",
-          limit + 1,
-        )
-        .toArray();
-    }
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const entries = page.map((r) => toEntry(r, relativeTo(r.path as FsPath, path)));
-    const last = page[page.length - 1];
-    if (!more || !last) return { entries };
-    return { entries, cursor: encodeCursor(recursive ? last.path : baseName(last.path as FsPath)) };
-  }
-
-  /**
-   * Lists the entries matching a glob, with absolute paths. Only the subtree
-   * under the glob's literal prefix is read (one directory's index range when
-   * the wildcards sit in the last segment), so cost follows the match, not
-   * the share.
-   */
-  listGlob(pattern: string, limit: number, cursor?: string): ListPage<FileEntry> {
-    const glob = compileGlob(pattern);
-    const after = cursor === undefined ? "" : decodeCursor(cursor);
-    if (after === undefined) throw invalid("malformed cursor");
-    const entries: FileEntry[] = [];
-    let scanned = 0;
-    let position = after;
-    const batch = Math.min(Math.max(limit, 100), 1000);
-    // Within one directory, names sort as their paths do; the name index is the cheap one.
-    const stem = glob.literalPrefix.slice(glob.baseDir === ROOT ? 1 : glob.baseDir.length + 1);
-    for (;;) {
-      const rows = glob.singleLevel
-        ? this.sql
-            .exec<EntryRow>(
-              `SELECT ${COLUMNS} FROM entries WHERE parent = ? AND name >= ? AND name < ? AND name > ?
-               ORDER BY name LIMIT ?`,
-              glob.baseDir,
-              stem,
-              prefixEnd(stem),
-              position === "" ? "" : baseName(position as FsPath),
-              batch,
-            )
-            .toArray()
-        : this.sql
-            .exec<EntryRow>(
-              `SELECT ${COLUMNS} FROM entries WHERE path >= ? AND path < ? AND path > ? ORDER BY path LIMIT ?`,
-              glob.literalPrefix,
-              prefixEnd(glob.literalPrefix),
-              position,
-              batch,
-            )
-            .toArray();
-      for (const row of rows) {
-        position = row.path;
-        scanned++;
-        if (glob.matches(row.path)) {
-          entries.push(toEntry(row, row.path));
-          if (entries.length === limit) return this.globPage(entries, glob, position);
-        }
-        if (scanned >= GLOB_SCAN_BUDGET.rows || glob.steps >= GLOB_SCAN_BUDGET.steps) {
-          return this.globPage(entries, glob, position);
-        }
-      }
-      if (rows.length < batch) return { entries };
-    }
-  }
-
-  /** A full (or out of budget) glob page: a cursor only if another match may follow. */
-  private globPage(
-    entries: FileEntry[],
-    glob: { literalPrefix: string },
-    position: string,
-  ): ListPage<FileEntry> {
-    const next = this.sql
-      .exec(
-        "SELECT 1 FROM entries WHERE path > ? AND path < ? LIMIT 1",
-        position,
-        prefixEnd(glob.literalPrefix),
-      )
-      .toArray();
-    return next.length > 0 ? { entries, cursor: encodeCursor(position) } : { entries };
   }
 }

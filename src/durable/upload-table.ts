@@ -2,14 +2,7 @@ import type { UploadPart, UploadStatus } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
-
-/**
- * R2's multipart rules (also S3's): parts are numbered 1–10,000, every part
- * but the last has the same size, and that size is 5 MiB–5 GiB.
- */
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
-export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
-export const MAX_PARTS = 10_000;
+import { MAX_PARTS } from "../core/uploads";
 
 export type { UploadPart, UploadStatus };
 

@@ -3,7 +3,6 @@ import { z } from "zod";
 import { invalid } from "../core/errors";
 import { parsePath } from "../core/paths";
 import { MAX_LEASE_TTL_SECONDS } from "../durable/lease-table";
-import { unwrap } from "../durable/rpc";
 import { can } from "../http/auth";
 import { shareOf } from "../http/backend";
 import type { AppEnv } from "../http/env";
@@ -33,33 +32,29 @@ function checkLeaseId(value: string | undefined): string {
 
 leases.post("/:share/leases", can("write"), async (c) => {
   const body = await jsonBody(c.req.raw, acquireBody);
-  const lease = await unwrap(
-    shareOf(c).stub.acquireLease({
-      path: parsePath(body.path),
-      exclusive: body.exclusive ?? true,
-      depth: body.depth ?? "infinity",
-      owner: body.owner ?? null,
-      ttlMs: (body.ttlSeconds ?? 60) * 1000,
-    }),
-  );
+  const lease = await shareOf(c).api.acquireLease({
+    path: parsePath(body.path),
+    exclusive: body.exclusive ?? true,
+    depth: body.depth ?? "infinity",
+    owner: body.owner ?? null,
+    ttlMs: (body.ttlSeconds ?? 60) * 1000,
+  });
   return c.json(lease, 201);
 });
 
 leases.get("/:share/leases", can("read"), async (c) => {
   const path = c.req.query("path");
-  const list = await unwrap(
-    shareOf(c).stub.listLeases(path === undefined ? undefined : parsePath(path)),
-  );
+  const list = await shareOf(c).api.listLeases(path === undefined ? undefined : parsePath(path));
   return c.json({ leases: list });
 });
 
 leases.post("/:share/leases/:id/renew", can("write"), async (c) => {
   const body = await optionalJsonBody(c.req.raw, z.strictObject({ ttlSeconds: ttl.optional() }));
   const ttlMs = body?.ttlSeconds === undefined ? undefined : body.ttlSeconds * 1000;
-  return c.json(await unwrap(shareOf(c).stub.renewLease(checkLeaseId(c.req.param("id")), ttlMs)));
+  return c.json(await shareOf(c).api.renewLease(checkLeaseId(c.req.param("id")), ttlMs));
 });
 
 leases.delete("/:share/leases/:id", can("write"), async (c) => {
-  await unwrap(shareOf(c).stub.releaseLease(checkLeaseId(c.req.param("id"))));
+  await shareOf(c).api.releaseLease(checkLeaseId(c.req.param("id")));
   return c.body(null, 204);
 });

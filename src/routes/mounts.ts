@@ -6,7 +6,6 @@ import { configFrom } from "../config";
 import { endpointRefusal } from "../core/endpoints";
 import { FsError, invalid } from "../core/errors";
 import type { MountConfig } from "../core/mount";
-import { unwrap } from "../durable/rpc";
 import { secretStore } from "../durable/secret-store";
 import { can } from "../http/auth";
 import { shareOf } from "../http/backend";
@@ -57,19 +56,19 @@ const mountBody = z
   );
 
 mounts.get("/:share/mounts", can("read"), async (c) => {
-  return c.json({ mounts: await unwrap(shareOf(c).stub.listMounts()) });
+  return c.json({ mounts: await shareOf(c).api.listMounts() });
 });
 
 mounts.get("/:share/mounts/*", can("read"), async (c) => {
   const { path } = sharePathOf(c.req.url);
-  const mount = (await unwrap(shareOf(c).stub.listMounts())).find((m) => m.path === path);
+  const mount = (await shareOf(c).api.listMounts()).find((m) => m.path === path);
   if (!mount) throw new FsError("ENOENT", `no bucket is mounted at ${path}`, path);
   return c.json(mount);
 });
 
 mounts.put("/:share/mounts/*", can("admin"), async (c) => {
   const { path } = sharePathOf(c.req.url);
-  const { environment, share, stub } = shareOf(c);
+  const { environment, share, api } = shareOf(c);
   const body = await jsonBody(c.req.raw, mountBody);
   if (body.endpoint !== undefined) {
     // Also checked on every use (resolve.ts): the allow-list may change.
@@ -107,15 +106,15 @@ mounts.put("/:share/mounts/*", can("admin"), async (c) => {
     requesterPays: body.requesterPays ?? false,
     forcePathStyle: body.forcePathStyle ?? false,
   };
-  const { mount, created } = await unwrap(stub.putMount(path, config));
+  const { mount, created } = await api.putMount(path, config);
   forgetMounts(environment, share);
   return c.json(mount, created ? 201 : 200);
 });
 
 mounts.delete("/:share/mounts/*", can("admin"), async (c) => {
   const { path } = sharePathOf(c.req.url);
-  const { environment, share, stub } = shareOf(c);
-  await unwrap(stub.deleteMount(path));
+  const { environment, share, api } = shareOf(c);
+  await api.deleteMount(path);
   forgetMounts(environment, share);
   return c.body(null, 204);
 });

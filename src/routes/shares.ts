@@ -1,11 +1,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireAllowed, seesShare } from "../auth/scope";
-import { shareStub } from "../backends/share-backend";
+import { shareTarget } from "../backends/resolve";
 import { invalid } from "../core/errors";
 import { decodeCursor, encodeCursor, randomId } from "../core/ids";
 import { registryFor } from "../durable/registry";
-import { unwrap } from "../durable/rpc";
 import { can } from "../http/auth";
 import type { AppEnv } from "../http/env";
 import { checkName, environmentOf, jsonBody, optionalJsonBody, validate } from "../http/params";
@@ -48,8 +47,10 @@ shares.put("/:name", can("admin", "name"), validate("query", envQuery), async (c
   const environment = environmentOf((k) => c.req.query(k));
   const name = checkName(c.req.param("name"), "share");
   await optionalJsonBody(c.req.raw, createIfMissingBody);
-  const { info, created } = await unwrap(
-    shareStub(c.env, environment, name).createShare(environment, name, false),
+  const { info, created } = await shareTarget(c.env, environment, name).api.createShare(
+    environment,
+    name,
+    false,
   );
   return c.json(info, created ? 201 : 200);
 });
@@ -87,8 +88,11 @@ shares.post("/", validate("query", envQuery), async (c) => {
   const ephemeral = body.ephemeral
     ? { ttlMs: (body.ttlSeconds ?? EPHEMERAL_TTL.default) * 1000 }
     : undefined;
-  const { info } = await unwrap(
-    shareStub(c.env, environment, name).createShare(environment, name, true, ephemeral),
+  const { info } = await shareTarget(c.env, environment, name).api.createShare(
+    environment,
+    name,
+    true,
+    ephemeral,
   );
   return c.json(info, 201);
 });
@@ -97,18 +101,18 @@ shares.post("/", validate("query", envQuery), async (c) => {
 shares.post("/:name/heartbeat", can("write", "name"), validate("query", envQuery), async (c) => {
   const environment = environmentOf((k) => c.req.query(k));
   const name = checkName(c.req.param("name"), "share");
-  return c.json(await unwrap(shareStub(c.env, environment, name).heartbeat()));
+  return c.json(await shareTarget(c.env, environment, name).api.heartbeat());
 });
 
 shares.get("/:name", can("read", "name"), validate("query", envQuery), async (c) => {
   const environment = environmentOf((k) => c.req.query(k));
   const name = checkName(c.req.param("name"), "share");
-  return c.json(await unwrap(shareStub(c.env, environment, name).info()));
+  return c.json(await shareTarget(c.env, environment, name).api.info());
 });
 
 shares.delete("/:name", can("admin", "name"), validate("query", envQuery), async (c) => {
   const environment = environmentOf((k) => c.req.query(k));
   const name = checkName(c.req.param("name"), "share");
-  await unwrap(shareStub(c.env, environment, name).deleteShare());
+  await shareTarget(c.env, environment, name).api.deleteShare();
   return c.body(null, 204);
 });

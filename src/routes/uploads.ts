@@ -3,7 +3,7 @@ import { z } from "zod";
 import { invalid } from "../core/errors";
 import { parsePath } from "../core/paths";
 import { writeConditionsFrom } from "../core/preconditions";
-import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from "../durable/upload-table";
+import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from "../core/uploads";
 import { can } from "../http/auth";
 import { backendFor } from "../http/backend";
 import type { AppEnv } from "../http/env";

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { ShareBackend, shareStub } from "../../src/backends/share-backend";
 import { configFrom } from "../../src/config";
-import { unwrap } from "../../src/durable/rpc";
+import { shareClient } from "../../src/durable/share-client";
 import { runBackendContract } from "./backend.case";
 
 let n = 0;
@@ -11,8 +11,8 @@ runBackendContract({
   name: "ShareBackend (ShareDO + R2)",
   async newBackend() {
     const share = `contract-${n++}`;
-    const stub = shareStub(env, "main", share);
-    await unwrap(stub.createShare("main", share, true));
-    return new ShareBackend(stub, env.BLOBS, configFrom(env), () => {});
+    const api = shareClient(shareStub(env, "main", share));
+    await api.createShare("main", share, true);
+    return new ShareBackend(api, env.BLOBS, configFrom(env), () => {});
   },
 });

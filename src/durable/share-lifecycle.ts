@@ -1,0 +1,165 @@
+import { FsError } from "../core/errors";
+import { randomId } from "../core/ids";
+import type { ShareInfo } from "../core/types";
+import { registryFor } from "./registry";
+import type { Result } from "./rpc";
+import type { At, Live, ShareRow, ShareState } from "./share-state";
+
+/** An ephemeral share's lifetime without heartbeats (../shared/DESIGN.md "Leases"). */
+export interface Ephemeral {
+  ttlMs: number;
+}
+
+/**
+ * A share's life: created, kept alive by heartbeats (ephemeral shares),
+ * deleted or expired. The SQL steps run inside the ShareDO's change guard;
+ * the environment's registry is told after they commit (`announce…`), so a
+ * refused change never reaches it.
+ */
+export class ShareLifecycle {
+  constructor(
+    private readonly s: ShareState,
+    private readonly storage: DurableObjectStorage,
+    private readonly env: Env,
+  ) {}
+
+  row(): ShareRow | undefined {
+    return this.s.sql.exec<ShareRow>("SELECT * FROM share").toArray()[0];
+  }
+
+  /**
+   * The live share, or ENOENT. An ephemeral share is gone from the moment it
+   * expires, even while the alarm has not reclaimed it yet.
+   */
+  require(now: number): ShareRow {
+    const row = this.row();
+    if (!row) throw new FsError("ENOENT", "share not found");
+    if (row.expires_at !== null && row.expires_at <= now) {
+      throw new FsError("ENOENT", "share not found: the ephemeral share expired");
+    }
+    return row;
+  }
+
+  static info(row: ShareRow): ShareInfo {
+    const info: ShareInfo = {
+      name: row.name,
+      env: row.env,
+      id: row.id,
+      kind: "nfs",
+      ephemeral: row.expires_at !== null,
+      createdAt: row.created_at,
+    };
+    if (row.expires_at !== null) info.expiresAt = row.expires_at;
+    return info;
+  }
+
+  /**
+   * Creates the share unless it exists; `strict` makes an existing one
+   * EEXIST. An expired ephemeral share not yet reclaimed counts as absent:
+   * it is reclaimed first, so the new share starts empty.
+   */
+  create(
+    { now }: At,
+    env: string,
+    name: string,
+    strict: boolean,
+    ephemeral?: Ephemeral,
+  ): { info: ShareInfo; created: boolean } {
+    const existing = this.row();
+    if (existing && (existing.expires_at === null || existing.expires_at > now)) {
+      if (strict) throw new FsError("EEXIST", `share already exists: ${name}`);
+      return { info: ShareLifecycle.info(existing), created: false };
+    }
+    if (existing) this.drop(now);
+    const row: ShareRow = {
+      id: randomId(),
+      name,
+      env,
+      kind: "nfs",
+      created_at: now,
+      ttl_ms: ephemeral?.ttlMs ?? null,
+      expires_at: ephemeral ? now + ephemeral.ttlMs : null,
+    };
+    this.s.sql.exec(
+      `INSERT INTO share (singleton, id, name, env, kind, created_at, ttl_ms, expires_at)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?)`,
+      row.id,
+      row.name,
+      row.env,
+      row.kind,
+      row.created_at,
+      row.ttl_ms,
+      row.expires_at,
+    );
+    return { info: ShareLifecycle.info(row), created: true };
+  }
+
+  async announceCreated(
+    result: Result<{ info: ShareInfo; created: boolean }>,
+  ): Promise<Result<{ info: ShareInfo; created: boolean }>> {
+    if (result.ok && result.value.created) {
+      await registryFor(this.env, result.value.info.env).add(result.value.info);
+    }
+    return result;
+  }
+
+  /** Extends an ephemeral share by its ttl from now. */
+  heartbeat({ now, share }: Live): ShareInfo {
+    if (share.ttl_ms === null) {
+      throw new FsError("EINVAL", `share ${share.name} is not ephemeral: it needs no heartbeat`);
+    }
+    const expiresAt = now + share.ttl_ms;
+    this.s.sql.exec("UPDATE share SET expires_at = ?", expiresAt);
+    return ShareLifecycle.info({ ...share, expires_at: expiresAt });
+  }
+
+  async announceHeartbeat(result: Result<ShareInfo>): Promise<Result<{ expiresAt: number }>> {
+    if (!result.ok) return result;
+    await registryFor(this.env, result.value.env).add(result.value);
+    return { ok: true, value: { expiresAt: result.value.expiresAt as number } };
+  }
+
+  /**
+   * Deletes the share: the tree goes now, every blob after the grace period.
+   * The share's id goes too, so a share created later under the same name
+   * starts empty and can never see these blobs.
+   */
+  delete({ now, share }: Live): ShareRow {
+    this.drop(this.s.graceUntil(now));
+    return share;
+  }
+
+  async announceDeleted(result: Result<ShareRow>): Promise<Result<void>> {
+    if (!result.ok) return result;
+    await registryFor(this.env, result.value.env).remove(result.value.name, result.value.id);
+    return { ok: true, value: undefined };
+  }
+
+  /**
+   * An ephemeral share past its expiry is dropped whole; its blobs are due
+   * at once (no reader can reach them: the share answers 404 since expiry)
+   * and go in GC batches over the following alarm runs. The registry is told
+   * first, so a retried alarm finds the share still there and repeats both.
+   */
+  async reclaimIfExpired(now: number): Promise<void> {
+    const share = this.row();
+    if (!share || share.expires_at === null || share.expires_at > now) return;
+    await registryFor(this.env, share.env).remove(share.name, share.id);
+    this.storage.transactionSync(() => this.drop(now));
+  }
+
+  /**
+   * Forgets the share: tree, leases and identity now; every blob is queued
+   * for GC at `blobsDueAt`. Synchronous SQL, for use inside a change.
+   */
+  private drop(blobsDueAt: number): void {
+    this.s.ledger.releaseAll(blobsDueAt);
+    // Writes in flight can no longer commit; their blobs go with the rest.
+    this.s.ledger.abandonAll(blobsDueAt);
+    this.s.tree.clear();
+    this.s.leases.clear();
+    this.s.uploads.clear();
+    this.s.mounts.clear();
+    this.s.sql.exec("DELETE FROM share");
+  }
+}

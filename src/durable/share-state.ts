@@ -1,0 +1,66 @@
+import type { Config } from "../config";
+import { BlobLedger } from "./blob-ledger";
+import { FileTree } from "./file-tree";
+import { LeaseTable } from "./lease-table";
+import { MountTable } from "./mount-table";
+import { PropertyTable } from "./property-table";
+import { TreeListing } from "./tree-listing";
+import { UploadTable } from "./upload-table";
+
+/** The `share` table's one row: who the share is, and when an ephemeral one ends. */
+export interface ShareRow {
+  id: string;
+  name: string;
+  env: string;
+  kind: string;
+  created_at: number;
+  /** Ephemeral shares only: the heartbeat ttl and the moment the share ends. */
+  ttl_ms: number | null;
+  expires_at: number | null;
+  [key: string]: SqlStorageValue;
+}
+
+/** When a step of the ShareDO runs: one clock reading for all of it. */
+export interface At {
+  now: number;
+  share?: ShareRow;
+}
+
+/** A step on a live share: the row the ShareDO's guard found (absent or expired is ENOENT). */
+export interface Live extends At {
+  share: ShareRow;
+}
+
+/**
+ * The tables of one share's SQLite, built once per object, and the Worker
+ * vars they follow (fixed for the object's lifetime: parsed once). Every
+ * method on them is synchronous SQL; the ShareDO decides what runs in one
+ * transaction.
+ */
+export class ShareState {
+  readonly ledger: BlobLedger;
+  readonly props: PropertyTable;
+  readonly tree: FileTree;
+  readonly listing: TreeListing;
+  readonly leases: LeaseTable;
+  readonly uploads: UploadTable;
+  readonly mounts: MountTable;
+
+  constructor(
+    readonly sql: SqlStorage,
+    readonly config: Config,
+  ) {
+    this.ledger = new BlobLedger(sql);
+    this.props = new PropertyTable(sql);
+    this.tree = new FileTree(sql, this.ledger, this.props);
+    this.listing = new TreeListing(sql, this.tree);
+    this.leases = new LeaseTable(sql);
+    this.uploads = new UploadTable(sql);
+    this.mounts = new MountTable(sql);
+  }
+
+  /** When bytes a change stops referencing may be deleted: readers in flight finish first. */
+  graceUntil(now: number): number {
+    return now + this.config.gcGraceMs;
+  }
+}

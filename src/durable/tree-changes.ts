@@ -1,0 +1,93 @@
+import type { Overwrite } from "../core/backend";
+import { FsError } from "../core/errors";
+import { type FsPath, ROOT } from "../core/paths";
+import type { FileEntry } from "../core/types";
+import type { PropertyChange } from "./property-table";
+import type { Live, ShareState } from "./share-state";
+
+/**
+ * Changes of a share's namespace that move no bytes: directories, deletes,
+ * moves, copies and dead properties. Each runs inside the ShareDO's change
+ * guard, and each first refuses what share storage may not do: change what
+ * a bucket mount shows, or what a lease the request does not hold protects.
+ */
+export class TreeChanges {
+  constructor(private readonly s: ShareState) {}
+
+  mkdir(
+    { now }: Live,
+    path: FsPath,
+    held: readonly string[],
+  ): { entry: FileEntry; created: boolean } {
+    this.s.mounts.refuseChange(path, false);
+    this.s.leases.checkWrite([{ path, subtree: false }], held, now);
+    const created = this.s.tree.mkdir(path, now);
+    return { entry: this.s.tree.entry(path), created };
+  }
+
+  /** `dropLeases`: the leases on what is removed go in the same transaction. */
+  remove(
+    { now }: Live,
+    path: FsPath,
+    recursive: boolean,
+    held: readonly string[],
+    dropLeases: boolean,
+  ): void {
+    this.s.mounts.refuseChange(path, true);
+    this.s.leases.checkWrite([{ path, subtree: true }], held, now);
+    if (path === ROOT) {
+      if (!recursive && this.s.tree.hasChildren(ROOT)) {
+        throw new FsError("ENOTEMPTY", "directory not empty: /", path);
+      }
+      if (recursive) this.s.tree.remove(ROOT, true, this.s.graceUntil(now));
+    } else {
+      this.s.tree.remove(path, recursive, this.s.graceUntil(now));
+    }
+    if (dropLeases) this.s.leases.releaseWithin(path);
+  }
+
+  move(
+    { now }: Live,
+    from: FsPath,
+    to: FsPath,
+    overwrite: Overwrite,
+    held: readonly string[],
+    dropLeases: boolean,
+  ): FileEntry {
+    this.s.mounts.refuseChange(from, true);
+    this.s.mounts.refuseChange(to, true);
+    const targets = [
+      { path: from, subtree: true },
+      { path: to, subtree: true },
+    ];
+    this.s.leases.checkWrite(targets, held, now);
+    const moved = this.s.tree.move(from, to, overwrite, now, this.s.graceUntil(now));
+    if (dropLeases && from !== to) this.s.leases.releaseWithin(from);
+    return moved;
+  }
+
+  copy(
+    { now }: Live,
+    from: FsPath,
+    to: FsPath,
+    opts: { recursive: boolean; overwrite: Overwrite },
+    held: readonly string[],
+  ): FileEntry {
+    this.s.mounts.refuseChange(to, true);
+    this.s.leases.checkWrite([{ path: to, subtree: true }], held, now);
+    return this.s.tree.copy(from, to, opts, now, this.s.graceUntil(now));
+  }
+
+  /** Sets and removes properties of an existing entry, all or none; a write for leases. */
+  patchProperties(
+    { now }: Live,
+    path: FsPath,
+    changes: PropertyChange[],
+    held: readonly string[],
+  ): void {
+    this.s.mounts.refuseChange(path, false);
+    this.s.tree.require(path);
+    this.s.leases.checkWrite([{ path, subtree: false }], held, now);
+    this.s.props.apply(path, changes);
+  }
+}

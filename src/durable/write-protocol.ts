@@ -1,0 +1,246 @@
+import { FsError } from "../core/errors";
+import { randomId } from "../core/ids";
+import { ancestorsOf, type FsPath, ROOT } from "../core/paths";
+import { checkWriteConditions, type WriteConditions } from "../core/preconditions";
+import type { FileEntry } from "../core/types";
+import { guardSync, type Result } from "./rpc";
+import type { ShareLifecycle } from "./share-lifecycle";
+import type { At, Live, ShareRow, ShareState } from "./share-state";
+import type { UploadPart, UploadStatus, UploadTarget } from "./upload-table";
+
+const newEtag = () => `"${randomId()}"`;
+
+type Written = { entry: FileEntry; created: boolean };
+
+/**
+ * How file contents change, inside the ShareDO's change guard. File bytes
+ * never pass through here: the Worker streams them to R2 and this protocol
+ * only reserves where they go and commits them to a path.
+ *
+ * Small files commit inline, bytes and metadata together. A large write is
+ * two steps: reserve a fresh blob key (failing fast on what would fail at
+ * commit), then commit the blob R2 now holds, with conditions and leases
+ * judged again at that moment. Multipart uploads (the uploads API, and PUTs
+ * of unknown length) are the same protocol with parts in between: create
+ * (reserve), parts (announced, streamed to R2 by the Worker, recorded),
+ * complete (R2 stitches the parts, then the usual commit).
+ */
+export class WriteProtocol {
+  constructor(
+    private readonly s: ShareState,
+    private readonly lifecycle: ShareLifecycle,
+  ) {}
+
+  /** A small file: bytes and metadata commit together, no R2 involved. */
+  writeInline(
+    { now }: Live,
+    path: FsPath,
+    data: ArrayBuffer,
+    conditions: WriteConditions,
+    held: readonly string[],
+  ): Written {
+    this.s.mounts.refuseChange(path, false);
+    this.s.leases.checkWrite([{ path, subtree: false }], held, now);
+    this.checkConditions(path, conditions);
+    const version = { size: data.byteLength, etag: newEtag(), blobId: null, data };
+    const created = this.s.tree.putFile(path, version, now, this.s.graceUntil(now));
+    return { entry: this.s.tree.entry(path), created };
+  }
+
+  /**
+   * Step 1 of a large write: fail fast on what would fail at commit, then
+   * reserve a fresh blob key. The reservation expires (and its blob is
+   * reclaimed) if the Worker never commits or abandons it.
+   */
+  reserve(
+    at: Live,
+    path: FsPath,
+    conditions: WriteConditions,
+    held: readonly string[],
+  ): { blobId: string; key: string } {
+    this.precheck(at, path, conditions, held);
+    return this.reserveBlob(at.share, at.now + this.s.config.pendingTtlMs);
+  }
+
+  /**
+   * Step 2: the blob is durable in R2; swap the path's pointer to it in one
+   * transaction, checking the write's conditions against the state now.
+   */
+  commit(
+    { now, share }: Live,
+    path: FsPath,
+    blobId: string,
+    size: number,
+    conditions: WriteConditions,
+    held: readonly string[],
+  ): Written {
+    this.s.mounts.refuseChange(path, false);
+    this.s.leases.checkWrite([{ path, subtree: false }], held, now);
+    this.checkConditions(path, conditions);
+    if (!this.s.ledger.claim(blobId, share.id)) {
+      throw new FsError("ENOENT", "the write's reservation expired or its share was deleted", path);
+    }
+    const version = { size, etag: newEtag(), blobId, data: null };
+    const created = this.s.tree.putFile(path, version, now, this.s.graceUntil(now));
+    return { entry: this.s.tree.entry(path), created };
+  }
+
+  /** The Worker gave up on a write: its blob is reclaimed at once. */
+  abort({ now }: At, blobId: string): void {
+    this.s.ledger.abandon(blobId, now);
+  }
+
+  // ── Multipart uploads ────────────────────────────────────────────────
+
+  createUpload(
+    at: Live,
+    path: FsPath,
+    partSize: number,
+    conditions: WriteConditions,
+    held: readonly string[],
+    ttlMs: number,
+  ): { uploadId: string; key: string; partSize: number; expiresAt: number } {
+    this.precheck(at, path, conditions, held);
+    const expiresAt = at.now + ttlMs;
+    const { blobId, key } = this.reserveBlob(at.share, expiresAt);
+    const uploadId = randomId();
+    this.s.uploads.create(
+      { id: uploadId, path, blobId, key, partSize, conditions },
+      at.now,
+      expiresAt,
+    );
+    return { uploadId, key, partSize, expiresAt };
+  }
+
+  /** Records R2's id for the upload, so parts can go to it and GC can abort it. */
+  started(uploadId: string, r2UploadId: string): void {
+    const row = this.s.uploads.attach(uploadId, r2UploadId);
+    this.s.ledger.attachUpload(row.blob_id, r2UploadId);
+  }
+
+  /** Where part `n` of `size` bytes goes, if it may be sent. */
+  partTarget({ now }: Live, uploadId: string, n: number, size: number): UploadTarget {
+    const row = this.s.uploads.row(uploadId, now);
+    this.s.uploads.checkPart(row, n, size);
+    return this.s.uploads.target(row);
+  }
+
+  recordPart({ now }: Live, uploadId: string, part: UploadPart): void {
+    this.s.uploads.recordPart(this.s.uploads.row(uploadId, now), part);
+  }
+
+  status({ now }: Live, uploadId: string): UploadStatus {
+    return this.s.uploads.status(uploadId, now);
+  }
+
+  /**
+   * Step 1 of completing: the parts must tile the file, and the write must
+   * still be allowed. Marks the upload as completing, so no part can change
+   * while R2 stitches them. A failed condition ends the upload, as a failed
+   * conditional PUT discards its body; a lease (temporary) leaves it open.
+   * A refusal is returned, not thrown, so that ending commits.
+   */
+  beginComplete(
+    { now }: At,
+    uploadId: string,
+    held: readonly string[],
+  ): Result<{ target: UploadTarget; parts: UploadPart[]; size: number }> {
+    const row = this.s.uploads.row(uploadId, now);
+    if (row.completing) throw new FsError("EINVAL", "the upload is already being completed");
+    const target = this.s.uploads.target(row);
+    const checked = guardSync(() =>
+      this.precheck(
+        { now, share: this.lifecycle.require(now) },
+        target.path,
+        target.conditions,
+        held,
+      ),
+    );
+    if (!checked.ok) {
+      if (checked.error.code === "EPRECONDITION") {
+        this.s.uploads.remove(uploadId);
+        this.s.ledger.abandon(row.blob_id, now);
+      }
+      return checked;
+    }
+    const { parts, size } = this.s.uploads.tiling(row);
+    if (parts.length === 0) throw new FsError("EINVAL", "the upload has no parts");
+    this.s.uploads.setCompleting(uploadId, true);
+    return { ok: true, value: { target, parts, size } };
+  }
+
+  /** R2 could not stitch the parts: the client may try completing again. */
+  failComplete({ now }: At, uploadId: string): void {
+    this.s.uploads.setCompleting(this.s.uploads.row(uploadId, now).id, false);
+  }
+
+  /**
+   * Step 2: R2 holds the whole object; commit it like a PUT. If the commit
+   * is refused (a condition or lease, judged now), the upload is over and
+   * its object is reclaimed; the refusal is returned all the same, so that
+   * ending commits.
+   */
+  finishUpload(
+    { now }: At,
+    uploadId: string,
+    size: number,
+    held: readonly string[],
+  ): Result<Written> {
+    const target = this.s.uploads.target(this.s.uploads.row(uploadId, now));
+    this.s.uploads.remove(uploadId);
+    const committed = guardSync(() =>
+      this.commit(
+        { now, share: this.lifecycle.require(now) },
+        target.path,
+        target.blobId,
+        size,
+        target.conditions,
+        held,
+      ),
+    );
+    if (!committed.ok) this.s.ledger.abandon(target.blobId, now);
+    return committed;
+  }
+
+  abortUpload({ now }: At, uploadId: string): void {
+    const row = this.s.uploads.row(uploadId, now);
+    this.s.uploads.remove(uploadId);
+    this.s.ledger.abandon(row.blob_id, now);
+  }
+
+  /** Fails fast on what would fail at commit: a mount, a lease, a type conflict, a condition. */
+  private precheck(
+    { now }: Live,
+    path: FsPath,
+    conditions: WriteConditions,
+    held: readonly string[],
+  ): void {
+    this.s.mounts.refuseChange(path, false);
+    this.s.leases.checkWrite([{ path, subtree: false }], held, now);
+    if (path === ROOT || this.s.tree.get(path)?.type === "directory") {
+      throw new FsError("EISDIR", `is a directory: ${path}`, path);
+    }
+    for (const dir of ancestorsOf(path)) {
+      if (this.s.tree.get(dir)?.type === "file") {
+        throw new FsError("ENOTDIR", `not a directory: ${dir}`, dir);
+      }
+    }
+    this.checkConditions(path, conditions);
+  }
+
+  private checkConditions(path: FsPath, conditions: WriteConditions): void {
+    const current = this.s.tree.get(path);
+    checkWriteConditions(
+      conditions,
+      current?.type === "file" ? (current.etag ?? undefined) : undefined,
+      path,
+    );
+  }
+
+  private reserveBlob(share: ShareRow, expiresAt: number): { blobId: string; key: string } {
+    const blobId = randomId();
+    const key = `blobs/${share.id}/${blobId}`;
+    this.s.ledger.reserve(blobId, share.id, key, expiresAt);
+    return { blobId, key };
+  }
+}
