@@ -1,6 +1,7 @@
 import type { Config } from "../config";
 import type {
   Backend,
+  BackendFeatures,
   ListQuery,
   Overwrite,
   ReadOptions,
@@ -12,8 +13,10 @@ import type {
   WriteResult,
 } from "../core/backend";
 import { invalid, notFound } from "../core/errors";
+import type { LeaseOps } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import { evaluateReadConditions, type WriteConditions } from "../core/preconditions";
+import type { PropertyOps } from "../core/properties";
 import { parseRange } from "../core/range";
 import { bodyError, concat, fixedSizeParts, readUpTo } from "../core/streams";
 import type { FileEntry, ListPage } from "../core/types";
@@ -38,6 +41,16 @@ export function shareStub(
   ) as DurableObjectStub<ShareDO>;
 }
 
+/** What share storage can do: everything but versions (not built yet). */
+export const SHARE_FEATURES: Readonly<BackendFeatures> = Object.freeze({
+  rename: true,
+  leases: true,
+  deadProperties: true,
+  conditionalWrites: true,
+  multipart: true,
+  versions: false,
+});
+
 /**
  * The Backend of a share: metadata in its ShareDO, bytes in R2 (or inline
  * in the ShareDO for small files). Bytes flow between the client and R2
@@ -52,6 +65,24 @@ export class ShareBackend implements Backend {
     /** Lease ids the request holds (`Edgefs-Lease`), checked on every change. */
     private readonly held: string[] = [],
   ) {}
+
+  readonly features = SHARE_FEATURES;
+
+  /** The share's path leases, kept by its ShareDO. */
+  readonly leases: LeaseOps = {
+    acquire: (request) => unwrap(this.stub.acquireLease(request)),
+    renew: (leaseId, ttlMs) => unwrap(this.stub.renewLease(leaseId, ttlMs)),
+    release: (leaseId) => unwrap(this.stub.releaseLease(leaseId)),
+    around: (path) => unwrap(this.stub.leasesAround(path)),
+    byIds: (ids) => unwrap(this.stub.leasesById([...ids])),
+    placement: (path) => unwrap(this.stub.placement(path)),
+  };
+
+  /** Dead properties, kept with the entries in the ShareDO; a patch is a change for leases. */
+  readonly properties: PropertyOps = {
+    of: (paths) => unwrap(this.stub.properties([...paths])),
+    patch: (path, changes) => unwrap(this.stub.patchProperties(path, [...changes], this.held)),
+  };
 
   stat(path: FsPath): Promise<FileEntry> {
     return unwrap(this.stub.stat(path));

@@ -3,15 +3,17 @@ import { type Config, configFrom } from "../config";
 import type { ListQuery, Overwrite } from "../core/backend";
 import { FsError } from "../core/errors";
 import { randomId } from "../core/ids";
+import type { Lease, LeaseRequest, Placement } from "../core/leases";
 import { ancestorsOf, type FsPath, isWithin, parentOf, ROOT } from "../core/paths";
 import { checkWriteConditions, type WriteConditions } from "../core/preconditions";
+import type { DeadProperty, PropertyChange } from "../core/properties";
 import type { FileEntry, ListPage, ShareInfo } from "../core/types";
 import { deleteBlobs } from "../r2/blob-store";
 import { BlobLedger } from "./blob-ledger";
 import { FileTree } from "./file-tree";
-import { type Lease, LeaseTable, type LeaseTarget } from "./lease-table";
+import { LeaseTable, type LeaseTarget } from "./lease-table";
 import { type Mount, type MountConfig, MountTable } from "./mount-table";
-import { type DeadProperty, type PropertyChange, PropertyTable } from "./property-table";
+import { PropertyTable } from "./property-table";
 import { registryFor } from "./registry";
 import { guard, guardSync, type Result } from "./rpc";
 import { migrate } from "./schema";
@@ -38,14 +40,6 @@ export interface Ephemeral {
 export type ReadTarget =
   | { entry: FileEntry; key: string; data?: undefined }
   | { entry: FileEntry; key?: undefined; data: ArrayBuffer };
-
-/** Where a path stands before a WebDAV create or delete: see DavRequest.placement. */
-export interface Placement {
-  entry: FileEntry | null;
-  parentIsCollection: boolean;
-  /** Live depth-0 leases on the parent: they guard its membership (RFC 4918 §7.5). */
-  guards: Lease[];
-}
 
 /** R2 deletes at most 1,000 keys per call; one GC batch is one such call. */
 const GC_BATCH = 1000;
@@ -633,13 +627,7 @@ export class ShareDO extends DurableObject<Env> {
 
   // ── Path leases ──────────────────────────────────────────────────────
 
-  async acquireLease(request: {
-    path: FsPath;
-    exclusive: boolean;
-    depth: "0" | "infinity";
-    owner: string | null;
-    ttlMs: number;
-  }): Promise<Result<Lease>> {
+  async acquireLease(request: LeaseRequest): Promise<Result<Lease>> {
     return this.change((now) => {
       this.requireShare(now);
       if (
@@ -686,6 +674,7 @@ export class ShareDO extends DurableObject<Env> {
     });
   }
 
+  /** Where a path stands before a create or delete (Placement, core/leases.ts). */
   async placement(path: FsPath): Promise<Result<Placement>> {
     return guard(() => {
       const now = Date.now();
