@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { backendAt, featuresAt, type Runtime, shareTarget } from "../../src/backends/resolve";
