@@ -2,11 +2,11 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { configFrom } from "./config";
 import { FsError } from "./core/errors";
+import { dav } from "./dav/app";
 import { options } from "./dav/read";
-import { authenticate, authenticateDav, rootOnly } from "./http/auth";
+import { authenticate, rootOnly } from "./http/auth";
 import type { AppEnv } from "./http/env";
 import { errorResponse, onError } from "./http/errors";
-import { dav } from "./routes/dav";
 import { dev } from "./routes/dev";
 import { files } from "./routes/files";
 import { leases } from "./routes/leases";
@@ -22,8 +22,8 @@ import { uploads } from "./routes/uploads";
  * The Worker's HTTP surface. Order matters: CORS first (preflights carry no
  * credentials), health (no auth), then authentication on everything under
  * /v1, then the resources, each route naming the permission it needs. The
- * WebDAV front-end (/dav) authenticates its own way (Basic or Bearer) and
- * serves the same Backends.
+ * WebDAV front-end (/dav, src/dav/app.ts) authenticates its own way (Basic
+ * or Bearer), renders its own errors, and serves the same Backends.
  * Routes are thin: they parse the request, call a Backend or a Durable
  * Object, and shape the response; every failure ends in the one onError.
  */
@@ -78,7 +78,7 @@ export function createApp(): Hono<AppEnv> {
   // Windows' WebDAV redirector probes the server root with OPTIONS, without
   // credentials, before it asks for any share.
   app.on("OPTIONS", ["/", "/dav", "/dav/"], () => options());
-  app.use("/dav/*", authenticateDav());
+  // The WebDAV sub-app authenticates and renders its errors itself (src/dav/app.ts).
   app.route("/dav", dav);
 
   app.notFound((c) =>

@@ -1,5 +1,6 @@
 import type {
   Backend,
+  BackendFeatures,
   ListQuery,
   Overwrite,
   ReadOptions,
@@ -29,6 +30,21 @@ const PART_SIZE = 10 * 1024 * 1024;
 const S3_PAGE = 1000;
 
 /**
+ * What a bucket mount can do. No rename (S3 has none), no leases or dead
+ * properties (others write to the bucket without passing through edgefs,
+ * so neither could hold), no conditional writes, and no upload API
+ * (large bodies go multipart inside write()).
+ */
+export const MOUNT_FEATURES: Readonly<BackendFeatures> = Object.freeze({
+  rename: false,
+  leases: false,
+  deadProperties: false,
+  conditionalWrites: false,
+  multipart: false,
+  versions: false,
+});
+
+/**
  * A bucket mounted at a path of a share, with the semantics of S3 (and of
  * Mountpoint for S3): directories are implied by "/" in keys; `mkdir` writes
  * a zero-byte "dir/" marker, which listings hide but which makes an empty
@@ -40,6 +56,8 @@ export class MountBackend implements Backend {
     private readonly mount: Mount,
     private readonly s3: ObjectStore,
   ) {}
+
+  readonly features = MOUNT_FEATURES;
 
   private get root(): FsPath {
     return this.mount.path as FsPath;

@@ -1,5 +1,5 @@
 import { configFrom } from "../config";
-import type { Backend } from "../core/backend";
+import type { Backend, BackendFeatures } from "../core/backend";
 import { FsError } from "../core/errors";
 import type { Mount } from "../core/mount";
 import { type FsPath, isWithin } from "../core/paths";
@@ -7,9 +7,9 @@ import { type ShareApi, shareClient } from "../durable/share-client";
 import type { ShareDO } from "../durable/share-do";
 import { notingUploads } from "../r2/upload-ledger";
 import { S3Client } from "../s3/client";
-import { MountBackend } from "./mount-backend";
+import { MOUNT_FEATURES, MountBackend } from "./mount-backend";
 import { awsSecretOf, type Caller, guardMount, mountsOf } from "./mounts";
-import { ShareBackend, shareStub } from "./share-backend";
+import { SHARE_FEATURES, ShareBackend, shareStub } from "./share-backend";
 
 /**
  * What resolving a Backend needs of the request it serves, whatever the
@@ -53,6 +53,19 @@ export async function backendAt(
     rt.waitUntil,
     held,
   );
+}
+
+/**
+ * The features of the Backend that serves a path, without opening it: no
+ * credentials are fetched and no endpoint is judged, so a front-end can
+ * ask about many paths (a listing's entries) at the cost of one cached
+ * mount lookup, and answer "not here" before anything else.
+ */
+export async function featuresAt(
+  target: ShareTarget,
+  path: FsPath,
+): Promise<Readonly<BackendFeatures>> {
+  return (await mountAt(target, path)) ? MOUNT_FEATURES : SHARE_FEATURES;
 }
 
 /** The bucket mount a path lies at or below, if any. */

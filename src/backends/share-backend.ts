@@ -1,6 +1,7 @@
 import type { Config } from "../config";
 import type {
   Backend,
+  BackendFeatures,
   ListQuery,
   Overwrite,
   ReadOptions,
@@ -12,8 +13,10 @@ import type {
   WriteResult,
 } from "../core/backend";
 import { invalid, notFound } from "../core/errors";
+import type { LeaseOps } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import { evaluateReadConditions, type WriteConditions } from "../core/preconditions";
+import type { PropertyOps } from "../core/properties";
 import { parseRange } from "../core/range";
 import { bodyError, concat, fixedSizeParts, readUpTo } from "../core/streams";
 import type { FileEntry, ListPage } from "../core/types";
@@ -46,6 +49,16 @@ export function shareStub(
   ) as DurableObjectStub<ShareDO>;
 }
 
+/** What share storage can do: everything but versions (not built yet). */
+export const SHARE_FEATURES: Readonly<BackendFeatures> = Object.freeze({
+  rename: true,
+  leases: true,
+  deadProperties: true,
+  conditionalWrites: true,
+  multipart: true,
+  versions: false,
+});
+
 /**
  * The Backend of a share: metadata in its ShareDO, bytes in R2 (or inline
  * in the ShareDO for small files). Bytes flow between the client and R2
@@ -60,6 +73,24 @@ export class ShareBackend implements Backend {
     /** Lease ids the request holds (`Edgefs-Lease`), checked on every change. */
     private readonly held: string[] = [],
   ) {}
+
+  readonly features = SHARE_FEATURES;
+
+  /** The share's path leases, kept by its ShareDO. */
+  readonly leases: LeaseOps = {
+    acquire: (request) => this.share.acquireLease(request),
+    renew: (leaseId, ttlMs) => this.share.renewLease(leaseId, ttlMs),
+    release: (leaseId) => this.share.releaseLease(leaseId),
+    around: (path) => this.share.leasesAround(path),
+    byIds: (ids) => this.share.leasesById([...ids]),
+    placement: (path) => this.share.placement(path),
+  };
+
+  /** Dead properties, kept with the entries in the ShareDO; a patch is a change for leases. */
+  readonly properties: PropertyOps = {
+    of: (paths) => this.share.properties([...paths]),
+    patch: (path, changes) => this.share.patchProperties(path, [...changes], this.held),
+  };
 
   stat(path: FsPath): Promise<FileEntry> {
     return this.share.stat(path);

@@ -1,30 +1,71 @@
+import type { LeaseOps } from "./leases.js";
 import type { FsPath } from "./paths.js";
 import type { WriteConditions } from "./preconditions.js";
+import type { PropertyOps } from "./properties.js";
 import type { ByteRange } from "./range.js";
 import type { FileEntry, ListPage } from "./types.js";
 
 /**
- * The storage contract every front-end (the native HTTP API today; WebDAV
- * and others later) talks to. ShareBackend implements it over ShareDO + R2;
- * MountBackend will implement it over S3. Methods throw FsError only, with
- * the codes named here; anything else is a bug and becomes EINTERNAL.
+ * Optional abilities, declared as data (rclone's fs/features.go): a
+ * front-end asks these before it relies on one, and never asks which
+ * implementation it holds. Each says what a backend without it does.
+ */
+export interface BackendFeatures {
+  /** move() renames without copying bytes. Without: move() throws ENOTSUP. */
+  rename: boolean;
+  /** Path leases (WebDAV locks): `leases` is present. Without: it is absent. */
+  leases: boolean;
+  /** Dead properties (WebDAV PROPPATCH): `properties` is present. Without: it is absent. */
+  deadProperties: boolean;
+  /** write() honours If-Match / If-None-Match. Without: a write that carries one throws ENOTSUP. */
+  conditionalWrites: boolean;
+  /** The upload API (createUpload … abortUpload). Without: each throws ENOTSUP. */
+  multipart: boolean;
+  /** Reads at an older version, history, snapshots. No backend has them yet. */
+  versions: boolean;
+}
+
+/**
+ * The storage contract every front-end (the native API in src/routes,
+ * WebDAV in src/dav, and later S3 and RPC) talks to. ShareBackend
+ * implements it over ShareDO + R2, MountBackend over a bucket's S3 API.
+ *
+ * Methods throw FsError only, with the codes their docs name; anything else
+ * is a bug and becomes EINTERNAL. Codes every method may throw, not
+ * repeated below:
+ * - ENOENT: the share does not exist (or an ephemeral share expired);
+ * - EUPSTREAM (502): a bucket answered with an error or was unreachable
+ *   (the message names the mount and the bucket's code);
+ * - EINVAL: a path outside the storage the backend serves.
+ * Codes of changes (write, mkdir, remove, move, copy, completeUpload):
+ * - ELOCKED (423): a lease the caller does not hold protects the target;
+ * - EACCES (403): the storage is read-only (a readOnly mount);
+ * - EEXIST: share storage refuses to change what a bucket mount shows
+ *   ("a bucket is mounted at …": an isolate's mount list was stale).
  */
 export interface Backend {
-  /** ENOENT if missing. */
+  readonly features: BackendFeatures;
+  /** Present exactly when `features.leases`. */
+  readonly leases?: LeaseOps;
+  /** Present exactly when `features.deadProperties`. */
+  readonly properties?: PropertyOps;
+
+  /** ENOENT if missing (ENOTDIR where a parent is a file, on share storage). */
   stat(path: FsPath): Promise<FileEntry>;
 
   /**
    * Lists with Modal's rules: a directory lists its children (relative
    * names), a file lists itself (absolute path), a glob lists matches
    * (absolute paths). ENOENT if a non-glob path is missing; EINVAL for a bad
-   * cursor.
+   * cursor or glob.
    */
   list(query: ListQuery): Promise<ListPage<FileEntry>>;
 
   /**
    * Opens a file for reading. ENOENT if missing, EISDIR for a directory,
-   * EPRECONDITION if If-Match fails, ERANGE for an unsatisfiable range,
-   * EINVAL for a malformed Range or validator header.
+   * EPRECONDITION if If-Match fails, ERANGE for an unsatisfiable range
+   * (Content-Range in its headers), EINVAL for a malformed Range or
+   * validator header.
    */
   read(path: FsPath, options: ReadOptions): Promise<ReadResult>;
 
@@ -32,7 +73,8 @@ export interface Backend {
    * Writes a whole file atomically, creating parents. EISDIR if the path is
    * a directory, ENOTDIR if a parent is a file, EPRECONDITION if a condition
    * fails at commit time, EINVAL if the body is shorter or longer than its
-   * declared length.
+   * declared length or breaks off, ENOTSUP for conditions without
+   * `features.conditionalWrites`, ETOOLARGE over the storage's size limit.
    */
   write(path: FsPath, body: WriteBody, conditions: WriteConditions): Promise<WriteResult>;
 
@@ -40,16 +82,18 @@ export interface Backend {
   mkdir(path: FsPath): Promise<WriteResult>;
 
   /**
-   * ENOENT if missing; ENOTEMPTY for a non-empty directory without recursive.
-   * `dropLeases` releases the leases on what is removed, in the same step
-   * (WebDAV: the locks of a deleted resource die with it).
+   * ENOENT if missing; ENOTEMPTY for a non-empty directory without
+   * recursive (the root too; with recursive, the root is emptied). `dropLeases`
+   * releases the leases on what is removed, in the same step (WebDAV: the
+   * locks of a deleted resource die with it).
    */
   remove(path: FsPath, options: { recursive: boolean; dropLeases?: boolean }): Promise<void>;
 
   /**
    * Renames without copying bytes. ENOENT (source), EEXIST (target exists,
-   * no overwrite), EINVAL (into itself), EISDIR / ENOTDIR / ENOTEMPTY as
-   * rename(2) has them with overwrite.
+   * no overwrite), EINVAL (into itself, or the root), EISDIR / ENOTDIR /
+   * ENOTEMPTY as rename(2) has them with overwrite. ENOTSUP without
+   * `features.rename`, and across storage (a mount boundary).
    */
   move(
     from: FsPath,
@@ -57,7 +101,12 @@ export interface Backend {
     options: { overwrite: Overwrite; dropLeases?: boolean },
   ): Promise<FileEntry>;
 
-  /** Like move, but the source stays; a directory needs recursive (EISDIR otherwise). */
+  /**
+   * Like move, but the source stays; a directory needs recursive (EISDIR
+   * otherwise). EINVAL for a copy onto itself; ETOOLARGE for a file over
+   * the storage's single-copy limit (5 GiB on buckets); ENOTSUP across
+   * storage.
+   */
   copy(
     from: FsPath,
     to: FsPath,
@@ -67,6 +116,7 @@ export interface Backend {
   /**
    * Starts a multipart upload of a file too big for one request. The same
    * checks as write() fail fast here and are repeated at completion.
+   * ENOTSUP without `features.multipart`, for this and every upload method.
    */
   createUpload(
     path: FsPath,
@@ -75,8 +125,9 @@ export interface Backend {
 
   /**
    * Stores part `n` (1-based). Every part but the last is exactly partSize
-   * bytes (EINVAL naming the size otherwise); re-sending a part replaces it.
-   * ENOENT for an unknown, finished, aborted or expired upload.
+   * bytes (EINVAL naming the size otherwise, or for a number outside 1 to
+   * 10,000, or during completion); re-sending a part replaces it. ENOENT for
+   * an unknown, finished, aborted or expired upload.
    */
   uploadPart(
     uploadId: string,
@@ -85,16 +136,17 @@ export interface Backend {
     length: number,
   ): Promise<UploadPart>;
 
-  /** The parts received so far, to resume after a failure. */
+  /** The parts received so far, to resume after a failure. ENOENT as for uploadPart. */
   uploadStatus(uploadId: string): Promise<UploadStatus>;
 
   /**
-   * Commits the upload atomically, like write(). EINVAL if a part is missing
-   * or the parts do not tile the file; conditions and leases are judged now.
+   * Commits the upload atomically, like write() (and with its codes).
+   * EINVAL if a part is missing, the parts do not tile the file, or it is
+   * already being completed; conditions and leases are judged now.
    */
   completeUpload(uploadId: string): Promise<WriteResult>;
 
-  /** Abandons the upload and everything it stored. */
+  /** Abandons the upload and everything it stored. ENOENT as for uploadPart. */
   abortUpload(uploadId: string): Promise<void>;
 }
 

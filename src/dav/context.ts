@@ -1,19 +1,16 @@
 import type { Context } from "hono";
-import { mountsOf } from "../backends/mounts";
 import {
   backendAt,
   backendForBothAt,
-  mountAt,
+  featuresAt,
   type ShareTarget,
   shareTarget,
 } from "../backends/resolve";
-import type { Backend } from "../core/backend";
+import type { Backend, BackendFeatures } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
+import { blockingLease, covers, type Lease, type LeaseOps, type Placement } from "../core/leases";
 import { baseName, type FsPath, parentOf, ROOT } from "../core/paths";
 import type { FileEntry } from "../core/types";
-import { blockingLease, covers, type Lease } from "../durable/lease-table";
-import { unwrap } from "../durable/rpc";
-import type { Placement } from "../durable/share-do";
 import { runtimeOf } from "../http/backend";
 import type { AppEnv } from "../http/env";
 import { checkName, filePathOf, withoutOrigin } from "../http/params";
@@ -73,10 +70,6 @@ export class DavRequest {
     return this.c.req.method;
   }
 
-  get stub() {
-    return this.target.stub;
-  }
-
   header(name: string): string | undefined {
     return this.c.req.header(name);
   }
@@ -114,15 +107,30 @@ export class DavRequest {
     return backendForBothAt(runtimeOf(this.c), this.target, a, b, this.held);
   }
 
-  /** Whether a path lies in a bucket mount (no locks, no dead properties there). */
-  async inMount(path: FsPath): Promise<boolean> {
-    return (await mountAt(this.target, path)) !== undefined;
+  /**
+   * What the storage at a path can do (locks, dead properties …), asked
+   * without opening it: cheap enough for every entry of a listing, and
+   * answered before any check of the storage itself.
+   */
+  features(path: FsPath): Promise<Readonly<BackendFeatures>> {
+    return featuresAt(this.target, path);
   }
 
-  /** Where the share's bucket mounts are. */
-  async mountPaths(): Promise<string[]> {
-    const { environment, share, stub } = this.target;
-    return (await mountsOf(environment, share, stub)).map((m) => m.path);
+  /** The lease ability of the storage at `path`; ENOTSUP where it has none (ask features first). */
+  async leasesAt(path: FsPath): Promise<LeaseOps> {
+    const leases = (await this.backend(path)).leases;
+    if (!leases) throw new FsError("ENOTSUP", `the storage at ${path} takes no locks`, path);
+    return leases;
+  }
+
+  /**
+   * The leases that lock tokens name. A token stands for a lease of the
+   * share, whatever path the request names, so they are looked up in the
+   * share's own storage (the Backend for no path); without leases there, no
+   * token names a lock.
+   */
+  async tokenLeases(): Promise<LeaseOps | undefined> {
+    return (await backendAt(runtimeOf(this.c), this.target, undefined, this.held)).leases;
   }
 
   /** Lease ids this request holds: its If header's lock tokens, and locks it took itself. */
@@ -193,17 +201,19 @@ export class DavRequest {
       const id = leaseIdOf(t);
       return id === null ? [] : [id];
     });
-    return ids.length === 0 ? [] : unwrap(this.stub.leasesById(ids));
+    if (ids.length === 0) return [];
+    return (await (await this.tokenLeases())?.byIds(ids)) ?? [];
   }
 
   /**
    * Where a path stands before something is created or removed there: the
    * resource itself, whether its parent is a collection, and the depth-0
-   * locks on that parent. One ShareDO call on share storage; bucket mounts
-   * ask the bucket and have no locks.
+   * locks on that parent. Storage with leases answers in one step; storage
+   * without is asked for both entries and has no locks.
    */
   async placement(path: FsPath): Promise<Placement> {
-    if (!(await this.inMount(path))) return unwrap(this.stub.placement(path));
+    const leases = (await this.backend(path)).leases;
+    if (leases) return leases.placement(path);
     const entry = await this.stat(path);
     const parent = path === ROOT ? null : await this.stat(parentOf(path));
     return { entry, parentIsCollection: parent?.type === "directory", guards: [] };

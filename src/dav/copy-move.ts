@@ -1,6 +1,6 @@
+import type { Backend } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import { type FsPath, isWithin } from "../core/paths";
-import { unwrap } from "../durable/rpc";
 import type { DavRequest } from "./context";
 import { davStatusResponse } from "./responses";
 
@@ -52,7 +52,7 @@ export async function copyOrMove(dav: DavRequest): Promise<Response> {
   if (source.type === "directory" && depth === "0") {
     if (existing) await backend.remove(to, { recursive: true });
     await backend.mkdir(to);
-    await copyProperties(dav, from, to);
+    await copyProperties(backend, from, to);
   } else if (move) {
     // One step: the lock checks, the destination's removal, the rename and
     // the end of the source's locks commit together.
@@ -69,16 +69,17 @@ function overwriteOf(header: string | undefined): boolean {
   return value === "T";
 }
 
-/** A Depth 0 copy of a collection takes its dead properties along, not its members. */
-async function copyProperties(dav: DavRequest, from: FsPath, to: FsPath): Promise<void> {
-  if (await dav.inMount(from)) return;
-  const props = (await unwrap(dav.stub.properties([from])))[from] ?? [];
+/**
+ * A Depth 0 copy of a collection takes its dead properties along, not its
+ * members; storage without dead properties has none to take.
+ */
+async function copyProperties(backend: Backend, from: FsPath, to: FsPath): Promise<void> {
+  const properties = backend.properties;
+  if (!properties) return;
+  const props = (await properties.of([from]))[from] ?? [];
   if (props.length === 0) return;
-  await unwrap(
-    dav.stub.patchProperties(
-      to,
-      props.map((p) => ({ op: "set", ns: p.ns, name: p.name, value: p.value, lang: p.lang })),
-      dav.heldLeases,
-    ),
+  await properties.patch(
+    to,
+    props.map((p) => ({ op: "set", ns: p.ns, name: p.name, value: p.value, lang: p.lang })),
   );
 }

@@ -1,6 +1,5 @@
 import { FsError, invalid } from "../core/errors";
-import { covers, type Lease } from "../durable/lease-table";
-import { unwrap } from "../durable/rpc";
+import { covers, type Lease } from "../core/leases";
 import type { DavRequest } from "./context";
 import {
   activeLockXml,
@@ -34,7 +33,7 @@ export async function lock(dav: DavRequest): Promise<Response> {
   const request = parseLockInfo(body);
   const depth = dav.header("depth")?.trim().toLowerCase() ?? "infinity";
   if (depth !== "0" && depth !== "infinity") throw invalid(`invalid Depth for LOCK: ${depth}`);
-  if (await dav.inMount(dav.path)) {
+  if (!(await dav.features(dav.path)).leases) {
     return davStatusResponse(
       405,
       "bucket mounts take no locks: writes there can bypass this share, so a lock could not hold",
@@ -50,15 +49,14 @@ export async function lock(dav: DavRequest): Promise<Response> {
     return davStatusResponse(409, "the parent collection does not exist");
   }
   if (!existing) dav.requireMembership(dav.path, place.guards);
-  const lease = await unwrap(
-    dav.stub.acquireLease({
-      path: dav.path,
-      exclusive: request.exclusive,
-      depth,
-      owner: request.owner,
-      ttlMs,
-    }),
-  );
+  const leases = await dav.leasesAt(dav.path);
+  const lease = await leases.acquire({
+    path: dav.path,
+    exclusive: request.exclusive,
+    depth,
+    owner: request.owner,
+    ttlMs,
+  });
   if (!existing) {
     dav.hold(lease.leaseId);
     try {
@@ -68,7 +66,7 @@ export async function lock(dav: DavRequest): Promise<Response> {
         { ifNoneMatch: ["*"] },
       );
     } catch (e) {
-      await unwrap(dav.stub.releaseLease(lease.leaseId)).catch(() => undefined);
+      await leases.release(lease.leaseId).catch(() => undefined);
       throw e;
     }
   }
@@ -83,14 +81,15 @@ async function refresh(dav: DavRequest, ttlMs: number): Promise<Response> {
     throw invalid("a LOCK without a body refreshes a lock: name it in the If header");
   }
   const lease = (await dav.submittedLeases()).find((l) => covers(l, dav.path));
-  if (!lease) {
+  const leases = await dav.tokenLeases();
+  if (!lease || !leases) {
     throw new FsError(
       "EPRECONDITION",
       "no lock named in the If header covers this resource",
       dav.path,
     );
   }
-  const renewed = await unwrap(dav.stub.renewLease(lease.leaseId, ttlMs));
+  const renewed = await leases.renew(lease.leaseId, ttlMs);
   const entry = await dav.stat(dav.path);
   return xmlResponse(200, discovery(dav, renewed, entry?.type === "directory"));
 }
@@ -98,13 +97,14 @@ async function refresh(dav: DavRequest, ttlMs: number): Promise<Response> {
 /** UNLOCK: the Lock-Token must name a live lock that covers the request's resource (else 409). */
 export async function unlock(dav: DavRequest): Promise<Response> {
   const id = leaseIdOf(lockTokenHeader(dav.header("lock-token")));
-  const lease = id === null ? undefined : (await unwrap(dav.stub.leasesById([id])))[0];
-  if (!lease || !covers(lease, dav.path)) {
+  const leases = await dav.tokenLeases();
+  const lease = id === null || !leases ? undefined : (await leases.byIds([id]))[0];
+  if (!leases || !lease || !covers(lease, dav.path)) {
     return xmlResponse(
       409,
       '<D:error xmlns:D="DAV:"><D:lock-token-matches-request-uri/></D:error>',
     );
   }
-  await unwrap(dav.stub.releaseLease(lease.leaseId));
+  await leases.release(lease.leaseId);
   return new Response(null, { status: 204 });
 }

@@ -1,5 +1,5 @@
 import { invalid } from "../core/errors";
-import { type Lease, MAX_LEASE_TTL_SECONDS } from "../durable/lease-table";
+import { type Lease, MAX_LEASE_TTL_SECONDS } from "../core/leases";
 import {
   DAV_NS,
   elementsOf,

@@ -1,7 +1,7 @@
 import { FsError, invalid } from "../core/errors";
+import type { Lease } from "../core/leases";
+import type { DeadProperty, PropertyChange } from "../core/properties";
 import type { FileEntry } from "../core/types";
-import type { Lease } from "../durable/lease-table";
-import type { DeadProperty, PropertyChange } from "../durable/property-table";
 import { activeLockXml, SUPPORTED_LOCK } from "./locks";
 import {
   DAV_NS,
@@ -99,7 +99,7 @@ export interface ResourceView {
   dead: readonly DeadProperty[];
   /** Live locks covering the resource, each with its root's href. */
   locks: readonly { lease: Lease; rootHref: string }[];
-  /** False on bucket mounts: they take no locks. */
+  /** False where the storage takes no locks (features.leases: a bucket mount). */
   lockable: boolean;
 }
 

@@ -1,9 +1,9 @@
+import type { Backend } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
+import { covers, type Lease } from "../core/leases";
 import { type FsPath, joinPath } from "../core/paths";
+import type { DeadProperty } from "../core/properties";
 import type { FileEntry } from "../core/types";
-import { covers, type Lease } from "../durable/lease-table";
-import type { DeadProperty } from "../durable/property-table";
-import { unwrap } from "../durable/rpc";
 import { fileResponse } from "../http/file-response";
 import { readOptionsFrom } from "../http/params";
 import type { DavRequest } from "./context";
@@ -131,7 +131,7 @@ export async function propfind(dav: DavRequest): Promise<Response> {
   if (depth !== "0" && depth !== "1") throw invalid(`invalid Depth for PROPFIND: ${depth}`);
   const request = parsePropfind(await readXmlBody(dav.c.req.raw));
   const entry = await dav.resource();
-  const described = new Describer(dav, request, await dav.inMount(dav.path));
+  const described = new Describer(dav, request, await dav.backend());
   const self = await described.responses([{ path: dav.path, entry }]);
   // One DAV:response per part: the stream holds one resource's XML at a
   // time, not a page's, however many properties and locks each carries.
@@ -155,35 +155,39 @@ export async function propfind(dav: DavRequest): Promise<Response> {
 const DESCRIBE_BATCH = 100;
 
 /**
- * Builds DAV:response elements for resources of one collection. Share
- * storage contributes dead properties and locks; a bucket mount has
- * neither (and a mount point listed inside the share is a mount too).
+ * Builds DAV:response elements for resources of one collection. Dead
+ * properties and locks come from the collection's storage where it has
+ * them (features), and show only on entries whose own storage has them: a
+ * bucket mount point listed in a share collection has neither.
  */
 class Describer {
   private locks: Lease[] | undefined;
-  private mountPaths: Set<string> | undefined;
   private readonly now = Date.now();
 
   constructor(
     private readonly dav: DavRequest,
     private readonly request: PropfindRequest,
-    private readonly inMount: boolean,
+    /** The storage of the request's resource, and so of its members. */
+    private readonly collection: Backend,
   ) {}
 
   /** One DAV:response string per item, made as the stream asks for it. */
   async responses(items: { path: FsPath; entry: FileEntry }[]): Promise<Iterable<string>> {
     const { dav } = this;
-    this.mountPaths ??= new Set(await dav.mountPaths());
-    const shareItems = this.inMount ? [] : items.filter((i) => !this.mountPaths?.has(i.path));
+    const features = new Map(
+      await Promise.all(items.map(async (i) => [i.path, await dav.features(i.path)] as const)),
+    );
+    const { properties, leases } = this.collection;
+    const withDead = items.filter((i) => features.get(i.path)?.deadProperties);
     const wantsDead =
       this.request.kind !== "prop" || this.request.names.some((n) => n.ns !== "DAV:");
     const dead: Record<string, DeadProperty[]> =
-      wantsDead && shareItems.length > 0
-        ? await unwrap(dav.stub.properties(shareItems.map((i) => i.path)))
+      wantsDead && properties && withDead.length > 0
+        ? await properties.of(withDead.map((i) => i.path))
         : {};
-    if (!this.inMount) this.locks ??= await unwrap(dav.stub.leasesAround(dav.path));
+    if (leases) this.locks ??= await leases.around(dav.path);
     const describe = ({ path, entry }: { path: FsPath; entry: FileEntry }) => {
-      const lockable = !this.inMount && !this.mountPaths?.has(path);
+      const lockable = features.get(path)?.leases === true;
       return propfindResponse(
         {
           href: dav.hrefOfEntry(path, entry),

@@ -74,7 +74,8 @@ function davStatus(code: ErrorCode, method: string): number | undefined {
     case "ETOOLARGE":
       return method === "PROPPATCH" ? 507 : undefined;
     case "ENOTSUP":
-      // A bucket mount is another repository: RFC 4918 §9.8.5 says 502.
+      // Storage without rename (features.rename: a bucket mount), or a copy
+      // across storage, is another repository: RFC 4918 §9.8.5 says 502.
       return method === "COPY" || method === "MOVE" ? 502 : undefined;
     default:
       return undefined;

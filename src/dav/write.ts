@@ -1,7 +1,6 @@
 import { invalid } from "../core/errors";
 import { writeConditionsFrom } from "../core/preconditions";
-import type { PropertyChange } from "../durable/property-table";
-import { unwrap } from "../durable/rpc";
+import type { PropertyChange } from "../core/properties";
 import { carriesBytes, contentLength } from "../http/params";
 import type { DavRequest } from "./context";
 import { isProtected, parseProppatch, proppatchResponse } from "./properties";
@@ -74,7 +73,8 @@ export async function mkcol(dav: DavRequest): Promise<Response> {
 /**
  * PROPPATCH: dead properties, set and removed in document order, all or
  * none (RFC 4918 §9.2). Live properties are computed and refused (403,
- * with 424 for the rest); bucket mounts keep no properties (403 for all).
+ * with 424 for the rest); storage without dead properties (a bucket
+ * mount) keeps none (403 for all).
  */
 export async function proppatch(dav: DavRequest): Promise<Response> {
   await dav.checkIf();
@@ -83,11 +83,10 @@ export async function proppatch(dav: DavRequest): Promise<Response> {
   const href = dav.hrefOfEntry(dav.path, entry);
   const multistatus = (body: string) =>
     xmlResponse(207, `<D:multistatus xmlns:D="DAV:">${body}</D:multistatus>`);
-  if (await dav.inMount(dav.path)) {
-    return multistatus(proppatchResponse(href, changes, new Set(changes)));
-  }
+  const properties = (await dav.backend()).properties;
+  if (!properties) return multistatus(proppatchResponse(href, changes, new Set(changes)));
   const refused = new Set<PropertyChange>(changes.filter((c) => isProtected(c.ns, c.name)));
   if (refused.size > 0) return multistatus(proppatchResponse(href, changes, refused));
-  await unwrap(dav.stub.patchProperties(dav.path, changes, dav.heldLeases));
+  await properties.patch(dav.path, changes);
   return multistatus(proppatchResponse(href, changes, new Set()));
 }

@@ -1,23 +1,7 @@
 import { FsError } from "../core/errors";
 import { randomId } from "../core/ids";
-import { ancestorsOf, type FsPath, isWithin, ROOT, subtreeRange } from "../core/paths";
-
-/**
- * A path lease: an advisory lock for cooperating writers. `depth` follows
- * WebDAV (RFC 4918 §6): "infinity" covers the path and everything below it,
- * "0" the path alone. `owner` is free text for whoever holds it (WebDAV's
- * DAV:owner), kept so LOCK discovery can show it later.
- */
-export interface Lease {
-  leaseId: string;
-  path: string;
-  exclusive: boolean;
-  depth: "0" | "infinity";
-  owner: string | null;
-  ttlSeconds: number;
-  expiresAt: number;
-  createdAt: number;
-}
+import { blockingLease, type Lease, type LeaseRequest } from "../core/leases";
+import { ancestorsOf, type FsPath, ROOT, subtreeRange } from "../core/paths";
 
 interface LeaseRow {
   id: string;
@@ -42,9 +26,6 @@ const toLease = (r: LeaseRow): Lease => ({
   createdAt: r.created_at,
 });
 
-/** The longest a lease may run before it must be renewed. */
-export const MAX_LEASE_TTL_SECONDS = 86_400;
-
 /**
  * Bounds on what leases cost readers: every lock that covers a resource is
  * shown with its owner in that resource's WebDAV lockdiscovery, so owners,
@@ -62,24 +43,6 @@ export const LEASE_LIMITS = {
 } as const;
 
 const utf8 = new TextEncoder();
-
-/**
- * The lease that refuses a writer holding `held`, among leases that all
- * protect what it changes: an exclusive lease lets through only its holder;
- * shared leases block only writers that hold none of them.
- */
-export function blockingLease(
-  leases: readonly Lease[],
-  held: readonly string[],
-): Lease | undefined {
-  const holdsAny = leases.some((l) => held.includes(l.leaseId));
-  return leases.find((l) => (l.exclusive ? !held.includes(l.leaseId) : !holdsAny));
-}
-
-/** Whether a lease protects `path`: it is on it, or on an ancestor with depth infinity. */
-export function covers(lease: Pick<Lease, "path" | "depth">, path: FsPath): boolean {
-  return lease.depth === "infinity" ? isWithin(path, lease.path as FsPath) : lease.path === path;
-}
 
 /** What a change touches: one path, or a path with everything below it. */
 export interface LeaseTarget {
@@ -119,16 +82,7 @@ export class LeaseTable {
       .toArray();
   }
 
-  acquire(
-    request: {
-      path: FsPath;
-      exclusive: boolean;
-      depth: "0" | "infinity";
-      owner: string | null;
-      ttlMs: number;
-    },
-    now: number,
-  ): Lease {
+  acquire(request: LeaseRequest, now: number): Lease {
     if (request.owner !== null && utf8.encode(request.owner).byteLength > LEASE_LIMITS.ownerBytes) {
       throw new FsError(
         "ETOOLARGE",

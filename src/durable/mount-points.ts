@@ -1,6 +1,6 @@
 import { FsError } from "../core/errors";
+import type { Lease } from "../core/leases";
 import { type FsPath, isWithin, ROOT } from "../core/paths";
-import type { Lease } from "./lease-table";
 import type { Mount, MountConfig } from "./mount-table";
 import type { Live, ShareState } from "./share-state";
 

@@ -1,23 +1,6 @@
 import { FsError } from "../core/errors";
 import { type FsPath, subtreeRange } from "../core/paths";
-
-/**
- * A dead property (RFC 4918 §4): a name in an XML namespace and a value the
- * server stores without interpreting. `value` is the property element's
- * content as self-contained XML (every element declares its namespace), so
- * it can be written back into any response unchanged.
- */
-export interface DeadProperty {
-  ns: string;
-  name: string;
-  value: string;
-  /** The property element's xml:lang, kept as RFC 4918 §4.3 asks. */
-  lang: string | null;
-}
-
-export type PropertyChange =
-  | { op: "set"; ns: string; name: string; value: string; lang: string | null }
-  | { op: "remove"; ns: string; name: string };
+import type { DeadProperty, PropertyChange } from "../core/properties";
 
 /** Bounds that keep one resource's properties a small metadata row set. */
 export const PROPERTY_LIMITS = { valueBytes: 64 * 1024, perResource: 256 } as const;

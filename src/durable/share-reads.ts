@@ -1,8 +1,8 @@
 import type { ListQuery } from "../core/backend";
 import { FsError } from "../core/errors";
+import type { Lease } from "../core/leases";
 import { type FsPath, parentOf, ROOT } from "../core/paths";
 import type { FileEntry, ListPage } from "../core/types";
-import type { Lease } from "./lease-table";
 import type { Live, ShareState } from "./share-state";
 
 /** Where a file's bytes are, for the Worker to stream them (never through here). */

@@ -1,8 +1,8 @@
 import type { Overwrite } from "../core/backend";
 import { FsError } from "../core/errors";
 import { type FsPath, ROOT } from "../core/paths";
+import type { PropertyChange } from "../core/properties";
 import type { FileEntry } from "../core/types";
-import type { PropertyChange } from "./property-table";
 import type { Live, ShareState } from "./share-state";
 
 /**

@@ -1,5 +1,4 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { basicAuth } from "hono/basic-auth";
 import { bearerAuth } from "hono/bearer-auth";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { keysFrom } from "../auth/keys";
@@ -44,30 +43,8 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/**
- * WebDAV clients built into operating systems speak Basic: the password is
- * a token (root or scoped), the user name is ignored. Bearer works too, for
- * tools that can send it. A missing or wrong password is 401 with a Basic
- * challenge, which is what makes Finder and Explorer ask for one.
- */
-export function authenticateDav(): MiddlewareHandler<AppEnv> {
-  const basic = basicAuth({
-    realm: "edgefs",
-    verifyUser: async (_user, password, context) => {
-      const c = context as unknown as Context<AppEnv>;
-      c.set("principal", await principalOf(password, c));
-      return true;
-    },
-    invalidUserMessage: "authentication required: any user name, an edgefs token as password\n",
-  });
-  const bearer = authenticate();
-  return async (c, next) =>
-    /^bearer /i.test(c.req.header("authorization") ?? "")
-      ? bearer(c, next)
-      : basic(c as unknown as Context, next);
-}
-
-async function principalOf(token: string, c: Context<AppEnv>): Promise<Principal> {
+/** Who a token (root or scoped) stands for; EUNAUTHENTICATED if it stands for no one. */
+export async function principalOf(token: string, c: Context<AppEnv>): Promise<Principal> {
   const keys = keysFrom(c.env);
   for (const root of keys.rootTokens) {
     if (await timingSafeEqual(root, token)) return { kind: "root" };

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { invalid } from "../core/errors";
+import { MAX_LEASE_TTL_SECONDS } from "../core/leases";
 import { parsePath } from "../core/paths";
-import { MAX_LEASE_TTL_SECONDS } from "../durable/lease-table";
 import { can } from "../http/auth";
 import { shareOf } from "../http/backend";
 import type { AppEnv } from "../http/env";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Backend, ReadResult, WriteBody } from "../../src/core/backend";
+import type { Backend, BackendFeatures, ReadResult, WriteBody } from "../../src/core/backend";
 import type { ErrorCode } from "../../src/core/errors";
 import { type FsPath, parsePath } from "../../src/core/paths";
 import type { WriteConditions } from "../../src/core/preconditions";
@@ -23,15 +23,14 @@ export interface ContractRun {
 
 /**
  * The optional abilities a case needs (DESIGN.md §1: the features a backend
- * declares). Until Backend has a `features` field, `declares` assumes every
- * ability and the runs skip by name; once it lands, read it in `declares`
- * and drop those skip entries.
+ * declares). A case whose ability the backend does not declare is skipped,
+ * and counted so, by that declaration alone; the runs' skip lists are only
+ * for what a front-end cannot express.
  */
-type Feature = "rename" | "conditionalWrites" | "multipart";
+type Feature = keyof BackendFeatures;
 
 function declares(backend: Backend, feature: Feature): boolean {
-  const features = (backend as { features?: Partial<Record<Feature, boolean>> }).features;
-  return features?.[feature] ?? true;
+  return backend.features[feature];
 }
 
 interface Case {

@@ -1,6 +1,7 @@
 import { exports } from "cloudflare:workers";
 import type {
   Backend,
+  BackendFeatures,
   ListQuery,
   Overwrite,
   ReadOptions,
@@ -85,6 +86,16 @@ function conditionHeaders(c: WriteConditions): Record<string, string> {
  */
 export class HttpBackend implements Backend {
   constructor(private readonly share: string) {}
+
+  /** What /v1 carries over share storage; leases and properties are not part of this adapter. */
+  readonly features: BackendFeatures = {
+    rename: true,
+    leases: false,
+    deadProperties: false,
+    conditionalWrites: true,
+    multipart: true,
+    versions: false,
+  };
 
   private url(kind: string, path: string, query = ""): string {
     return `/v1/shares/${this.share}/${kind}${encodePath(path)}${query}`;

@@ -1,5 +1,6 @@
 import type {
   Backend,
+  BackendFeatures,
   ListQuery,
   Overwrite,
   ReadOptions,
@@ -31,6 +32,16 @@ import { encodePath, request } from "./http-backend";
  */
 export class WebDavBackend implements Backend {
   private readonly root: string;
+
+  /** WebDAV over share storage: MOVE renames; there are no multipart uploads. */
+  readonly features: BackendFeatures = {
+    rename: true,
+    leases: false,
+    deadProperties: false,
+    conditionalWrites: true,
+    multipart: false,
+    versions: false,
+  };
 
   constructor(share: string) {
     this.root = `/dav/main/${share}`;

@@ -39,15 +39,5 @@ runBackendContract({
         "COPY of a collection with Depth: 0 copies it without its members (RFC 4918 §9.8.3): there is no EISDIR",
       tests: ["copy: a directory needs recursive (EISDIR), then copies the whole subtree"],
     },
-    {
-      reason: "WebDAV has no multipart uploads",
-      tests: [
-        "uploads: create, parts, status, complete commit a file like write",
-        "uploads: every part but the last is partSize bytes (EINVAL otherwise)",
-        "uploads: complete with a missing part is EINVAL",
-        "uploads: an aborted or unknown upload is ENOENT",
-        "uploads: create fails fast like write: EISDIR, ENOTDIR, EPRECONDITION",
-      ],
-    },
   ],
 });

@@ -1,13 +1,17 @@
 import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { Permission } from "../auth/scope";
 import { requireAllowed } from "../auth/scope";
-import { DavRequest } from "../dav/context";
-import { copyOrMove } from "../dav/copy-move";
-import { lock, unlock } from "../dav/lock";
-import { DAV_METHODS, getOrHead, options, propfind } from "../dav/read";
-import { davStatusResponse } from "../dav/responses";
-import { mkcol, proppatch, put, remove } from "../dav/write";
+import { FsError } from "../core/errors";
 import type { AppEnv } from "../http/env";
+import { handleError } from "../http/errors";
+import { authenticateDav } from "./auth";
+import { DavRequest } from "./context";
+import { copyOrMove } from "./copy-move";
+import { lock, unlock } from "./lock";
+import { DAV_METHODS, getOrHead, options, propfind } from "./read";
+import { davErrorResponse, davStatusResponse } from "./responses";
+import { mkcol, proppatch, put, remove } from "./write";
 
 type Handler = (dav: DavRequest) => Promise<Response> | Response;
 
@@ -30,10 +34,23 @@ const METHODS: Record<string, [Permission, Handler]> = {
 /**
  * `/dav/{env}/{share}/{path}`: the share (and its bucket mounts) as a
  * WebDAV class 1 and 2 server (RFC 4918), for OS drives and tools such as
- * rclone, davfs2, Finder and Explorer. Authentication happens before this
- * (Basic with a token as password, or Bearer).
+ * rclone, davfs2, Finder and Explorer. Mounted with app.route("/dav"), it
+ * owns its authentication (Basic with a token as password, or Bearer) and
+ * its error rendering: Hono wraps each of a sub-app's handlers, its
+ * middleware included, in the sub-app's onError, so every failure of a
+ * WebDAV request, an auth failure too, renders as DAV XML.
  */
 export const dav = new Hono<AppEnv>();
+
+dav.use("*", authenticateDav());
+dav.onError((err, c) => {
+  // basicAuth's ready-made 401 is plain text; WebDAV clients get XML with the challenge.
+  const e =
+    err instanceof HTTPException && err.status === 401
+      ? new FsError("EUNAUTHENTICATED", "any user name, an edgefs token as password")
+      : err;
+  return handleError(e, c, (fs) => davErrorResponse(fs, c.req.raw));
+});
 
 dav.all("/:env/:share/*", dispatch);
 dav.all("/:env/:share", dispatch);
