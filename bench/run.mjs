@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // edgefs benchmark: `npm run bench` (BENCH_QUICK=1 for a scaled-down check).
 //
-// Starts one throwaway `wrangler dev` with the bare /_dev/r2 routes enabled
+// Starts one throwaway `wrangler dev` with the bare /_dev/bare routes enabled
 // and measures, against it, in one run:
 //   (a) a large file (256 MiB) up and down through edgefs vs the bare R2 route;
 //   (b) 5,000 small (4 KiB) files created by 16 concurrent clients, then read

@@ -25,7 +25,11 @@ import { completeMultipart, putPart, startMultipart } from "../r2/multipart";
 /** Part size for bodies of unknown length: 10 MiB × R2's 10,000 parts ≈ 97 GiB per file. */
 export const CHUNKED_PART_SIZE = 10 * 1024 * 1024;
 
-/** R2's single-put ceiling; larger bodies of known length go multipart too. */
+/**
+ * R2's single-put ceiling, 5 GiB less 5 MiB
+ * (https://developers.cloudflare.com/r2/platform/limits/); larger bodies of
+ * known length go multipart too.
+ */
 const R2_SINGLE_PUT_MAX = 5 * 1024 ** 3 - 5 * 1024 ** 2;
 
 export function shareStub(

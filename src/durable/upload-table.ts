@@ -4,12 +4,16 @@ import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 
 /**
- * R2's multipart rules (also S3's): parts are numbered 1–10,000, every part
- * but the last has the same size, and that size is 5 MiB–5 GiB.
+ * R2's multipart rules: parts are numbered 1–10,000, every part but the
+ * last has the same size, and that size is 5 MiB up to R2's upload ceiling,
+ * which is 5 MiB less than 5 GiB ("4.995 GiB", and it applies to each part:
+ * https://developers.cloudflare.com/r2/platform/limits/).
  */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
-export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
+export const MAX_PART_SIZE = 5 * 1024 * 1024 * 1024 - 5 * 1024 * 1024;
 export const MAX_PARTS = 10_000;
+/** R2's object ceiling: 5 GiB less than 5 TiB (same page). */
+export const MAX_OBJECT_SIZE = 5 * 1024 ** 4 - 5 * 1024 ** 3;
 
 export type { UploadPart, UploadStatus };
 
@@ -137,6 +141,12 @@ export class UploadTable {
     if (size > row.part_size || (size === 0 && n > 1)) {
       throw invalid(
         `part ${n} is ${size} bytes: every part is ${row.part_size} bytes, except the last, which may be shorter`,
+      );
+    }
+    if ((n - 1) * row.part_size + size > MAX_OBJECT_SIZE) {
+      throw new FsError(
+        "ETOOLARGE",
+        `part ${n} would take the file past R2's object limit of ${MAX_OBJECT_SIZE} bytes`,
       );
     }
     const others = this.parts(row.id).filter((p) => p.partNumber !== n);
