@@ -31,7 +31,7 @@ const BIG_TIMEOUT_MS = 600_000;
 /** Per-request time limit for small requests. */
 const SMALL_TIMEOUT_MS = 60_000;
 
-/** The edgefs HTTP surface the benchmark uses, plus the bare /_dev/r2 baseline. */
+/** The edgefs HTTP surface the benchmark uses, plus the bare /_dev/bare baseline. */
 export class Client {
   /**
    * @param {string} base e.g. http://127.0.0.1:1234
@@ -51,7 +51,7 @@ export class Client {
 
   /** @param {string} key */
   bareUrl(key) {
-    return `/_dev/r2/${key}`;
+    return `/_dev/bare/${key}`;
   }
 
   /**

@@ -36,7 +36,11 @@ function logLeftToExpiry(error: unknown): void {
   console.warn("abandoning a write failed; GC reclaims it when its reservation expires:", error);
 }
 
-/** R2's single-put ceiling; larger bodies of known length go multipart too. */
+/**
+ * R2's single-put ceiling, 5 GiB less 5 MiB
+ * (https://developers.cloudflare.com/r2/platform/limits/); larger bodies of
+ * known length go multipart too.
+ */
 const R2_SINGLE_PUT_MAX = 5 * 1024 ** 3 - 5 * 1024 ** 2;
 
 export function shareStub(

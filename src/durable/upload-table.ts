@@ -2,7 +2,7 @@ import type { UploadPart, UploadStatus } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
-import { MAX_PARTS } from "../core/uploads";
+import { MAX_OBJECT_SIZE, MAX_PARTS } from "../core/uploads";
 
 export type { UploadPart, UploadStatus };
 
@@ -130,6 +130,12 @@ export class UploadTable {
     if (size > row.part_size || (size === 0 && n > 1)) {
       throw invalid(
         `part ${n} is ${size} bytes: every part is ${row.part_size} bytes, except the last, which may be shorter`,
+      );
+    }
+    if ((n - 1) * row.part_size + size > MAX_OBJECT_SIZE) {
+      throw new FsError(
+        "ETOOLARGE",
+        `part ${n} would take the file past R2's object limit of ${MAX_OBJECT_SIZE} bytes`,
       );
     }
     const others = this.parts(row.id).filter((p) => p.partNumber !== n);

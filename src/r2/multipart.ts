@@ -1,4 +1,4 @@
-import { withKnownLength } from "./blob-store";
+import { storeSized } from "./blob-store";
 
 /**
  * R2 multipart uploads, the one way large and unknown-length bodies reach
@@ -8,7 +8,15 @@ export async function startMultipart(bucket: R2Bucket, key: string): Promise<str
   return (await bucket.createMultipartUpload(key)).uploadId;
 }
 
-/** Uploads part `n`: bytes already in memory, or a stream of declared length. */
+/**
+ * Uploads part `n`: bytes already in memory, or a stream of declared length
+ * (a part's request body goes to R2 as is; see storeSized). R2's limits
+ * (https://developers.cloudflare.com/r2/platform/limits/ and
+ * https://developers.cloudflare.com/r2/objects/multipart-objects/): a part
+ * is 5 MiB up to 5 GiB less 5 MiB, all but the last the same size, at most
+ * 10,000 of them, and the object at most 5 TiB less 5 GiB. The ShareDO's
+ * upload table (src/durable/upload-table.ts) enforces them.
+ */
 export async function putPart(
   bucket: R2Bucket,
   key: string,
@@ -21,7 +29,7 @@ export async function putPart(
   const part =
     body instanceof Uint8Array
       ? await upload.uploadPart(n, body)
-      : await withKnownLength(body, length, (stream) => upload.uploadPart(n, stream));
+      : await storeSized(body, length, (stream) => upload.uploadPart(n, stream));
   return part.etag;
 }
 

@@ -1,7 +1,5 @@
 import { Hono } from "hono";
-import { invalid } from "../core/errors";
 import type { AppEnv } from "../http/env";
-import { putKnownLength } from "../r2/blob-store";
 import { countOpenUploads } from "../r2/upload-ledger";
 
 /**
@@ -12,22 +10,28 @@ import { countOpenUploads } from "../r2/upload-ledger";
  */
 export const dev = new Hono<AppEnv>();
 
-const KEY_AT = "/_dev/r2/".length;
+const KEY_AT = "/_dev/bare/".length;
 
-dev.put("/r2/*", async (c) => {
-  const key = decodeURIComponent(new URL(c.req.url).pathname.slice(KEY_AT));
-  const length = Number(c.req.header("content-length"));
-  if (!c.req.raw.body || !Number.isSafeInteger(length)) throw invalid("Content-Length required");
-  await putKnownLength(c.env.BLOBS, `bare/${key}`, c.req.raw.body, length);
+/**
+ * The benchmarks' baseline: a Worker that does nothing but hand the request
+ * body to R2 and R2's body back, so "edgefs vs bare" measures edgefs's whole
+ * cost. No length check, no byte counting, no error mapping: a chunked body
+ * fails here, as it would in any such Worker.
+ */
+dev.put("/bare/*", async (c) => {
+  await c.env.BLOBS.put(`bare/${keyOf(c.req.url)}`, c.req.raw.body);
   return c.body(null, 201);
 });
 
-dev.get("/r2/*", async (c) => {
-  const key = decodeURIComponent(new URL(c.req.url).pathname.slice(KEY_AT));
-  const object = await c.env.BLOBS.get(`bare/${key}`);
-  if (!object) return c.json({ error: { code: "ENOENT", message: key } }, 404);
-  return new Response(object.body, { headers: { "content-length": String(object.size) } });
+dev.get("/bare/*", async (c) => {
+  const object = await c.env.BLOBS.get(`bare/${keyOf(c.req.url)}`);
+  if (!object) return c.body(null, 404);
+  return new Response(object.body);
 });
+
+function keyOf(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.slice(KEY_AT));
+}
 
 /**
  * What R2 holds under a prefix: objects, and multipart uploads still open

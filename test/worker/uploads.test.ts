@@ -126,6 +126,19 @@ describe("multipart uploads", () => {
     expect((await api("GET", `/v1/shares/${s}/stat/x`)).status).toBe(200);
   });
 
+  it("holds parts to R2's exact ceilings: 5 GiB less 5 MiB a part, 5 TiB less 5 GiB a file", async () => {
+    const s = await newShare();
+    const ceiling = 5 * 1024 * MiB - 5 * MiB;
+    await expectError(await create(s, { path: "/y", partSize: 5 * 1024 * MiB }), 400, "EINVAL");
+    await expectError(await create(s, { path: "/y", partSize: ceiling + 1 }), 400, "EINVAL");
+    const res = await create(s, { path: "/y", partSize: ceiling });
+    expect(res.status).toBe(201);
+    const u = await json<Upload>(res);
+    // Part 1026 would start 1025 × 4.995 GiB = 5,120 GiB in: past the 5,115 GiB object limit.
+    await expectError(await part(s, u.uploadId, 1026, bytesOf(10)), 413, "ETOOLARGE");
+    expect((await part(s, u.uploadId, 1024, bytesOf(10))).status).toBe(200);
+  });
+
   it("checks conditions at commit time, against the state then", async () => {
     const s = await newShare();
     const id = await shareId(s);
