@@ -15,12 +15,13 @@ import { FsError, invalid, notFound } from "../core/errors";
 import { compileGlob } from "../core/glob";
 import { decodeCursor, encodeCursor } from "../core/ids";
 import type { Mount } from "../core/mount";
-import { type ObjectStore, ObjectStoreError, type StoredObject } from "../core/object-store";
-import { type FsPath, isWithin, joinPath, parentOf, parsePath, relativeTo } from "../core/paths";
+import { type ObjectStore, ObjectStoreError } from "../core/object-store";
+import { type FsPath, isWithin, parentOf } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import { parseRange } from "../core/range";
-import { bodyError, fixedSizeParts } from "../core/streams";
+import { bodyError, countedBody, fixedSizeParts } from "../core/streams";
 import type { FileEntry, ListPage } from "../core/types";
+import { MountKeys } from "./mount-keys";
 
 /** S3's single PutObject and CopyObject limit. */
 const SINGLE_OBJECT_MAX = 5 * 1024 ** 3;
@@ -45,6 +46,10 @@ export const MOUNT_FEATURES: Readonly<BackendFeatures> = Object.freeze({
 });
 
 /**
+ * (Longer than the house's ~400 lines on purpose: one method per Backend
+ * method, each a few S3 calls that share the checks below; the key layout
+ * is in mount-keys.ts and the byte counting in core/streams.ts.)
+ *
  * A bucket mounted at a path of a share, with the semantics of S3 (and of
  * Mountpoint for S3): directories are implied by "/" in keys; `mkdir` writes
  * a zero-byte "dir/" marker, which listings hide but which makes an empty
@@ -52,15 +57,19 @@ export const MOUNT_FEATURES: Readonly<BackendFeatures> = Object.freeze({
  * S3 requests, never one per key, except recursive copies.
  */
 export class MountBackend implements Backend {
+  private readonly keys: MountKeys;
+
   constructor(
     private readonly mount: Mount,
     private readonly s3: ObjectStore,
-  ) {}
+  ) {
+    this.keys = new MountKeys(mount);
+  }
 
   readonly features = MOUNT_FEATURES;
 
   private get root(): FsPath {
-    return this.mount.path as FsPath;
+    return this.keys.root;
   }
 
   /** Where the bucket is mounted in the share. */
@@ -68,32 +77,8 @@ export class MountBackend implements Backend {
     return this.mount.path;
   }
 
-  /** The object key for a share path inside this mount ("" at the mount root). */
   private key(path: FsPath): string {
-    if (!isWithin(path, this.root))
-      throw invalid(`${path} is not inside the mount at ${this.root}`);
-    return this.mount.keyPrefix + (path === this.root ? "" : relativeTo(path, this.root));
-  }
-
-  /**
-   * The share path of an object key, or null when the key names no valid
-   * path: outside the key prefix, or with segments a path may not have
-   * ("", ".", "..", a backslash, control characters, over-long — the rules
-   * of core/paths). Buckets hold such keys (other writers put them there);
-   * edgefs never shows them, so no listing or WebDAV href names a path
-   * like /mnt/../../x.
-   */
-  private pathOf(key: string): FsPath | null {
-    if (!key.startsWith(this.mount.keyPrefix)) return null;
-    const relative = key.slice(this.mount.keyPrefix.length).replace(/\/$/, "");
-    return validBelow(this.root, relative);
-  }
-
-  /** A listing name: `key` relative to `prefix` (a directory's keys), if it is a valid path there. */
-  private nameOf(key: string, prefix: string): string | null {
-    // Every prefix lies within the key prefix, so pathOf checks all of the name.
-    if (!key.startsWith(prefix) || this.pathOf(key) === null) return null;
-    return key.slice(prefix.length).replace(/\/$/, "");
+    return this.keys.key(path);
   }
 
   private writable(path: FsPath): void {
@@ -130,14 +115,6 @@ export class MountBackend implements Backend {
     }
   }
 
-  private fileEntry(o: StoredObject, path: string): FileEntry {
-    return { path, type: "file", size: o.size, mtime: o.lastModified, etag: o.etag };
-  }
-
-  private dirEntry(path: string): FileEntry {
-    return { path, type: "directory", size: 0, mtime: this.mount.createdAt };
-  }
-
   /** Whether any key lies under the directory `path` (a marker counts). */
   private async isDirectory(path: FsPath): Promise<boolean> {
     if (path === this.root) return true;
@@ -150,9 +127,9 @@ export class MountBackend implements Backend {
   async stat(path: FsPath): Promise<FileEntry> {
     if (path !== this.root) {
       const head = await this.call(path, () => this.s3.head(this.key(path)));
-      if (head) return this.fileEntry(head, path);
+      if (head) return this.keys.fileEntry(head, path);
     }
-    if (await this.isDirectory(path)) return this.dirEntry(path);
+    if (await this.isDirectory(path)) return this.keys.dirEntry(path);
     throw notFound(path);
   }
 
@@ -164,7 +141,7 @@ export class MountBackend implements Backend {
     const { path, recursive } = query;
     if (path !== this.root && token === undefined) {
       const head = await this.call(path, () => this.s3.head(this.key(path)));
-      if (head) return { entries: [this.fileEntry(head, path)] };
+      if (head) return { entries: [this.keys.fileEntry(head, path)] };
     }
     const prefix = path === this.root ? this.mount.keyPrefix : `${this.key(path)}/`;
     const page = await this.call(path, () =>
@@ -185,14 +162,14 @@ export class MountBackend implements Backend {
     }
     const entries: FileEntry[] = [];
     for (const p of page.prefixes) {
-      const name = this.nameOf(p, prefix);
-      if (name !== null) entries.push(this.dirEntry(name));
+      const name = this.keys.nameOf(p, prefix);
+      if (name !== null) entries.push(this.keys.dirEntry(name));
     }
     for (const o of page.objects) {
       if (o.key === prefix) continue; // the directory's own marker
-      const name = this.nameOf(o.key, prefix);
+      const name = this.keys.nameOf(o.key, prefix);
       if (name === null) continue;
-      entries.push(o.key.endsWith("/") ? this.dirEntry(name) : this.fileEntry(o, name));
+      entries.push(o.key.endsWith("/") ? this.keys.dirEntry(name) : this.keys.fileEntry(o, name));
     }
     entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return page.nextToken ? { entries, cursor: encodeCursor(page.nextToken) } : { entries };
@@ -216,8 +193,8 @@ export class MountBackend implements Backend {
     );
     const entries: FileEntry[] = [];
     for (const o of page.objects) {
-      const path = o.key.endsWith("/") ? null : this.pathOf(o.key);
-      if (path !== null && glob.matches(path)) entries.push(this.fileEntry(o, path));
+      const path = o.key.endsWith("/") ? null : this.keys.pathOf(o.key);
+      if (path !== null && glob.matches(path)) entries.push(this.keys.fileEntry(o, path));
     }
     return page.nextToken ? { entries, cursor: encodeCursor(page.nextToken) } : { entries };
   }
@@ -240,7 +217,7 @@ export class MountBackend implements Backend {
         throw new FsError("EISDIR", `is a directory: ${path}`, path);
       throw notFound(path);
     }
-    const entry = this.fileEntry(got.object, path);
+    const entry = this.keys.fileEntry(got.object, path);
     if (got.status === 304) return { status: 304, entry };
     if (got.status === 206 && got.range)
       return { status: 206, entry, range: got.range, body: got.body };
@@ -263,7 +240,7 @@ export class MountBackend implements Backend {
       this.refuseFileAbove(path),
     ]);
     const declared = body.length;
-    const counted = countBytes(body.stream ?? new Blob([]).stream(), declared);
+    const counted = countedBody(body.stream ?? new Blob([]).stream(), declared);
     let etag: string;
     let size: number;
     try {
@@ -334,7 +311,7 @@ export class MountBackend implements Backend {
 
   /** A zero-byte "dir/" marker: an empty directory exists, and listings hide the marker. */
   async mkdir(path: FsPath): Promise<WriteResult> {
-    const entry = this.dirEntry(path);
+    const entry = this.keys.dirEntry(path);
     if (path === this.root) return { entry, created: false };
     this.writable(path);
     const key = this.key(path);
@@ -428,12 +405,12 @@ export class MountBackend implements Backend {
       );
       for (const o of page.objects) {
         // Keys that name no valid path are not part of the directory edgefs shows.
-        if (this.nameOf(o.key, prefix) === null) continue;
+        if (this.keys.nameOf(o.key, prefix) === null) continue;
         await this.call(to, () => this.s3.copy(o.key, target + o.key.slice(prefix.length)));
       }
       token = page.nextToken;
     } while (token);
-    return this.dirEntry(to);
+    return this.keys.dirEntry(to);
   }
 
   /**
@@ -500,43 +477,4 @@ export class MountBackend implements Backend {
   abortUpload(): Promise<void> {
     this.unsupported("the multipart upload API");
   }
-}
-
-/** `dir`/`relative` when every segment of `relative` is a valid path segment, else null. */
-function validBelow(dir: FsPath, relative: string): FsPath | null {
-  if (relative === "") return dir;
-  if (relative.split("/").includes("")) return null;
-  try {
-    // parsePath applies the segment and length rules (and throws EINVAL).
-    return parsePath(joinPath(dir, relative));
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The body, counted on its way to the store, so that a body shorter or
- * longer than its declared length is told apart from a failing bucket.
- */
-function countBytes(stream: ReadableStream<Uint8Array>, declared: number | undefined) {
-  let seen = 0;
-  let wrong = false;
-  const counter = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      seen += chunk.byteLength;
-      if (declared !== undefined && seen > declared) {
-        wrong = true;
-        controller.error(bodyError(`more than ${declared} bytes`));
-        return;
-      }
-      controller.enqueue(chunk);
-    },
-    flush(controller) {
-      if (declared !== undefined && seen !== declared) {
-        wrong = true;
-        controller.error(bodyError(`${seen} bytes, not ${declared}`));
-      }
-    },
-  });
-  return { stream: stream.pipeThrough(counter), mismatch: () => wrong, seen: () => seen };
 }

@@ -81,3 +81,32 @@ export async function* fixedSizeParts(
   }
   if (fill > 0) yield part.subarray(0, fill);
 }
+
+/**
+ * A body counted on its way to a store that cannot tell a short body from
+ * its own failure (an S3 bucket): `mismatch()` says afterwards whether the
+ * body was shorter or longer than `declared`, which makes it the client's
+ * fault (EINVAL) rather than the store's.
+ */
+export function countedBody(stream: ReadableStream<Uint8Array>, declared: number | undefined) {
+  let seen = 0;
+  let wrong = false;
+  const counter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      seen += chunk.byteLength;
+      if (declared !== undefined && seen > declared) {
+        wrong = true;
+        controller.error(bodyError(`more than ${declared} bytes`));
+        return;
+      }
+      controller.enqueue(chunk);
+    },
+    flush(controller) {
+      if (declared !== undefined && seen !== declared) {
+        wrong = true;
+        controller.error(bodyError(`${seen} bytes, not ${declared}`));
+      }
+    },
+  });
+  return { stream: stream.pipeThrough(counter), mismatch: () => wrong, seen: () => seen };
+}

@@ -15,6 +15,9 @@ import { child, children, escapeXml, parseXml, text, type XmlNode } from "./xml.
  * over fetch only, so that it runs in workerd and in Node ≥ 22 alike.
  * Requests are signed with aws4fetch (SigV4, payload UNSIGNED-PAYLOAD so that
  * bodies can stream) or sent unsigned when the target has no credentials.
+ * (Over the house's ~400 lines on purpose: each S3 call is a short method
+ * over one shared send() that signs, marks, bounds and reads answers; XML is
+ * in xml.ts.)
  */
 
 export interface S3Credentials {
