@@ -1,17 +1,8 @@
 import { FsError } from "../core/errors";
-import type { Lease } from "../core/leases";
+import type { Lease, LeaseRequest } from "../core/leases";
 import { type FsPath, isWithin, ROOT } from "../core/paths";
 import type { Mount, MountConfig } from "./mount-table";
 import type { Live, ShareState } from "./share-state";
-
-/** What a lease request names (POST /leases, WebDAV LOCK). */
-export interface LeaseRequest {
-  path: FsPath;
-  exclusive: boolean;
-  depth: "0" | "infinity";
-  owner: string | null;
-  ttlMs: number;
-}
 
 /**
  * Where bucket mounts meet share storage: a mount point is a directory of

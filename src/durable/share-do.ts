@@ -1,11 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { configFrom } from "../config";
 import type { ListQuery, Overwrite } from "../core/backend";
+import type { LeaseRequest } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import type { PropertyChange } from "../core/properties";
 import { AlarmSchedule } from "./alarm";
-import { type LeaseRequest, MountPoints } from "./mount-points";
+import { MountPoints } from "./mount-points";
 import type { MountConfig } from "./mount-table";
 import { guard, guardSync, type Result } from "./rpc";
 import { migrate } from "./schema";

@@ -39,9 +39,7 @@ export class WriteProtocol {
     conditions: WriteConditions,
     held: readonly string[],
   ): Written {
-    this.s.mounts.refuseChange(path, false);
-    this.s.leases.checkWrite([{ path, subtree: false }], held, now);
-    this.checkConditions(path, conditions);
+    this.admitCommit(now, path, conditions, held);
     const version = { size: data.byteLength, etag: newEtag(), blobId: null, data };
     const created = this.s.tree.putFile(path, version, now, this.s.graceUntil(now));
     return { entry: this.s.tree.entry(path), created };
@@ -74,9 +72,7 @@ export class WriteProtocol {
     conditions: WriteConditions,
     held: readonly string[],
   ): Written {
-    this.s.mounts.refuseChange(path, false);
-    this.s.leases.checkWrite([{ path, subtree: false }], held, now);
-    this.checkConditions(path, conditions);
+    this.admitCommit(now, path, conditions, held);
     if (!this.s.ledger.claim(blobId, share.id)) {
       throw new FsError("ENOENT", "the write's reservation expired or its share was deleted", path);
     }
@@ -225,6 +221,18 @@ export class WriteProtocol {
         throw new FsError("ENOTDIR", `not a directory: ${dir}`, dir);
       }
     }
+    this.checkConditions(path, conditions);
+  }
+
+  /** What a commit judges against the state at commit time: mounts, leases, conditions. */
+  private admitCommit(
+    now: number,
+    path: FsPath,
+    conditions: WriteConditions,
+    held: readonly string[],
+  ): void {
+    this.s.mounts.refuseChange(path, false);
+    this.s.leases.checkWrite([{ path, subtree: false }], held, now);
     this.checkConditions(path, conditions);
   }
 
