@@ -23,6 +23,9 @@ interface Retry {
  * and deleting unreferenced blobs from R2 in batches.
  */
 export class AlarmSchedule {
+  /** The stored retry state, read once per object lifetime (undefined: not read yet). */
+  private retry: Retry | null | undefined;
+
   constructor(
     private readonly s: ShareState,
     private readonly lifecycle: ShareLifecycle,
@@ -49,14 +52,19 @@ export class AlarmSchedule {
     let next = this.nextDue();
     // After a failed run, nothing brings the retry forward: a change would
     // otherwise re-arm the alarm at the item that keeps failing, at once.
-    const retry = await this.storage.get<Retry>(RETRY_KEY);
-    if (next !== null && retry !== undefined) next = Math.max(next, retry.at);
+    const retry = await this.retryState();
+    if (next !== null && retry !== null) next = Math.max(next, retry.at);
     const current = await this.storage.getAlarm();
     if (next === null) {
       if (current !== null) await this.storage.deleteAlarm();
     } else if (current !== next) {
       await this.storage.setAlarm(next);
     }
+  }
+
+  private async retryState(): Promise<Retry | null> {
+    if (this.retry === undefined) this.retry = (await this.storage.get<Retry>(RETRY_KEY)) ?? null;
+    return this.retry;
   }
 
   /**
@@ -71,16 +79,16 @@ export class AlarmSchedule {
     try {
       await this.housekeep();
     } catch (err) {
-      const failures = ((await this.storage.get<Retry>(RETRY_KEY))?.failures ?? 0) + 1;
+      const failures = ((await this.retryState())?.failures ?? 0) + 1;
       const delay = Math.min(RETRY_FIRST_MS * 2 ** (failures - 1), RETRY_MAX_MS);
       const at = Date.now() + delay;
       console.error(
         `alarm: housekeeping failed (${failures} in a row), retrying in ${delay / 1000} s:`,
         err,
       );
-      await this.storage.put<Retry>(RETRY_KEY, { failures, at });
+      this.retry = { failures, at };
+      await this.storage.put<Retry>(RETRY_KEY, this.retry);
       await this.storage.setAlarm(at);
-      return;
     }
   }
 
@@ -110,7 +118,8 @@ export class AlarmSchedule {
       this.s.ledger.done(due.map((d) => d.key).filter((k) => !retry.has(k)));
     }
     // The run succeeded: the backoff is over.
-    if ((await this.storage.get<Retry>(RETRY_KEY)) !== undefined) {
+    if ((await this.retryState()) !== null) {
+      this.retry = null;
       await this.storage.delete(RETRY_KEY);
     }
     if (due.length === GC_BATCH) {
