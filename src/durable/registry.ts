@@ -3,8 +3,9 @@ import type { ListPage, ShareInfo } from "../core/types";
 
 /**
  * The list of shares of one environment. ShareDOs tell it when they are
- * created or deleted; only `GET /v1/shares` reads it, so it is never on the
- * path of a file operation.
+ * created or deleted, and an ephemeral share's heartbeat at most once per
+ * ttl/2 (share-lifecycle.ts); only `GET /v1/shares` reads it, so it is never
+ * on the path of a file operation.
  */
 export class Registry extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -17,9 +18,18 @@ export class Registry extends DurableObject<Env> {
     );
   }
 
+  /**
+   * Lists the share, or updates its entry. Within one incarnation (same id)
+   * an expiry only grows, so announcements that arrive out of order never
+   * shorten it; a new incarnation replaces the entry whole.
+   */
   async add(info: ShareInfo): Promise<void> {
     this.sql.exec(
-      "INSERT OR REPLACE INTO shares (name, id, info) VALUES (?, ?, ?)",
+      `INSERT INTO shares (name, id, info) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET id = excluded.id, info = excluded.info
+       WHERE shares.id <> excluded.id
+          OR coalesce(json_extract(excluded.info, '$.expiresAt'), 0)
+             >= coalesce(json_extract(shares.info, '$.expiresAt'), 0)`,
       info.name,
       info.id,
       JSON.stringify(info),

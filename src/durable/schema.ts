@@ -20,6 +20,8 @@
  * mounts   buckets mounted at paths of the share; see mount-table.ts.
  * properties  WebDAV dead properties of entries; see property-table.ts.
  * share.expires_at  set for ephemeral shares: the moment they stop existing.
+ * share.listed_until  ephemeral shares: the expiry the environment's registry
+ *          holds (never earlier than expires_at); see share-lifecycle.ts.
  */
 export const MIGRATIONS: string[] = [
   `CREATE TABLE share (
@@ -88,6 +90,8 @@ export const MIGRATIONS: string[] = [
    DROP INDEX inline_data_by_origin;
    ALTER TABLE inline_data DROP COLUMN origin;
    ALTER TABLE entries DROP COLUMN data;`,
+  // Unknown for shares created before: their next heartbeat announces.
+  "ALTER TABLE share ADD COLUMN listed_until INTEGER;",
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -79,6 +79,8 @@ export class ShareLifecycle {
       created_at: now,
       ttl_ms: ephemeral?.ttlMs ?? null,
       expires_at: ephemeral ? now + ephemeral.ttlMs : null,
+      // Set once the registry has the share (announceCreated).
+      listed_until: null,
     };
     this.s.sql.exec(
       `INSERT INTO share (singleton, id, name, env, kind, created_at, ttl_ms, expires_at)
@@ -98,25 +100,65 @@ export class ShareLifecycle {
     result: Result<{ info: ShareInfo; created: boolean }>,
   ): Promise<Result<{ info: ShareInfo; created: boolean }>> {
     if (result.ok && result.value.created) {
-      await registryFor(this.env, result.value.info.env).add(result.value.info);
+      const { info } = result.value;
+      await registryFor(this.env, info.env).add(info);
+      if (info.expiresAt !== undefined) this.confirmListed(info.id, info.expiresAt);
     }
     return result;
   }
 
-  /** Extends an ephemeral share by its ttl from now. */
-  heartbeat({ now, share }: Live): ShareInfo {
+  /**
+   * Extends an ephemeral share by its ttl from now, and says whether the
+   * registry must hear of it.
+   *
+   * The registry is off the heartbeat path: it holds an expiry that is never
+   * earlier than the share's real one (`listed_until`), so GET /v1/shares,
+   * which hides entries past their stored expiry, never hides a live share.
+   * A heartbeat tells it only when the new expiry would pass what it holds,
+   * and then announces half a ttl beyond the new expiry: the heartbeats of
+   * the next ttl/2 stay within it, so a share costs at most one registry
+   * write per ttl/2, not one per heartbeat. The list's expiresAt is thus at
+   * most ttl/2 later than the real one (the heartbeat's answer and GET
+   * /v1/shares/{name} are exact), and a share reclaimed earlier does not
+   * linger there: the alarm removes it from the registry at expiry.
+   */
+  heartbeat({ now, share }: Live): { info: ShareInfo; announce: ShareInfo | null } {
     if (share.ttl_ms === null) {
       throw new FsError("EINVAL", `share ${share.name} is not ephemeral: it needs no heartbeat`);
     }
     const expiresAt = now + share.ttl_ms;
     this.s.sql.exec("UPDATE share SET expires_at = ?", expiresAt);
-    return ShareLifecycle.info({ ...share, expires_at: expiresAt });
+    const info = ShareLifecycle.info({ ...share, expires_at: expiresAt });
+    if (share.listed_until !== null && expiresAt <= share.listed_until)
+      return { info, announce: null };
+    const listedUntil = expiresAt + Math.ceil(share.ttl_ms / 2);
+    return { info, announce: { ...info, expiresAt: listedUntil } };
   }
 
-  async announceHeartbeat(result: Result<ShareInfo>): Promise<Result<{ expiresAt: number }>> {
+  async announceHeartbeat(
+    result: Result<{ info: ShareInfo; announce: ShareInfo | null }>,
+  ): Promise<Result<{ expiresAt: number }>> {
     if (!result.ok) return result;
-    await registryFor(this.env, result.value.env).add(result.value);
-    return { ok: true, value: { expiresAt: result.value.expiresAt as number } };
+    const { info, announce } = result.value;
+    if (announce) {
+      await registryFor(this.env, announce.env).add(announce);
+      this.confirmListed(announce.id, announce.expiresAt as number);
+    }
+    return { ok: true, value: { expiresAt: info.expiresAt as number } };
+  }
+
+  /**
+   * Records what the registry holds, only once it has confirmed it: a
+   * failed announcement leaves the old value, so the next heartbeat tries
+   * again. Concurrent announcements keep the latest; the id check skips a
+   * share deleted or replaced meanwhile.
+   */
+  private confirmListed(id: string, listedUntil: number): void {
+    this.s.sql.exec(
+      "UPDATE share SET listed_until = max(coalesce(listed_until, 0), ?) WHERE id = ?",
+      listedUntil,
+      id,
+    );
   }
 
   /**

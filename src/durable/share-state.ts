@@ -17,6 +17,8 @@ export interface ShareRow {
   /** Ephemeral shares only: the heartbeat ttl and the moment the share ends. */
   ttl_ms: number | null;
   expires_at: number | null;
+  /** Ephemeral shares: the expiry the registry lists, once it confirmed it. */
+  listed_until: number | null;
   [key: string]: SqlStorageValue;
 }
 
