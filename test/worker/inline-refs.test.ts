@@ -176,10 +176,14 @@ describe("migrating a share that kept inline bytes in its entries", () => {
       for (const step of MIGRATIONS.slice(0, BEFORE_INLINE_REFS)) sql.exec(step);
       sql.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");
       sql.exec("INSERT INTO schema_version (version) VALUES (?)", BEFORE_INLINE_REFS);
-      const cols = Object.keys(share);
+      // The share row as that schema had it: columns added by later migrations are left out.
+      const cols = sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('share')")
+        .toArray()
+        .map((c) => c.name);
       sql.exec(
         `INSERT INTO share (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
-        ...Object.values(share),
+        ...cols.map((c) => share[c] ?? null),
       );
       for (const dir of ["/old", "/old/copy"]) {
         const parent = dir.slice(0, dir.lastIndexOf("/")) || "/";
