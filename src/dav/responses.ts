@@ -3,6 +3,8 @@ import { escapeText } from "./xml";
 
 const XML_TYPE = "application/xml; charset=utf-8";
 const PROLOG = '<?xml version="1.0" encoding="utf-8"?>\n';
+/** How much of a multistatus body is gathered before it is written out. */
+const CHUNK_CHARS = 64 * 1024;
 /** Extension elements of edgefs inside DAV:error bodies. */
 const EDGEFS_NS = "https://edgefs.dev/ns/dav";
 
@@ -23,24 +25,31 @@ export async function multistatus(
   let finished = first.done === true;
   let pending: string | undefined = first.done ? undefined : first.value;
   const body = new ReadableStream<Uint8Array>({
+    // Parts are small (one DAV:response each): they go out in chunks of about
+    // CHUNK_CHARS, so a big collection is a few writes, not one per member,
+    // and memory stays at one chunk.
     async pull(controller) {
+      let chunk = "";
       if (!opened) {
         opened = true;
-        controller.enqueue(encoder.encode(`${PROLOG}<D:multistatus xmlns:D="DAV:">`));
+        chunk = `${PROLOG}<D:multistatus xmlns:D="DAV:">`;
       }
-      if (pending !== undefined) {
-        controller.enqueue(encoder.encode(pending));
-        pending = undefined;
-        return;
+      while (!finished && chunk.length < CHUNK_CHARS) {
+        if (pending !== undefined) {
+          chunk += pending;
+          pending = undefined;
+          continue;
+        }
+        const next = await iterator.next();
+        if (next.done) finished = true;
+        else pending = next.value;
       }
-      if (finished) {
-        controller.enqueue(encoder.encode("</D:multistatus>\n"));
+      if (finished && pending === undefined) {
+        controller.enqueue(encoder.encode(`${chunk}</D:multistatus>\n`));
         controller.close();
         return;
       }
-      const next = await iterator.next();
-      if (next.done) finished = true;
-      else pending = next.value;
+      controller.enqueue(encoder.encode(chunk));
     },
     async cancel() {
       await iterator.return?.();
