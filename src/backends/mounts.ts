@@ -4,8 +4,7 @@ import { type AllowedHost, endpointRefusal } from "../core/endpoints";
 import { FsError } from "../core/errors";
 import type { Mount } from "../core/mount";
 import { secretStore } from "../durable/secret-store";
-import { shareClient } from "../durable/share-client";
-import type { ShareDO } from "../durable/share-do";
+import type { ShareApi } from "../durable/share-client";
 import type { S3Credentials } from "../s3/client";
 
 /**
@@ -31,12 +30,12 @@ const credentialCache = new Map<string, { secret: AwsSecret; at: number }>();
 export async function mountsOf(
   environment: string,
   share: string,
-  stub: DurableObjectStub<ShareDO>,
+  api: ShareApi,
 ): Promise<Mount[]> {
   const key = `${environment}/${share}`;
   const hit = mountCache.get(key);
   if (hit && Date.now() - hit.at < MOUNT_CACHE_MS) return hit.mounts;
-  const mounts = await shareClient(stub).listMounts();
+  const mounts = await api.listMounts();
   mountCache.set(key, { mounts, at: Date.now() });
   return mounts;
 }

@@ -4,7 +4,6 @@ import { FsError } from "../core/errors";
 import type { Mount } from "../core/mount";
 import { type FsPath, isWithin } from "../core/paths";
 import { type ShareApi, shareClient } from "../durable/share-client";
-import type { ShareDO } from "../durable/share-do";
 import { notingUploads } from "../r2/upload-ledger";
 import { S3Client } from "../s3/client";
 import { MOUNT_FEATURES, MountBackend } from "./mount-backend";
@@ -70,7 +69,7 @@ export async function featuresAt(
 
 /** The bucket mount a path lies at or below, if any. */
 export async function mountAt(target: ShareTarget, path: FsPath): Promise<Mount | undefined> {
-  return (await mountsOf(target.environment, target.share, target.stub)).find((m) =>
+  return (await mountsOf(target.environment, target.share, target.api)).find((m) =>
     isWithin(path, m.path as FsPath),
   );
 }
@@ -78,15 +77,13 @@ export async function mountAt(target: ShareTarget, path: FsPath): Promise<Mount 
 export interface ShareTarget {
   environment: string;
   share: string;
-  stub: DurableObjectStub<ShareDO>;
-  /** The same object, its RPC results unwrapped: answers values, throws FsErrors. */
+  /** Its ShareDO, RPC results unwrapped: answers values, throws FsErrors. */
   api: ShareApi;
 }
 
 /** A share of an environment, and its ShareDO. */
 export function shareTarget(env: Env, environment: string, share: string): ShareTarget {
-  const stub = shareStub(env, environment, share);
-  return { environment, share, stub, api: shareClient(stub) };
+  return { environment, share, api: shareClient(shareStub(env, environment, share)) };
 }
 
 /** One Backend for two paths (move, copy), or ENOTSUP across a mount boundary. */
