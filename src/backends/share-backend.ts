@@ -136,7 +136,7 @@ export class ShareBackend implements Backend {
     const stream = body.stream ?? new Blob([]).stream();
     if (body.length !== undefined && body.length <= inlineMax) {
       const bytes = await readExactly(stream, body.length);
-      return this.share.writeInline(path, bytes.buffer, conditions, this.held);
+      return this.writeSmall(path, bytes, conditions);
     }
     if (body.length !== undefined && body.length <= R2_SINGLE_PUT_MAX) {
       return this.writeOnePut(path, stream, body.length, conditions);
@@ -148,7 +148,7 @@ export class ShareBackend implements Backend {
       const start = await readUpTo(reader, inlineMax);
       if (start.done) {
         const bytes = concat(start.chunks, start.size);
-        return this.share.writeInline(path, bytes.buffer, conditions, this.held);
+        return this.writeSmall(path, bytes, conditions);
       }
       head = start.chunks;
     }
@@ -158,6 +158,22 @@ export class ShareBackend implements Backend {
       body.length,
       conditions,
     );
+  }
+
+  /** A small file goes inline, or to R2 when the share's SQLite nears its storage budget. */
+  private async writeSmall(
+    path: FsPath,
+    bytes: Uint8Array,
+    conditions: WriteConditions,
+  ): Promise<WriteResult> {
+    const written = await this.share.writeInline(
+      path,
+      bytes.buffer as ArrayBuffer,
+      conditions,
+      this.held,
+    );
+    if (!("spill" in written)) return written;
+    return this.writeOnePut(path, new Blob([bytes]).stream(), bytes.byteLength, conditions);
   }
 
   /** A body of known length up to 5 GiB: reserve, one R2 put, commit. */

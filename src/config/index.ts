@@ -5,6 +5,10 @@ import descriptor from "./settings.json";
 /** Tunables read from Worker vars (wrangler.jsonc "vars"). */
 export interface Config {
   inlineMaxBytes: number;
+  /** EDGEFS_BATCH_ROWS: the fixed budget of tree rows per transaction. */
+  batchRows: number;
+  /** EDGEFS_STORAGE_LIMIT_BYTES: the Durable Object storage a share may fill. */
+  storageLimitBytes: number;
   gcGraceMs: number;
   pendingTtlMs: number;
   uploadTtlMs: number;
@@ -30,6 +34,8 @@ export const SETTINGS = descriptor.settings as Setting[];
 /** The integer vars, by name: defaults and bounds come from settings.json. */
 type IntVar =
   | "EDGEFS_INLINE_MAX_BYTES"
+  | "EDGEFS_BATCH_ROWS"
+  | "EDGEFS_STORAGE_LIMIT_BYTES"
   | "EDGEFS_GC_GRACE_SECONDS"
   | "EDGEFS_PENDING_TTL_SECONDS"
   | "EDGEFS_UPLOAD_TTL_SECONDS"
@@ -64,6 +70,8 @@ export function configFrom(env: Env): Config {
 function parse(env: Env): Config {
   return {
     inlineMaxBytes: intVar(env, "EDGEFS_INLINE_MAX_BYTES"),
+    batchRows: Math.max(1, intVar(env, "EDGEFS_BATCH_ROWS")),
+    storageLimitBytes: intVar(env, "EDGEFS_STORAGE_LIMIT_BYTES"),
     gcGraceMs: 1000 * intVar(env, "EDGEFS_GC_GRACE_SECONDS"),
     pendingTtlMs: 1000 * intVar(env, "EDGEFS_PENDING_TTL_SECONDS"),
     uploadTtlMs: 1000 * intVar(env, "EDGEFS_UPLOAD_TTL_SECONDS"),

@@ -21,6 +21,31 @@ export interface ShareInfo {
   expiresAt?: number;
 }
 
+/** What a share holds: counts and logical bytes (a copy counts again, as with `du`). */
+export interface ShareUsage {
+  files: number;
+  directories: number;
+  bytes: number;
+  /** Bytes of the files kept inline in the share's SQLite. */
+  inlineBytes: number;
+}
+
+/** A share's limits; an absent field is unlimited. */
+export interface ShareQuota {
+  bytes?: number;
+  files?: number;
+}
+
+/** GET /v1/shares/{name}: the share, its version, usage, quota and storage. */
+export interface ShareDetail extends ShareInfo {
+  /** Grows with every committed change. */
+  version: number;
+  usage: ShareUsage;
+  quota: ShareQuota;
+  /** The share's Durable Object storage: what it uses of the configured limit. */
+  storage: { bytes: number; limit: number };
+}
+
 export interface ListPage<T> {
   entries: T[];
   /** Present when more entries follow; pass back as `?cursor=`. */

@@ -1,6 +1,7 @@
 import { deleteBlobs } from "../r2/blob-store";
 import type { ShareLifecycle } from "./share-lifecycle";
 import type { ShareState } from "./share-state";
+import type { TreeJobs } from "./tree-jobs";
 
 /** R2 deletes at most 1,000 keys per call; one GC batch is one such call. */
 const GC_BATCH = 1000;
@@ -20,7 +21,8 @@ interface Retry {
 /**
  * The share's one alarm, and the housekeeping it runs: expiring write
  * reservations, uploads and leases, reclaiming an expired ephemeral share,
- * and deleting unreferenced blobs from R2 in batches.
+ * the tree's background batches (copies, reclaiming deleted subtrees:
+ * tree-jobs.ts), and deleting unreferenced blobs from R2 in batches.
  */
 export class AlarmSchedule {
   /** The stored retry state, read once per object lifetime (undefined: not read yet). */
@@ -29,6 +31,7 @@ export class AlarmSchedule {
   constructor(
     private readonly s: ShareState,
     private readonly lifecycle: ShareLifecycle,
+    private readonly jobs: TreeJobs,
     private readonly storage: DurableObjectStorage,
     private readonly bucket: R2Bucket,
   ) {}
@@ -41,6 +44,8 @@ export class AlarmSchedule {
    */
   private nextDue(): number | null {
     const candidates = [
+      // Background tree work (copies, reclaiming deleted subtrees) is due at once.
+      this.jobs.pending() ? Date.now() : null,
       this.s.ledger.nextDue(),
       this.s.leases.nextExpiry(),
       this.lifecycle.row()?.expires_at ?? null,
@@ -106,6 +111,7 @@ export class AlarmSchedule {
       this.s.uploads.expire(now);
       this.s.leases.expire(now);
     });
+    const treeWorkLeft = await this.jobs.run();
     const due = this.s.ledger.due(now, GC_BATCH);
     if (due.length > 0) {
       const failed = await deleteBlobs(this.bucket, due);
@@ -122,7 +128,7 @@ export class AlarmSchedule {
       this.retry = null;
       await this.storage.delete(RETRY_KEY);
     }
-    if (due.length === GC_BATCH) {
+    if (due.length === GC_BATCH || treeWorkLeft) {
       // More is due: come back at once rather than waiting for the next item.
       await this.storage.setAlarm(Date.now());
       return;

@@ -61,30 +61,17 @@ export class BlobLedger {
   }
 
   /**
-   * Drops one reference; the last one queues the blob for deletion after the
-   * grace period, so a reader that already resolved it can finish.
+   * Drops `count` references; the last one queues the blob for deletion
+   * after the grace period, so a reader that already resolved it can finish.
    */
-  release(blobId: string, dueAt: number): void {
-    this.sql.exec("UPDATE blobs SET refs = refs - 1 WHERE id = ?", blobId);
-    this.collectUnreferenced(dueAt);
-  }
-
-  /** Queues every blob whose count reached zero, and forgets it. */
-  collectUnreferenced(dueAt: number): void {
+  release(blobId: string, dueAt: number, count = 1): void {
+    this.sql.exec("UPDATE blobs SET refs = refs - ? WHERE id = ?", count, blobId);
     this.sql.exec(
-      "INSERT OR REPLACE INTO gc (key, upload_id, due_at) SELECT key, NULL, ? FROM blobs WHERE refs <= 0",
+      "INSERT OR REPLACE INTO gc (key, upload_id, due_at) SELECT key, NULL, ? FROM blobs WHERE id = ? AND refs <= 0",
       dueAt,
+      blobId,
     );
-    this.sql.exec("DELETE FROM blobs WHERE refs <= 0");
-  }
-
-  /** Every committed blob of the share goes (share deletion). */
-  releaseAll(dueAt: number): void {
-    this.sql.exec(
-      "INSERT OR REPLACE INTO gc (key, upload_id, due_at) SELECT key, NULL, ? FROM blobs",
-      dueAt,
-    );
-    this.sql.exec("DELETE FROM blobs");
+    this.sql.exec("DELETE FROM blobs WHERE id = ? AND refs <= 0", blobId);
   }
 
   /** Stores a small file's bytes with one reference; returns the row to point at. */
@@ -94,23 +81,17 @@ export class BlobLedger {
       .one().id;
   }
 
+  addInlineRef(id: number, count = 1): void {
+    this.sql.exec("UPDATE inline_data SET refs = refs + ? WHERE id = ?", count, id);
+  }
+
   /**
    * Drops one reference to inline bytes; the last one frees them at once (a
    * read returns inline bytes within its object call, so none can be in flight).
    */
-  releaseInline(id: number): void {
-    this.sql.exec("UPDATE inline_data SET refs = refs - 1 WHERE id = ?", id);
+  releaseInline(id: number, count = 1): void {
+    this.sql.exec("UPDATE inline_data SET refs = refs - ? WHERE id = ?", count, id);
     this.sql.exec("DELETE FROM inline_data WHERE id = ? AND refs <= 0", id);
-  }
-
-  /** Frees every inline row no entry points at any more. */
-  collectInline(): void {
-    this.sql.exec("DELETE FROM inline_data WHERE refs <= 0");
-  }
-
-  /** Every inline byte of the share goes (share deletion). */
-  releaseAllInline(): void {
-    this.sql.exec("DELETE FROM inline_data");
   }
 
   /** Every write in flight is abandoned (share deletion): blobs due at `dueAt`. */

@@ -1,35 +1,15 @@
 import type { Overwrite } from "../core/backend";
 import { FsError, invalid, notFound } from "../core/errors";
-import {
-  ancestorsOf,
-  baseName,
-  type FsPath,
-  isWithin,
-  parentOf,
-  ROOT,
-  subtreeRange,
-} from "../core/paths";
+import { baseName, type FsPath, isWithin, ROOT } from "../core/paths";
 import type { FileEntry } from "../core/types";
 import type { BlobLedger } from "./blob-ledger";
+import { type NodeRow, NodeStore } from "./node-store";
 import type { PropertyTable } from "./property-table";
+import { type CopyJob, overwriteOf, type TreeCopy } from "./tree-copy";
+import type { TreeReclaim } from "./tree-reclaim";
+import { NO_USAGE, plus, type TreeUsage, type Usage } from "./tree-usage";
 
-/** One row of `entries`, without the inline bytes (listings never need them). */
-export interface EntryRow {
-  path: string;
-  type: "file" | "directory";
-  size: number;
-  mtime: number;
-  etag: string | null;
-  blob_id: string | null;
-  /** The `inline_data` row holding a small file's bytes (shared by its copies). */
-  inline_id: number | null;
-  [key: string]: SqlStorageValue;
-}
-
-export const COLUMNS = "path, type, size, mtime, etag, blob_id, inline_id";
-
-/** An entry at `?1` or anywhere below it (`?2` ≤ path < `?3`, from subtreeRange). */
-const IN_TREE = "(path = ?1 OR (path >= ?2 AND path < ?3))";
+export type { NodeRow as EntryRow } from "./node-store";
 
 /** The version a new file gets, and where its bytes are. */
 export interface FileVersion {
@@ -39,171 +19,277 @@ export interface FileVersion {
   data: ArrayBuffer | null;
 }
 
-export function toEntry(row: EntryRow, path: string): FileEntry {
+/** A node found by path, with the ids of the directories above it (root first). */
+export interface Resolved {
+  node: NodeRow;
+  chain: number[];
+}
+
+export function toEntry(row: NodeRow, path: string): FileEntry {
   const e: FileEntry = { path, type: row.type, size: row.size, mtime: row.mtime };
   if (row.etag !== null) e.etag = row.etag;
   return e;
 }
 
+/** What a node adds to the totals of the directories above it. */
+function weight(row: NodeRow, below: Usage): Usage {
+  return row.type === "directory"
+    ? plus(below, { files: 0, dirs: 1, bytes: 0, inlineBytes: 0 })
+    : {
+        files: 1,
+        dirs: 0,
+        bytes: row.size,
+        inlineBytes: row.inline_id !== null ? row.size : 0,
+      };
+}
+
+const segments = (path: FsPath): string[] => (path === ROOT ? [] : path.slice(1).split("/"));
+
+/** Whether a copy of this many rows is done within the request instead of in batches. */
+export type CopyOutcome =
+  | { entry: FileEntry; job?: undefined }
+  | { job: CopyJob; entry?: undefined };
+
 /**
- * The file tree of one share in SQLite. Every method is synchronous SQL; the
- * ShareDO runs each change inside one transaction, which is what makes
- * writes, moves, copies and deletes atomic.
+ * The file tree of one share, by path. A path resolves from the share's
+ * root node down, one indexed lookup per segment, so stat costs O(depth);
+ * a rename rewrites one row; deleting or copying a subtree touches at most
+ * a fixed budget of rows in the request (`batchRows`) — the rest is
+ * queued for bounded background batches (tree-reclaim.ts, tree-copy.ts),
+ * and the change is visible to every reader at once either way. Totals per
+ * directory (tree-usage.ts) and quotas move in the same transaction.
  */
 export class FileTree {
   constructor(
     private readonly sql: SqlStorage,
+    readonly nodes: NodeStore,
     private readonly ledger: BlobLedger,
-    /** Dead properties follow their entries through every delete, move and copy. */
-    private readonly properties: PropertyTable,
+    private readonly props: PropertyTable,
+    readonly usage: TreeUsage,
+    private readonly reclaim: TreeReclaim,
+    private readonly copies: TreeCopy,
+    private readonly batchRows: number,
   ) {}
 
-  get(path: FsPath): EntryRow | undefined {
-    if (path === ROOT) {
-      return {
-        path: ROOT,
-        type: "directory",
-        size: 0,
-        mtime: 0,
-        etag: null,
-        blob_id: null,
-        inline_id: null,
-      };
+  /** The root node of the live share's tree. */
+  rootId(): number {
+    const row = this.sql.exec<{ root_id: number | null }>("SELECT root_id FROM share").toArray()[0];
+    if (!row || row.root_id === null) throw NodeStore.missingRoot();
+    return row.root_id;
+  }
+
+  /** A new empty tree for a share being created. */
+  plant(now: number): void {
+    const root = this.nodes.newRoot(now);
+    this.usage.open(root);
+    this.sql.exec("UPDATE share SET root_id = ?", root);
+  }
+
+  resolve(path: FsPath): Resolved | undefined {
+    const rootId = this.rootId();
+    let node = this.nodes.live(rootId);
+    if (!node) throw NodeStore.missingRoot();
+    const chain: number[] = [];
+    for (const name of segments(path)) {
+      if (node.type !== "directory") return undefined;
+      const child = this.nodes.child(node.id, name);
+      if (!child) return undefined;
+      chain.push(node.id);
+      node = child;
     }
-    return this.sql
-      .exec<EntryRow>(`SELECT ${COLUMNS} FROM entries WHERE path = ?`, path)
-      .toArray()[0];
+    return { node, chain };
   }
 
-  require(path: FsPath): EntryRow {
-    const row = this.get(path);
-    if (!row) throw notFound(path);
-    return row;
+  get(path: FsPath): NodeRow | undefined {
+    return this.resolve(path)?.node;
   }
 
-  /** A small file's bytes: one indexed join, within the read's object call. */
-  inlineData(path: FsPath): ArrayBuffer | null {
-    const row = this.sql
-      .exec<{ data: ArrayBuffer }>(
-        "SELECT d.data FROM entries e JOIN inline_data d ON d.id = e.inline_id WHERE e.path = ?",
-        path,
-      )
+  require(path: FsPath): NodeRow {
+    return this.requireResolved(path).node;
+  }
+
+  private requireResolved(path: FsPath): Resolved {
+    const r = this.resolve(path);
+    if (!r) throw notFound(path);
+    return r;
+  }
+
+  /** A small file's bytes: one indexed lookup, within the read's object call. */
+  inlineData(row: NodeRow): ArrayBuffer | null {
+    if (row.inline_id === null) return null;
+    const data = this.sql
+      .exec<{ data: ArrayBuffer }>("SELECT data FROM inline_data WHERE id = ?", row.inline_id)
       .toArray()[0];
-    return row?.data ?? null;
+    return data?.data ?? null;
   }
 
   entry(path: FsPath): FileEntry {
     return toEntry(this.require(path), path);
   }
 
-  /** `mkdir -p` for the parents of `path`; ENOTDIR if one of them is a file. */
-  ensureParents(path: FsPath, now: number): void {
-    for (const dir of ancestorsOf(path)) {
-      const row = this.get(dir);
-      if (row?.type === "file") throw new FsError("ENOTDIR", `not a directory: ${dir}`, dir);
-      if (!row) this.insertDirectory(dir, now);
-    }
+  /** The share's totals, quota and what copies in progress have reserved. */
+  private admit(delta: Usage, path: FsPath): void {
+    const q = this.sql
+      .exec<{ quota_bytes: number | null; quota_files: number | null }>(
+        "SELECT quota_bytes, quota_files FROM share",
+      )
+      .one();
+    this.usage.admit(
+      this.usage.of(this.rootId()),
+      delta,
+      { bytes: q.quota_bytes, files: q.quota_files },
+      this.copies.reserved(),
+      path,
+    );
   }
 
-  private insertDirectory(dir: FsPath, now: number): void {
-    this.sql.exec(
-      "INSERT INTO entries (path, parent, name, type, size, mtime) VALUES (?, ?, ?, 'directory', 0, ?)",
-      dir,
-      parentOf(dir),
-      baseName(dir),
-      now,
-    );
+  /** `mkdir -p` for the parents of `path`; ENOTDIR if one of them is a file. Returns the parent. */
+  ensureParents(path: FsPath, now: number): Resolved {
+    const root = this.nodes.live(this.rootId());
+    if (!root) throw NodeStore.missingRoot();
+    let here: Resolved = { node: root, chain: [] };
+    const names = segments(path).slice(0, -1);
+    let at = "";
+    for (const name of names) {
+      at += `/${name}`;
+      const chain = [...here.chain, here.node.id];
+      const child = this.nodes.child(here.node.id, name);
+      if (child?.type === "file") {
+        throw new FsError("ENOTDIR", `not a directory: ${at}`, at);
+      }
+      here = { node: child ?? this.insertDirectory(here, name, at as FsPath, now), chain };
+    }
+    return here;
+  }
+
+  private insertDirectory(parent: Resolved, name: string, path: FsPath, now: number): NodeRow {
+    const delta = { files: 0, dirs: 1, bytes: 0, inlineBytes: 0 };
+    this.admit(delta, path);
+    const row = this.nodes.insert(this.nodes.allocate(), parent.node.id, name, {
+      type: "directory",
+      size: 0,
+      mtime: now,
+      etag: null,
+      blob_id: null,
+      inline_id: null,
+    });
+    this.usage.open(row.id);
+    this.usage.add([...parent.chain, parent.node.id], delta);
+    return row;
   }
 
   /** `mkdir -p path`. Returns whether the directory is new. */
   mkdir(path: FsPath, now: number): boolean {
-    this.ensureParents(path, now);
-    const row = this.get(path);
+    if (path === ROOT) return false;
+    const parent = this.ensureParents(path, now);
+    const row = this.nodes.child(parent.node.id, baseName(path));
     if (row?.type === "file") throw new FsError("ENOTDIR", `a file exists at ${path}`, path);
     if (row) return false;
-    this.insertDirectory(path, now);
+    this.insertDirectory(parent, baseName(path), path, now);
     return true;
+  }
+
+  /** Whether a small file of `size` bytes may be kept inline (the share is not near its storage budget). */
+  inlineAllowed(): boolean {
+    return this.usage.inlineAllowed();
   }
 
   /**
    * Points `path` at a new version, replacing any older one (whose blob is
    * released for GC after `graceUntil`, whose inline bytes lose a reference).
    * Inline bytes are stored once here; copies only add references. An empty
-   * file stores nothing. Returns whether the file is new.
+   * file stores nothing. The node keeps its id (and properties) across
+   * versions. Returns whether the file is new.
    */
   putFile(path: FsPath, v: FileVersion, now: number, graceUntil: number): boolean {
     if (path === ROOT) throw new FsError("EISDIR", "the root is a directory", path);
-    this.ensureParents(path, now);
-    const old = this.get(path);
+    const parent = this.ensureParents(path, now);
+    const name = baseName(path);
+    const old = this.nodes.child(parent.node.id, name);
     if (old?.type === "directory") throw new FsError("EISDIR", `is a directory: ${path}`, path);
-    const inlineId = v.data && v.data.byteLength > 0 ? this.ledger.keepInline(v.data) : null;
-    this.sql.exec(
-      `INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, inline_id)
-       VALUES (?, ?, ?, 'file', ?, ?, ?, ?, ?)
-       ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime,
-         etag = excluded.etag, blob_id = excluded.blob_id, inline_id = excluded.inline_id`,
-      path,
-      parentOf(path),
-      baseName(path),
-      v.size,
-      now,
-      v.etag,
-      v.blobId,
-      inlineId,
-    );
-    if (old?.blob_id) this.ledger.release(old.blob_id, graceUntil);
-    if (old?.inline_id != null) this.ledger.releaseInline(old.inline_id);
+    const inline = v.data !== null && v.data.byteLength > 0;
+    const delta: Usage = {
+      files: old ? 0 : 1,
+      dirs: 0,
+      bytes: v.size - (old?.size ?? 0),
+      inlineBytes: (inline ? v.size : 0) - (old?.inline_id != null ? old.size : 0),
+    };
+    this.admit(delta, path);
+    const inlineId = inline ? this.ledger.keepInline(v.data as ArrayBuffer) : null;
+    if (old) this.nodes.retire(old, graceUntil);
+    this.nodes.insert(old?.id ?? this.nodes.allocate(), parent.node.id, name, {
+      type: "file",
+      size: v.size,
+      mtime: now,
+      etag: v.etag,
+      blob_id: v.blobId,
+      inline_id: inlineId,
+    });
+    this.usage.add([...parent.chain, parent.node.id], delta);
     return old === undefined;
   }
 
-  hasChildren(dir: FsPath): boolean {
-    return (
-      this.sql.exec("SELECT 1 FROM entries WHERE parent = ? LIMIT 1", dir).toArray().length > 0
-    );
+  hasChildren(path: FsPath): boolean {
+    const row = this.get(path);
+    return row !== undefined && this.nodes.hasChildren(row.id);
   }
 
   /** Deletes a file or a directory (its whole subtree with `recursive`). */
   remove(path: FsPath, recursive: boolean, graceUntil: number): void {
-    const row = this.require(path);
-    if (row.type === "directory" && !recursive && this.hasChildren(path)) {
+    const r = this.requireResolved(path);
+    if (r.node.type === "directory" && !recursive && this.nodes.hasChildren(r.node.id)) {
       throw new FsError("ENOTEMPTY", `directory not empty: ${path}`, path);
     }
-    this.deleteSubtree(path, graceUntil);
-  }
-
-  /** Removes `path` (unless it is the root) and everything below it, releasing blobs and inline bytes. */
-  private deleteSubtree(path: FsPath, graceUntil: number): void {
-    const [lo, hi] = subtreeRange(path);
-    this.sql.exec(
-      `UPDATE blobs SET refs = refs - (SELECT COUNT(*) FROM entries WHERE blob_id = blobs.id AND ${IN_TREE})
-       WHERE id IN (SELECT blob_id FROM entries WHERE blob_id IS NOT NULL AND ${IN_TREE})`,
-      path,
-      lo,
-      hi,
-    );
-    this.ledger.collectUnreferenced(graceUntil);
-    this.countInlineRefs(path, -1);
-    this.ledger.collectInline();
-    this.sql.exec(`DELETE FROM entries WHERE ${IN_TREE}`, path, lo, hi);
-    this.properties.dropSubtree(path);
+    if (path !== ROOT) this.unlink(r, graceUntil);
+    else if (this.nodes.hasChildren(r.node.id)) this.replaceRoot(r.node, graceUntil);
   }
 
   /**
-   * Adds (`sign` 1) or drops (-1) one reference to inline bytes for every
-   * file at or under `path`: one range scan of the subtree, grouped by row.
+   * Takes a node out of the tree with everything below it. The totals of
+   * its ancestors drop at once; a directory's descendants are reclaimed
+   * now if they fit one batch, otherwise by the alarm.
    */
-  private countInlineRefs(path: FsPath, sign: 1 | -1): void {
-    const [lo, hi] = subtreeRange(path);
-    this.sql.exec(
-      `UPDATE inline_data SET refs = refs + ?4 * t.n
-       FROM (SELECT inline_id, COUNT(*) AS n FROM entries
-             WHERE inline_id IS NOT NULL AND ${IN_TREE} GROUP BY inline_id) AS t
-       WHERE inline_data.id = t.inline_id`,
-      path,
-      lo,
-      hi,
-      sign,
-    );
+  private unlink({ node, chain }: Resolved, graceUntil: number): void {
+    const below = node.type === "directory" ? this.usage.of(node.id) : NO_USAGE;
+    this.usage.add(chain, plus(NO_USAGE, weight(node, below), -1));
+    this.nodes.retire(node, graceUntil);
+    if (node.type === "file") {
+      this.props.dropNode(node.id);
+      return;
+    }
+    this.reclaim.doom(node.id, this.nodes.stamp());
+    this.reclaimIfSmall(below, graceUntil);
+  }
+
+  /** A subtree that fits one batch is reclaimed within the change (each directory costs a row too). */
+  private reclaimIfSmall(below: Usage, graceUntil: number): void {
+    if (below.files + below.dirs < this.batchRows) {
+      this.reclaim.step(2 * this.batchRows + 2, graceUntil);
+    }
+  }
+
+  /** `rm -r /`: the share gets a new empty root (same mtime and properties), the old tree is reclaimed. */
+  private replaceRoot(old: NodeRow, graceUntil: number): void {
+    const below = this.usage.of(old.id);
+    const root = this.nodes.newRoot(old.mtime);
+    this.usage.open(root);
+    this.props.copyNode(old.id, root);
+    this.sql.exec("UPDATE share SET root_id = ?", root);
+    this.nodes.retire(old, graceUntil);
+    this.reclaim.doom(old.id, this.nodes.stamp());
+    this.reclaimIfSmall(below, graceUntil);
+  }
+
+  /** Share deletion: the whole tree leaves at once and is reclaimed in batches; copies in progress end. */
+  drop(graceUntil: number): void {
+    for (const job of this.sql.exec<CopyJob>("SELECT * FROM copy_jobs").toArray()) {
+      this.abandonCopy(job, graceUntil);
+    }
+    const rootId = this.rootId();
+    const root = this.nodes.live(rootId);
+    if (root) this.nodes.retire(root, graceUntil);
+    this.reclaim.doom(rootId, this.nodes.stamp());
+    this.sql.exec("UPDATE share SET root_id = NULL");
   }
 
   /**
@@ -211,130 +297,141 @@ export class FileTree {
    * rename(2)'s rules: a file replaces a file, a directory replaces an empty
    * directory; anything else is an error. With "any", whatever is there goes.
    */
+  private checkDestination(
+    srcType: NodeRow["type"],
+    to: FsPath,
+    overwrite: Overwrite,
+  ): Resolved | undefined {
+    const dst = this.resolve(to);
+    if (!dst) return undefined;
+    if (to === ROOT) throw new FsError("EEXIST", "the root already exists", to);
+    if (!overwrite) throw new FsError("EEXIST", `destination exists: ${to}`, to);
+    if (overwrite !== "any") {
+      if (srcType === "file" && dst.node.type === "directory") {
+        throw new FsError("EISDIR", `destination is a directory: ${to}`, to);
+      }
+      if (srcType === "directory" && dst.node.type === "file") {
+        throw new FsError("ENOTDIR", `destination is a file: ${to}`, to);
+      }
+      if (dst.node.type === "directory" && this.nodes.hasChildren(dst.node.id)) {
+        throw new FsError("ENOTEMPTY", `destination directory not empty: ${to}`, to);
+      }
+    }
+    return dst;
+  }
+
   private clearDestination(
-    src: EntryRow,
+    srcType: NodeRow["type"],
     to: FsPath,
     overwrite: Overwrite,
     graceUntil: number,
   ): void {
-    const dst = this.get(to);
-    if (!dst) return;
-    if (to === ROOT) throw new FsError("EEXIST", "the root already exists", to);
-    if (!overwrite) throw new FsError("EEXIST", `destination exists: ${to}`, to);
-    if (overwrite !== "any") this.checkReplaceable(src, dst, to);
-    this.deleteSubtree(to, graceUntil);
+    const dst = this.checkDestination(srcType, to, overwrite);
+    if (dst) this.unlink(dst, graceUntil);
   }
 
-  /** rename(2): a file replaces a file, a directory an empty directory. */
-  private checkReplaceable(src: EntryRow, dst: EntryRow, to: FsPath): void {
-    if (src.type === "file" && dst.type === "directory") {
-      throw new FsError("EISDIR", `destination is a directory: ${to}`, to);
-    }
-    if (src.type === "directory" && dst.type === "file") {
-      throw new FsError("ENOTDIR", `destination is a file: ${to}`, to);
-    }
-    if (dst.type === "directory" && this.hasChildren(to)) {
-      throw new FsError("ENOTEMPTY", `destination directory not empty: ${to}`, to);
-    }
-  }
-
-  private checkMoveOrCopy(from: FsPath, to: FsPath, verb: string): EntryRow {
+  private checkMoveOrCopy(from: FsPath, to: FsPath, verb: string): Resolved {
     if (from === ROOT) throw invalid(`cannot ${verb} the root directory`, from);
-    const src = this.require(from);
+    const src = this.requireResolved(from);
     if (from !== to && isWithin(to, from)) {
       throw invalid(`cannot ${verb} a directory into itself: ${from} -> ${to}`, to);
+    }
+    if (from !== to && isWithin(from, to) && this.get(to)) {
+      throw invalid(`cannot ${verb} ${from} over its own ancestor ${to}`, to);
     }
     return src;
   }
 
-  /** Renames a file or a subtree: metadata only, no bytes move. */
+  /** Renames a file or a subtree: one row changes, whatever lies below it. */
   move(from: FsPath, to: FsPath, overwrite: Overwrite, now: number, graceUntil: number): FileEntry {
     const src = this.checkMoveOrCopy(from, to, "move");
-    if (from === to) return toEntry(src, to);
-    this.ensureParents(to, now);
-    this.clearDestination(src, to, overwrite, graceUntil);
-    const [lo, hi] = subtreeRange(from);
-    this.sql.exec(
-      "UPDATE entries SET path = ?, parent = ?, name = ? WHERE path = ?",
-      to,
-      parentOf(to),
-      baseName(to),
-      from,
-    );
-    if (src.type === "directory") {
-      this.sql.exec(
-        `UPDATE entries SET path = ?1 || substr(path, ?2), parent = ?1 || substr(parent, ?2)
-         WHERE path >= ?3 AND path < ?4`,
-        to,
-        from.length + 1,
-        lo,
-        hi,
-      );
-    }
-    this.properties.moveSubtree(from, to);
-    return this.entry(to);
+    if (from === to) return toEntry(src.node, to);
+    const parent = this.ensureParents(to, now);
+    this.clearDestination(src.node.type, to, overwrite, graceUntil);
+    const below = src.node.type === "directory" ? this.usage.of(src.node.id) : NO_USAGE;
+    const w = weight(src.node, below);
+    this.usage.add(src.chain, plus(NO_USAGE, w, -1));
+    const moved = this.nodes.relocate(src.node, parent.node.id, baseName(to));
+    this.usage.add([...parent.chain, parent.node.id], w);
+    return toEntry(moved, to);
   }
 
   /**
    * Copies a file or a subtree: rows only. R2 blobs and inline bytes alike are
    * shared by reference, so a copy's storage cost does not grow with its bytes.
+   * A subtree that fits one batch is copied here; a bigger one becomes a copy
+   * job (tree-copy.ts) that the caller waits for.
    */
   copy(
     from: FsPath,
     to: FsPath,
     opts: { recursive: boolean; overwrite: Overwrite },
+    held: readonly string[],
+    now: number,
+    graceUntil: number,
+  ): CopyOutcome {
+    const src = this.checkMoveOrCopy(from, to, "copy");
+    if (from === to) throw invalid("source and destination are the same", to);
+    if (src.node.type === "directory" && !opts.recursive) {
+      throw new FsError("EISDIR", `${from} is a directory: copy it with recursive`, from);
+    }
+    // Fail fast on what linking would refuse; linking judges again.
+    this.checkDestination(src.node.type, to, opts.overwrite);
+    if (src.node.type === "file")
+      return { entry: this.copyFile(src.node, to, opts.overwrite, now, graceUntil) };
+    const below = this.usage.of(src.node.id);
+    const totals = weight(src.node, below);
+    this.admit(totals, to);
+    const job = this.copies.start(src.node, to, opts.overwrite, held, totals, now);
+    if (below.files + below.dirs >= this.batchRows) return { job };
+    // Each directory costs a row of the budget too: room for both.
+    const { complete } = this.copies.step(2 * this.batchRows + 2, job.id);
+    if (!complete.some((j) => j.id === job.id)) return { job };
+    return { entry: this.linkCopy(job, now, graceUntil) };
+  }
+
+  private copyFile(
+    src: NodeRow,
+    to: FsPath,
+    overwrite: Overwrite,
     now: number,
     graceUntil: number,
   ): FileEntry {
-    const src = this.checkMoveOrCopy(from, to, "copy");
-    if (from === to) throw invalid("source and destination are the same", to);
-    if (src.type === "directory" && !opts.recursive) {
-      throw new FsError("EISDIR", `${from} is a directory: copy it with recursive`, from);
-    }
-    this.ensureParents(to, now);
-    this.clearDestination(src, to, opts.overwrite, graceUntil);
-    const [lo, hi] = subtreeRange(from);
-    this.sql.exec(
-      `INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, inline_id)
-       SELECT ?1, ?2, ?3, type, size, ?4, etag, blob_id, inline_id FROM entries WHERE path = ?5`,
-      to,
-      parentOf(to),
-      baseName(to),
-      now,
-      from,
-    );
-    if (src.type === "directory") {
-      this.sql.exec(
-        `INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, inline_id)
-         SELECT ?1 || substr(path, ?2), ?1 || substr(parent, ?2), name, type, size, ?3, etag, blob_id, inline_id
-         FROM entries WHERE path >= ?4 AND path < ?5`,
-        to,
-        from.length + 1,
-        now,
-        lo,
-        hi,
-      );
-    }
-    // Every copied row that points at a blob or at inline bytes is one more reference to them.
-    const [tlo, thi] = subtreeRange(to);
-    this.sql.exec(
-      `UPDATE blobs SET refs = refs + (SELECT COUNT(*) FROM entries
-         WHERE blob_id = blobs.id AND ${IN_TREE})
-       WHERE id IN (SELECT blob_id FROM entries
-         WHERE blob_id IS NOT NULL AND ${IN_TREE})`,
-      to,
-      tlo,
-      thi,
-    );
-    this.countInlineRefs(to, 1);
-    this.properties.copySubtree(from, to, src.type === "directory");
-    return this.entry(to);
+    const parent = this.ensureParents(to, now);
+    this.clearDestination("file", to, overwrite, graceUntil);
+    const w = weight(src, NO_USAGE);
+    this.admit(w, to);
+    const id = this.nodes.allocate();
+    const row = this.nodes.insert(id, parent.node.id, baseName(to), { ...src, mtime: now });
+    this.nodes.addRefs(src, 1);
+    this.props.copyNode(src.id, id);
+    this.usage.add([...parent.chain, parent.node.id], w);
+    return toEntry(row, to);
   }
 
-  /** Deletes the whole tree and its inline bytes (share deletion); blobs are released by the caller. */
-  clear(): void {
-    this.sql.exec("DELETE FROM entries");
-    this.ledger.releaseAllInline();
-    this.properties.clear();
+  /**
+   * The last step of a copy job: its staging directory becomes `to` in one
+   * row update, replacing what the rules allow, so readers see the whole
+   * copy at once. The job's pin and reservation end first.
+   */
+  linkCopy(job: CopyJob, now: number, graceUntil: number): FileEntry {
+    this.copies.end(job);
+    const to = job.to_path as FsPath;
+    const staging = this.nodes.live(job.staging);
+    if (!staging) throw new FsError("EINTERNAL", `copy ${job.id} lost its staging directory`, to);
+    const parent = this.ensureParents(to, now);
+    this.clearDestination("directory", to, overwriteOf(job), graceUntil);
+    const totals = weight(staging, this.usage.of(staging.id));
+    const linked = this.nodes.relocate(staging, parent.node.id, baseName(to));
+    this.usage.add([...parent.chain, parent.node.id], totals);
+    return toEntry(linked, to);
+  }
+
+  /** A copy job that cannot link (or whose share went): what it built is reclaimed. */
+  abandonCopy(job: CopyJob, graceUntil: number): void {
+    this.copies.end(job);
+    const staging = this.nodes.live(job.staging);
+    if (staging) this.nodes.retire(staging, graceUntil);
+    this.reclaim.doom(job.staging, this.nodes.stamp());
   }
 }

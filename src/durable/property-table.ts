@@ -1,12 +1,12 @@
 import { FsError } from "../core/errors";
-import { type FsPath, subtreeRange } from "../core/paths";
+import type { FsPath } from "../core/paths";
 import type { DeadProperty, PropertyChange } from "../core/properties";
 
 /** Bounds that keep one resource's properties a small metadata row set. */
 export const PROPERTY_LIMITS = { valueBytes: 64 * 1024, perResource: 256 } as const;
 
 interface PropertyRow {
-  path: string;
+  node: number;
   ns: string;
   name: string;
   value: string;
@@ -17,39 +17,39 @@ interface PropertyRow {
 const utf8Length = (s: string) => new TextEncoder().encode(s).byteLength;
 
 /**
- * Dead properties of a share's files and directories, keyed by path. They
- * belong to the entry: FileTree drops, renames and copies them together
- * with the entries, in the same transaction, so a property never outlives
- * its file or stays behind after a move.
+ * Dead properties of a share's files and directories, keyed by node id: a
+ * rename moves them with their node at no cost, an overwrite keeps them
+ * (the node stays), a delete drops them with the node's rows
+ * (tree-reclaim.ts), and a copy copies them node by node.
  */
 export class PropertyTable {
   constructor(private readonly sql: SqlStorage) {}
 
-  /** The properties of each path that has any. */
-  of(paths: readonly FsPath[]): Map<string, DeadProperty[]> {
+  /** The properties of each node that has any. */
+  of(nodes: readonly number[]): Map<number, DeadProperty[]> {
     const rows = this.sql
       .exec<PropertyRow>(
-        `SELECT path, ns, name, value, lang FROM properties
-         WHERE path IN (SELECT value FROM json_each(?)) ORDER BY path, ns, name`,
-        JSON.stringify(paths),
+        `SELECT node, ns, name, value, lang FROM node_properties
+         WHERE node IN (SELECT value FROM json_each(?)) ORDER BY node, ns, name`,
+        JSON.stringify(nodes),
       )
       .toArray();
-    const out = new Map<string, DeadProperty[]>();
+    const out = new Map<number, DeadProperty[]>();
     for (const r of rows) {
-      const list = out.get(r.path) ?? [];
+      const list = out.get(r.node) ?? [];
       list.push({ ns: r.ns, name: r.name, value: r.value, lang: r.lang });
-      out.set(r.path, list);
+      out.set(r.node, list);
     }
     return out;
   }
 
   /** Applies the changes in order; the caller's transaction makes them all-or-nothing. */
-  apply(path: FsPath, changes: readonly PropertyChange[]): void {
+  apply(node: number, path: FsPath, changes: readonly PropertyChange[]): void {
     for (const change of changes) {
       if (change.op === "remove") {
         this.sql.exec(
-          "DELETE FROM properties WHERE path = ? AND ns = ? AND name = ?",
-          path,
+          "DELETE FROM node_properties WHERE node = ? AND ns = ? AND name = ?",
+          node,
           change.ns,
           change.name,
         );
@@ -63,9 +63,9 @@ export class PropertyTable {
         );
       }
       this.sql.exec(
-        `INSERT INTO properties (path, ns, name, value, lang) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (path, ns, name) DO UPDATE SET value = excluded.value, lang = excluded.lang`,
-        path,
+        `INSERT INTO node_properties (node, ns, name, value, lang) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (node, ns, name) DO UPDATE SET value = excluded.value, lang = excluded.lang`,
+        node,
         change.ns,
         change.name,
         change.value,
@@ -73,7 +73,7 @@ export class PropertyTable {
       );
     }
     const count = this.sql
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM properties WHERE path = ?", path)
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM node_properties WHERE node = ?", node)
       .one().n;
     if (count > PROPERTY_LIMITS.perResource) {
       throw new FsError(
@@ -84,50 +84,17 @@ export class PropertyTable {
     }
   }
 
-  /** Forgets the properties of `path` and everything below it. */
-  dropSubtree(path: FsPath): void {
-    const [lo, hi] = subtreeRange(path);
-    this.sql.exec(
-      "DELETE FROM properties WHERE path = ? OR (path >= ? AND path < ?)",
-      path,
-      lo,
-      hi,
-    );
+  dropNode(node: number): void {
+    this.sql.exec("DELETE FROM node_properties WHERE node = ?", node);
   }
 
-  /** Re-keys the properties of a moved subtree (the destination's are gone first). */
-  moveSubtree(from: FsPath, to: FsPath): void {
-    this.dropSubtree(to);
-    const [lo, hi] = subtreeRange(from);
+  /** A copied node gets the properties of its source. */
+  copyNode(from: number, to: number): void {
     this.sql.exec(
-      `UPDATE properties SET path = CASE WHEN path = ?1 THEN ?2 ELSE ?2 || substr(path, ?3) END
-       WHERE path = ?1 OR (path >= ?4 AND path < ?5)`,
-      from,
+      `INSERT OR REPLACE INTO node_properties (node, ns, name, value, lang)
+       SELECT ?, ns, name, value, lang FROM node_properties WHERE node = ?`,
       to,
-      from.length + 1,
-      lo,
-      hi,
-    );
-  }
-
-  /** Copies the properties of a subtree onto its copy (the destination's are gone first). */
-  copySubtree(from: FsPath, to: FsPath, recursive: boolean): void {
-    this.dropSubtree(to);
-    const [lo, hi] = subtreeRange(from);
-    this.sql.exec(
-      `INSERT INTO properties (path, ns, name, value, lang)
-       SELECT CASE WHEN path = ?1 THEN ?2 ELSE ?2 || substr(path, ?3) END, ns, name, value, lang
-       FROM properties WHERE path = ?1 OR (?6 AND path >= ?4 AND path < ?5)`,
       from,
-      to,
-      from.length + 1,
-      lo,
-      hi,
-      recursive ? 1 : 0,
     );
-  }
-
-  clear(): void {
-    this.sql.exec("DELETE FROM properties");
   }
 }

@@ -7,11 +7,26 @@ import { type ErrorBody, FsError } from "../core/errors";
  */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
+/**
+ * The runtime's own "storage full" (SQLite out of room in the object's
+ * storage limit) is the share's storage limit: 507 ENOSPC, and the
+ * transaction it broke has rolled back, so nothing is lost.
+ */
+function storageFull(e: unknown): FsError | undefined {
+  const message = e instanceof Error ? e.message : String(e);
+  if (!/SQLITE_FULL|database or disk is full|exceeded .*storage|storage limit/i.test(message)) {
+    return undefined;
+  }
+  return new FsError("ENOSPC", "the share's storage is full: delete files to make room");
+}
+
 export async function guard<T>(fn: () => T | Promise<T>): Promise<Result<T>> {
   try {
     return { ok: true, value: await fn() };
   } catch (e) {
     if (e instanceof FsError) return { ok: false, error: e.toJSON() };
+    const full = storageFull(e);
+    if (full) return { ok: false, error: full.toJSON() };
     throw e;
   }
 }
@@ -22,6 +37,8 @@ export function guardSync<T>(fn: () => T): Result<T> {
     return { ok: true, value: fn() };
   } catch (e) {
     if (e instanceof FsError) return { ok: false, error: e.toJSON() };
+    const full = storageFull(e);
+    if (full) return { ok: false, error: full.toJSON() };
     throw e;
   }
 }

@@ -2,10 +2,14 @@
  * The ShareDO's SQLite schema, as an append-only list of migrations: a
  * deployed object upgrades by running the steps it has not seen.
  *
- * entries  the file tree. `path` is the canonical absolute path; `parent`
- *          and `name` are indexed so a directory listing is one index range.
- *          A file's bytes are either inline (`inline_id`) or in R2 (`blob_id`);
- *          an empty file has neither.
+ * nodes    the file tree (file-tree.ts): one row per version of a file or
+ *          directory, found by (parent node id, name); live rows have no
+ *          `died`. A file's bytes are either inline (`inline_id`) or in R2
+ *          (`blob_id`); an empty file has neither. (Before migration 9:
+ *          `entries`, keyed by path.)
+ * dir_usage  the totals of each directory's subtree (tree-usage.ts).
+ * doomed, copy_jobs, copy_queue  background tree work (tree-jobs.ts).
+ * counters  the next node id and the share's version.
  * inline_data  the bytes of small files, stored in SQLite with a reference
  *          count: copies share a row, as they share a blob (a copy costs a
  *          row in `entries`, never its bytes again). Freed at zero at once:
@@ -18,7 +22,7 @@
  * leases   path leases (advisory locks); see lease-table.ts.
  * uploads, upload_parts  multipart uploads in progress; see upload-table.ts.
  * mounts   buckets mounted at paths of the share; see mount-table.ts.
- * properties  WebDAV dead properties of entries; see property-table.ts.
+ * node_properties  WebDAV dead properties of nodes; see property-table.ts.
  * share.expires_at  set for ephemeral shares: the moment they stop existing.
  * share.listed_until  ephemeral shares: the expiry the environment's registry
  *          holds (never earlier than expires_at); see share-lifecycle.ts.
@@ -92,6 +96,84 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE entries DROP COLUMN data;`,
   // Unknown for shares created before: their next heartbeat announces.
   "ALTER TABLE share ADD COLUMN listed_until INTEGER;",
+  // The tree moves from path-keyed rows to nodes: a stable integer id per
+  // file or directory, found by (parent id, name). Renaming a directory
+  // rewrites one row, whatever lies below it. Rows carry the versions they
+  // are live in, [born, died): a background copy reads its source as of its
+  // start while writers go on (tree-jobs.ts); snapshots build on the same.
+  // Existing rows keep their order; ids are their new row numbers, the root
+  // is node 1 (roots sit in directory 0, named by their id). Properties follow nodes instead of paths, and every directory
+  // gets the totals of its subtree (tree-usage.ts), computed once here.
+  `CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE nodes (
+     row INTEGER PRIMARY KEY,
+     id INTEGER NOT NULL,
+     parent INTEGER NOT NULL,
+     name TEXT NOT NULL,
+     born INTEGER NOT NULL,
+     died INTEGER,
+     type TEXT NOT NULL CHECK (type IN ('file', 'directory')),
+     size INTEGER NOT NULL DEFAULT 0,
+     mtime INTEGER NOT NULL,
+     etag TEXT,
+     blob_id TEXT,
+     inline_id INTEGER,
+     old_path TEXT,
+     old_parent TEXT
+   );
+   INSERT INTO nodes (row, id, parent, name, born, type, mtime, old_path)
+     SELECT 1, 1, 0, '1', 0, 'directory', created_at, '/' FROM share;
+   INSERT INTO nodes (id, parent, name, born, type, size, mtime, etag, blob_id, inline_id, old_path, old_parent)
+     SELECT 0, 0, name, 0, type, size, mtime, etag, blob_id, inline_id, path, parent
+     FROM entries ORDER BY path;
+   UPDATE nodes SET id = row;
+   CREATE INDEX nodes_old_path ON nodes (old_path);
+   UPDATE nodes SET parent = (SELECT p.id FROM nodes p WHERE p.old_path = nodes.old_parent) WHERE row > 1;
+   CREATE TABLE dir_usage (
+     id INTEGER PRIMARY KEY, files INTEGER NOT NULL DEFAULT 0, dirs INTEGER NOT NULL DEFAULT 0,
+     bytes INTEGER NOT NULL DEFAULT 0, inline_bytes INTEGER NOT NULL DEFAULT 0
+   );
+   INSERT INTO dir_usage (id, files, dirs, bytes, inline_bytes)
+     SELECT d.id,
+       count(c.row) FILTER (WHERE c.type = 'file'),
+       count(c.row) FILTER (WHERE c.type = 'directory'),
+       coalesce(sum(c.size) FILTER (WHERE c.type = 'file'), 0),
+       coalesce(sum(c.size) FILTER (WHERE c.inline_id IS NOT NULL), 0)
+     FROM nodes d LEFT JOIN nodes c
+       ON c.row > 1 AND c.old_path > (CASE WHEN d.row = 1 THEN '' ELSE d.old_path END) || '/'
+         AND c.old_path < (CASE WHEN d.row = 1 THEN '' ELSE d.old_path END) || '0'
+     WHERE d.type = 'directory' GROUP BY d.id;
+   CREATE TABLE node_properties (
+     node INTEGER NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, lang TEXT,
+     PRIMARY KEY (node, ns, name)
+   ) WITHOUT ROWID;
+   INSERT INTO node_properties (node, ns, name, value, lang)
+     SELECT n.id, p.ns, p.name, p.value, p.lang FROM properties p JOIN nodes n ON n.old_path = p.path;
+   DROP TABLE properties;
+   DROP INDEX nodes_old_path;
+   ALTER TABLE nodes DROP COLUMN old_path;
+   ALTER TABLE nodes DROP COLUMN old_parent;
+   DROP TABLE entries;
+   CREATE UNIQUE INDEX nodes_live ON nodes (parent, name) WHERE died IS NULL;
+   CREATE INDEX nodes_live_by_id ON nodes (id) WHERE died IS NULL;
+   CREATE INDEX nodes_retired ON nodes (parent, name, born) WHERE died IS NOT NULL;
+   CREATE INDEX nodes_by_death ON nodes (died) WHERE died IS NOT NULL;
+   INSERT INTO counters (name, value) VALUES ('node', (SELECT coalesce(max(id), 0) FROM nodes)), ('version', 0);
+   ALTER TABLE share ADD COLUMN root_id INTEGER;
+   UPDATE share SET root_id = 1;
+   ALTER TABLE share ADD COLUMN quota_bytes INTEGER;
+   ALTER TABLE share ADD COLUMN quota_files INTEGER;
+   CREATE TABLE doomed (id INTEGER PRIMARY KEY, died INTEGER NOT NULL);
+   CREATE TABLE copy_jobs (
+     id INTEGER PRIMARY KEY, version INTEGER NOT NULL, source INTEGER NOT NULL, staging INTEGER NOT NULL,
+     to_path TEXT NOT NULL, overwrite TEXT NOT NULL, held TEXT NOT NULL,
+     files INTEGER NOT NULL, dirs INTEGER NOT NULL, bytes INTEGER NOT NULL, inline_bytes INTEGER NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE copy_queue (
+     job INTEGER NOT NULL, source INTEGER NOT NULL, target INTEGER NOT NULL, chain TEXT NOT NULL,
+     after TEXT NOT NULL, PRIMARY KEY (job, source)
+   ) WITHOUT ROWID;`,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -5,6 +5,7 @@ import type { LeaseRequest } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import type { PropertyChange } from "../core/properties";
+import type { FileEntry } from "../core/types";
 import { AlarmSchedule } from "./alarm";
 import { MountPoints } from "./mount-points";
 import type { MountConfig } from "./mount-table";
@@ -14,6 +15,7 @@ import { type Ephemeral, ShareLifecycle } from "./share-lifecycle";
 import { ShareReads } from "./share-reads";
 import { type At, type Live, ShareState } from "./share-state";
 import { TreeChanges } from "./tree-changes";
+import { TreeJobs } from "./tree-jobs";
 import type { UploadPart } from "./upload-table";
 import { WriteProtocol } from "./write-protocol";
 
@@ -42,6 +44,7 @@ export class ShareDO extends DurableObject<Env> {
   private readonly changes: TreeChanges;
   private readonly mountPoints: MountPoints;
   private readonly alarms: AlarmSchedule;
+  private readonly jobs: TreeJobs;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -53,7 +56,8 @@ export class ShareDO extends DurableObject<Env> {
     this.writes = new WriteProtocol(this.state, this.lifecycle);
     this.changes = new TreeChanges(this.state);
     this.mountPoints = new MountPoints(this.state);
-    this.alarms = new AlarmSchedule(this.state, this.lifecycle, ctx.storage, env.BLOBS);
+    this.jobs = new TreeJobs(this.state, this.changes, ctx.storage);
+    this.alarms = new AlarmSchedule(this.state, this.lifecycle, this.jobs, ctx.storage, env.BLOBS);
   }
 
   /** A read of the live share (ENOENT if absent or expired), FsErrors as Results. */
@@ -76,6 +80,7 @@ export class ShareDO extends DurableObject<Env> {
   private async change<T>(fn: (at: Live) => T, share?: "any"): Promise<Result<T>> {
     const result = guardSync(() =>
       this.ctx.storage.transactionSync(() => {
+        this.state.nodes.beginChange();
         const now = Date.now();
         const at: At = share === "any" ? { now } : { now, share: this.lifecycle.require(now) };
         return (fn as (at: At) => T)(at);
@@ -102,7 +107,12 @@ export class ShareDO extends DurableObject<Env> {
   }
 
   async info() {
-    return this.read(({ share }) => ShareLifecycle.info(share));
+    return this.read(({ share }) => this.lifecycle.detail(share));
+  }
+
+  /** Sets or clears the share's limits (null clears; an absent field stays). */
+  async setQuota(quota: { bytes?: number | null; files?: number | null }) {
+    return this.change((at) => this.lifecycle.setQuota(at, quota));
   }
 
   async deleteShare() {
@@ -230,13 +240,21 @@ export class ShareDO extends DurableObject<Env> {
     return this.change((at) => this.changes.move(at, from, to, overwrite, held, dropLeases));
   }
 
+  /**
+   * A copy too big for one transaction becomes a job the alarm runs in
+   * batches (tree-copy.ts); the request waits here until it links. If the
+   * object restarts meanwhile the request fails, and the job still finishes.
+   */
   async copy(
     from: FsPath,
     to: FsPath,
     opts: { recursive: boolean; overwrite: Overwrite },
     held: string[] = [],
-  ) {
-    return this.change((at) => this.changes.copy(at, from, to, opts, held));
+  ): Promise<Result<FileEntry>> {
+    const started = await this.change((at) => this.changes.copy(at, from, to, opts, held));
+    if (!started.ok) return started;
+    if (started.value.job === undefined) return { ok: true, value: started.value.entry };
+    return this.jobs.finished(started.value.job.id);
   }
 
   // ── Bucket mounts ────────────────────────────────────────────────────
@@ -284,7 +302,7 @@ export class ShareDO extends DurableObject<Env> {
   // ── Dead properties (WebDAV PROPPATCH) ───────────────────────────────
 
   async properties(paths: FsPath[]) {
-    return this.read(() => Object.fromEntries(this.state.props.of(paths)));
+    return this.read((at) => this.reads.properties(at, paths));
   }
 
   /** Sets and removes properties of an existing entry, all or none; a write for leases. */

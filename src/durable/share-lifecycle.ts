@@ -1,6 +1,6 @@
 import { FsError } from "../core/errors";
 import { randomId } from "../core/ids";
-import type { ShareInfo } from "../core/types";
+import type { ShareDetail, ShareInfo, ShareQuota } from "../core/types";
 import { registryFor } from "./registry";
 import type { Result } from "./rpc";
 import type { At, Live, ShareRow, ShareState } from "./share-state";
@@ -81,6 +81,9 @@ export class ShareLifecycle {
       expires_at: ephemeral ? now + ephemeral.ttlMs : null,
       // Set once the registry has the share (announceCreated).
       listed_until: null,
+      root_id: null,
+      quota_bytes: null,
+      quota_files: null,
     };
     this.s.sql.exec(
       `INSERT INTO share (singleton, id, name, env, kind, created_at, ttl_ms, expires_at)
@@ -93,6 +96,7 @@ export class ShareLifecycle {
       row.ttl_ms,
       row.expires_at,
     );
+    this.s.tree.plant(now);
     return { info: ShareLifecycle.info(row), created: true };
   }
 
@@ -187,21 +191,47 @@ export class ShareLifecycle {
     const share = this.row();
     if (!share || share.expires_at === null || share.expires_at > now) return;
     await registryFor(this.env, share.env).remove(share.name, share.id);
-    this.storage.transactionSync(() => this.drop(now));
+    this.storage.transactionSync(() => {
+      this.s.nodes.beginChange();
+      this.drop(now);
+    });
   }
 
   /**
-   * Forgets the share: tree, leases and identity now; every blob is queued
-   * for GC at `blobsDueAt`. Synchronous SQL, for use inside a change.
+   * Forgets the share: identity, leases, uploads and mounts now; the tree
+   * leaves at once and its rows, blobs and inline bytes are reclaimed in
+   * bounded batches (tree-reclaim.ts), blobs no sooner than `blobsDueAt`.
+   * Synchronous SQL, for use inside a change.
    */
   private drop(blobsDueAt: number): void {
-    this.s.ledger.releaseAll(blobsDueAt);
+    this.s.tree.drop(blobsDueAt);
     // Writes in flight can no longer commit; their blobs go with the rest.
     this.s.ledger.abandonAll(blobsDueAt);
-    this.s.tree.clear();
     this.s.leases.clear();
     this.s.uploads.clear();
     this.s.mounts.clear();
     this.s.sql.exec("DELETE FROM share");
+  }
+
+  /** GET /v1/shares/{name}: the share with its version, usage and quota. */
+  detail(share: ShareRow): ShareDetail {
+    const u = this.s.usage.of(this.s.tree.rootId());
+    const quota: ShareQuota = {};
+    if (share.quota_bytes !== null) quota.bytes = share.quota_bytes;
+    if (share.quota_files !== null) quota.files = share.quota_files;
+    return {
+      ...ShareLifecycle.info(share),
+      version: this.s.nodes.version(),
+      usage: { files: u.files, directories: u.dirs, bytes: u.bytes, inlineBytes: u.inlineBytes },
+      quota,
+      storage: { bytes: this.s.sql.databaseSize, limit: this.s.config.storageLimitBytes },
+    };
+  }
+
+  /** Sets (a number) or clears (null) each limit given; absent fields stay. */
+  setQuota(at: Live, quota: { bytes?: number | null; files?: number | null }): ShareDetail {
+    if (quota.bytes !== undefined) this.s.sql.exec("UPDATE share SET quota_bytes = ?", quota.bytes);
+    if (quota.files !== undefined) this.s.sql.exec("UPDATE share SET quota_files = ?", quota.files);
+    return this.detail(this.require(at.now));
   }
 }

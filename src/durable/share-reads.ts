@@ -2,7 +2,9 @@ import type { ListQuery } from "../core/backend";
 import { FsError } from "../core/errors";
 import type { Lease } from "../core/leases";
 import { type FsPath, parentOf, ROOT } from "../core/paths";
+import type { DeadProperty } from "../core/properties";
 import type { FileEntry, ListPage } from "../core/types";
+import { toEntry } from "./file-tree";
 import type { Live, ShareState } from "./share-state";
 
 /** Where a file's bytes are, for the Worker to stream them (never through here). */
@@ -31,14 +33,14 @@ export class ShareReads {
   openRead(_at: Live, path: FsPath): ReadTarget {
     const row = this.s.tree.require(path);
     if (row.type === "directory") throw new FsError("EISDIR", `is a directory: ${path}`, path);
-    const entry = this.s.tree.entry(path);
+    const entry = toEntry(row, path);
     if (row.blob_id) {
       const key = this.s.sql
         .exec<{ key: string }>("SELECT key FROM blobs WHERE id = ?", row.blob_id)
         .one().key;
       return { entry, key };
     }
-    return { entry, data: this.s.tree.inlineData(path) ?? new ArrayBuffer(0) };
+    return { entry, data: this.s.tree.inlineData(row) ?? new ArrayBuffer(0) };
   }
 
   list(_at: Live, query: ListQuery): ListPage<FileEntry> {
@@ -48,7 +50,8 @@ export class ShareReads {
   }
 
   placement({ now, share }: Live, path: FsPath): Placement {
-    const here = this.s.tree.get(path) ? this.s.tree.entry(path) : null;
+    const row = this.s.tree.get(path);
+    const here = row ? toEntry(row, path) : null;
     const entry = here && path === ROOT ? { ...here, mtime: share.created_at } : here;
     if (path === ROOT) return { entry, parentIsCollection: false, guards: [] };
     const parent = parentOf(path);
@@ -59,9 +62,35 @@ export class ShareReads {
     };
   }
 
-  /** Counts for operators and tests: what the share holds and owes to GC. */
-  usage(): { entries: number; blobs: number; pending: number; gc: number } {
-    const entries = this.s.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM entries").one().n;
-    return { entries, ...this.s.ledger.counts() };
+  /** The dead properties of each path that has any (paths that do not exist have none). */
+  properties(_at: Live, paths: readonly FsPath[]): Record<string, DeadProperty[]> {
+    const ids = new Map<number, FsPath>();
+    for (const path of paths) {
+      const row = this.s.tree.get(path);
+      if (row) ids.set(row.id, path);
+    }
+    const out: Record<string, DeadProperty[]> = {};
+    for (const [id, props] of this.s.props.of([...ids.keys()])) {
+      out[ids.get(id) as FsPath] = props;
+    }
+    return out;
+  }
+
+  /** Counts for operators and tests: what the share holds and owes to background work and GC. */
+  usage(): {
+    entries: number;
+    blobs: number;
+    pending: number;
+    gc: number;
+    doomed: number;
+    copies: number;
+  } {
+    const one = (q: string) => this.s.sql.exec<{ n: number }>(q).one().n;
+    return {
+      entries: one("SELECT COUNT(*) AS n FROM nodes WHERE parent > 0"),
+      doomed: one("SELECT COUNT(*) AS n FROM doomed"),
+      copies: one("SELECT COUNT(*) AS n FROM copy_jobs"),
+      ...this.s.ledger.counts(),
+    };
   }
 }

@@ -3,8 +3,12 @@ import { BlobLedger } from "./blob-ledger";
 import { FileTree } from "./file-tree";
 import { LeaseTable } from "./lease-table";
 import { MountTable } from "./mount-table";
+import { NodeStore } from "./node-store";
 import { PropertyTable } from "./property-table";
+import { TreeCopy } from "./tree-copy";
 import { TreeListing } from "./tree-listing";
+import { TreeReclaim } from "./tree-reclaim";
+import { TreeUsage } from "./tree-usage";
 import { UploadTable } from "./upload-table";
 
 /** The `share` table's one row: who the share is, and when an ephemeral one ends. */
@@ -17,6 +21,11 @@ export interface ShareRow {
   /** Ephemeral shares only: the heartbeat ttl and the moment the share ends. */
   ttl_ms: number | null;
   expires_at: number | null;
+  /** The root node of the share's tree (file-tree.ts). */
+  root_id: number | null;
+  /** Limits an admin set (null: none). */
+  quota_bytes: number | null;
+  quota_files: number | null;
   /** Ephemeral shares: the expiry the registry lists, once it confirmed it. */
   listed_until: number | null;
   [key: string]: SqlStorageValue;
@@ -42,6 +51,10 @@ export interface Live extends At {
 export class ShareState {
   readonly ledger: BlobLedger;
   readonly props: PropertyTable;
+  readonly nodes: NodeStore;
+  readonly usage: TreeUsage;
+  readonly reclaim: TreeReclaim;
+  readonly copies: TreeCopy;
   readonly tree: FileTree;
   readonly listing: TreeListing;
   readonly leases: LeaseTable;
@@ -54,8 +67,22 @@ export class ShareState {
   ) {
     this.ledger = new BlobLedger(sql);
     this.props = new PropertyTable(sql);
-    this.tree = new FileTree(sql, this.ledger, this.props);
-    this.listing = new TreeListing(sql, this.tree);
+    this.nodes = new NodeStore(sql, this.ledger);
+    const limit = config.storageLimitBytes;
+    this.usage = new TreeUsage(sql, () => ({ refuseAt: limit * 0.95, inlineUntil: limit * 0.8 }));
+    this.reclaim = new TreeReclaim(sql, this.ledger, this.usage, this.props);
+    this.copies = new TreeCopy(sql, this.nodes, this.usage, this.props);
+    this.tree = new FileTree(
+      sql,
+      this.nodes,
+      this.ledger,
+      this.props,
+      this.usage,
+      this.reclaim,
+      this.copies,
+      config.batchRows,
+    );
+    this.listing = new TreeListing(this.nodes, this.tree);
     this.leases = new LeaseTable(sql);
     this.uploads = new UploadTable(sql);
     this.mounts = new MountTable(sql);

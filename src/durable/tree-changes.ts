@@ -1,9 +1,10 @@
 import type { Overwrite } from "../core/backend";
-import { FsError } from "../core/errors";
-import { type FsPath, ROOT } from "../core/paths";
+import type { FsPath } from "../core/paths";
 import type { PropertyChange } from "../core/properties";
 import type { FileEntry } from "../core/types";
-import type { Live, ShareState } from "./share-state";
+import type { CopyOutcome } from "./file-tree";
+import type { At, Live, ShareState } from "./share-state";
+import type { CopyJob } from "./tree-copy";
 
 /**
  * Changes of a share's namespace that move no bytes: directories, deletes,
@@ -35,14 +36,7 @@ export class TreeChanges {
   ): void {
     this.s.mounts.refuseChange(path, true);
     this.s.leases.checkWrite([{ path, subtree: true }], held, now);
-    if (path === ROOT) {
-      if (!recursive && this.s.tree.hasChildren(ROOT)) {
-        throw new FsError("ENOTEMPTY", "directory not empty: /", path);
-      }
-      if (recursive) this.s.tree.remove(ROOT, true, this.s.graceUntil(now));
-    } else {
-      this.s.tree.remove(path, recursive, this.s.graceUntil(now));
-    }
+    this.s.tree.remove(path, recursive, this.s.graceUntil(now));
     if (dropLeases) this.s.leases.releaseWithin(path);
   }
 
@@ -66,16 +60,28 @@ export class TreeChanges {
     return moved;
   }
 
+  /** A small subtree is copied now; a bigger one becomes a job the caller waits for (tree-copy.ts). */
   copy(
     { now }: Live,
     from: FsPath,
     to: FsPath,
     opts: { recursive: boolean; overwrite: Overwrite },
     held: readonly string[],
-  ): FileEntry {
+  ): CopyOutcome {
     this.s.mounts.refuseChange(to, true);
     this.s.leases.checkWrite([{ path: to, subtree: true }], held, now);
-    return this.s.tree.copy(from, to, opts, now, this.s.graceUntil(now));
+    return this.s.tree.copy(from, to, opts, held, now, this.s.graceUntil(now));
+  }
+
+  /**
+   * Links a copy job whose rows are all built, judging the destination's
+   * mounts and leases again (they may have changed while it ran).
+   */
+  linkCopy({ now }: At, job: CopyJob): FileEntry {
+    const to = job.to_path as FsPath;
+    this.s.mounts.refuseChange(to, true);
+    this.s.leases.checkWrite([{ path: to, subtree: true }], JSON.parse(job.held) as string[], now);
+    return this.s.tree.linkCopy(job, now, this.s.graceUntil(now));
   }
 
   /** Sets and removes properties of an existing entry, all or none; a write for leases. */
@@ -86,8 +92,8 @@ export class TreeChanges {
     held: readonly string[],
   ): void {
     this.s.mounts.refuseChange(path, false);
-    this.s.tree.require(path);
+    const node = this.s.tree.require(path);
     this.s.leases.checkWrite([{ path, subtree: false }], held, now);
-    this.s.props.apply(path, changes);
+    this.s.props.apply(node.id, path, changes);
   }
 }

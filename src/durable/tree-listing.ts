@@ -1,9 +1,10 @@
 import { invalid } from "../core/errors";
 import { compileGlob } from "../core/glob";
 import { decodeCursor, encodeCursor } from "../core/ids";
-import { baseName, type FsPath, ROOT, relativeTo, subtreeRange } from "../core/paths";
+import { type FsPath, ROOT } from "../core/paths";
 import type { FileEntry, ListPage } from "../core/types";
-import { COLUMNS, type EntryRow, type FileTree, toEntry } from "./file-tree";
+import { type FileTree, toEntry } from "./file-tree";
+import type { NodeRow, NodeStore } from "./node-store";
 
 /** The smallest string greater than every string that starts with `prefix`. */
 function prefixEnd(prefix: string): string {
@@ -24,14 +25,67 @@ function prefixEnd(prefix: string): string {
  */
 export const GLOB_SCAN_BUDGET = { rows: 10_000, steps: 2_000_000 } as const;
 
+/** One directory of a depth-first walk: how far its listing got, and its path below the walk's top. */
+interface Frame {
+  dir: number;
+  after: string;
+  prefix: string;
+  /** Names of the walk's first level are limited to [min, below) (a glob's literal stem). */
+  min?: string;
+  below?: string;
+}
+
+/** A cursor: the directory listed (by node id) and the walk's stack of (directory, last name). */
+interface CursorState {
+  d: number;
+  f: [number, string][];
+}
+
+function encodeState(top: number, frames: readonly Frame[]): string {
+  const state: CursorState = { d: top, f: frames.map((f) => [f.dir, f.after]) };
+  return encodeCursor(JSON.stringify(state));
+}
+
+function decodeState(cursor: string): CursorState {
+  const text = decodeCursor(cursor);
+  let state: unknown;
+  try {
+    state = text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    state = undefined;
+  }
+  const s = state as CursorState | undefined;
+  const valid =
+    typeof s === "object" &&
+    s !== null &&
+    Number.isSafeInteger(s.d) &&
+    Array.isArray(s.f) &&
+    s.f.length <= 4096 &&
+    s.f.every(
+      (f) =>
+        Array.isArray(f) &&
+        f.length === 2 &&
+        Number.isSafeInteger(f[0]) &&
+        typeof f[1] === "string",
+    );
+  if (!valid) throw invalid("malformed cursor");
+  return s;
+}
+
+/** Rows fetched per directory step of a walk: small, since a walk descends at the first directory. */
+const WALK_BATCH = 64;
+
 /**
- * Listings of one share's tree: a directory page by page, or the entries a
- * glob matches. Read-only SQL over the same `entries` rows as FileTree, one
- * bounded page per call, each resumable from its cursor.
+ * Listings of one share's tree: a directory page by page, a subtree depth
+ * first, or the entries a glob matches. Every page reads only rows it
+ * returns or has to skip (bounded for globs), one indexed range per
+ * directory visited. A cursor names directories by node id, so it stays
+ * valid when entries are renamed meanwhile: a directory moved out of the
+ * listing is skipped, everything else continues where it stopped.
  */
 export class TreeListing {
   constructor(
-    private readonly sql: SqlStorage,
+    private readonly nodes: NodeStore,
     private readonly tree: FileTree,
   ) {}
 
@@ -39,104 +93,107 @@ export class TreeListing {
   listPath(path: FsPath, recursive: boolean, limit: number, cursor?: string): ListPage<FileEntry> {
     const row = this.tree.require(path);
     if (row.type === "file") return { entries: [toEntry(row, path)] };
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (cursor !== undefined && after === undefined) throw invalid("malformed cursor");
-    let rows: EntryRow[];
-    if (recursive) {
-      const [lo, hi] = subtreeRange(path);
-      rows = this.sql
-        .exec<EntryRow>(
-          `SELECT ${COLUMNS} FROM entries WHERE path >= ? AND path < ? AND path > ? ORDER BY path LIMIT ?`,
-          lo,
-          hi,
-          after ?? "",
-          limit + 1,
-        )
-        .toArray();
-    } else {
-      rows = this.sql
-        .exec<EntryRow>(
-          `SELECT ${COLUMNS} FROM entries WHERE parent = ? AND name > ? ORDER BY name LIMIT ?`,
-          path,
-          after ?? "",
-          limit + 1,
-        )
-        .toArray();
+    const frames = this.resume(row.id, cursor, { dir: row.id, after: "", prefix: "" });
+    const entries: FileEntry[] = [];
+    for (const { row: r, rel } of this.walk(frames, recursive ? Number.POSITIVE_INFINITY : 1)) {
+      entries.push(toEntry(r, rel));
+      if (entries.length === limit) break;
     }
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const entries = page.map((r) => toEntry(r, relativeTo(r.path as FsPath, path)));
-    const last = page[page.length - 1];
-    if (!more || !last) return { entries };
-    return { entries, cursor: encodeCursor(recursive ? last.path : baseName(last.path as FsPath)) };
+    if (entries.length < limit || !this.more(frames, recursive ? Number.POSITIVE_INFINITY : 1)) {
+      return { entries };
+    }
+    return { entries, cursor: encodeState(row.id, frames) };
   }
 
   /**
-   * Lists the entries matching a glob, with absolute paths. Only the subtree
-   * under the glob's literal prefix is read (one directory's index range when
-   * the wildcards sit in the last segment), so cost follows the match, not
-   * the share.
+   * Lists the entries matching a glob, with absolute paths. Only the
+   * subtree under the glob's literal prefix is walked (names of its first
+   * level limited to the literal stem, depth limited unless the pattern
+   * has `**`), so cost follows the match, not the share.
    */
   listGlob(pattern: string, limit: number, cursor?: string): ListPage<FileEntry> {
     const glob = compileGlob(pattern);
-    const after = cursor === undefined ? "" : decodeCursor(cursor);
-    if (after === undefined) throw invalid("malformed cursor");
+    const base = this.tree.get(glob.baseDir);
+    if (base?.type !== "directory") return { entries: [] };
+    const stem = glob.literalPrefix.slice(glob.baseDir === ROOT ? 1 : glob.baseDir.length + 1);
+    const rest = glob.pattern.split("/").filter((s) => s !== "").length - depthOf(glob.baseDir);
+    const maxDepth = glob.pattern.includes("**") ? Number.POSITIVE_INFINITY : rest;
+    const first: Frame = {
+      dir: base.id,
+      after: "",
+      prefix: glob.baseDir === ROOT ? "/" : `${glob.baseDir}/`,
+    };
+    if (stem !== "") {
+      first.min = stem;
+      first.below = prefixEnd(stem);
+    }
+    const frames = this.resume(base.id, cursor, first);
     const entries: FileEntry[] = [];
     let scanned = 0;
-    let position = after;
-    const batch = Math.min(Math.max(limit, 100), 1000);
-    // Within one directory, names sort as their paths do; the name index is the cheap one.
-    const stem = glob.literalPrefix.slice(glob.baseDir === ROOT ? 1 : glob.baseDir.length + 1);
-    for (;;) {
-      const rows = glob.singleLevel
-        ? this.sql
-            .exec<EntryRow>(
-              `SELECT ${COLUMNS} FROM entries WHERE parent = ? AND name >= ? AND name < ? AND name > ?
-               ORDER BY name LIMIT ?`,
-              glob.baseDir,
-              stem,
-              prefixEnd(stem),
-              position === "" ? "" : baseName(position as FsPath),
-              batch,
-            )
-            .toArray()
-        : this.sql
-            .exec<EntryRow>(
-              `SELECT ${COLUMNS} FROM entries WHERE path >= ? AND path < ? AND path > ? ORDER BY path LIMIT ?`,
-              glob.literalPrefix,
-              prefixEnd(glob.literalPrefix),
-              position,
-              batch,
-            )
-            .toArray();
-      for (const row of rows) {
-        position = row.path;
-        scanned++;
-        if (glob.matches(row.path)) {
-          entries.push(toEntry(row, row.path));
-          if (entries.length === limit) return this.globPage(entries, glob, position);
-        }
-        if (scanned >= GLOB_SCAN_BUDGET.rows || glob.steps >= GLOB_SCAN_BUDGET.steps) {
-          return this.globPage(entries, glob, position);
-        }
+    for (const { row, rel } of this.walk(frames, maxDepth)) {
+      scanned++;
+      if (glob.matches(rel)) {
+        entries.push(toEntry(row, rel));
+        if (entries.length === limit) break;
       }
-      if (rows.length < batch) return { entries };
+      if (scanned >= GLOB_SCAN_BUDGET.rows || glob.steps >= GLOB_SCAN_BUDGET.steps) break;
+    }
+    return this.more(frames, maxDepth)
+      ? { entries, cursor: encodeState(base.id, frames) }
+      : { entries };
+  }
+
+  /**
+   * The walk's stack from a cursor: each directory still where it was is
+   * kept (its path recomputed: names may have changed above nothing we
+   * listed); from the first one that moved or went, the walk continues in
+   * its parent after it.
+   */
+  private resume(top: number, cursor: string | undefined, first: Frame): Frame[] {
+    if (cursor === undefined) return [first];
+    const state = decodeState(cursor);
+    if (state.d !== top || state.f.length === 0 || state.f[0]?.[0] !== top) {
+      throw invalid("the cursor belongs to another listing (its directory was replaced)");
+    }
+    const frames: Frame[] = [{ ...first, after: state.f[0][1] }];
+    for (const [dir, after] of state.f.slice(1)) {
+      const parent = frames[frames.length - 1] as Frame;
+      const row = this.nodes.live(dir);
+      if (row?.type !== "directory" || row.parent !== parent.dir) break;
+      frames.push({ dir, after, prefix: `${parent.prefix}${row.name}/` });
+    }
+    return frames;
+  }
+
+  /**
+   * Depth-first, names in order, each directory before its contents. The
+   * stack is updated before each entry is handed out, so it is always the
+   * exact resume point after that entry.
+   */
+  private *walk(frames: Frame[], maxDepth: number): Generator<{ row: NodeRow; rel: string }> {
+    while (frames.length > 0) {
+      const top = frames[frames.length - 1] as Frame;
+      const rows = this.nodes.children(top.dir, top.after, WALK_BATCH, top.min, top.below);
+      if (rows.length === 0) {
+        frames.pop();
+        continue;
+      }
+      for (const row of rows) {
+        top.after = row.name;
+        const rel = top.prefix + row.name;
+        const descend = row.type === "directory" && frames.length < maxDepth;
+        if (descend) frames.push({ dir: row.id, after: "", prefix: `${rel}/` });
+        yield { row, rel };
+        if (descend) break;
+      }
     }
   }
 
-  /** A full (or out of budget) glob page: a cursor only if another match may follow. */
-  private globPage(
-    entries: FileEntry[],
-    glob: { literalPrefix: string },
-    position: string,
-  ): ListPage<FileEntry> {
-    const next = this.sql
-      .exec(
-        "SELECT 1 FROM entries WHERE path > ? AND path < ? LIMIT 1",
-        position,
-        prefixEnd(glob.literalPrefix),
-      )
-      .toArray();
-    return next.length > 0 ? { entries, cursor: encodeCursor(position) } : { entries };
+  /** Whether the walk from this stack would find another entry. */
+  private more(frames: Frame[], maxDepth: number): boolean {
+    const probe = frames.map((f) => ({ ...f }));
+    return !this.walk(probe, maxDepth).next().done;
   }
 }
+
+const depthOf = (path: FsPath): number => (path === ROOT ? 0 : path.split("/").length - 1);

@@ -31,14 +31,19 @@ export class WriteProtocol {
     private readonly lifecycle: ShareLifecycle,
   ) {}
 
-  /** A small file: bytes and metadata commit together, no R2 involved. */
+  /**
+   * A small file: bytes and metadata commit together, no R2 involved —
+   * unless the share's SQLite nears its storage budget: then nothing is
+   * written and the answer says to store the bytes in R2 like a large file.
+   */
   writeInline(
     { now }: Live,
     path: FsPath,
     data: ArrayBuffer,
     conditions: WriteConditions,
     held: readonly string[],
-  ): Written {
+  ): Written | { spill: true } {
+    if (data.byteLength > 0 && !this.s.tree.inlineAllowed()) return { spill: true };
     this.admitCommit(now, path, conditions, held);
     const version = { size: data.byteLength, etag: newEtag(), blobId: null, data };
     const created = this.s.tree.putFile(path, version, now, this.s.graceUntil(now));

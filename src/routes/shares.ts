@@ -110,6 +110,20 @@ shares.get("/:name", can("read", "name"), validate("query", envQuery), async (c)
   return c.json(await shareTarget(c.env, environment, name).api.info());
 });
 
+/** A quota: a non-negative integer sets a limit, null clears it, an absent field stays. */
+const limit = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable().optional();
+const quotaBody = z
+  .strictObject({ bytes: limit, files: limit })
+  .refine((q) => q.bytes !== undefined || q.files !== undefined, "give bytes, files or both");
+
+/** Sets the share's quota; writes that would pass it get 507 ENOSPC (deletes always work). */
+shares.put("/:name/quota", can("admin", "name"), validate("query", envQuery), async (c) => {
+  const environment = environmentOf((k) => c.req.query(k));
+  const name = checkName(c.req.param("name"), "share");
+  const quota = await jsonBody(c.req.raw, quotaBody);
+  return c.json(await shareTarget(c.env, environment, name).api.setQuota(quota));
+});
+
 shares.delete("/:name", can("admin", "name"), validate("query", envQuery), async (c) => {
   const environment = environmentOf((k) => c.req.query(k));
   const name = checkName(c.req.param("name"), "share");

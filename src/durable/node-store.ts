@@ -1,0 +1,256 @@
+import { FsError } from "../core/errors";
+import type { BlobLedger } from "./blob-ledger";
+
+/**
+ * One row of `nodes`: a version of a file or directory. `id` is the node's
+ * stable identity (it survives renames and overwrites); `parent` is the id
+ * of the directory it sits in; the row is live in versions [born, died).
+ */
+export interface NodeRow {
+  row: number;
+  id: number;
+  parent: number;
+  name: string;
+  born: number;
+  died: number | null;
+  type: "file" | "directory";
+  size: number;
+  mtime: number;
+  etag: string | null;
+  blob_id: string | null;
+  inline_id: number | null;
+  [key: string]: SqlStorageValue;
+}
+
+export const NODE_COLUMNS =
+  "row, id, parent, name, born, died, type, size, mtime, etag, blob_id, inline_id";
+
+/** What a new row holds besides where it sits. */
+export type NodeFields = Pick<
+  NodeRow,
+  "type" | "size" | "mtime" | "etag" | "blob_id" | "inline_id"
+>;
+
+/**
+ * The rows of the tree, below paths: lookups by (parent, name) and by id,
+ * inserts, and the one rule for what happens to a row a change replaces.
+ * Every method is synchronous SQL inside the caller's transaction.
+ *
+ * Versions: each change that touches the tree stamps its rows with the
+ * share's next version, once per transaction (`beginChange` starts one).
+ * A replaced row is deleted at once, unless a reader pinned to an older
+ * version may still need it (a background copy reading its source as of
+ * its start): then it is only marked dead and pruned later (tree-reclaim.ts).
+ * Each row holds one reference to its blob or inline bytes.
+ */
+export class NodeStore {
+  private stamped: number | null = null;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly ledger: BlobLedger,
+  ) {}
+
+  beginChange(): void {
+    this.stamped = null;
+  }
+
+  /** The version this change writes: the share's next one, taken on first use. */
+  stamp(): number {
+    if (this.stamped === null) {
+      this.stamped = this.sql
+        .exec<{ value: number }>(
+          "UPDATE counters SET value = value + 1 WHERE name = 'version' RETURNING value",
+        )
+        .one().value;
+    }
+    return this.stamped;
+  }
+
+  /** The latest committed version (the one the next change will exceed). */
+  version(): number {
+    return this.sql
+      .exec<{ value: number }>("SELECT value FROM counters WHERE name = 'version'")
+      .one().value;
+  }
+
+  /** `count` fresh node ids; returns the first. */
+  allocate(count = 1): number {
+    return (
+      this.sql
+        .exec<{ value: number }>(
+          "UPDATE counters SET value = value + ? WHERE name = 'node' RETURNING value",
+          count,
+        )
+        .one().value -
+      count +
+      1
+    );
+  }
+
+  /** The live row named `name` in directory `parent`. */
+  child(parent: number, name: string): NodeRow | undefined {
+    return this.sql
+      .exec<NodeRow>(
+        `SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ? AND name = ? AND died IS NULL`,
+        parent,
+        name,
+      )
+      .toArray()[0];
+  }
+
+  /** The live row of node `id`. */
+  live(id: number): NodeRow | undefined {
+    return this.sql
+      .exec<NodeRow>(`SELECT ${NODE_COLUMNS} FROM nodes WHERE id = ? AND died IS NULL`, id)
+      .toArray()[0];
+  }
+
+  hasChildren(dir: number): boolean {
+    return (
+      this.sql.exec("SELECT 1 FROM nodes WHERE parent = ? AND died IS NULL LIMIT 1", dir).toArray()
+        .length > 0
+    );
+  }
+
+  /** Live children of `dir` after `after` in name order, names limited to [min, below) if given. */
+  children(dir: number, after: string, limit: number, min = "", below?: string): NodeRow[] {
+    // Two statements, so the upper bound is part of the index range, not a filter.
+    const q =
+      below === undefined
+        ? this.sql.exec<NodeRow>(
+            `SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ? AND died IS NULL
+             AND name > ? AND name >= ? ORDER BY name LIMIT ?`,
+            dir,
+            after,
+            min,
+            limit,
+          )
+        : this.sql.exec<NodeRow>(
+            `SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ? AND died IS NULL
+             AND name > ? AND name >= ? AND name < ? ORDER BY name LIMIT ?`,
+            dir,
+            after,
+            min,
+            below,
+            limit,
+          );
+    return q.toArray();
+  }
+
+  /** Children of `dir` as they were at `version` (live rows and dead ones kept for it). */
+  childrenAt(dir: number, version: number, after: string, limit: number): NodeRow[] {
+    const live = this.sql
+      .exec<NodeRow>(
+        `SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ? AND died IS NULL AND name > ?
+         AND born <= ? ORDER BY name LIMIT ?`,
+        dir,
+        after,
+        version,
+        limit,
+      )
+      .toArray();
+    const dead = this.sql
+      .exec<NodeRow>(
+        `SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ? AND died IS NOT NULL AND name > ?
+         AND born <= ?3 AND died > ?3 ORDER BY name LIMIT ?4`,
+        dir,
+        after,
+        version,
+        limit,
+      )
+      .toArray();
+    if (dead.length === 0) return live;
+    return [...live, ...dead].sort((a, b) => (a.name < b.name ? -1 : 1)).slice(0, limit);
+  }
+
+  /** Inserts a live row, born in this change unless said; `id` keeps a node's identity. */
+  insert(id: number, parent: number, name: string, f: NodeFields, born = this.stamp()): NodeRow {
+    return this.sql
+      .exec<NodeRow>(
+        `INSERT INTO nodes (id, parent, name, born, type, size, mtime, etag, blob_id, inline_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${NODE_COLUMNS}`,
+        id,
+        parent,
+        name,
+        born,
+        f.type,
+        f.size,
+        f.mtime,
+        f.etag,
+        f.blob_id,
+        f.inline_id,
+      )
+      .one();
+  }
+
+  /** Whether a reader pinned to some version may still see a row born at `born`. */
+  private pinned(born: number): boolean {
+    return (
+      this.sql.exec("SELECT 1 FROM copy_jobs WHERE version >= ? LIMIT 1", born).toArray().length > 0
+    );
+  }
+
+  /**
+   * A change replaces or removes `row`: it stops being live now. It is
+   * deleted with its reference to its bytes (blobs due after `graceUntil`)
+   * unless a pinned reader may still see it; then it stays, dead, until
+   * the pin is gone. Returns whether it was kept.
+   */
+  retire(row: NodeRow, graceUntil: number): boolean {
+    if (this.pinned(row.born)) {
+      this.sql.exec("UPDATE nodes SET died = ? WHERE row = ?", this.stamp(), row.row);
+      return true;
+    }
+    this.sql.exec("DELETE FROM nodes WHERE row = ?", row.row);
+    this.dropRefs(row, graceUntil);
+    return false;
+  }
+
+  /** Puts a live row somewhere else under the same id (a rename): one row, whatever is below. */
+  relocate(row: NodeRow, parent: number, name: string): NodeRow {
+    if (this.pinned(row.born)) {
+      // The dead row keeps its reference for the pinned reader; the new one takes another.
+      this.sql.exec("UPDATE nodes SET died = ? WHERE row = ?", this.stamp(), row.row);
+      this.addRefs(row, 1);
+      return this.insert(row.id, parent, name, row);
+    }
+    return this.sql
+      .exec<NodeRow>(
+        `UPDATE nodes SET parent = ?, name = ?, born = ? WHERE row = ? RETURNING ${NODE_COLUMNS}`,
+        parent,
+        name,
+        this.stamp(),
+        row.row,
+      )
+      .one();
+  }
+
+  addRefs(row: Pick<NodeRow, "blob_id" | "inline_id">, count: number): void {
+    if (row.blob_id) this.ledger.addRef(row.blob_id, count);
+    if (row.inline_id !== null) this.ledger.addInlineRef(row.inline_id, count);
+  }
+
+  dropRefs(row: Pick<NodeRow, "blob_id" | "inline_id">, graceUntil: number): void {
+    if (row.blob_id) this.ledger.release(row.blob_id, graceUntil);
+    if (row.inline_id !== null) this.ledger.releaseInline(row.inline_id);
+  }
+
+  /** A new empty root: roots sit in directory 0, named by their id (staging directories of copies sit below 0). */
+  newRoot(now: number): number {
+    const id = this.allocate();
+    this.sql.exec(
+      "INSERT INTO nodes (id, parent, name, born, type, mtime) VALUES (?, 0, ?, ?, 'directory', ?)",
+      id,
+      String(id),
+      this.stamp(),
+      now,
+    );
+    return id;
+  }
+
+  /** Refuses work on a tree the share does not have. */
+  static missingRoot(): FsError {
+    return new FsError("ENOENT", "the share has no file tree");
+  }
+}

@@ -1,0 +1,210 @@
+import type { Overwrite } from "../core/backend";
+import type { NodeRow, NodeStore } from "./node-store";
+import type { PropertyTable } from "./property-table";
+import { NO_USAGE, plus, type TreeUsage, type Usage } from "./tree-usage";
+
+/** A recursive copy in progress: its source as of `version`, built under `staging`. */
+export interface CopyJob {
+  id: number;
+  version: number;
+  /** The node copied, and the new directory its copy is built in (not in the tree yet). */
+  source: number;
+  staging: number;
+  to_path: string;
+  overwrite: string;
+  /** The lease ids the copy's request held, judged again when the copy is linked. */
+  held: string;
+  files: number;
+  dirs: number;
+  bytes: number;
+  inline_bytes: number;
+  created_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+interface QueueRow {
+  job: number;
+  source: number;
+  target: number;
+  chain: string;
+  after: string;
+  [key: string]: SqlStorageValue;
+}
+
+export const overwriteOf = (job: CopyJob): Overwrite =>
+  job.overwrite === "any" ? "any" : job.overwrite === "1";
+
+/**
+ * Recursive copies in bounded batches. A copy job pins the version it
+ * started at: it reads its source as it was then (rows later changes
+ * replace stay, dead, until it ends: node-store.ts), so the copy is that
+ * exact tree whatever writers do meanwhile. It builds the copy under a
+ * staging directory no path reaches; the last step links that directory
+ * at its destination in one row update, so every reader sees the whole
+ * copy at once, or nothing. A directory's queue entry records how far its
+ * listing got, so a batch resumes where the last one committed.
+ */
+export class TreeCopy {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly nodes: NodeStore,
+    private readonly usage: TreeUsage,
+    private readonly props: PropertyTable,
+  ) {}
+
+  /**
+   * Starts copying directory `source` (live now), whose subtree holds
+   * `totals`; they stay reserved against the quota until the copy links.
+   */
+  start(
+    source: NodeRow,
+    toPath: string,
+    overwrite: Overwrite,
+    held: readonly string[],
+    totals: Usage,
+    now: number,
+  ): CopyJob {
+    const version = this.nodes.stamp();
+    const staging = this.nodes.allocate();
+    const job = this.sql
+      .exec<CopyJob>(
+        `INSERT INTO copy_jobs (version, source, staging, to_path, overwrite, held,
+           files, dirs, bytes, inline_bytes, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        version,
+        source.id,
+        staging,
+        toPath,
+        overwrite === "any" ? "any" : overwrite ? "1" : "0",
+        JSON.stringify(held),
+        totals.files,
+        totals.dirs,
+        totals.bytes,
+        totals.inlineBytes,
+        now,
+      )
+      .one();
+    this.nodes.insert(staging, -job.id, source.name, {
+      type: "directory",
+      size: 0,
+      mtime: now,
+      etag: null,
+      blob_id: null,
+      inline_id: null,
+    });
+    this.usage.open(staging);
+    this.props.copyNode(source.id, staging);
+    this.sql.exec(
+      "INSERT INTO copy_queue (job, source, target, chain, after) VALUES (?, ?, ?, ?, '')",
+      job.id,
+      source.id,
+      staging,
+      JSON.stringify([staging]),
+    );
+    return job;
+  }
+
+  /** What copies in progress will add when they link: counted against quotas already. */
+  reserved(): Usage {
+    const r = this.sql
+      .exec<{ files: number; dirs: number; bytes: number; inline_bytes: number }>(
+        `SELECT coalesce(sum(files), 0) AS files, coalesce(sum(dirs), 0) AS dirs,
+           coalesce(sum(bytes), 0) AS bytes, coalesce(sum(inline_bytes), 0) AS inline_bytes
+         FROM copy_jobs`,
+      )
+      .one();
+    return { files: r.files, dirs: r.dirs, bytes: r.bytes, inlineBytes: r.inline_bytes };
+  }
+
+  job(id: number): CopyJob | undefined {
+    return this.sql.exec<CopyJob>("SELECT * FROM copy_jobs WHERE id = ?", id).toArray()[0];
+  }
+
+  pending(): boolean {
+    return this.sql.exec("SELECT 1 FROM copy_jobs LIMIT 1").toArray().length > 0;
+  }
+
+  /**
+   * Copies up to `budget` rows (of job `only`, or of any job). Returns the
+   * rows spent and the jobs whose copy is complete, ready to link.
+   */
+  step(budget: number, only?: number): { spent: number; complete: CopyJob[] } {
+    let spent = 0;
+    const touched = new Set<number>();
+    while (spent < budget) {
+      const q = this.sql
+        .exec<QueueRow>(
+          `SELECT job, source, target, chain, after FROM copy_queue
+           WHERE ? IS NULL OR job = ? ORDER BY job, source LIMIT 1`,
+          only ?? null,
+          only ?? null,
+        )
+        .toArray()[0];
+      if (!q) break;
+      const job = this.job(q.job) as CopyJob;
+      touched.add(job.id);
+      const want = budget - spent;
+      const rows = this.nodes.childrenAt(q.source, job.version, q.after, want);
+      const chain = JSON.parse(q.chain) as number[];
+      this.copyRows(job, q.target, chain, rows);
+      spent += rows.length + 1;
+      const last = rows[rows.length - 1];
+      if (rows.length < want || !last) {
+        this.sql.exec("DELETE FROM copy_queue WHERE job = ? AND source = ?", q.job, q.source);
+      } else {
+        this.sql.exec(
+          "UPDATE copy_queue SET after = ? WHERE job = ? AND source = ?",
+          last.name,
+          q.job,
+          q.source,
+        );
+      }
+    }
+    const complete = [...touched]
+      .filter(
+        (id) =>
+          this.sql.exec("SELECT 1 FROM copy_queue WHERE job = ? LIMIT 1", id).toArray().length ===
+          0,
+      )
+      .map((id) => this.job(id) as CopyJob);
+    return { spent, complete };
+  }
+
+  /** Copies rows into directory `target` (whose ancestors in the staging tree are `chain`). */
+  private copyRows(job: CopyJob, target: number, chain: number[], rows: readonly NodeRow[]): void {
+    if (rows.length === 0) return;
+    const first = this.nodes.allocate(rows.length);
+    let delta: Usage = { ...NO_USAGE };
+    rows.forEach((r, i) => {
+      const id = first + i;
+      this.nodes.insert(id, target, r.name, { ...r, mtime: job.created_at }, job.version);
+      this.nodes.addRefs(r, 1);
+      this.props.copyNode(r.id, id);
+      if (r.type === "directory") {
+        this.usage.open(id);
+        this.sql.exec(
+          "INSERT INTO copy_queue (job, source, target, chain, after) VALUES (?, ?, ?, ?, '')",
+          job.id,
+          r.id,
+          id,
+          JSON.stringify([...chain, id]),
+        );
+        delta = plus(delta, { files: 0, dirs: 1, bytes: 0, inlineBytes: 0 });
+      } else {
+        delta = plus(delta, {
+          files: 1,
+          dirs: 0,
+          bytes: r.size,
+          inlineBytes: r.inline_id !== null ? r.size : 0,
+        });
+      }
+    });
+    this.usage.add(chain, delta);
+  }
+
+  /** The job is over (linked or given up): its pin and reservation go. */
+  end(job: CopyJob): void {
+    this.sql.exec("DELETE FROM copy_queue WHERE job = ?", job.id);
+    this.sql.exec("DELETE FROM copy_jobs WHERE id = ?", job.id);
+  }
+}

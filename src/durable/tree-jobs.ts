@@ -1,0 +1,86 @@
+import type { FileEntry } from "../core/types";
+import { guardSync, type Result } from "./rpc";
+import type { ShareState } from "./share-state";
+import type { TreeChanges } from "./tree-changes";
+import type { CopyJob } from "./tree-copy";
+
+/** How long one alarm run keeps taking batches before it hands back and re-arms (wall time). */
+const RUN_MS = 250;
+
+const nextTick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * The tree's background work, batch by batch: copy jobs (tree-copy.ts),
+ * then reclaiming what deletes unlinked (tree-reclaim.ts). Each batch is
+ * one transaction of at most `batchRows` rows, and the run yields to the
+ * event loop between batches, so a request that arrives meanwhile waits
+ * for one batch at most. The alarm calls `run`; a request waiting for a
+ * copy job waits on `finished`.
+ */
+export class TreeJobs {
+  private readonly waiters = new Map<number, (r: Result<FileEntry>) => void>();
+  /** Outcomes no request was waiting for yet (a job may finish before its request asks). */
+  private readonly outcomes = new Map<number, Result<FileEntry>>();
+
+  constructor(
+    private readonly s: ShareState,
+    private readonly changes: TreeChanges,
+    private readonly storage: DurableObjectStorage,
+  ) {}
+
+  pending(): boolean {
+    return this.s.copies.pending() || this.s.reclaim.pending();
+  }
+
+  /** Resolves when copy job `id` has linked (or failed to). */
+  finished(id: number): Promise<Result<FileEntry>> {
+    const known = this.outcomes.get(id);
+    if (known) {
+      this.outcomes.delete(id);
+      return Promise.resolve(known);
+    }
+    return new Promise((resolve) => this.waiters.set(id, resolve));
+  }
+
+  /** Batches until nothing is left or the run's time is up; returns whether work remains. */
+  async run(): Promise<boolean> {
+    const until = Date.now() + RUN_MS;
+    const rows = this.s.config.batchRows;
+    for (;;) {
+      const complete = this.transaction(() => this.s.copies.step(rows).complete);
+      for (const job of complete) this.link(job);
+      if (complete.length === 0) {
+        const spent = this.transaction(() =>
+          this.s.reclaim.step(rows, this.s.graceUntil(Date.now())),
+        );
+        if (spent === 0 && !this.s.copies.pending()) return false;
+      }
+      if (Date.now() >= until) return this.pending();
+      await nextTick();
+    }
+  }
+
+  private transaction<T>(fn: () => T): T {
+    return this.storage.transactionSync(() => {
+      this.s.nodes.beginChange();
+      return fn();
+    });
+  }
+
+  /** Links a built copy; if its destination refuses now, what it built is reclaimed instead. */
+  private link(job: CopyJob): void {
+    const linked = guardSync(() =>
+      this.transaction(() => this.changes.linkCopy({ now: Date.now() }, job)),
+    );
+    if (!linked.ok) {
+      this.transaction(() => this.s.tree.abandonCopy(job, this.s.graceUntil(Date.now())));
+    }
+    const waiter = this.waiters.get(job.id);
+    if (waiter) {
+      this.waiters.delete(job.id);
+      waiter(linked);
+    } else {
+      this.outcomes.set(job.id, linked);
+    }
+  }
+}

@@ -1,0 +1,137 @@
+import type { BlobLedger } from "./blob-ledger";
+import type { NodeRow } from "./node-store";
+import type { PropertyTable } from "./property-table";
+import type { TreeUsage } from "./tree-usage";
+
+type ReclaimRow = Pick<NodeRow, "row" | "id" | "type" | "died" | "blob_id" | "inline_id">;
+
+/**
+ * The physical half of deleting: rows no reader can reach any more, freed
+ * in batches of a fixed number of rows. A recursive delete (or a share
+ * delete, or an ephemeral share's expiry) only unlinks the subtree's top
+ * and queues it in `doomed`: readers stop seeing it in that transaction.
+ * Then each batch takes rows below queued directories, queues the
+ * directories among them, and deletes them with their references to
+ * blobs and inline bytes — all in one transaction, so a crash between
+ * batches loses nothing and frees nothing twice: every row is deleted
+ * exactly once, together with the one reference it held.
+ *
+ * Dead rows that a pinned reader might still need (node-store.ts) are
+ * pruned here too, once no such reader remains.
+ */
+export class TreeReclaim {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly ledger: BlobLedger,
+    private readonly usage: TreeUsage,
+    private readonly props: PropertyTable,
+  ) {}
+
+  /** Queues a directory whose subtree left the tree in version `died`. */
+  doom(dirId: number, died: number): void {
+    this.sql.exec("INSERT OR IGNORE INTO doomed (id, died) VALUES (?, ?)", dirId, died);
+  }
+
+  /** The oldest version a pinned reader reads, or null. */
+  private oldestPin(): number | null {
+    return this.sql.exec<{ v: number | null }>("SELECT min(version) AS v FROM copy_jobs").one().v;
+  }
+
+  /** Whether a batch would find anything to do. */
+  pending(): boolean {
+    const pin = this.oldestPin();
+    const doomed = this.sql
+      .exec("SELECT 1 FROM doomed WHERE ? IS NULL OR died <= ? LIMIT 1", pin, pin)
+      .toArray();
+    if (doomed.length > 0) return true;
+    return (
+      this.sql
+        .exec(
+          "SELECT 1 FROM nodes WHERE died IS NOT NULL AND (? IS NULL OR died <= ?) LIMIT 1",
+          pin,
+          pin,
+        )
+        .toArray().length > 0
+    );
+  }
+
+  /**
+   * Frees up to `budget` rows. Newest deletions first, so the subtree a
+   * change just unlinked is the first to go (a small one finishes within
+   * the change itself). Returns the rows spent; less than the budget means
+   * nothing eligible is left.
+   */
+  step(budget: number, graceUntil: number): number {
+    const pin = this.oldestPin();
+    let spent = 0;
+    while (spent < budget) {
+      const dir = this.sql
+        .exec<{ id: number; died: number }>(
+          `SELECT id, died FROM doomed WHERE ? IS NULL OR died <= ?
+           ORDER BY died DESC, id DESC LIMIT 1`,
+          pin,
+          pin,
+        )
+        .toArray()[0];
+      if (!dir) break;
+      const want = budget - spent;
+      const rows = this.sql
+        .exec<ReclaimRow>(
+          "SELECT row, id, type, died, blob_id, inline_id FROM nodes WHERE parent = ? LIMIT ?",
+          dir.id,
+          want,
+        )
+        .toArray();
+      for (const r of rows) {
+        // A live row below a doomed directory is orphaned with it; a dead one
+        // is an old version whose node lives on elsewhere or has its own entry.
+        if (r.died === null) {
+          if (r.type === "directory") this.doom(r.id, dir.died);
+          else this.props.dropNode(r.id);
+        }
+      }
+      this.free(rows, graceUntil);
+      spent += rows.length;
+      if (rows.length < want) {
+        this.sql.exec("DELETE FROM doomed WHERE id = ?", dir.id);
+        this.usage.forget(dir.id);
+        this.props.dropNode(dir.id);
+        spent++;
+      }
+    }
+    if (spent < budget) spent += this.prune(budget - spent, pin, graceUntil);
+    return spent;
+  }
+
+  /** Deletes dead rows no pinned reader can see. */
+  private prune(budget: number, pin: number | null, graceUntil: number): number {
+    const rows = this.sql
+      .exec<ReclaimRow>(
+        `SELECT row, id, type, died, blob_id, inline_id FROM nodes
+         WHERE died IS NOT NULL AND (? IS NULL OR died <= ?) ORDER BY died LIMIT ?`,
+        pin,
+        pin,
+        budget,
+      )
+      .toArray();
+    this.free(rows, graceUntil);
+    return rows.length;
+  }
+
+  /** Deletes rows and the references they held, grouped per blob and inline row. */
+  private free(rows: readonly ReclaimRow[], graceUntil: number): void {
+    if (rows.length === 0) return;
+    const blobs = new Map<string, number>();
+    const inline = new Map<number, number>();
+    for (const r of rows) {
+      if (r.blob_id) blobs.set(r.blob_id, (blobs.get(r.blob_id) ?? 0) + 1);
+      if (r.inline_id !== null) inline.set(r.inline_id, (inline.get(r.inline_id) ?? 0) + 1);
+    }
+    this.sql.exec(
+      "DELETE FROM nodes WHERE row IN (SELECT value FROM json_each(?))",
+      JSON.stringify(rows.map((r) => r.row)),
+    );
+    for (const [id, n] of blobs) this.ledger.release(id, graceUntil, n);
+    for (const [id, n] of inline) this.ledger.releaseInline(id, n);
+  }
+}

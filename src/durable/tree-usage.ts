@@ -1,0 +1,123 @@
+import { FsError } from "../core/errors";
+
+/** What a subtree holds: counts and logical bytes (copies count again, as `du` does). */
+export interface Usage {
+  files: number;
+  dirs: number;
+  bytes: number;
+  /** Bytes of the files kept inline in the share's SQLite. */
+  inlineBytes: number;
+}
+
+export const NO_USAGE: Usage = { files: 0, dirs: 0, bytes: 0, inlineBytes: 0 };
+
+export const plus = (a: Usage, b: Usage, sign: 1 | -1 = 1): Usage => ({
+  files: a.files + sign * b.files,
+  dirs: a.dirs + sign * b.dirs,
+  bytes: a.bytes + sign * b.bytes,
+  inlineBytes: a.inlineBytes + sign * b.inlineBytes,
+});
+
+/** A quota an admin set on a share; null fields are unlimited. */
+export interface Quota {
+  bytes: number | null;
+  files: number | null;
+}
+
+/** The share's storage budget in its Durable Object's SQLite (bytes). */
+export interface StorageBudget {
+  /** Growing changes are refused from here on (the limit minus a safety margin). */
+  refuseAt: number;
+  /** Small files go to R2 instead of SQLite from here on. */
+  inlineUntil: number;
+}
+
+/**
+ * The totals of every directory's subtree, in `dir_usage`, kept in the same
+ * transaction as the change that moves them: a write adds to each ancestor
+ * (O(depth)), a delete, move or copy of a whole subtree moves its totals
+ * up or down one chain of ancestors at once. So the share's usage is one
+ * row (the root's), a quota check costs nothing, and a recursive delete or
+ * copy knows its size before it touches a single descendant.
+ */
+export class TreeUsage {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly budget: () => StorageBudget,
+  ) {}
+
+  of(dirId: number): Usage {
+    const row = this.sql
+      .exec<{ files: number; dirs: number; bytes: number; inline_bytes: number }>(
+        "SELECT files, dirs, bytes, inline_bytes FROM dir_usage WHERE id = ?",
+        dirId,
+      )
+      .toArray()[0];
+    return row
+      ? { files: row.files, dirs: row.dirs, bytes: row.bytes, inlineBytes: row.inline_bytes }
+      : { ...NO_USAGE };
+  }
+
+  /** A new directory starts empty. */
+  open(dirId: number): void {
+    this.sql.exec("INSERT OR IGNORE INTO dir_usage (id) VALUES (?)", dirId);
+  }
+
+  forget(dirId: number): void {
+    this.sql.exec("DELETE FROM dir_usage WHERE id = ?", dirId);
+  }
+
+  /** Adds `delta` to the totals of every directory in `chain` (ids, root first). */
+  add(chain: readonly number[], delta: Usage): void {
+    if (chain.length === 0) return;
+    if (delta.files === 0 && delta.dirs === 0 && delta.bytes === 0 && delta.inlineBytes === 0) {
+      return;
+    }
+    this.sql.exec(
+      `UPDATE dir_usage SET files = files + ?, dirs = dirs + ?, bytes = bytes + ?,
+         inline_bytes = inline_bytes + ? WHERE id IN (SELECT value FROM json_each(?))`,
+      delta.files,
+      delta.dirs,
+      delta.bytes,
+      delta.inlineBytes,
+      JSON.stringify(chain),
+    );
+  }
+
+  /**
+   * Refuses a change that would grow the share past its quota, or its
+   * SQLite past the storage budget, with ENOSPC; nothing is changed yet.
+   * A change that does not grow what a limit counts always passes, so
+   * deletes, moves and shrinking overwrites work at the limit.
+   */
+  admit(current: Usage, delta: Usage, quota: Quota, reserved: Usage, path: string): void {
+    const after = plus(plus(current, reserved), delta);
+    if (quota.files !== null && delta.files > 0 && after.files > quota.files) {
+      throw new FsError(
+        "ENOSPC",
+        `the share's quota of ${quota.files} files is reached (${current.files} stored)`,
+        path,
+      );
+    }
+    if (quota.bytes !== null && delta.bytes > 0 && after.bytes > quota.bytes) {
+      throw new FsError(
+        "ENOSPC",
+        `the share's quota of ${quota.bytes} bytes is reached (${current.bytes} stored, ${delta.bytes} more asked)`,
+        path,
+      );
+    }
+    const grows = delta.files > 0 || delta.dirs > 0 || delta.inlineBytes > 0;
+    if (grows && this.sql.databaseSize >= this.budget().refuseAt) {
+      throw new FsError(
+        "ENOSPC",
+        `the share's storage is full (${this.sql.databaseSize} bytes of metadata and inline data): delete files to make room`,
+        path,
+      );
+    }
+  }
+
+  /** Whether a small file may still be stored inline, or should go to R2. */
+  inlineAllowed(): boolean {
+    return this.sql.databaseSize < this.budget().inlineUntil;
+  }
+}
