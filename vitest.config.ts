@@ -18,6 +18,9 @@ export default defineConfig({
           EDGEFS_SECRETS_KEY: "test-secrets-key",
           EDGEFS_CORS_ORIGINS: "https://app.example",
           EDGEFS_DEV_ROUTES: "1",
+          // A tiny budget of tree rows per transaction, so every test with a subtree
+          // of 100 entries or more runs the background delete and copy paths.
+          EDGEFS_BATCH_ROWS: "100",
           // GC tests wait out a 1 s grace instead of the default 5 minutes.
           EDGEFS_GC_GRACE_SECONDS: "1",
           // "long" (npm run test:stress): the property tests try many more cases.

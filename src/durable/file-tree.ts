@@ -257,7 +257,7 @@ export class FileTree {
       this.props.dropNode(node.id);
       return;
     }
-    this.reclaim.doom(node.id, this.nodes.stamp());
+    this.reclaim.doom(node.id, this.nodes.stamp(), graceUntil);
     this.reclaimIfSmall(below, graceUntil);
   }
 
@@ -276,7 +276,7 @@ export class FileTree {
     this.props.copyNode(old.id, root);
     this.sql.exec("UPDATE share SET root_id = ?", root);
     this.nodes.retire(old, graceUntil);
-    this.reclaim.doom(old.id, this.nodes.stamp());
+    this.reclaim.doom(old.id, this.nodes.stamp(), graceUntil);
     this.reclaimIfSmall(below, graceUntil);
   }
 
@@ -286,10 +286,12 @@ export class FileTree {
       this.abandonCopy(job, graceUntil);
     }
     const rootId = this.rootId();
+    const below = this.usage.of(rootId);
     const root = this.nodes.live(rootId);
     if (root) this.nodes.retire(root, graceUntil);
-    this.reclaim.doom(rootId, this.nodes.stamp());
+    this.reclaim.doom(rootId, this.nodes.stamp(), graceUntil);
     this.sql.exec("UPDATE share SET root_id = NULL");
+    this.reclaimIfSmall(below, graceUntil);
   }
 
   /**
@@ -432,6 +434,6 @@ export class FileTree {
     this.copies.end(job);
     const staging = this.nodes.live(job.staging);
     if (staging) this.nodes.retire(staging, graceUntil);
-    this.reclaim.doom(job.staging, this.nodes.stamp());
+    this.reclaim.doom(job.staging, this.nodes.stamp(), graceUntil);
   }
 }

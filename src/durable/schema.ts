@@ -163,7 +163,7 @@ export const MIGRATIONS: string[] = [
    UPDATE share SET root_id = 1;
    ALTER TABLE share ADD COLUMN quota_bytes INTEGER;
    ALTER TABLE share ADD COLUMN quota_files INTEGER;
-   CREATE TABLE doomed (id INTEGER PRIMARY KEY, died INTEGER NOT NULL);
+   CREATE TABLE doomed (id INTEGER PRIMARY KEY, died INTEGER NOT NULL, blobs_due_at INTEGER NOT NULL);
    CREATE TABLE copy_jobs (
      id INTEGER PRIMARY KEY, version INTEGER NOT NULL, source INTEGER NOT NULL, staging INTEGER NOT NULL,
      to_path TEXT NOT NULL, overwrite TEXT NOT NULL, held TEXT NOT NULL,

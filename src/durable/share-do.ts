@@ -16,6 +16,7 @@ import { ShareReads } from "./share-reads";
 import { type At, type Live, ShareState } from "./share-state";
 import { TreeChanges } from "./tree-changes";
 import { TreeJobs } from "./tree-jobs";
+import { type SeedRequest, seedFiles } from "./tree-seed";
 import type { UploadPart } from "./upload-table";
 import { WriteProtocol } from "./write-protocol";
 
@@ -308,6 +309,11 @@ export class ShareDO extends DurableObject<Env> {
   /** Sets and removes properties of an existing entry, all or none; a write for leases. */
   async patchProperties(path: FsPath, changes: PropertyChange[], held: string[] = []) {
     return this.change((at) => this.changes.patchProperties(at, path, changes, held));
+  }
+
+  /** Dev routes only: many files in one call, for benchmarks and tests at scale (tree-seed.ts). */
+  async seed(req: SeedRequest) {
+    return this.change((at) => seedFiles(at, this.state, req));
   }
 
   override async alarm(): Promise<void> {

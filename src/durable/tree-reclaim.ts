@@ -27,9 +27,18 @@ export class TreeReclaim {
     private readonly props: PropertyTable,
   ) {}
 
-  /** Queues a directory whose subtree left the tree in version `died`. */
-  doom(dirId: number, died: number): void {
-    this.sql.exec("INSERT OR IGNORE INTO doomed (id, died) VALUES (?, ?)", dirId, died);
+  /**
+   * Queues a directory whose subtree left the tree in version `died`; its
+   * blobs may be deleted from `blobsDueAt` on (readers that resolved one
+   * before the delete finish first), however late the batch runs.
+   */
+  doom(dirId: number, died: number, blobsDueAt: number): void {
+    this.sql.exec(
+      "INSERT OR IGNORE INTO doomed (id, died, blobs_due_at) VALUES (?, ?, ?)",
+      dirId,
+      died,
+      blobsDueAt,
+    );
   }
 
   /** The oldest version a pinned reader reads, or null. */
@@ -56,7 +65,8 @@ export class TreeReclaim {
   }
 
   /**
-   * Frees up to `budget` rows. Newest deletions first, so the subtree a
+   * Frees up to `budget` rows (old versions pruned now have their blobs
+   * due at `graceUntil`). Newest deletions first, so the subtree a
    * change just unlinked is the first to go (a small one finishes within
    * the change itself). Returns the rows spent; less than the budget means
    * nothing eligible is left.
@@ -66,8 +76,8 @@ export class TreeReclaim {
     let spent = 0;
     while (spent < budget) {
       const dir = this.sql
-        .exec<{ id: number; died: number }>(
-          `SELECT id, died FROM doomed WHERE ? IS NULL OR died <= ?
+        .exec<{ id: number; died: number; blobs_due_at: number }>(
+          `SELECT id, died, blobs_due_at FROM doomed WHERE ? IS NULL OR died <= ?
            ORDER BY died DESC, id DESC LIMIT 1`,
           pin,
           pin,
@@ -86,11 +96,11 @@ export class TreeReclaim {
         // A live row below a doomed directory is orphaned with it; a dead one
         // is an old version whose node lives on elsewhere or has its own entry.
         if (r.died === null) {
-          if (r.type === "directory") this.doom(r.id, dir.died);
+          if (r.type === "directory") this.doom(r.id, dir.died, dir.blobs_due_at);
           else this.props.dropNode(r.id);
         }
       }
-      this.free(rows, graceUntil);
+      this.free(rows, dir.blobs_due_at);
       spent += rows.length;
       if (rows.length < want) {
         this.sql.exec("DELETE FROM doomed WHERE id = ?", dir.id);

@@ -1,5 +1,10 @@
 import { Hono } from "hono";
+import { z } from "zod";
+import { shareTarget } from "../backends/resolve";
+import { parsePath } from "../core/paths";
+import { SEED_MAX, type SeedRequest } from "../durable/tree-seed";
 import type { AppEnv } from "../http/env";
+import { checkName, environmentOf, validate } from "../http/params";
 import { countOpenUploads } from "../r2/upload-ledger";
 
 /**
@@ -49,4 +54,26 @@ dev.get("/r2-count", async (c) => {
   } while (cursor);
   const unfinishedUploads = await countOpenUploads(c.env.BLOBS, prefix);
   return c.json({ prefix, objects, unfinishedUploads });
+});
+
+const seedQuery = z.object({
+  env: z.string().optional(),
+  dir: z.string(),
+  count: z.coerce.number().int().min(1).max(SEED_MAX),
+  prefix: z.string().max(200).default("f"),
+  content: z.string().max(1024).optional(),
+});
+
+/**
+ * Bulk seeding for `npm run bench:scale` and scale tests: `count` files
+ * named `<prefix><8-digit index>` in `dir`, one transaction per call
+ * (src/durable/tree-seed.ts). Through the API a million files take hours.
+ */
+dev.post("/seed/:share", validate("query", seedQuery), async (c) => {
+  const q = c.req.valid("query");
+  const environment = environmentOf((k) => c.req.query(k));
+  const name = checkName(c.req.param("share"), "share");
+  const req: SeedRequest = { dir: parsePath(q.dir), count: q.count, prefix: q.prefix };
+  if (q.content !== undefined) req.content = q.content;
+  return c.json(await shareTarget(c.env, environment, name).api.seed(req));
 });

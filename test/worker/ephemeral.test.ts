@@ -121,7 +121,14 @@ describe("ephemeral shares", () => {
 
     await runInDurableObject(stub(e.name), (_i, state) => state.storage.setAlarm(Date.now()));
     for (let i = 0; i < 10 && (await runDurableObjectAlarm(stub(e.name))); i++);
-    expect(await stub(e.name).usage()).toEqual({ entries: 0, blobs: 0, pending: 0, gc: 0 });
+    expect(await stub(e.name).usage()).toEqual({
+      entries: 0,
+      blobs: 0,
+      pending: 0,
+      gc: 0,
+      doomed: 0,
+      copies: 0,
+    });
     expect(await r2Count(`blobs/${e.id}/`)).toBe(0);
   });
 
@@ -137,9 +144,15 @@ describe("ephemeral shares", () => {
     }
     await runInDurableObject(s, (_i, state) => {
       const sql = state.storage.sql;
+      // Node ids far above the share's own, announced to its id counter.
+      const root = sql.exec<{ root_id: number }>("SELECT root_id FROM share").one().root_id;
+      const base = 1_000_000;
       sql.exec(
-        "INSERT INTO entries (path, parent, name, type, size, mtime) VALUES ('/d', '/', 'd', 'directory', 0, 0)",
+        "INSERT INTO nodes (id, parent, name, born, type, mtime) VALUES (?, ?, 'd', 0, 'directory', 0)",
+        base,
+        root,
       );
+      sql.exec("UPDATE counters SET value = ? WHERE name = 'node'", base + 10_001);
       for (let i = 0; i < 10_000; i++) {
         const blob = i < blobKeys.length ? `b${i}` : null;
         if (blob)
@@ -157,8 +170,9 @@ describe("ephemeral shares", () => {
               )
               .one().id;
         sql.exec(
-          "INSERT INTO entries (path, parent, name, type, size, mtime, etag, blob_id, inline_id) VALUES (?, '/d', ?, 'file', 1, 0, '\"e\"', ?, ?)",
-          `/d/f${i}`,
+          "INSERT INTO nodes (id, parent, name, born, type, size, mtime, etag, blob_id, inline_id) VALUES (?, ?, ?, 0, 'file', 1, 0, '\"e\"', ?, ?)",
+          base + 1 + i,
+          base,
           `f${i}`,
           blob,
           inline,
@@ -175,7 +189,14 @@ describe("ephemeral shares", () => {
       await runDurableObjectAlarm(s);
     }
     expect(runs).toBeGreaterThan(1);
-    expect(await s.usage()).toEqual({ entries: 0, blobs: 0, pending: 0, gc: 0 });
+    expect(await s.usage()).toEqual({
+      entries: 0,
+      blobs: 0,
+      pending: 0,
+      gc: 0,
+      doomed: 0,
+      copies: 0,
+    });
     const inlineLeft = await runInDurableObject(
       s,
       (_i, state) =>

@@ -100,7 +100,14 @@ describe("the alarm never stalls", () => {
     await renameTable(e.name, "leases_broken", "leases");
     await dueNow(e.name);
     for (let i = 0; i < 10 && (await runDurableObjectAlarm(stub(e.name))); i++);
-    expect(await stub(e.name).usage()).toEqual({ entries: 0, blobs: 0, pending: 0, gc: 0 });
+    expect(await stub(e.name).usage()).toEqual({
+      entries: 0,
+      blobs: 0,
+      pending: 0,
+      gc: 0,
+      doomed: 0,
+      copies: 0,
+    });
     expect(await r2Count(`blobs/${e.id}/`)).toBe(0);
     expect(await listed(e.name)).toBeUndefined();
     expect(await registryExpiry(e.name)).toBeUndefined();

@@ -48,7 +48,7 @@ function storage(share: string) {
       )
       .one();
     const referencing = sql
-      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM entries WHERE inline_id IS NOT NULL")
+      .exec<{ n: number }>("SELECT COUNT(*) AS n FROM nodes WHERE inline_id IS NOT NULL")
       .one().n;
     return {
       size: sql.databaseSize,
