@@ -83,12 +83,14 @@ export class ShareReads {
     pending: number;
     gc: number;
     doomed: number;
+    retired: number;
     copies: number;
   } {
     const one = (q: string) => this.s.sql.exec<{ n: number }>(q).one().n;
     return {
       entries: one("SELECT COUNT(*) AS n FROM nodes WHERE parent > 0"),
       doomed: one("SELECT COUNT(*) AS n FROM doomed"),
+      retired: one("SELECT COUNT(*) AS n FROM nodes WHERE died IS NOT NULL"),
       copies: one("SELECT COUNT(*) AS n FROM copy_jobs"),
       ...this.s.ledger.counts(),
     };

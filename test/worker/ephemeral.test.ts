@@ -127,6 +127,7 @@ describe("ephemeral shares", () => {
       pending: 0,
       gc: 0,
       doomed: 0,
+      retired: 0,
       copies: 0,
     });
     expect(await r2Count(`blobs/${e.id}/`)).toBe(0);
@@ -195,6 +196,7 @@ describe("ephemeral shares", () => {
       pending: 0,
       gc: 0,
       doomed: 0,
+      retired: 0,
       copies: 0,
     });
     const inlineLeft = await runInDurableObject(

@@ -106,6 +106,7 @@ describe("the alarm never stalls", () => {
       pending: 0,
       gc: 0,
       doomed: 0,
+      retired: 0,
       copies: 0,
     });
     expect(await r2Count(`blobs/${e.id}/`)).toBe(0);
