@@ -143,6 +143,11 @@ export class ShareDO extends DurableObject<Env> {
     return this.reads.usage();
   }
 
+  /** The same counts of a live share, as a Result (the dev route /_dev/share-usage). */
+  async counts() {
+    return this.read(() => this.reads.usage());
+  }
+
   // ── Writes ───────────────────────────────────────────────────────────
 
   async writeInline(

@@ -77,3 +77,14 @@ dev.post("/seed/:share", validate("query", seedQuery), async (c) => {
   if (q.content !== undefined) req.content = q.content;
   return c.json(await shareTarget(c.env, environment, name).api.seed(req));
 });
+
+/**
+ * What a share's object holds and still owes to background work (rows,
+ * doomed subtrees, kept old versions, copy jobs, blobs, GC): benchmarks and
+ * e2e tests poll it to see when a big delete has been reclaimed.
+ */
+dev.get("/share-usage/:share", async (c) => {
+  const environment = environmentOf((k) => c.req.query(k));
+  const name = checkName(c.req.param("share"), "share");
+  return c.json(await shareTarget(c.env, environment, name).api.counts());
+});
