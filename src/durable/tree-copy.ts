@@ -130,7 +130,6 @@ export class TreeCopy {
    */
   step(budget: number, only?: number): { spent: number; complete: CopyJob[] } {
     let spent = 0;
-    const touched = new Set<number>();
     while (spent < budget) {
       const q = this.sql
         .exec<QueueRow>(
@@ -142,7 +141,6 @@ export class TreeCopy {
         .toArray()[0];
       if (!q) break;
       const job = this.job(q.job) as CopyJob;
-      touched.add(job.id);
       const want = budget - spent;
       const rows = this.nodes.childrenAt(q.source, job.version, q.after, want);
       const chain = JSON.parse(q.chain) as number[];
@@ -160,13 +158,16 @@ export class TreeCopy {
         );
       }
     }
-    const complete = [...touched]
-      .filter(
-        (id) =>
-          this.sql.exec("SELECT 1 FROM copy_queue WHERE job = ? LIMIT 1", id).toArray().length ===
-          0,
+    // Every job with nothing left to copy, not only those this step touched:
+    // a link that failed with a bug is retried by the next run, never stuck.
+    const complete = this.sql
+      .exec<CopyJob>(
+        `SELECT * FROM copy_jobs j WHERE (? IS NULL OR j.id = ?)
+         AND NOT EXISTS (SELECT 1 FROM copy_queue q WHERE q.job = j.id) ORDER BY j.id`,
+        only ?? null,
+        only ?? null,
       )
-      .map((id) => this.job(id) as CopyJob);
+      .toArray();
     return { spent, complete };
   }
 

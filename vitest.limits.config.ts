@@ -1,0 +1,29 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import SummaryReporter from "./test/summary-reporter.js";
+
+// Worker tests of the storage limit: the same workerd and bindings as
+// vitest.config.ts, but a share's Durable Object may hold only 2 MB, so the
+// limit is reached in seconds (locally nothing else enforces it).
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.jsonc" },
+      miniflare: {
+        bindings: {
+          EDGEFS_ROOT_TOKEN: "test-root-token",
+          EDGEFS_SIGNING_KEY: "test-signing-key",
+          EDGEFS_SECRETS_KEY: "test-secrets-key",
+          EDGEFS_DEV_ROUTES: "1",
+          EDGEFS_GC_GRACE_SECONDS: "1",
+          EDGEFS_BATCH_ROWS: "100",
+          EDGEFS_STORAGE_LIMIT_BYTES: "2000000",
+        },
+      },
+    }),
+  ],
+  test: {
+    reporters: ["default", new SummaryReporter("limits")],
+    include: ["test/limits/**/*.test.ts"],
+  },
+});
