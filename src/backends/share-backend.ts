@@ -12,6 +12,7 @@ import type {
   WriteBody,
   WriteResult,
 } from "../core/backend";
+import type { SubrequestBudget } from "../core/budget";
 import { invalid, notFound } from "../core/errors";
 import type { LeaseOps } from "../core/leases";
 import type { FsPath } from "../core/paths";
@@ -74,6 +75,8 @@ export class ShareBackend implements Backend {
     private readonly bucket: R2Bucket,
     private readonly config: Config,
     private readonly waitUntil: (p: Promise<unknown>) => void,
+    /** The request's subrequest budget: listing pages and the parts of a body count against it. */
+    private readonly subrequests: SubrequestBudget,
     /** Lease ids the request holds (`Edgefs-Lease`), checked on every change. */
     private readonly held: string[] = [],
   ) {}
@@ -100,7 +103,8 @@ export class ShareBackend implements Backend {
     return this.share.stat(path);
   }
 
-  list(query: ListQuery): Promise<ListPage<FileEntry>> {
+  async list(query: ListQuery): Promise<ListPage<FileEntry>> {
+    this.subrequests.take(1, "a listing page");
     return this.share.list(query);
   }
 
