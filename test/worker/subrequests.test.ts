@@ -2,7 +2,19 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
-import { newShare, put, TOKEN } from "./helpers";
+import {
+  bytesOf,
+  chunkedBody,
+  expectError,
+  json,
+  newShare,
+  put,
+  runAllGc,
+  sha256,
+  shareId,
+  TOKEN,
+  unfinishedUploads,
+} from "./helpers";
 
 /**
  * EDGEFS_SUBREQUEST_BUDGET: a request never needs more Cloudflare
@@ -13,6 +25,7 @@ import { newShare, put, TOKEN } from "./helpers";
  */
 
 const app = createApp();
+const MiB = 1024 * 1024;
 
 /** The Worker with the budget set to `budget`, called like a client would. */
 async function withBudget(
@@ -36,6 +49,50 @@ async function withBudget(
 }
 
 describe("subrequest budget", () => {
+  // 5 set aside for lookups; a chunked body takes 3 to start, 3 a part and 4 to finish:
+  // 19 stores two 10 MiB parts, not three.
+  const BUDGET = 19;
+
+  it("a chunked PUT that grows past what the budget stores is 413, and the old file stays", {
+    timeout: 60_000,
+  }, async () => {
+    const s = await newShare();
+    const old = bytesOf(15 * MiB, 7);
+    const first = await withBudget(BUDGET, "PUT", `/v1/shares/${s}/files/big.bin`, {
+      body: chunkedBody(old, MiB),
+    });
+    expect(first.status).toBe(201);
+
+    const bigger = bytesOf(25 * MiB, 8);
+    const res = await withBudget(BUDGET, "PUT", `/v1/shares/${s}/files/big.bin`, {
+      body: chunkedBody(bigger, MiB),
+    });
+    const error = await expectError(res, 413, "ETOOLARGE");
+    expect(error.message).toContain("grew past 2 parts (20 MiB)");
+    expect(error.message).toContain("budget of 19 subrequests (EDGEFS_SUBREQUEST_BUDGET)");
+    expect(error.message).toContain("send Content-Length");
+
+    const back = await withBudget(BUDGET, "GET", `/v1/shares/${s}/files/big.bin`);
+    expect(back.status).toBe(200);
+    expect(await sha256(await back.arrayBuffer())).toBe(await sha256(old));
+    // The refused upload was aborted: once GC has run, R2 holds no part of it.
+    await runAllGc(s);
+    expect(await unfinishedUploads(`blobs/${await shareId(s)}/`)).toBe(0);
+  });
+
+  it("a body with Content-Length is one put, whatever the budget's parts", {
+    timeout: 60_000,
+  }, async () => {
+    const s = await newShare();
+    const body = bytesOf(25 * MiB, 9);
+    const res = await withBudget(BUDGET, "PUT", `/v1/shares/${s}/files/known.bin`, {
+      body,
+      headers: { "content-length": String(body.byteLength) },
+    });
+    expect(res.status).toBe(201);
+    expect(await json(res)).toMatchObject({ size: body.byteLength });
+  });
+
   it("a streamed listing ends with a cursor where the budget ends; the next request goes on", {
     timeout: 60_000,
   }, async () => {
