@@ -11,6 +11,7 @@ import type {
   WriteBody,
   WriteResult,
 } from "../core/backend";
+import { metered, type SubrequestBudget } from "../core/budget";
 import { FsError, invalid, notFound } from "../core/errors";
 import { compileGlob } from "../core/glob";
 import { decodeCursor, encodeCursor } from "../core/ids";
@@ -23,12 +24,37 @@ import { bodyError, countedBody, fixedSizeParts } from "../core/streams";
 import type { FileEntry, ListPage } from "../core/types";
 import { MountKeys } from "./mount-keys";
 
+const MiB = 1024 * 1024;
 /** S3's single PutObject and CopyObject limit. */
 const SINGLE_OBJECT_MAX = 5 * 1024 ** 3;
 /** Parts for bodies of unknown length (S3 allows 10,000 of them: ~97 GiB). */
-const PART_SIZE = 10 * 1024 * 1024;
+const PART_SIZE = 10 * MiB;
 /** S3 answers at most 1,000 keys per ListObjectsV2 call. */
 const S3_PAGE = 1000;
+/** DeleteObjects takes at most 1,000 keys. */
+const DELETE_BATCH = 1000;
+/**
+ * Keys a recursive copy or delete holds in memory between counting them and
+ * acting on them (under 1 MiB of typical keys); past it they are listed again.
+ */
+const HELD_KEYS_MAX = 10_000;
+
+/**
+ * The objects under a prefix, counted before a recursive copy or delete
+ * changes anything, so that one that cannot finish within the request's
+ * subrequest budget is refused whole.
+ */
+interface KeyPlan {
+  prefix: string;
+  /** The objects the work applies to (those counted so far, if not `complete`). */
+  count: number;
+  /** ListObjectsV2 pages the count took. */
+  pages: number;
+  /** Whether every object was counted: false when the budget ran out first. */
+  complete: boolean;
+  /** The keys, when few enough to hold; otherwise the work lists them again. */
+  keys?: string[];
+}
 
 /**
  * What a bucket mount can do. No rename (S3 has none), no leases or dead
@@ -55,15 +81,24 @@ export const MOUNT_FEATURES: Readonly<BackendFeatures> = Object.freeze({
  * a zero-byte "dir/" marker, which listings hide but which makes an empty
  * directory exist; rename is not emulated (501); every call is one or a few
  * S3 requests, never one per key, except recursive copies.
+ *
+ * Every S3 call is one Cloudflare subrequest, counted against the
+ * request's budget. A recursive copy or delete counts its objects first
+ * and is refused (413 ETOOLARGE, nothing changed) when the calls it needs
+ * would not fit; a chunked PUT stops (aborted, nothing stored) at the part
+ * the budget cannot pay for.
  */
 export class MountBackend implements Backend {
   private readonly keys: MountKeys;
+  private readonly s3: ObjectStore;
 
   constructor(
     private readonly mount: Mount,
-    private readonly s3: ObjectStore,
+    store: ObjectStore,
+    private readonly budget: SubrequestBudget,
   ) {
     this.keys = new MountKeys(mount);
+    this.s3 = metered(store, budget, `bucket mount ${mount.path}`);
   }
 
   readonly features = MOUNT_FEATURES;
@@ -248,6 +283,7 @@ export class MountBackend implements Backend {
         size = declared;
         etag = (await this.call(path, () => this.s3.put(key, counted.stream, declared))).etag;
       } else {
+        if (declared !== undefined) this.affordParts(path, Math.ceil(declared / PART_SIZE));
         ({ etag, size } = await this.putMultipart(path, key, counted.stream));
       }
     } catch (e) {
@@ -281,13 +317,36 @@ export class MountBackend implements Backend {
     if (file !== undefined) throw new FsError("ENOTDIR", `not a directory: ${file}`, path);
   }
 
-  /** S3 multipart for unknown-length or huge bodies; aborted on any failure, so no parts are left. */
+  /** 413 before anything is stored when a body of known length needs more parts than the budget pays for. */
+  private affordParts(path: FsPath, parts: number): void {
+    // CreateMultipartUpload, the parts, CompleteMultipartUpload.
+    if (!this.budget.affords(parts + 2)) {
+      throw this.budget.exceeded(
+        `storing ${parts} parts of ${PART_SIZE / MiB} MiB takes ${parts + 2} subrequests`,
+        "nothing was stored",
+        path,
+      );
+    }
+  }
+
+  /**
+   * S3 multipart for unknown-length or huge bodies; aborted on any failure,
+   * so no parts are left. A part is uploaded only while the budget still
+   * holds it and the call that completes (or aborts) the upload.
+   */
   private async putMultipart(path: FsPath, key: string, stream: ReadableStream<Uint8Array>) {
     const uploadId = await this.call(path, () => this.s3.createMultipart(key));
     try {
       const parts: { partNumber: number; etag: string }[] = [];
       let size = 0;
       for await (const part of fixedSizeParts([], stream.getReader(), PART_SIZE)) {
+        if (!this.budget.affords(2)) {
+          throw this.budget.exceeded(
+            `a body without Content-Length is stored in ${PART_SIZE / MiB} MiB parts, one subrequest each, and this one grew past ${parts.length} parts (${(parts.length * PART_SIZE) / MiB} MiB)`,
+            "nothing was stored; send Content-Length (one PutObject up to 5 GiB)",
+            path,
+          );
+        }
         const partNumber = parts.length + 1;
         size += part.byteLength;
         parts.push({
@@ -331,33 +390,130 @@ export class MountBackend implements Backend {
       await this.call(path, () => this.s3.delete(this.key(path)));
       return;
     }
-    const prefix = path === this.root ? this.mount.keyPrefix : `${this.key(path)}/`;
+    const prefix = this.prefixOf(path);
+    if (!options.recursive) {
+      const page = await this.call(path, () => this.s3.list({ prefix, maxKeys: 2 }));
+      if (page.objects.length === 0 && path !== this.root) throw notFound(path);
+      if (page.objects.some((o) => o.key !== prefix)) {
+        throw new FsError("ENOTEMPTY", `directory not empty: ${path}`, path);
+      }
+      if (page.objects.length > 0) await this.call(path, () => this.s3.delete(prefix));
+      return;
+    }
+    const plan = await this.planRemoval(path, 0);
+    if (plan.count === 0 && path !== this.root) throw notFound(path);
+    await this.removeAll(path, plan);
+  }
+
+  /** Where the keys of the directory `path` start. */
+  private prefixOf(path: FsPath): string {
+    return path === this.root ? this.mount.keyPrefix : `${this.key(path)}/`;
+  }
+
+  /**
+   * The objects of the directory `path` counted for a recursive delete (one
+   * DeleteObjects per 1,000), or 413 when that and `committed` further
+   * calls would not fit in the budget. Nothing is changed.
+   */
+  private async planRemoval(path: FsPath, committed: number): Promise<KeyPlan> {
+    const plan = await this.survey(path, this.prefixOf(path), () => true, deletions, committed);
+    this.refuseUnlessFits(
+      path,
+      plan,
+      deletions,
+      committed,
+      "deleting",
+      "one DeleteObjects per 1,000",
+      "nothing was deleted; delete it in parts (a subdirectory at a time)",
+    );
+    return plan;
+  }
+
+  private async removeAll(path: FsPath, plan: KeyPlan): Promise<void> {
+    for await (const keys of this.keysOf(path, plan, () => true)) {
+      if (keys.length === 0) continue;
+      const errors = await this.call(path, () => this.s3.deleteMany(keys));
+      if (errors.length > 0) {
+        const e = errors[0] as { key: string; code: string; message: string };
+        throw new FsError(
+          "EUPSTREAM",
+          `bucket mount ${this.root}: ${e.code} deleting ${e.key}: ${e.message}`,
+          path,
+        );
+      }
+    }
+  }
+
+  /**
+   * Counts the objects under `prefix` that `include` admits, page by page,
+   * while the work on them (`work(count)` calls, plus listing them again
+   * when too many to hold) and `committed` further calls still fit in the
+   * budget; a plan that stops early is not `complete`.
+   */
+  private async survey(
+    path: FsPath,
+    prefix: string,
+    include: (key: string) => boolean,
+    work: (objects: number) => number,
+    committed: number,
+  ): Promise<KeyPlan> {
+    const plan: KeyPlan = { prefix, count: 0, pages: 0, complete: false, keys: [] };
     let token: string | undefined;
-    let first = true;
     do {
+      // This page, and the work counted so far.
+      if (!this.budget.affords(1 + costOf(plan, work) + committed)) return plan;
       const page = await this.call(path, () =>
         this.s3.list({ prefix, continuationToken: token, maxKeys: S3_PAGE }),
       );
-      if (first) {
-        if (page.objects.length === 0 && path !== this.root) throw notFound(path);
-        const children = page.objects.filter((o) => o.key !== prefix);
-        if (!options.recursive && children.length > 0) {
-          throw new FsError("ENOTEMPTY", `directory not empty: ${path}`, path);
-        }
-        first = false;
+      plan.pages++;
+      for (const o of page.objects) {
+        if (!include(o.key)) continue;
+        plan.count++;
+        plan.keys?.push(o.key);
       }
-      const keys = page.objects.map((o) => o.key);
-      if (keys.length > 0) {
-        const errors = await this.call(path, () => this.s3.deleteMany(keys));
-        if (errors.length > 0) {
-          const e = errors[0] as { key: string; code: string; message: string };
-          throw new FsError(
-            "EUPSTREAM",
-            `bucket mount ${this.root}: ${e.code} deleting ${e.key}: ${e.message}`,
-            path,
-          );
-        }
+      if (plan.keys && plan.keys.length > HELD_KEYS_MAX) plan.keys = undefined;
+      token = page.nextToken;
+    } while (token);
+    plan.complete = true;
+    return plan;
+  }
+
+  /** 413 naming the objects and the budget unless `plan` was counted whole and its work fits. */
+  private refuseUnlessFits(
+    path: FsPath,
+    plan: KeyPlan,
+    work: (objects: number) => number,
+    committed: number,
+    doing: string,
+    calls: string,
+    advice: string,
+  ): void {
+    const cost = costOf(plan, work) + committed;
+    if (plan.complete && this.budget.affords(cost)) return;
+    const need = plan.complete
+      ? `${plan.count} objects, ${calls}: ${cost} subrequests`
+      : `more than ${plan.count} objects, ${calls}`;
+    throw this.budget.exceeded(`${doing} ${path}: ${need}`, advice, path);
+  }
+
+  /** The keys of a plan in batches of at most 1,000: those held, or listed again. */
+  private async *keysOf(
+    path: FsPath,
+    plan: KeyPlan,
+    include: (key: string) => boolean,
+  ): AsyncGenerator<string[]> {
+    if (plan.keys) {
+      for (let i = 0; i < plan.keys.length; i += DELETE_BATCH) {
+        yield plan.keys.slice(i, i + DELETE_BATCH);
       }
+      return;
+    }
+    let token: string | undefined;
+    do {
+      const page = await this.call(path, () =>
+        this.s3.list({ prefix: plan.prefix, continuationToken: token, maxKeys: S3_PAGE }),
+      );
+      yield page.objects.map((o) => o.key).filter(include);
       token = page.nextToken;
     } while (token);
   }
@@ -386,7 +542,10 @@ export class MountBackend implements Backend {
           from,
         );
       }
-      await this.checkDestination(to, options.overwrite, "file");
+      const there = await this.checkDestination(to, options.overwrite, "file");
+      refuseClearingSource(from, to, there);
+      const clear = await this.clearing(to, there, 1);
+      await clear();
       const { etag } = await this.call(to, () => this.s3.copy(this.key(from), this.key(to)));
       return { path: to, type: "file", size: source.size, mtime: Date.now(), etag };
     }
@@ -395,44 +554,79 @@ export class MountBackend implements Backend {
       throw new FsError("EISDIR", `${from} is a directory: copy it with recursive`, from);
     if (isWithin(to, from))
       throw invalid(`cannot copy a directory into itself: ${from} -> ${to}`, to);
-    await this.checkDestination(to, options.overwrite, "directory");
-    const prefix = from === this.root ? this.mount.keyPrefix : `${this.key(from)}/`;
+    const there = await this.checkDestination(to, options.overwrite, "directory");
+    refuseClearingSource(from, to, there);
+    // Count first, change after: a copy the budget cannot finish is refused whole.
+    const prefix = this.prefixOf(from);
+    // Keys that name no valid path are not part of the directory edgefs shows.
+    const valid = (key: string) => this.keys.nameOf(key, prefix) !== null;
+    const plan = await this.survey(from, prefix, valid, copies, 0);
+    this.refuseUnlessFits(
+      from,
+      plan,
+      copies,
+      0,
+      "copying",
+      "one CopyObject each",
+      "nothing was copied; copy it in parts (a subdirectory at a time)",
+    );
+    const clear = await this.clearing(to, there, costOf(plan, copies));
+    await clear();
     const target = `${this.key(to)}/`;
-    let token: string | undefined;
-    do {
-      const page = await this.call(from, () =>
-        this.s3.list({ prefix, continuationToken: token, maxKeys: S3_PAGE }),
-      );
-      for (const o of page.objects) {
-        // Keys that name no valid path are not part of the directory edgefs shows.
-        if (this.keys.nameOf(o.key, prefix) === null) continue;
-        await this.call(to, () => this.s3.copy(o.key, target + o.key.slice(prefix.length)));
+    for await (const keys of this.keysOf(from, plan, valid)) {
+      for (const key of keys) {
+        await this.call(to, () => this.s3.copy(key, target + key.slice(prefix.length)));
       }
-      token = page.nextToken;
-    } while (token);
+    }
     return this.keys.dirEntry(to);
+  }
+
+  /**
+   * What overwrite "any" deletes at `to` before a copy (its file, else the
+   * directory's objects), checked against the budget with the `committed`
+   * calls of the copy itself: returns the deletion, still to be run.
+   */
+  private async clearing(
+    to: FsPath,
+    there: "file" | "directory" | undefined,
+    committed: number,
+  ): Promise<() => Promise<void>> {
+    if (there === undefined) return async () => undefined;
+    if (there === "file") {
+      if (!this.budget.affords(1 + committed)) {
+        throw this.budget.exceeded(
+          `replacing ${to} takes ${1 + committed} subrequests`,
+          "nothing was changed",
+          to,
+        );
+      }
+      return () => this.call(to, () => this.s3.delete(this.key(to)));
+    }
+    const plan = await this.planRemoval(to, committed);
+    return () => this.removeAll(to, plan);
   }
 
   /**
    * The destination judged as move() judges it on share storage (the
    * contract's Overwrite): false, anything there is EEXIST; true,
    * rename(2)'s rules (a file replaces a file, a directory an empty
-   * directory); "any", whatever is there is deleted first — S3 has no
+   * directory); "any", whatever is there is to be deleted first (the
+   * answer says what: the caller counts and deletes it) — S3 has no
    * transactions, so that deletion and the copy are two steps.
    */
   private async checkDestination(
     to: FsPath,
     overwrite: Overwrite,
     source: "file" | "directory",
-  ): Promise<void> {
+  ): Promise<"file" | "directory" | undefined> {
     if (to === this.root) throw invalid("cannot copy onto the mount point", to);
     const [file, directory] = await Promise.all([
       this.call(to, () => this.s3.head(this.key(to))),
       this.isDirectory(to),
       this.refuseFileAbove(to),
     ]);
-    if (!file && !directory) return;
-    if (overwrite === "any") return this.remove(to, { recursive: true });
+    if (!file && !directory) return undefined;
+    if (overwrite === "any") return file ? "file" : "directory";
     if (!overwrite) throw new FsError("EEXIST", `destination exists: ${to}`, to);
     if (source === "file" && directory) {
       throw new FsError("EISDIR", `cannot replace the directory ${to} with a file`, to);
@@ -443,6 +637,7 @@ export class MountBackend implements Backend {
     if (source === "directory" && !(await this.isEmptyDirectory(to))) {
       throw new FsError("ENOTEMPTY", `directory not empty: ${to}`, to);
     }
+    return undefined;
   }
 
   /** Whether the directory `path` holds nothing but its own marker. */
@@ -476,5 +671,22 @@ export class MountBackend implements Backend {
   }
   abortUpload(): Promise<void> {
     this.unsupported("the multipart upload API");
+  }
+}
+
+/** CopyObject calls for a recursive copy of `objects`. */
+const copies = (objects: number): number => objects;
+/** DeleteObjects calls for a recursive delete of `objects`. */
+const deletions = (objects: number): number => Math.ceil(objects / DELETE_BATCH);
+
+/** The calls a plan's work takes: `work` on its objects, and listing them again unless held. */
+function costOf(plan: KeyPlan, work: (objects: number) => number): number {
+  return work(plan.count) + (plan.keys ? 0 : plan.pages);
+}
+
+/** Overwrite "any" onto a directory that holds the source would delete the source before copying it. */
+function refuseClearingSource(from: FsPath, to: FsPath, there: "file" | "directory" | undefined) {
+  if (there === "directory" && isWithin(from, to)) {
+    throw invalid(`cannot copy ${from} onto ${to}, which contains it`, to);
   }
 }

@@ -1,5 +1,6 @@
 import { configFrom } from "../config";
 import type { Backend, BackendFeatures } from "../core/backend";
+import type { SubrequestBudget } from "../core/budget";
 import { FsError } from "../core/errors";
 import type { Mount } from "../core/mount";
 import { type FsPath, isWithin } from "../core/paths";
@@ -13,12 +14,15 @@ import { SHARE_FEATURES, ShareBackend, shareStub } from "./share-backend";
 /**
  * What resolving a Backend needs of the request it serves, whatever the
  * front-end (Hono routes, WebDAV, and later S3 and RPC): the bindings, a way
- * to finish work after the answer, and who is calling (for mount checks).
+ * to finish work after the answer, who is calling (for mount checks), and
+ * the Cloudflare subrequests the request may still make (one budget per
+ * incoming request, shared by every Backend it resolves).
  */
 export interface Runtime {
   env: Env;
   waitUntil(promise: Promise<unknown>): void;
   caller: Caller;
+  subrequests: SubrequestBudget;
 }
 
 /** aws4fetch retries 5xx and 429 ten times by default (~25 s); a gateway answers sooner. */
@@ -40,7 +44,7 @@ export async function backendAt(
     const mount = await mountAt(target, path);
     if (mount) {
       guardMount(mount, rt.caller, configFrom(rt.env).mountAllowHosts);
-      return mountBackend(rt.env, target.environment, target.share, mount);
+      return mountBackend(rt, target.environment, target.share, mount);
     }
   }
   const config = configFrom(rt.env);
@@ -50,6 +54,7 @@ export async function backendAt(
     config.devRoutes ? notingUploads(rt.env.BLOBS) : rt.env.BLOBS,
     config,
     rt.waitUntil,
+    rt.subrequests,
     held,
   );
 }
@@ -105,7 +110,7 @@ export async function backendForBothAt(
 }
 
 async function mountBackend(
-  env: Env,
+  { env, subrequests }: Runtime,
   environment: string,
   share: string,
   mount: Mount,
@@ -123,7 +128,15 @@ async function mountBackend(
       credentials,
       requesterPays: mount.requesterPays,
     },
-    { retries: S3_RETRIES },
+    {
+      retries: S3_RETRIES,
+      // A retry is a subrequest too: it is made only if the budget still has one spare.
+      mayRetry: () => {
+        if (!subrequests.affords(1)) return false;
+        subrequests.take(1, "retrying a bucket call");
+        return true;
+      },
+    },
   );
-  return new MountBackend(mount, client);
+  return new MountBackend(mount, client, subrequests);
 }

@@ -12,6 +12,7 @@ import type {
   WriteBody,
   WriteResult,
 } from "../core/backend";
+import type { SubrequestBudget } from "../core/budget";
 import { invalid, notFound } from "../core/errors";
 import type { LeaseOps } from "../core/leases";
 import type { FsPath } from "../core/paths";
@@ -25,8 +26,20 @@ import type { ShareDO } from "../durable/share-do";
 import { getBlob, putKnownLength } from "../r2/blob-store";
 import { completeMultipart, putPart, startMultipart } from "../r2/multipart";
 
+const MiB = 1024 * 1024;
+
 /** Part size for bodies of unknown length: 10 MiB × R2's 10,000 parts ≈ 97 GiB per file. */
-export const CHUNKED_PART_SIZE = 10 * 1024 * 1024;
+export const CHUNKED_PART_SIZE = 10 * MiB;
+
+/**
+ * Subrequests of a body stored in parts (writeInParts): starting the
+ * upload (ShareDO, R2, ShareDO), each part (ShareDO, R2, ShareDO), and
+ * finishing it (ShareDO, R2, ShareDO) — or on a failure, one more call
+ * to abort it, which FINISH keeps room for.
+ */
+const START_SUBREQUESTS = 3;
+const PART_SUBREQUESTS = 3;
+const FINISH_SUBREQUESTS = 4;
 
 /**
  * A failed write could not hand its blob to GC at once; its reservation
@@ -74,6 +87,8 @@ export class ShareBackend implements Backend {
     private readonly bucket: R2Bucket,
     private readonly config: Config,
     private readonly waitUntil: (p: Promise<unknown>) => void,
+    /** The request's subrequest budget: listing pages and the parts of a body count against it. */
+    private readonly subrequests: SubrequestBudget,
     /** Lease ids the request holds (`Edgefs-Lease`), checked on every change. */
     private readonly held: string[] = [],
   ) {}
@@ -100,7 +115,8 @@ export class ShareBackend implements Backend {
     return this.share.stat(path);
   }
 
-  list(query: ListQuery): Promise<ListPage<FileEntry>> {
+  async list(query: ListQuery): Promise<ListPage<FileEntry>> {
+    this.subrequests.take(1, "a listing page");
     return this.share.list(query);
   }
 
@@ -199,6 +215,11 @@ export class ShareBackend implements Backend {
    * multipart upload a client could drive by hand, cut into fixed parts. The
    * next part is read while the previous one uploads, so at most two parts
    * are in memory.
+   *
+   * Each part costs subrequests: a body the budget cannot store is refused
+   * before the upload starts when its length is known, else at the first
+   * part past what the budget pays for; the upload is then aborted, nothing
+   * is committed and the file keeps its old content.
    */
   private async writeInParts(
     path: FsPath,
@@ -206,6 +227,22 @@ export class ShareBackend implements Backend {
     declaredLength: number | undefined,
     conditions: WriteConditions,
   ): Promise<WriteResult> {
+    const budget = this.subrequests;
+    const partCount =
+      declaredLength === undefined ? 1 : Math.ceil(declaredLength / CHUNKED_PART_SIZE);
+    const needed = START_SUBREQUESTS + partCount * PART_SUBREQUESTS + FINISH_SUBREQUESTS;
+    if (!budget.affords(needed)) {
+      const body =
+        declaredLength === undefined
+          ? "a body without Content-Length"
+          : `a body of ${partCount} parts of ${CHUNKED_PART_SIZE / MiB} MiB`;
+      throw budget.exceeded(
+        `storing ${body} takes ${needed} subrequests`,
+        "nothing was stored",
+        path,
+      );
+    }
+    budget.take(START_SUBREQUESTS, "starting the upload");
     const upload = await this.createUpload(path, { partSize: CHUNKED_PART_SIZE, conditions });
     let inFlight: Promise<unknown> = Promise.resolve();
     try {
@@ -213,12 +250,23 @@ export class ShareBackend implements Backend {
       let size = 0;
       for await (const part of parts) {
         await inFlight;
+        if (!budget.affords(PART_SUBREQUESTS + FINISH_SUBREQUESTS)) {
+          throw budget.exceeded(
+            `a body without Content-Length is stored in ${CHUNKED_PART_SIZE / MiB} MiB parts; ` +
+              `this one grew past ${n} parts (${(n * CHUNKED_PART_SIZE) / MiB} MiB), and one more ` +
+              `part and finishing the upload take ${PART_SUBREQUESTS + FINISH_SUBREQUESTS} subrequests`,
+            "nothing was stored; send Content-Length, or use the multipart upload API (a request per part)",
+            path,
+          );
+        }
+        budget.take(PART_SUBREQUESTS, "a part");
         size += part.byteLength;
         inFlight = this.uploadPart(upload.uploadId, ++n, part, part.byteLength);
       }
       await inFlight;
       if (declaredLength !== undefined && size !== declaredLength)
         throw bodyError("length mismatch");
+      budget.take(FINISH_SUBREQUESTS - 1, "completing the upload");
       return await this.completeUpload(upload.uploadId);
     } catch (e) {
       await inFlight.catch(() => undefined);

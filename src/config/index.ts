@@ -17,6 +17,8 @@ export interface Config {
   devRoutes: boolean;
   /** EDGEFS_MOUNT_ALLOW_HOSTS: non-public bucket endpoints an operator permits. */
   mountAllowHosts: AllowedHost[];
+  /** EDGEFS_SUBREQUEST_BUDGET: Cloudflare subrequests one request may make (core/budget.ts). */
+  subrequestBudget: number;
 }
 
 /** One setting as settings.json describes it: the one list of every EDGEFS_* knob. */
@@ -39,7 +41,8 @@ type IntVar =
   | "EDGEFS_GC_GRACE_SECONDS"
   | "EDGEFS_PENDING_TTL_SECONDS"
   | "EDGEFS_UPLOAD_TTL_SECONDS"
-  | "EDGEFS_REVOCATION_TTL_SECONDS";
+  | "EDGEFS_REVOCATION_TTL_SECONDS"
+  | "EDGEFS_SUBREQUEST_BUDGET";
 
 function intVar(env: Env, name: IntVar): number {
   const setting = SETTINGS.find((s) => s.name === name);
@@ -82,5 +85,6 @@ function parse(env: Env): Config {
       .filter((o) => o !== ""),
     devRoutes: env.EDGEFS_DEV_ROUTES === "1",
     mountAllowHosts: parseAllowHosts(env.EDGEFS_MOUNT_ALLOW_HOSTS),
+    subrequestBudget: intVar(env, "EDGEFS_SUBREQUEST_BUDGET"),
   };
 }

@@ -6,7 +6,9 @@ import {
   type ShareTarget,
   shareTarget,
 } from "../backends/resolve";
+import { configFrom } from "../config";
 import type { Backend } from "../core/backend";
+import { RESERVED_SUBREQUESTS, SubrequestBudget } from "../core/budget";
 import type { FsPath } from "../core/paths";
 import { HOP_HEADER } from "../s3/client";
 import type { AppEnv } from "./env";
@@ -18,7 +20,18 @@ export function runtimeOf(c: Context<AppEnv>): Runtime {
     env: c.env,
     waitUntil: (p) => c.executionCtx.waitUntil(p),
     caller: { host: new URL(c.req.url).host, viaMount: c.req.raw.headers.has(HOP_HEADER) },
+    subrequests: subrequestsOf(c),
   };
+}
+
+/** The request's one budget, however many Backends it resolves (a WebDAV COPY resolves several). */
+export function subrequestsOf(c: Context<AppEnv>): SubrequestBudget {
+  let budget = c.get("subrequests") as SubrequestBudget | undefined;
+  if (!budget) {
+    budget = new SubrequestBudget(configFrom(c.env).subrequestBudget, RESERVED_SUBREQUESTS);
+    c.set("subrequests", budget);
+  }
+  return budget;
 }
 
 /** The share a `/v1/shares/{share}/…` request names, in its environment, and its ShareDO. */

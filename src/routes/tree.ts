@@ -1,11 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Backend, ListQuery } from "../core/backend";
+import type { SubrequestBudget } from "../core/budget";
 import { compileGlob, isGlob } from "../core/glob";
 import { parsePath } from "../core/paths";
 import type { FileEntry } from "../core/types";
 import { can } from "../http/auth";
-import { backendFor, backendForBoth } from "../http/backend";
+import { backendFor, backendForBoth, subrequestsOf } from "../http/backend";
 import type { AppEnv } from "../http/env";
 import { jsonBody, listQuery, sharePathOf, validate } from "../http/params";
 
@@ -35,7 +36,7 @@ tree.get("/:share/list/*", can("read"), validate("query", listQuery), async (c) 
   // A glob is served by whatever holds its literal base directory.
   const backend = await backendFor(c, query.kind === "glob" ? compileGlob(path).baseDir : path);
   if (c.req.header("accept")?.includes("application/x-ndjson")) {
-    return ndjsonListing(backend, query, q.limit !== undefined);
+    return ndjsonListing(backend, query, q.limit !== undefined, subrequestsOf(c));
   }
   const page = await backend.list(query);
   return c.json(
@@ -47,10 +48,18 @@ tree.get("/:share/list/*", can("read"), validate("query", listQuery), async (c) 
  * Streams a listing as one JSON entry per line, fetching pages as the client
  * reads, so memory stays flat for any directory size. Without `limit` it
  * runs to the end; with one it stops there and ends with a `{"cursor"}` line
- * if more entries follow. The first page is fetched before answering, so a
- * missing path is still a proper 404.
+ * if more entries follow. Each page is a subrequest (a ShareDO call, an S3
+ * listing): when the request's budget has no room for the next one, it
+ * ends with a `{"cursor"}` line too, and the client goes on from there in
+ * a new request. The first page is fetched before answering, so a missing
+ * path is still a proper 404.
  */
-async function ndjsonListing(backend: Backend, query: ListQuery, bounded: boolean) {
+async function ndjsonListing(
+  backend: Backend,
+  query: ListQuery,
+  bounded: boolean,
+  budget: SubrequestBudget,
+) {
   const pageSize = Math.min(query.limit, DEFAULT_LIMIT);
   let remaining = bounded ? query.limit : Number.POSITIVE_INFINITY;
   const fetchPage = (cursor: string | undefined) =>
@@ -66,7 +75,7 @@ async function ndjsonListing(backend: Backend, query: ListQuery, bounded: boolea
       if (lines) controller.enqueue(encoder.encode(lines));
       if (!current.cursor) {
         page = undefined;
-      } else if (remaining <= 0) {
+      } else if (remaining <= 0 || !budget.affords(1)) {
         controller.enqueue(encoder.encode(`${JSON.stringify({ cursor: current.cursor })}\n`));
         page = undefined;
       } else {

@@ -203,11 +203,14 @@ export class S3Client implements ObjectStore {
   private readonly target: S3Target;
   private readonly aws: AwsClient | null;
   private readonly retries: number;
+  /** Asked before each retry, which is one more subrequest: false answers the failure as it is. */
+  private readonly mayRetry: () => boolean;
   /** Everything up to the key: "https://host/path/bucket" or "https://bucket.host/path". */
   private readonly base: string;
 
-  constructor(target: S3Target, options: { retries?: number } = {}) {
+  constructor(target: S3Target, options: { retries?: number; mayRetry?: () => boolean } = {}) {
     this.target = target;
+    this.mayRetry = options.mayRetry ?? (() => true);
     // aws4fetch's default of 10 retries (≈25 s of backoff) is far too long for
     // a request path. `send` does the retrying; AwsClient gets the same number.
     this.retries = options.retries ?? 2;
@@ -277,6 +280,7 @@ export class S3Client implements ObjectStore {
         );
       }
       if (!replayable || i >= this.retries || (res.status < 500 && res.status !== 429)) return res;
+      if (!this.mayRetry()) return res;
       await res.body?.cancel();
       await new Promise((wake) => setTimeout(wake, Math.random() * 50 * 2 ** i));
     }

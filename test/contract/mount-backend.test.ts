@@ -1,4 +1,8 @@
+import { describe, expect, it } from "vitest";
 import { MountBackend } from "../../src/backends/mount-backend";
+import { SubrequestBudget } from "../../src/core/budget";
+import { FsError } from "../../src/core/errors";
+import type { FsPath } from "../../src/core/paths";
 import { runBackendContract } from "./backend.case";
 import { MemoryObjectStore } from "./memory-object-store";
 
@@ -15,10 +19,14 @@ const MOUNT = {
   forcePathStyle: true,
 };
 
+/** The Paid plan's default, as EDGEFS_SUBREQUEST_BUDGET has it. */
+const PAID = 10_000;
+
 runBackendContract({
   name: "MountBackend over MemoryObjectStore",
   root: MOUNT.path,
-  newBackend: async () => new MountBackend(MOUNT, new MemoryObjectStore()),
+  newBackend: async () =>
+    new MountBackend(MOUNT, new MemoryObjectStore(), new SubrequestBudget(PAID)),
   skip: [
     {
       reason:
@@ -26,4 +34,169 @@ runBackendContract({
       tests: ["remove: an empty directory goes without recursive"],
     },
   ],
+});
+
+/**
+ * A request's subrequest budget on a bucket mount: each S3 call is one
+ * subrequest. Each backend below is one request with a tiny budget.
+ */
+describe("MountBackend within a subrequest budget", () => {
+  const p = (s: string) => s as FsPath;
+
+  /** A store holding `n` files under team/<dir>/. */
+  async function storeWith(dir: string, n: number): Promise<MemoryObjectStore> {
+    const store = new MemoryObjectStore();
+    for (let i = 0; i < n; i++) {
+      const key = `team/${dir}/f${String(i).padStart(5, "0")}`;
+      await store.put(key, new TextEncoder().encode(key), key.length);
+    }
+    return store;
+  }
+
+  const request = (store: MemoryObjectStore, budget: number) =>
+    new MountBackend(MOUNT, store, new SubrequestBudget(budget));
+
+  async function refusal(call: Promise<unknown>): Promise<FsError> {
+    const e = await call.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(e).toBeInstanceOf(FsError);
+    expect((e as FsError).code).toBe("ETOOLARGE");
+    return e as FsError;
+  }
+
+  it("a recursive copy that fits runs; one that does not is refused up front, nothing copied", async () => {
+    // head, directory check, two destination checks, one listing page: 5; then a CopyObject a key.
+    const small = await storeWith("small", 10);
+    await request(small, 15).copy(p("/mnt/small"), p("/mnt/copy"), {
+      overwrite: false,
+      recursive: true,
+    });
+    expect(small.keys().filter((k) => k.startsWith("team/copy/"))).toHaveLength(10);
+
+    const big = await storeWith("big", 11);
+    const before = big.keys();
+    const e = await refusal(
+      request(big, 15).copy(p("/mnt/big"), p("/mnt/copy"), { overwrite: false, recursive: true }),
+    );
+    expect(e.message).toContain("11 objects");
+    expect(e.message).toContain("budget of 15");
+    expect(e.message).toContain("copy it in parts");
+    expect(big.keys()).toEqual(before);
+  });
+
+  it('overwrite "any" counts the destination\'s deletion with the copy: refused, the destination stays', async () => {
+    const store = await storeWith("src", 6);
+    for (const k of ["team/dst/old1", "team/dst/old2"]) await store.put(k, new Uint8Array(1), 1);
+    const before = store.keys();
+    // 4 checks, a page of each directory, 1 DeleteObjects, 6 copies: 13.
+    await refusal(
+      request(store, 12).copy(p("/mnt/src"), p("/mnt/dst"), { overwrite: "any", recursive: true }),
+    );
+    expect(store.keys()).toEqual(before);
+    await request(store, 13).copy(p("/mnt/src"), p("/mnt/dst"), {
+      overwrite: "any",
+      recursive: true,
+    });
+    expect(store.keys().filter((k) => k.startsWith("team/dst/"))).toEqual(
+      before.filter((k) => k.startsWith("team/src/")).map((k) => k.replace("/src/", "/dst/")),
+    );
+  });
+
+  it('overwrite "any" onto a directory that holds the source is EINVAL, the source kept', async () => {
+    const store = await storeWith("a/b", 3);
+    const before = store.keys();
+    for (const recursive of [true, false]) {
+      const from = recursive ? "/mnt/a/b" : "/mnt/a/b/f00000";
+      const e = await request(store, PAID)
+        .copy(p(from), p("/mnt/a"), { overwrite: "any", recursive })
+        .catch((error: unknown) => error);
+      expect(e).toBeInstanceOf(FsError);
+      expect((e as FsError).code).toBe("EINVAL");
+    }
+    expect(store.keys()).toEqual(before);
+  });
+
+  it("a recursive delete costs a page and a DeleteObjects per 1,000 keys; too many is refused, nothing deleted", async () => {
+    // 2,500 keys: head, three pages, three DeleteObjects = 7.
+    const store = await storeWith("many", 2500);
+    const e = await refusal(request(store, 6).remove(p("/mnt/many"), { recursive: true }));
+    expect(e.message).toContain("2500 objects");
+    expect(e.message).toContain("delete it in parts");
+    expect(store.keys()).toHaveLength(2500);
+    await request(store, 7).remove(p("/mnt/many"), { recursive: true });
+    expect(store.keys()).toEqual([]);
+  });
+
+  it("a delete that cannot even count its keys says so: more than the keys it saw", async () => {
+    const store = await storeWith("many", 2500);
+    const e = await refusal(request(store, 3).remove(p("/mnt/many"), { recursive: true }));
+    expect(e.message).toContain("more than 1000 objects");
+    expect(store.keys()).toHaveLength(2500);
+  });
+
+  it("a listing with a tiny budget answers one page and a cursor; each later page is a new request", async () => {
+    const store = await storeWith("d", 30);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let requests = 0;
+    do {
+      // A page is at most two S3 calls (the first also checks for a file of that name).
+      const page = await request(store, 2).list({
+        kind: "path",
+        path: p("/mnt/d"),
+        recursive: true,
+        limit: 7,
+        cursor,
+      });
+      seen.push(...page.entries.map((e) => e.path));
+      cursor = page.cursor;
+      requests++;
+    } while (cursor);
+    expect(seen).toHaveLength(30);
+    expect(requests).toBe(5);
+  });
+
+  it("a glob over many keys scans one S3 page a request, then gives a cursor", async () => {
+    const store = await storeWith("g", 1500);
+    await store.put("team/g/zz.csv", new Uint8Array(1), 1);
+    const first = await request(store, 1).list({
+      kind: "glob",
+      pattern: "/mnt/g/*.csv",
+      limit: 1000,
+    });
+    expect(first.entries).toEqual([]);
+    expect(first.cursor).toBeDefined();
+    const second = await request(store, 1).list({
+      kind: "glob",
+      pattern: "/mnt/g/*.csv",
+      limit: 1000,
+      cursor: first.cursor,
+    });
+    expect(second.entries.map((e) => e.path)).toEqual(["/mnt/g/zz.csv"]);
+  });
+
+  it("a chunked PUT stops at the part the budget cannot pay for: aborted, the old file kept", async () => {
+    const store = new MemoryObjectStore();
+    await store.put("team/f", new TextEncoder().encode("old"), 3);
+    const body = new Uint8Array(25 * 1024 * 1024);
+    const stream = new Blob([body]).stream();
+    // Three parts of 10 MiB: 2 checks + create + 3 parts + complete = 7.
+    const e = await refusal(
+      request(store, 6).write(p("/mnt/f"), { stream, length: undefined }, {}),
+    );
+    expect(e.message).toContain("grew past 2 parts");
+    expect(e.message).toContain("send Content-Length");
+    expect(store.pendingUploads()).toBe(0);
+    const kept = await store.get("team/f", {});
+    expect(await new Response(kept?.body).text()).toBe("old");
+    // One subrequest more, and the same body is stored.
+    await request(store, 7).write(
+      p("/mnt/f"),
+      { stream: new Blob([body]).stream(), length: undefined },
+      {},
+    );
+    expect((await store.head("team/f"))?.size).toBe(body.byteLength);
+  });
 });

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { ShareBackend, shareStub } from "../../src/backends/share-backend";
 import { configFrom } from "../../src/config";
+import { SubrequestBudget } from "../../src/core/budget";
 import { shareClient } from "../../src/durable/share-client";
 import { runBackendContract } from "./backend.case";
 
@@ -13,6 +14,7 @@ runBackendContract({
     const share = `contract-${n++}`;
     const api = shareClient(shareStub(env, "main", share));
     await api.createShare("main", share, true);
-    return new ShareBackend(api, env.BLOBS, configFrom(env), () => {});
+    const budget = new SubrequestBudget(configFrom(env).subrequestBudget);
+    return new ShareBackend(api, env.BLOBS, configFrom(env), () => {}, budget);
   },
 });

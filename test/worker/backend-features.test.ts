@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { backendAt, featuresAt, type Runtime, shareTarget } from "../../src/backends/resolve";
 import type { Backend } from "../../src/core/backend";
+import { SubrequestBudget } from "../../src/core/budget";
 import { FsError } from "../../src/core/errors";
 import type { FsPath } from "../../src/core/paths";
 import { api, newShare, put } from "./helpers";
@@ -19,6 +20,7 @@ const rt: Runtime = {
   env,
   waitUntil: () => undefined,
   caller: { host: "edgefs.test", viaMount: false },
+  subrequests: new SubrequestBudget(10_000),
 };
 
 /** The FsError code a call fails with, thrown or rejected. */
