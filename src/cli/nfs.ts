@@ -5,7 +5,7 @@ import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
-import { type ClientOptions, NetworkFileSystem } from "../client/node.js";
+import { type ClientOptions, NetworkFileSystem, type ShareDetail } from "../client/node.js";
 import { connection } from "./config.js";
 import { localPathsFor } from "./local-path.js";
 import { entryTable, humanSize, progressBar, UsageError } from "./output.js";
@@ -74,6 +74,27 @@ async function download(
   }
 }
 
+/** A quota option: a non-negative integer, or `none` to clear the limit. */
+function quotaValue(option: string, text: string): number | null {
+  if (text === "none") return null;
+  if (!/^\d{1,15}$/.test(text))
+    throw new UsageError(`${option} takes a whole number or \`none\`: ${text}`);
+  return Number(text);
+}
+
+/** What `nfs info` and `nfs quota` print: one line per fact. */
+function shareSummary(info: ShareDetail): string {
+  const u = info.usage;
+  const limit = (n: number | undefined) => (n === undefined ? "no limit" : String(n));
+  return [
+    `${info.name} (${info.env})  version ${info.version}${info.ephemeral ? "  ephemeral" : ""}`,
+    `files        ${u.files}  (quota: ${limit(info.quota.files)})`,
+    `directories  ${u.directories}`,
+    `bytes        ${u.bytes}  (quota: ${limit(info.quota.bytes)}; ${u.inlineBytes} inline)`,
+    `storage      ${info.storage.bytes} of ${info.storage.limit} bytes of metadata`,
+  ].join("\n");
+}
+
 export function registerNfs(program: Command, common: (c: Command) => Command): void {
   const nfs = program.command("nfs").description("network file systems (shares), like `modal nfs`");
 
@@ -96,6 +117,35 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
   ).action(async (name: string, o: Common) => {
     const info = await share(name, o, true).info();
     console.log(`${info.name} (${info.env})`);
+  });
+
+  common(
+    nfs
+      .command("info")
+      .argument("<name>")
+      .option("--json", "print JSON")
+      .description("a share's usage, quota and version"),
+  ).action(async (name: string, o: Common & { json?: boolean }) => {
+    const info = await share(name, o).info();
+    if (o.json) return void console.log(JSON.stringify(info, null, 2));
+    console.log(shareSummary(info));
+  });
+
+  common(
+    nfs
+      .command("quota")
+      .argument("<name>")
+      .option("--bytes <n>", "the most bytes the share's files may hold (`none` clears)")
+      .option("--files <n>", "the most files the share may hold (`none` clears)")
+      .description("set a share's quota: writes past it fail with ENOSPC, deletes always work"),
+  ).action(async (name: string, o: Common & { bytes?: string; files?: string }) => {
+    if (o.bytes === undefined && o.files === undefined) {
+      throw new UsageError("give --bytes, --files or both (a number, or `none` to clear)");
+    }
+    const quota: { bytes?: number | null; files?: number | null } = {};
+    if (o.bytes !== undefined) quota.bytes = quotaValue("--bytes", o.bytes);
+    if (o.files !== undefined) quota.files = quotaValue("--files", o.files);
+    console.log(shareSummary(await share(name, o).setQuota(quota)));
   });
 
   common(

@@ -30,7 +30,9 @@ export {
   type FromNameOptions,
   NetworkFileSystem,
   type NetworkFileSystemClass,
+  type ShareDetail,
   type ShareInfo,
+  type ShareQuota,
 } from "./nfs.js";
 export type { FileReader, ReadOptions } from "./remote-file.js";
 export {

@@ -3,7 +3,7 @@
 // Runtime-agnostic (fetch, streams, Blob, timers): Node, browsers, Workers.
 
 // The wire types are the server's own: one definition of the contract.
-import type { FileEntry, ShareInfo } from "../core/types.js";
+import type { FileEntry, ShareDetail, ShareInfo, ShareQuota } from "../core/types.js";
 import { IsADirectoryError, NotADirectoryError, NotFoundError, ServerError } from "./errors.js";
 import { absolute, type ClientOptions, encodePath, HttpClient, jsonBody } from "./http.js";
 import {
@@ -15,7 +15,7 @@ import {
 } from "./remote-file.js";
 import { targetPath, upload, type WriteData, type WriteOptions } from "./uploads.js";
 
-export type { FileEntry, ShareInfo };
+export type { FileEntry, ShareDetail, ShareInfo, ShareQuota };
 
 /** Options of fromName() and the constructor. */
 export type FromNameOptions = ClientOptions & { createIfMissing?: boolean };
@@ -125,10 +125,20 @@ export class NetworkFileSystem {
     return shares;
   }
 
-  /** This share's description. */
-  async info(): Promise<ShareInfo> {
+  /** This share's description, with its version, usage (files, directories, bytes) and quota. */
+  async info(): Promise<ShareDetail> {
     await this.#ready();
-    return this.http.json<ShareInfo>("GET", this.#shareRoute());
+    return this.http.json<ShareDetail>("GET", this.#shareRoute());
+  }
+
+  /**
+   * Sets the share's quota (admin): a number sets a limit, null clears it,
+   * an absent field stays. Writes past it fail with NoSpaceError (507
+   * ENOSPC); deletes and moves always work.
+   */
+  async setQuota(quota: { bytes?: number | null; files?: number | null }): Promise<ShareDetail> {
+    await this.#ready();
+    return this.http.json<ShareDetail>("PUT", `${this.#shareRoute()}/quota`, jsonBody(quota));
   }
 
   // ── Writing ─────────────────────────────────────────────────────────

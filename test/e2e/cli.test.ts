@@ -195,6 +195,27 @@ describe("edgefs CLI", () => {
     ).not.toContain("project");
   });
 
+  it("shows a share's usage and sets its quota; a write past it fails with ENOSPC", async () => {
+    expect((await edgefs(["nfs", "create", "cli-quota"])).code).toBe(0);
+    const set = await edgefs(["nfs", "quota", "cli-quota", "--files", "1", "--bytes", "none"]);
+    expect(set.code).toBe(0);
+    expect(set.stdout.toString()).toMatch(/files\s+0\s+\(quota: 1\)/);
+    writeFileSync(join(work, "one.txt"), "one");
+    const first = await edgefs(["nfs", "put", "cli-quota", join(work, "one.txt"), "/one.txt"]);
+    expect(first.code).toBe(0);
+    const second = await edgefs(["nfs", "put", "cli-quota", join(work, "one.txt"), "/two.txt"]);
+    expect(second.code).toBe(1);
+    expect(second.stderr.toString()).toContain("ENOSPC");
+    const info = await edgefs(["nfs", "info", "cli-quota", "--json"]);
+    expect(JSON.parse(info.stdout.toString())).toMatchObject({
+      usage: { files: 1, bytes: 3 },
+      quota: { files: 1 },
+    });
+    const bad = await edgefs(["nfs", "quota", "cli-quota", "--bytes", "lots"]);
+    expect(bad.code).toBe(2);
+    expect((await edgefs(["nfs", "quota", "cli-quota"])).code).toBe(2);
+  });
+
   it("user errors: a bad share name or a missing local file is one line and exit 2", async () => {
     const bad = await edgefs(["nfs", "ls", ".hidden"]);
     expect(bad.code).toBe(2);

@@ -12,6 +12,7 @@ import {
   type ClientOptions,
   ExistsError,
   NetworkFileSystem,
+  NoSpaceError,
   NotEmptyError,
   NotFoundError,
   type Progress,
@@ -145,6 +146,30 @@ describe("SDK end to end", () => {
       NotFoundError,
     );
     await expect(stat(join(work, "missing"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("sets a quota: writes past it throw NoSpaceError, info shows usage, deletes free room", async () => {
+    const q = NetworkFileSystem.fromName(unique("sdk-quota"), {
+      ...options,
+      createIfMissing: true,
+    });
+    const detail = await q.setQuota({ bytes: 100 * KiB, files: 10 });
+    expect(detail.quota).toEqual({ bytes: 100 * KiB, files: 10 });
+    await q.writeFile("/a.bin", randomBytes(80 * KiB));
+    const refused = await q.writeFile("/b.bin", randomBytes(30 * KiB)).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(NoSpaceError);
+    expect(refused).toMatchObject({ code: "ENOSPC", status: 507 });
+    await expect(q.stat("/b.bin")).rejects.toBeInstanceOf(NotFoundError);
+    expect((await q.info()).usage).toEqual({
+      files: 1,
+      directories: 0,
+      bytes: 80 * KiB,
+      inlineBytes: 0,
+    });
+    await q.removeFile("/a.bin");
+    await q.writeFile("/b.bin", randomBytes(30 * KiB));
+    expect((await q.setQuota({ bytes: null })).quota).toEqual({ files: 10 });
+    await NetworkFileSystem.delete(q.name, options);
   });
 
   it("sends a 40 MiB file in multipart parts with progress and reads it back", async () => {

@@ -21,6 +21,7 @@ import {
   type Progress,
   type RangeNotSatisfiableError,
   type ServerError,
+  type ShareDetail,
   type ShareInfo,
   type TooLargeError,
   type UpstreamError,
@@ -63,7 +64,10 @@ describe("public types", () => {
       expectTypeOf(scratch).toExtend<NetworkFileSystem>();
       expectTypeOf(nfs.name).toEqualTypeOf<string>();
       expectTypeOf(nfs.environment).toEqualTypeOf<string>();
-      expectTypeOf(nfs.info()).toEqualTypeOf<Promise<ShareInfo>>();
+      expectTypeOf(nfs.info()).toEqualTypeOf<Promise<ShareDetail>>();
+      expectTypeOf(nfs.info()).resolves.toExtend<ShareInfo>();
+      expectTypeOf<ShareDetail["usage"]["files"]>().toEqualTypeOf<number>();
+      expectTypeOf(nfs.setQuota({ bytes: 1, files: null })).toEqualTypeOf<Promise<ShareDetail>>();
       expectTypeOf(nfs.readFile("/a")).toEqualTypeOf<FileReader>();
       expectTypeOf(nfs.readFile("/a")).toExtend<AsyncIterable<Uint8Array>>();
       expectTypeOf(nfs.readFile("/a", { offset: 1, length: 2 }).bytes()).toEqualTypeOf<
