@@ -87,6 +87,7 @@ export class ShareDO extends DurableObject<Env> {
         return (fn as (at: At) => T)(at);
       }),
     );
+    this.jobs.settleVanished();
     await this.alarms.schedule();
     return result;
   }

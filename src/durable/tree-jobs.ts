@@ -1,3 +1,4 @@
+import { FsError } from "../core/errors";
 import type { FileEntry } from "../core/types";
 import { guardSync, type Result } from "./rpc";
 import type { ShareState } from "./share-state";
@@ -42,8 +43,22 @@ export class TreeJobs {
     return new Promise((resolve) => this.waiters.set(id, resolve));
   }
 
+  /**
+   * Requests waiting for a job that no longer exists (its share was deleted
+   * or expired meanwhile) get ENOENT instead of waiting forever.
+   */
+  settleVanished(): void {
+    for (const [id, waiter] of this.waiters) {
+      if (this.s.copies.job(id)) continue;
+      this.waiters.delete(id);
+      const gone = new FsError("ENOENT", "share not found: it was deleted while the copy ran");
+      waiter({ ok: false, error: gone.toJSON() });
+    }
+  }
+
   /** Batches until nothing is left or the run's time is up; returns whether work remains. */
   async run(): Promise<boolean> {
+    this.settleVanished();
     const until = Date.now() + RUN_MS;
     const rows = this.s.config.batchRows;
     for (;;) {

@@ -277,6 +277,20 @@ describe("recursive copy of a big tree", () => {
     expect((await usage(s)).usage.files).toBe(500 + 1 + 501);
   });
 
+  it("answers 404 to a request still waiting when its share is deleted", async () => {
+    const s = await newShare();
+    await seed(s, "/src", 20_000);
+    const copying = api("POST", `/v1/shares/${s}/copy`, {
+      body: JSON.stringify({ from: "/src", to: "/dst", recursive: true }),
+    });
+    // Bounded wait until the job exists, then the share goes.
+    for (let i = 0; i < 200 && (await stub(s).usage()).copies === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect((await api("DELETE", `/v1/shares/${s}`)).status).toBe(204);
+    await expectError(await copying, 404, "ENOENT");
+  });
+
   it("gives up cleanly when the destination was taken meanwhile", async () => {
     const s = await newShare();
     await seed(s, "/src", 300);
