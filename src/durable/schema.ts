@@ -164,6 +164,7 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE share ADD COLUMN quota_bytes INTEGER;
    ALTER TABLE share ADD COLUMN quota_files INTEGER;
    CREATE TABLE doomed (id INTEGER PRIMARY KEY, died INTEGER NOT NULL, blobs_due_at INTEGER NOT NULL);
+   CREATE INDEX doomed_by_death ON doomed (died, id);
    CREATE TABLE copy_jobs (
      id INTEGER PRIMARY KEY, version INTEGER NOT NULL, source INTEGER NOT NULL, staging INTEGER NOT NULL,
      to_path TEXT NOT NULL, overwrite TEXT NOT NULL, held TEXT NOT NULL,

@@ -85,13 +85,27 @@ export class TreeReclaim {
         .toArray()[0];
       if (!dir) break;
       const want = budget - spent;
+      // Live rows and dead ones, each through its own partial index (no scan).
       const rows = this.sql
         .exec<ReclaimRow>(
-          "SELECT row, id, type, died, blob_id, inline_id FROM nodes WHERE parent = ? LIMIT ?",
+          `SELECT row, id, type, died, blob_id, inline_id FROM nodes
+           WHERE parent = ? AND died IS NULL LIMIT ?`,
           dir.id,
           want,
         )
         .toArray();
+      if (rows.length < want) {
+        rows.push(
+          ...this.sql
+            .exec<ReclaimRow>(
+              `SELECT row, id, type, died, blob_id, inline_id FROM nodes
+               WHERE parent = ? AND died IS NOT NULL LIMIT ?`,
+              dir.id,
+              want - rows.length,
+            )
+            .toArray(),
+        );
+      }
       for (const r of rows) {
         // A live row below a doomed directory is orphaned with it; a dead one
         // is an old version whose node lives on elsewhere or has its own entry.
