@@ -69,6 +69,8 @@ export const MOUNT_FEATURES: Readonly<BackendFeatures> = Object.freeze({
   conditionalWrites: false,
   multipart: false,
   versions: false,
+  // A bucket has no quota edgefs knows, and no cheap way to sum its bytes.
+  space: false,
 });
 
 /**

@@ -6,6 +6,7 @@ import type {
   Overwrite,
   ReadOptions,
   ReadResult,
+  SpaceOps,
   UploadInfo,
   UploadPart,
   UploadStatus,
@@ -74,6 +75,7 @@ export const SHARE_FEATURES: Readonly<BackendFeatures> = Object.freeze({
   conditionalWrites: true,
   multipart: true,
   versions: false,
+  space: true,
 });
 
 /**
@@ -109,6 +111,16 @@ export class ShareBackend implements Backend {
   readonly properties: PropertyOps = {
     of: (paths) => this.share.properties([...paths]),
     patch: (path, changes) => this.share.patchProperties(path, [...changes], this.held),
+  };
+
+  /** The share's logical bytes (as its usage counts them) and what its byte quota leaves. */
+  readonly space: SpaceOps = {
+    usage: async () => {
+      const { usage, quota } = await this.share.info();
+      const availableBytes =
+        quota.bytes === undefined ? null : Math.max(0, quota.bytes - usage.bytes);
+      return { usedBytes: usage.bytes, availableBytes };
+    },
   };
 
   stat(path: FsPath): Promise<FileEntry> {

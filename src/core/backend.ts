@@ -23,6 +23,20 @@ export interface BackendFeatures {
   multipart: boolean;
   /** Reads at an older version, history, snapshots. No backend has them yet. */
   versions: boolean;
+  /** What the storage holds and may still hold (WebDAV quota properties): `space` is present. */
+  space: boolean;
+}
+
+/** Bytes stored, and bytes left under a quota (null: no quota limits it). */
+export interface SpaceUsage {
+  usedBytes: number;
+  availableBytes: number | null;
+}
+
+/** The storage's space: a share's usage and quota. */
+export interface SpaceOps {
+  /** ENOENT when the share is gone. */
+  usage(): Promise<SpaceUsage>;
 }
 
 /**
@@ -49,6 +63,8 @@ export interface Backend {
   readonly leases?: LeaseOps;
   /** Present exactly when `features.deadProperties`. */
   readonly properties?: PropertyOps;
+  /** Present exactly when `features.space`. */
+  readonly space?: SpaceOps;
 
   /** ENOENT if missing (ENOTDIR where a parent is a file, on share storage). */
   stat(path: FsPath): Promise<FileEntry>;

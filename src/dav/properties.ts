@@ -1,3 +1,4 @@
+import type { SpaceUsage } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import type { Lease } from "../core/leases";
 import type { DeadProperty, PropertyChange } from "../core/properties";
@@ -101,6 +102,8 @@ export interface ResourceView {
   locks: readonly { lease: Lease; rootHref: string }[];
   /** False where the storage takes no locks (features.leases: a bucket mount). */
   lockable: boolean;
+  /** The storage's space (RFC 4331), where it has one and the request asked for it. */
+  space?: SpaceUsage;
 }
 
 const LIVE = [
@@ -114,9 +117,21 @@ const LIVE = [
   "lockdiscovery",
 ] as const;
 
+/**
+ * RFC 4331's quota properties: live too, but like other properties of
+ * extensions they answer only when named, never to allprop (§3).
+ */
+export const QUOTA = ["quota-available-bytes", "quota-used-bytes"] as const;
+
+/** Whether a PROPFIND names a quota property: only then is the storage's space fetched. */
+export const asksForSpace = (request: PropfindRequest) =>
+  request.kind === "prop" &&
+  request.names.some((n) => n.ns === DAV_NS && (QUOTA as readonly string[]).includes(n.local));
+
 /** Live properties are computed, never stored: PROPPATCH may not change them. */
 export const isProtected = (ns: string, local: string) =>
-  ns === DAV_NS && (LIVE as readonly string[]).includes(local);
+  ns === DAV_NS &&
+  ((LIVE as readonly string[]).includes(local) || (QUOTA as readonly string[]).includes(local));
 
 /** The live property's content for this resource, or undefined where it has none. */
 function live(local: string, view: ResourceView, now: number): string | undefined {
@@ -139,6 +154,11 @@ function live(local: string, view: ResourceView, now: number): string | undefine
       return view.lockable ? SUPPORTED_LOCK : "";
     case "lockdiscovery":
       return view.locks.map((l) => activeLockXml(l.lease, l.rootHref, now)).join("");
+    case "quota-used-bytes":
+      return view.space === undefined ? undefined : String(view.space.usedBytes);
+    case "quota-available-bytes":
+      // Without a quota nothing bounds it: RFC 4331 then leaves the property out.
+      return view.space?.availableBytes == null ? undefined : String(view.space.availableBytes);
     default:
       return undefined;
   }

@@ -1,4 +1,4 @@
-import type { Backend } from "../core/backend";
+import type { Backend, SpaceUsage } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import { covers, type Lease } from "../core/leases";
 import { type FsPath, joinPath } from "../core/paths";
@@ -7,7 +7,7 @@ import type { FileEntry } from "../core/types";
 import { fileResponse } from "../http/file-response";
 import { readOptionsFrom } from "../http/params";
 import type { DavRequest } from "./context";
-import { type PropfindRequest, parsePropfind, propfindResponse } from "./properties";
+import { asksForSpace, type PropfindRequest, parsePropfind, propfindResponse } from "./properties";
 import { multistatus, xmlResponse } from "./responses";
 import { escapeAttr, escapeText, readXmlBody } from "./xml";
 
@@ -162,6 +162,8 @@ const DESCRIBE_BATCH = 100;
  */
 class Describer {
   private locks: Lease[] | undefined;
+  /** The collection's space, fetched once per PROPFIND that names a quota property. */
+  private space: Promise<SpaceUsage | undefined> | undefined;
   private readonly now = Date.now();
 
   constructor(
@@ -186,6 +188,9 @@ class Describer {
         ? await properties.of(withDead.map((i) => i.path))
         : {};
     if (leases) this.locks ??= await leases.around(dav.path);
+    const { space } = this.collection;
+    const usage =
+      space && asksForSpace(this.request) ? await (this.space ??= space.usage()) : undefined;
     const describe = ({ path, entry }: { path: FsPath; entry: FileEntry }) => {
       const lockable = features.get(path)?.leases === true;
       return propfindResponse(
@@ -206,6 +211,7 @@ class Describer {
                 }))
             : [],
           lockable,
+          ...(usage && features.get(path)?.space ? { space: usage } : {}),
         },
         this.request,
         this.now,

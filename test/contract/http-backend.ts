@@ -95,6 +95,7 @@ export class HttpBackend implements Backend {
     conditionalWrites: true,
     multipart: true,
     versions: false,
+    space: false,
   };
 
   private url(kind: string, path: string, query = ""): string {

@@ -41,6 +41,7 @@ export class WebDavBackend implements Backend {
     conditionalWrites: true,
     multipart: false,
     versions: false,
+    space: false,
   };
 
   constructor(share: string) {

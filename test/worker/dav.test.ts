@@ -116,13 +116,13 @@ describe("WebDAV PROPFIND", () => {
         s,
         "/f",
         "0",
-        propfindOf("<D:getcontentlength/>", "<X:nope/>", "<D:quota-used-bytes/>", "<D:getetag/>"),
+        propfindOf("<D:getcontentlength/>", "<X:nope/>", "<D:getcontentlanguage/>", "<D:getetag/>"),
       ),
     );
     expect(r?.props.get("{DAV:}getcontentlength")).toMatchObject({ status: 200 });
     expect(r?.props.get("{DAV:}getetag")).toMatchObject({ status: 200 });
     expect(r?.props.get("{urn:x}nope")).toMatchObject({ status: 404 });
-    expect(r?.props.get("{DAV:}quota-used-bytes")).toMatchObject({ status: 404 });
+    expect(r?.props.get("{DAV:}getcontentlanguage")).toMatchObject({ status: 404 });
     expect(r?.props.size).toBe(4);
   });
 
@@ -207,6 +207,31 @@ describe("WebDAV PROPPATCH", () => {
       expect(plain && key(plain)).toBe("{urn:default}plain");
       expect(textOf(plain)).toBe("p");
     }
+  });
+
+  it("answers RFC 4331 quota properties from the share's usage and quota, only when named", async () => {
+    const s = await newShare();
+    await put(s, "/dir/a", "12345");
+    await put(s, "/b", "123");
+    const quota = propfindOf("<D:quota-used-bytes/>", "<D:quota-available-bytes/>");
+    const [unlimited] = await multistatus(await propfind(s, "/dir", "0", quota));
+    expect(propText(unlimited, "{DAV:}quota-used-bytes")).toBe("8");
+    // No quota: nothing bounds the space left, so the property is absent (404).
+    expect(unlimited?.props.get("{DAV:}quota-available-bytes")?.status).toBe(404);
+    await api("PUT", `/v1/shares/${s}/quota`, { body: JSON.stringify({ bytes: 100 }) });
+    const all = await multistatus(await propfind(s, "/", "1", quota));
+    expect(all.length).toBe(3);
+    for (const r of all) {
+      expect(propText(r, "{DAV:}quota-used-bytes")).toBe("8");
+      expect(propText(r, "{DAV:}quota-available-bytes")).toBe("92");
+    }
+    const [everything] = await multistatus(await propfind(s, "/", "0", PROPFIND_ALL));
+    expect(everything?.props.has("{DAV:}quota-used-bytes")).toBe(false);
+    // Live, so PROPPATCH may not set them.
+    const refused = await multistatus(
+      await proppatch(s, "/", setProps("<D:quota-used-bytes>1</D:quota-used-bytes>")),
+    );
+    expect(refused[0]?.props.get("{DAV:}quota-used-bytes")?.status).toBe(403);
   });
 
   it("keeps xml:lang on the property element (RFC 4918 §4.3)", async () => {
