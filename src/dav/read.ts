@@ -173,6 +173,12 @@ class Describer {
     private readonly collection: Backend,
   ) {}
 
+  private spaceOnce(): Promise<SpaceUsage | undefined> {
+    if (this.space === undefined)
+      this.space = this.collection.space?.usage() ?? Promise.resolve(undefined);
+    return this.space;
+  }
+
   /** One DAV:response string per item, made as the stream asks for it. */
   async responses(items: { path: FsPath; entry: FileEntry }[]): Promise<Iterable<string>> {
     const { dav } = this;
@@ -188,9 +194,7 @@ class Describer {
         ? await properties.of(withDead.map((i) => i.path))
         : {};
     if (leases) this.locks ??= await leases.around(dav.path);
-    const { space } = this.collection;
-    const usage =
-      space && asksForSpace(this.request) ? await (this.space ??= space.usage()) : undefined;
+    const usage = asksForSpace(this.request) ? await this.spaceOnce() : undefined;
     const describe = ({ path, entry }: { path: FsPath; entry: FileEntry }) => {
       const lockable = features.get(path)?.leases === true;
       return propfindResponse(
