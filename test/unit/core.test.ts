@@ -4,6 +4,7 @@ import { compileGlob } from "../../src/core/glob";
 import { ancestorsOf, parentOf, parsePath, parseUrlPath } from "../../src/core/paths";
 import { checkWriteConditions, parseETagList } from "../../src/core/preconditions";
 import { parseRange } from "../../src/core/range";
+import { guard, guardSync } from "../../src/durable/rpc";
 
 const code = (fn: () => unknown) => {
   try {
@@ -82,5 +83,21 @@ describe("globs", () => {
     expect(d.matches("/x")).toBe(true);
     expect(d.matches("/a/b/x")).toBe(true);
     expect(compileGlob("/*").matches("/.dot")).toBe(true);
+  });
+});
+
+describe("storage full", () => {
+  it("the runtime's own SQLITE_FULL is 507 ENOSPC, not an internal error", async () => {
+    const full = () => {
+      throw new Error("database or disk is full: SQLITE_FULL");
+    };
+    expect(guardSync(full)).toMatchObject({ ok: false, error: { code: "ENOSPC" } });
+    expect(await guard(full)).toMatchObject({ ok: false, error: { code: "ENOSPC" } });
+    // Anything else stays a bug: thrown, logged, 500.
+    expect(() =>
+      guardSync(() => {
+        throw new Error("no such table: x");
+      }),
+    ).toThrow("no such table");
   });
 });
