@@ -88,6 +88,26 @@ export class PropertyTable {
     this.sql.exec("DELETE FROM node_properties WHERE node = ?", node);
   }
 
+  /** Copied nodes get the properties of their sources: pairs of (source, copy). */
+  copyNodes(pairs: readonly (readonly [number, number])[]): void {
+    if (pairs.length === 0) return;
+    this.sql.exec(
+      `INSERT OR REPLACE INTO node_properties (node, ns, name, value, lang)
+       SELECT m.value->>1, p.ns, p.name, p.value, p.lang
+       FROM json_each(?) m JOIN node_properties p ON p.node = m.value->>0`,
+      JSON.stringify(pairs),
+    );
+  }
+
+  /** Forgets the properties of many nodes at once. */
+  dropNodes(nodes: readonly number[]): void {
+    if (nodes.length === 0) return;
+    this.sql.exec(
+      "DELETE FROM node_properties WHERE node IN (SELECT value FROM json_each(?))",
+      JSON.stringify(nodes),
+    );
+  }
+
   /** A copied node gets the properties of its source. */
   copyNode(from: number, to: number): void {
     this.sql.exec(

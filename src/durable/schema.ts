@@ -166,7 +166,7 @@ export const MIGRATIONS: string[] = [
    CREATE TABLE doomed (id INTEGER PRIMARY KEY, died INTEGER NOT NULL, blobs_due_at INTEGER NOT NULL);
    CREATE INDEX doomed_by_death ON doomed (died, id);
    CREATE TABLE copy_jobs (
-     id INTEGER PRIMARY KEY, version INTEGER NOT NULL, source INTEGER NOT NULL, staging INTEGER NOT NULL,
+     id INTEGER PRIMARY KEY AUTOINCREMENT, version INTEGER NOT NULL, source INTEGER NOT NULL, staging INTEGER NOT NULL,
      to_path TEXT NOT NULL, overwrite TEXT NOT NULL, held TEXT NOT NULL,
      files INTEGER NOT NULL, dirs INTEGER NOT NULL, bytes INTEGER NOT NULL, inline_bytes INTEGER NOT NULL,
      created_at INTEGER NOT NULL

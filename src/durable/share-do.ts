@@ -258,10 +258,14 @@ export class ShareDO extends DurableObject<Env> {
     opts: { recursive: boolean; overwrite: Overwrite },
     held: string[] = [],
   ): Promise<Result<FileEntry>> {
-    const started = await this.change((at) => this.changes.copy(at, from, to, opts, held));
+    let linked: Promise<Result<FileEntry>> | undefined;
+    const started = await this.change((at) => {
+      const outcome = this.changes.copy(at, from, to, opts, held);
+      if (outcome.job) linked = this.jobs.expect(outcome.job.id);
+      return outcome;
+    });
     if (!started.ok) return started;
-    if (started.value.job === undefined) return { ok: true, value: started.value.entry };
-    return this.jobs.finished(started.value.job.id);
+    return linked ?? { ok: true, value: started.value.entry as FileEntry };
   }
 
   // ── Bucket mounts ────────────────────────────────────────────────────

@@ -1,7 +1,7 @@
 import type { Overwrite } from "../core/backend";
 import type { NodeRow, NodeStore } from "./node-store";
 import type { PropertyTable } from "./property-table";
-import { NO_USAGE, plus, type TreeUsage, type Usage } from "./tree-usage";
+import type { TreeUsage, Usage } from "./tree-usage";
 
 /** A recursive copy in progress: its source as of `version`, built under `staging`. */
 export interface CopyJob {
@@ -171,36 +171,53 @@ export class TreeCopy {
     return { spent, complete };
   }
 
-  /** Copies rows into directory `target` (whose ancestors in the staging tree are `chain`). */
+  /**
+   * Copies rows into directory `target` (whose ancestors in the staging
+   * tree are `chain`): a few set-wise statements per batch, not a few per row.
+   */
   private copyRows(job: CopyJob, target: number, chain: number[], rows: readonly NodeRow[]): void {
     if (rows.length === 0) return;
     const first = this.nodes.allocate(rows.length);
-    let delta: Usage = { ...NO_USAGE };
-    rows.forEach((r, i) => {
-      const id = first + i;
-      this.nodes.insert(id, target, r.name, { ...r, mtime: job.created_at }, job.version);
-      this.nodes.addRefs(r, 1);
-      this.props.copyNode(r.id, id);
-      if (r.type === "directory") {
-        this.usage.open(id);
-        this.sql.exec(
-          "INSERT INTO copy_queue (job, source, target, chain, after) VALUES (?, ?, ?, ?, '')",
-          job.id,
-          r.id,
-          id,
-          JSON.stringify([...chain, id]),
-        );
-        delta = plus(delta, { files: 0, dirs: 1, bytes: 0, inlineBytes: 0 });
-      } else {
-        delta = plus(delta, {
-          files: 1,
-          dirs: 0,
-          bytes: r.size,
-          inlineBytes: r.inline_id !== null ? r.size : 0,
-        });
-      }
+    const plan = rows.map((r, i) => ({ ...r, src: r.id, id: first + i }));
+    this.sql.exec(
+      `INSERT INTO nodes (id, parent, name, born, type, size, mtime, etag, blob_id, inline_id)
+       SELECT value->>'id', ?, value->>'name', ?, value->>'type', value->>'size', ?,
+         value->>'etag', value->>'blob_id', value->>'inline_id'
+       FROM json_each(?)`,
+      target,
+      job.version,
+      job.created_at,
+      JSON.stringify(plan),
+    );
+    const blobs = new Map<string, number>();
+    const inline = new Map<number, number>();
+    for (const r of rows) {
+      if (r.blob_id) blobs.set(r.blob_id, (blobs.get(r.blob_id) ?? 0) + 1);
+      if (r.inline_id !== null) inline.set(r.inline_id, (inline.get(r.inline_id) ?? 0) + 1);
+    }
+    for (const [id, n] of blobs) this.nodes.addRefs({ blob_id: id, inline_id: null }, n);
+    for (const [id, n] of inline) this.nodes.addRefs({ blob_id: null, inline_id: id }, n);
+    this.props.copyNodes(plan.map((p) => [p.src, p.id]));
+    const dirs = plan.filter((p) => p.type === "directory");
+    if (dirs.length > 0) {
+      const ids = JSON.stringify(dirs.map((d) => d.id));
+      this.sql.exec("INSERT OR IGNORE INTO dir_usage (id) SELECT value FROM json_each(?)", ids);
+      this.sql.exec(
+        `INSERT INTO copy_queue (job, source, target, chain, after)
+         SELECT ?, value->>'src', value->>'id', json_insert(?, '$[#]', value->>'id'), ''
+         FROM json_each(?)`,
+        job.id,
+        JSON.stringify(chain),
+        JSON.stringify(dirs.map((d) => ({ src: d.src, id: d.id }))),
+      );
+    }
+    const files = rows.filter((r) => r.type === "file");
+    this.usage.add(chain, {
+      files: files.length,
+      dirs: dirs.length,
+      bytes: files.reduce((n, r) => n + r.size, 0),
+      inlineBytes: files.reduce((n, r) => n + (r.inline_id !== null ? r.size : 0), 0),
     });
-    this.usage.add(chain, delta);
   }
 
   /** The job is over (linked or given up): its pin and reservation go. */

@@ -19,9 +19,12 @@ const nextTick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
  * copy job waits on `finished`.
  */
 export class TreeJobs {
+  /**
+   * Requests waiting for their copy job, registered in the transaction that
+   * starts the job, so no outcome can come before its waiter. Job ids are
+   * never reused (AUTOINCREMENT), so a waiter never gets another job's outcome.
+   */
   private readonly waiters = new Map<number, (r: Result<FileEntry>) => void>();
-  /** Outcomes no request was waiting for yet (a job may finish before its request asks). */
-  private readonly outcomes = new Map<number, Result<FileEntry>>();
 
   constructor(
     private readonly s: ShareState,
@@ -33,13 +36,12 @@ export class TreeJobs {
     return this.s.copies.pending() || this.s.reclaim.pending();
   }
 
-  /** Resolves when copy job `id` has linked (or failed to). */
-  finished(id: number): Promise<Result<FileEntry>> {
-    const known = this.outcomes.get(id);
-    if (known) {
-      this.outcomes.delete(id);
-      return Promise.resolve(known);
-    }
+  /**
+   * Resolves when copy job `id` has linked (or failed to). Call it inside
+   * the transaction that starts the job. A job that outlives its request
+   * (the object restarted) still finishes, and nobody waits for it.
+   */
+  expect(id: number): Promise<Result<FileEntry>> {
     return new Promise((resolve) => this.waiters.set(id, resolve));
   }
 
@@ -91,11 +93,7 @@ export class TreeJobs {
       this.transaction(() => this.s.tree.abandonCopy(job, this.s.graceUntil(Date.now())));
     }
     const waiter = this.waiters.get(job.id);
-    if (waiter) {
-      this.waiters.delete(job.id);
-      waiter(linked);
-    } else {
-      this.outcomes.set(job.id, linked);
-    }
+    this.waiters.delete(job.id);
+    waiter?.(linked);
   }
 }

@@ -106,14 +106,20 @@ export class TreeReclaim {
             .toArray(),
         );
       }
-      for (const r of rows) {
-        // A live row below a doomed directory is orphaned with it; a dead one
-        // is an old version whose node lives on elsewhere or has its own entry.
-        if (r.died === null) {
-          if (r.type === "directory") this.doom(r.id, dir.died, dir.blobs_due_at);
-          else this.props.dropNode(r.id);
-        }
+      // A live row below a doomed directory is orphaned with it; a dead one
+      // is an old version whose node lives on elsewhere or has its own entry.
+      const orphans = rows.filter((r) => r.died === null);
+      const subdirs = orphans.filter((r) => r.type === "directory").map((r) => r.id);
+      if (subdirs.length > 0) {
+        this.sql.exec(
+          `INSERT OR IGNORE INTO doomed (id, died, blobs_due_at)
+           SELECT value, ?, ? FROM json_each(?)`,
+          dir.died,
+          dir.blobs_due_at,
+          JSON.stringify(subdirs),
+        );
       }
+      this.props.dropNodes(orphans.filter((r) => r.type === "file").map((r) => r.id));
       this.free(rows, dir.blobs_due_at);
       spent += rows.length;
       if (rows.length < want) {
