@@ -12,8 +12,9 @@
 // R2) included, and the share's totals equal a full count.
 // Then, smaller: rm -r and rename of a copy's source while the copy runs (the
 // copy is still its source as of its start), a share deleted during a big
-// copy (the waiting copy request is answered), and a big copy whose request a
-// restart cut, followed by another big copy (acknowledged means visible).
+// copy (the waiting copy request is answered), likewise an ephemeral share
+// expiring during one, and a big copy whose request a restart cut, followed
+// by another big copy (acknowledged means visible).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -598,7 +599,21 @@ describe("rm -r and rename of a copy's source while the copy runs", () => {
   });
 });
 
-describe("a share deleted while a big copy in it runs", () => {
+describe("a share deleted or expired while a big copy in it runs", () => {
+  /**
+   * POST copy /s → /s2 with its own bound (the helper's is 120 s): once its
+   * share is gone the copy should answer at once. Status 0: no answer.
+   */
+  const boundedCopy = (share: string, ms: number) =>
+    fetch(`${server.url}/v1/shares/${share}/copy`, {
+      ...jsonInit({ from: "/s", to: "/s2", recursive: true }),
+      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
+      signal: AbortSignal.timeout(ms),
+    }).then(
+      async (res) => ({ status: res.status, body: await res.text() }),
+      (e: unknown) => ({ status: 0, body: `no answer: ${String(e)}` }),
+    );
+
   it("the copy request is answered (404 ENOENT), not left waiting", {
     timeout: 60_000,
   }, async () => {
@@ -609,18 +624,42 @@ describe("a share deleted while a big copy in it runs", () => {
     });
     expect(seeded.status).toBe(200);
 
-    // Its own fetch, bounded at 20 s: the copy should answer at once once its share is gone.
-    const copy = fetch(`${server.url}/v1/shares/${share}/copy`, {
-      ...jsonInit({ from: "/s", to: "/s2", recursive: true }),
-      headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" },
-      signal: AbortSignal.timeout(20_000),
-    }).then(
-      async (res) => ({ status: res.status, body: await res.text() }),
-      (e: unknown) => ({ status: 0, body: `no answer: ${String(e)}` }),
-    );
+    const copy = boundedCopy(share, 20_000);
     expect((await waitForCounts(share, (c) => c.copies > 0, 10_000)).copies).toBe(1);
     // Deleting the share ends its copy jobs; whoever waits for one must hear so.
     expect(await server.deleteShare(share)).toBe(204);
+
+    const answer = await copy;
+    expect(answer.status, answer.body).toBe(404);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: "ENOENT" } });
+  });
+
+  it("likewise when an ephemeral share expires during the copy", { timeout: 60_000 }, async () => {
+    const created = await server.json<{ name: string }>(
+      "/v1/shares",
+      jsonInit({ ephemeral: true, ttlSeconds: 5 }),
+    );
+    expect(created.status).toBe(201);
+    const share = created.body.name;
+    const seeded = await server.json(`/_dev/seed/${share}?dir=/s&count=100000&prefix=f&content=x`, {
+      method: "POST",
+    });
+    expect(seeded.status).toBe(200);
+
+    let answered = false;
+    const copy = boundedCopy(share, 25_000);
+    void copy.then(() => {
+      answered = true;
+    });
+    // No heartbeats: the share expires 5 s on (share info is no heartbeat).
+    let expired = false;
+    for (let i = 0; i < 60 && !expired; i++) {
+      await sleep(500);
+      expired = (await server.json(`/v1/shares/${share}`)).status === 404;
+    }
+    expect(expired).toBe(true);
+    // The premise: the copy was still running when its share expired (a bigger tree otherwise).
+    expect(answered).toBe(false);
 
     const answer = await copy;
     expect(answer.status, answer.body).toBe(404);
