@@ -17,7 +17,7 @@ import { compileGlob } from "../core/glob";
 import { decodeCursor, encodeCursor } from "../core/ids";
 import type { Mount } from "../core/mount";
 import { type ObjectStore, ObjectStoreError } from "../core/object-store";
-import { type FsPath, isWithin, parentOf } from "../core/paths";
+import { type FsPath, isWithin, parentOf, ROOT } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import { parseRange } from "../core/range";
 import { bodyError, countedBody, fixedSizeParts } from "../core/streams";
@@ -196,15 +196,20 @@ export class MountBackend implements Backend {
       throw notFound(path);
     }
     const entries: FileEntry[] = [];
+    const above = path === ROOT ? "/" : `${path}/`;
     for (const p of page.prefixes) {
       const name = this.keys.nameOf(p, prefix);
-      if (name !== null) entries.push(this.keys.dirEntry(name));
+      if (name !== null) entries.push(this.keys.dirEntry(above + name, name));
     }
     for (const o of page.objects) {
       if (o.key === prefix) continue; // the directory's own marker
       const name = this.keys.nameOf(o.key, prefix);
       if (name === null) continue;
-      entries.push(o.key.endsWith("/") ? this.keys.dirEntry(name) : this.keys.fileEntry(o, name));
+      entries.push(
+        o.key.endsWith("/")
+          ? this.keys.dirEntry(above + name, name)
+          : this.keys.fileEntry(o, above + name, name),
+      );
     }
     entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return page.nextToken ? { entries, cursor: encodeCursor(page.nextToken) } : { entries };
@@ -293,7 +298,10 @@ export class MountBackend implements Backend {
       throw e;
     }
     if (declared !== undefined && size !== declared) throw bodyError("length mismatch");
-    return { entry: { path, type: "file", size, mtime: Date.now(), etag }, created: !existing };
+    return {
+      entry: { path, absolutePath: path, type: "file", size, mtime: Date.now(), etag },
+      created: !existing,
+    };
   }
 
   /** EISDIR when keys lie below `path` (it is a directory, a marker counts). */
@@ -547,7 +555,14 @@ export class MountBackend implements Backend {
       const clear = await this.clearing(to, there, 1);
       await clear();
       const { etag } = await this.call(to, () => this.s3.copy(this.key(from), this.key(to)));
-      return { path: to, type: "file", size: source.size, mtime: Date.now(), etag };
+      return {
+        path: to,
+        absolutePath: to,
+        type: "file",
+        size: source.size,
+        mtime: Date.now(),
+        etag,
+      };
     }
     if (!(await this.isDirectory(from))) throw notFound(from);
     if (!options.recursive)
