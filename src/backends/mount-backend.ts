@@ -72,6 +72,30 @@ export const MOUNT_FEATURES: Readonly<BackendFeatures> = Object.freeze({
 });
 
 /**
+ * Why no HTTP answer came, in words a user can act on. Node's fetch puts the
+ * system's code on `cause` (ENOTFOUND, ECONNREFUSED …); workerd says only
+ * "internal error; reference = …" when a name does not resolve or nothing
+ * listens, and "Network connection lost." when a connection is refused or
+ * cut, so those are said plainly, with workerd's words kept after them.
+ */
+function unreachable(e: unknown, host: string): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const cause = (e as { cause?: { code?: unknown } } | null)?.cause?.code;
+  if (cause === "ENOTFOUND" || cause === "EAI_AGAIN") {
+    return `the host name ${host} does not resolve (${cause})`;
+  }
+  if (cause === "ECONNREFUSED") return `${host} refused the connection (ECONNREFUSED)`;
+  if (typeof cause === "string") return `could not connect to ${host} (${cause}: ${message})`;
+  if (/internal error; reference =/.test(message)) {
+    return `could not connect to ${host}: the name does not resolve, or nothing answers there (${message})`;
+  }
+  if (/network connection lost/i.test(message)) {
+    return `the connection to ${host} was refused or cut off (${message})`;
+  }
+  return message;
+}
+
+/**
  * (Longer than the house's ~400 lines on purpose: one method per Backend
  * method, each a few S3 calls that share the checks below; the key layout
  * is in mount-keys.ts and the byte counting in core/streams.ts.)
@@ -131,15 +155,26 @@ export class MountBackend implements Backend {
       if (e.status === 416) throw new FsError("ERANGE", "range not satisfiable", path);
       throw new FsError(
         "EUPSTREAM",
-        `bucket mount ${this.root} (${this.mount.bucket}): ${e.code}: ${e.message}`,
+        `bucket mount ${this.root} (${this.mount.bucket} at ${this.host}): ${e.code}: ${e.message}`,
         path,
       );
     }
     throw new FsError(
       "EUPSTREAM",
-      `bucket mount ${this.root} (${this.mount.bucket}) unreachable: ${String(e)}`,
+      `bucket mount ${this.root} (${this.mount.bucket} at ${this.host}) unreachable: ${unreachable(e, this.host)}`,
       path,
     );
+  }
+
+  /** The host edgefs connects to for this mount: the endpoint's, or bucket.endpoint for virtual hosts. */
+  private get host(): string {
+    let host: string;
+    try {
+      host = new URL(this.mount.endpoint).host;
+    } catch {
+      return this.mount.endpoint;
+    }
+    return this.mount.forcePathStyle ? host : `${this.mount.bucket}.${host}`;
   }
 
   private async call<T>(path: FsPath, fn: () => Promise<T>): Promise<T> {
