@@ -706,7 +706,7 @@ export class MountBackend implements Backend {
 
   createUpload(
     _path: FsPath,
-    _options: { partSize: number; conditions: WriteConditions },
+    _options: { partSize: number; conditions: WriteConditions; size?: number },
   ): Promise<UploadInfo> {
     this.unsupported("the multipart upload API");
   }
