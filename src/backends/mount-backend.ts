@@ -86,6 +86,9 @@ function unreachable(e: unknown, host: string): string {
   }
   if (cause === "ECONNREFUSED") return `${host} refused the connection (ECONNREFUSED)`;
   if (typeof cause === "string") return `could not connect to ${host} (${cause}: ${message})`;
+  if (/\bdns\b|getaddrinfo|name resolution|ENOTFOUND/i.test(message)) {
+    return `the host name ${host} does not resolve (${message})`;
+  }
   if (/internal error; reference =/.test(message)) {
     return `could not connect to ${host}: the name does not resolve, or nothing answers there (${message})`;
   }
