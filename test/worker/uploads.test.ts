@@ -126,17 +126,6 @@ describe("multipart uploads", () => {
     expect((await api("GET", `/v1/shares/${s}/stat/x`)).status).toBe(200);
   });
 
-  it("without a declared size, a short part 1 then complete commits what arrived (the old way)", async () => {
-    const s = await newShare();
-    const u = await start(s, "/undeclared.bin");
-    expect((await part(s, u.uploadId, 1, bytesOf(1000))).status).toBe(200);
-    expect((await complete(s, u.uploadId)).status).toBe(201);
-    const stat = await json<{ size: number }>(
-      await api("GET", `/v1/shares/${s}/stat/undeclared.bin`),
-    );
-    expect(stat.size).toBe(1000);
-  });
-
   it("a declared size refuses a short part 1 and a complete that does not add up; nothing is committed and the upload resumes", {
     timeout: 60_000,
   }, async () => {
