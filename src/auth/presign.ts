@@ -59,9 +59,12 @@ export async function presign(keys: Keys, r: PresignedRequest): Promise<string> 
 }
 
 /**
- * Checks a presigned request as it arrived. GET URLs also answer HEAD. Any
- * mismatch — method, env, share, path, credential, expiry or signature — is
- * the same 401.
+ * Checks a presigned request as it arrived. GET URLs also answer HEAD. Every
+ * refusal is the same 401, but says which check failed, so a user can fix it:
+ * a URL signed for the other method ("this presigned URL is for PUT, not
+ * GET"), one past its expiry, or one whose signature matches nothing (changed,
+ * for another file or share, or signed with a key since retired). Naming the
+ * method tells the holder of a valid URL only what its signer already told them.
  */
 export async function verifyPresigned(
   keys: Keys,
@@ -69,13 +72,37 @@ export async function verifyPresigned(
   now: number,
 ): Promise<void> {
   const method = arrived.method === "HEAD" ? "GET" : arrived.method;
-  const unauthenticated = new FsError("EUNAUTHENTICATED", "invalid or expired presigned URL");
-  if (method !== "GET" && method !== "PUT") throw unauthenticated;
-  if (!Number.isSafeInteger(arrived.expires) || arrived.expires * 1000 <= now)
-    throw unauthenticated;
-  for (const key of keys.verifying) {
-    const expected = await hmac(key, canonical({ ...arrived, method }));
-    if (await timingSafeEqual(expected, arrived.signature)) return;
+  const refuse = (message: string) => new FsError("EUNAUTHENTICATED", message);
+  if (!Number.isSafeInteger(arrived.expires)) {
+    throw refuse("invalid presigned URL: its expiry is not a number");
   }
-  throw unauthenticated;
+  const signedFor = async (m: "GET" | "PUT") => {
+    for (const key of keys.verifying) {
+      const expected = await hmac(key, canonical({ ...arrived, method: m }));
+      if (await timingSafeEqual(expected, arrived.signature)) return true;
+    }
+    return false;
+  };
+  // The arrived method first: a valid URL costs one check per key, as before.
+  const candidates: ("GET" | "PUT")[] =
+    method === "GET" ? ["GET", "PUT"] : method === "PUT" ? ["PUT", "GET"] : ["GET", "PUT"];
+  let signed: "GET" | "PUT" | undefined;
+  for (const m of candidates) {
+    if (await signedFor(m)) {
+      signed = m;
+      break;
+    }
+  }
+  if (signed === undefined) {
+    throw refuse(
+      "invalid presigned URL: its signature does not match (the URL was changed, or its signing key was retired)",
+    );
+  }
+  if (signed !== method) {
+    const also = signed === "GET" ? " (and HEAD)" : "";
+    throw refuse(`this presigned URL is for ${signed}${also}, not ${arrived.method}`);
+  }
+  if (arrived.expires * 1000 <= now) {
+    throw refuse(`presigned URL expired at ${new Date(arrived.expires * 1000).toISOString()}`);
+  }
 }

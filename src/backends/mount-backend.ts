@@ -17,7 +17,7 @@ import { compileGlob } from "../core/glob";
 import { decodeCursor, encodeCursor } from "../core/ids";
 import type { Mount } from "../core/mount";
 import { type ObjectStore, ObjectStoreError } from "../core/object-store";
-import { type FsPath, isWithin, parentOf } from "../core/paths";
+import { type FsPath, isWithin, parentOf, ROOT } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import { parseRange } from "../core/range";
 import { bodyError, countedBody, fixedSizeParts } from "../core/streams";
@@ -72,6 +72,33 @@ export const MOUNT_FEATURES: Readonly<BackendFeatures> = Object.freeze({
   // A bucket has no quota edgefs knows, and no cheap way to sum its bytes.
   space: false,
 });
+
+/**
+ * Why no HTTP answer came, in words a user can act on. Node's fetch puts the
+ * system's code on `cause` (ENOTFOUND, ECONNREFUSED …); workerd says only
+ * "internal error; reference = …" when a name does not resolve or nothing
+ * listens, and "Network connection lost." when a connection is refused or
+ * cut, so those are said plainly, with workerd's words kept after them.
+ */
+function unreachable(e: unknown, host: string): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const cause = (e as { cause?: { code?: unknown } } | null)?.cause?.code;
+  if (cause === "ENOTFOUND" || cause === "EAI_AGAIN") {
+    return `the host name ${host} does not resolve (${cause})`;
+  }
+  if (cause === "ECONNREFUSED") return `${host} refused the connection (ECONNREFUSED)`;
+  if (typeof cause === "string") return `could not connect to ${host} (${cause}: ${message})`;
+  if (/\bdns\b|getaddrinfo|name resolution|ENOTFOUND/i.test(message)) {
+    return `the host name ${host} does not resolve (${message})`;
+  }
+  if (/internal error; reference =/.test(message)) {
+    return `could not connect to ${host}: the name does not resolve, or nothing answers there (${message})`;
+  }
+  if (/network connection lost/i.test(message)) {
+    return `the connection to ${host} was refused or cut off (${message})`;
+  }
+  return message;
+}
 
 /**
  * (Longer than the house's ~400 lines on purpose: one method per Backend
@@ -133,15 +160,26 @@ export class MountBackend implements Backend {
       if (e.status === 416) throw new FsError("ERANGE", "range not satisfiable", path);
       throw new FsError(
         "EUPSTREAM",
-        `bucket mount ${this.root} (${this.mount.bucket}): ${e.code}: ${e.message}`,
+        `bucket mount ${this.root} (${this.mount.bucket} at ${this.host}): ${e.code}: ${e.message}`,
         path,
       );
     }
     throw new FsError(
       "EUPSTREAM",
-      `bucket mount ${this.root} (${this.mount.bucket}) unreachable: ${String(e)}`,
+      `bucket mount ${this.root} (${this.mount.bucket} at ${this.host}) unreachable: ${unreachable(e, this.host)}`,
       path,
     );
+  }
+
+  /** The host edgefs connects to for this mount: the endpoint's, or bucket.endpoint for virtual hosts. */
+  private get host(): string {
+    let host: string;
+    try {
+      host = new URL(this.mount.endpoint).host;
+    } catch {
+      return this.mount.endpoint;
+    }
+    return this.mount.forcePathStyle ? host : `${this.mount.bucket}.${host}`;
   }
 
   private async call<T>(path: FsPath, fn: () => Promise<T>): Promise<T> {
@@ -198,15 +236,20 @@ export class MountBackend implements Backend {
       throw notFound(path);
     }
     const entries: FileEntry[] = [];
+    const above = path === ROOT ? "/" : `${path}/`;
     for (const p of page.prefixes) {
       const name = this.keys.nameOf(p, prefix);
-      if (name !== null) entries.push(this.keys.dirEntry(name));
+      if (name !== null) entries.push(this.keys.dirEntry(above + name, name));
     }
     for (const o of page.objects) {
       if (o.key === prefix) continue; // the directory's own marker
       const name = this.keys.nameOf(o.key, prefix);
       if (name === null) continue;
-      entries.push(o.key.endsWith("/") ? this.keys.dirEntry(name) : this.keys.fileEntry(o, name));
+      entries.push(
+        o.key.endsWith("/")
+          ? this.keys.dirEntry(above + name, name)
+          : this.keys.fileEntry(o, above + name, name),
+      );
     }
     entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return page.nextToken ? { entries, cursor: encodeCursor(page.nextToken) } : { entries };
@@ -295,7 +338,10 @@ export class MountBackend implements Backend {
       throw e;
     }
     if (declared !== undefined && size !== declared) throw bodyError("length mismatch");
-    return { entry: { path, type: "file", size, mtime: Date.now(), etag }, created: !existing };
+    return {
+      entry: { path, absolutePath: path, type: "file", size, mtime: Date.now(), etag },
+      created: !existing,
+    };
   }
 
   /** EISDIR when keys lie below `path` (it is a directory, a marker counts). */
@@ -549,7 +595,14 @@ export class MountBackend implements Backend {
       const clear = await this.clearing(to, there, 1);
       await clear();
       const { etag } = await this.call(to, () => this.s3.copy(this.key(from), this.key(to)));
-      return { path: to, type: "file", size: source.size, mtime: Date.now(), etag };
+      return {
+        path: to,
+        absolutePath: to,
+        type: "file",
+        size: source.size,
+        mtime: Date.now(),
+        etag,
+      };
     }
     if (!(await this.isDirectory(from))) throw notFound(from);
     if (!options.recursive)
@@ -658,7 +711,7 @@ export class MountBackend implements Backend {
 
   createUpload(
     _path: FsPath,
-    _options: { partSize: number; conditions: WriteConditions },
+    _options: { partSize: number; conditions: WriteConditions; size?: number },
   ): Promise<UploadInfo> {
     this.unsupported("the multipart upload API");
   }

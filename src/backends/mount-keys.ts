@@ -44,13 +44,21 @@ export class MountKeys {
     return key.slice(prefix.length).replace(/\/$/, "");
   }
 
-  fileEntry(o: StoredObject, path: string): FileEntry {
-    return { path, type: "file", size: o.size, mtime: o.lastModified, etag: o.etag };
+  /** The entry of an object at `absolutePath`, shown as `path` (a listing's relative name). */
+  fileEntry(o: StoredObject, absolutePath: string, path = absolutePath): FileEntry {
+    return {
+      path,
+      absolutePath,
+      type: "file",
+      size: o.size,
+      mtime: o.lastModified,
+      etag: o.etag,
+    };
   }
 
   /** S3 keeps no times for implied directories: they show the mount's creation time. */
-  dirEntry(path: string): FileEntry {
-    return { path, type: "directory", size: 0, mtime: this.mount.createdAt };
+  dirEntry(absolutePath: string, path = absolutePath): FileEntry {
+    return { path, absolutePath, type: "directory", size: 0, mtime: this.mount.createdAt };
   }
 }
 

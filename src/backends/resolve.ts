@@ -88,7 +88,11 @@ export interface ShareTarget {
 
 /** A share of an environment, and its ShareDO. */
 export function shareTarget(env: Env, environment: string, share: string): ShareTarget {
-  return { environment, share, api: shareClient(shareStub(env, environment, share)) };
+  return {
+    environment,
+    share,
+    api: shareClient(shareStub(env, environment, share), { environment, share }),
+  };
 }
 
 /** One Backend for two paths (move, copy), or ENOTSUP across a mount boundary. */

@@ -289,7 +289,7 @@ export class ShareBackend implements Backend {
 
   async createUpload(
     path: FsPath,
-    options: { partSize: number; conditions: WriteConditions },
+    options: { partSize: number; conditions: WriteConditions; size?: number },
   ): Promise<UploadInfo> {
     const created = await this.share.createUpload(
       path,
@@ -297,6 +297,7 @@ export class ShareBackend implements Backend {
       options.conditions,
       this.held,
       this.config.uploadTtlMs,
+      options.size,
     );
     let r2UploadId: string | undefined;
     try {
@@ -321,12 +322,14 @@ export class ShareBackend implements Backend {
       }
       throw e;
     }
-    return {
+    const info: UploadInfo = {
       uploadId: created.uploadId,
       path,
       partSize: created.partSize,
       expiresAt: created.expiresAt,
     };
+    if (options.size !== undefined) info.size = options.size;
+    return info;
   }
 
   async uploadPart(

@@ -132,17 +132,23 @@ export interface Backend {
   /**
    * Starts a multipart upload of a file too big for one request. The same
    * checks as write() fail fast here and are repeated at completion.
-   * ENOTSUP without `features.multipart`, for this and every upload method.
+   * `size`, when given, is the file's size: every part must then be the
+   * size it implies, and completion needs them all (core/uploads.ts);
+   * ETOOLARGE over R2's object limit, EINVAL when it needs more than
+   * 10,000 parts of partSize. ENOTSUP without `features.multipart`, for
+   * this and every upload method.
    */
   createUpload(
     path: FsPath,
-    options: { partSize: number; conditions: WriteConditions },
+    options: { partSize: number; conditions: WriteConditions; size?: number },
   ): Promise<UploadInfo>;
 
   /**
    * Stores part `n` (1-based). Every part but the last is exactly partSize
    * bytes (EINVAL naming the size otherwise, or for a number outside 1 to
-   * 10,000, or during completion); re-sending a part replaces it. ENOENT for
+   * 10,000, or during completion); with a declared size, the last part is
+   * exactly the rest and no part lies past it (EINVAL naming the numbers).
+   * Re-sending a part replaces it. ENOENT for
    * an unknown, finished, aborted or expired upload.
    */
   uploadPart(
@@ -157,8 +163,10 @@ export interface Backend {
 
   /**
    * Commits the upload atomically, like write() (and with its codes).
-   * EINVAL if a part is missing, the parts do not tile the file, or it is
-   * already being completed; conditions and leases are judged now.
+   * EINVAL if a part is missing, the parts do not tile the file, they do
+   * not add up to the declared size, or it is already being completed (the
+   * upload then stays open, to finish or abort); conditions and leases are
+   * judged now.
    */
   completeUpload(uploadId: string): Promise<WriteResult>;
 
@@ -178,6 +186,8 @@ export interface UploadInfo {
   uploadId: string;
   path: string;
   partSize: number;
+  /** The file's size as declared on create; absent when none was. */
+  size?: number;
   expiresAt: number;
 }
 

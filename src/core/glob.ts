@@ -5,7 +5,16 @@ import { type FsPath, parsePath, ROOT } from "./paths.js";
  * Globs in listings, with Modal's rules: `*` matches within a segment, `**`
  * across segments; `?`, `[…]` (ranges, `!`/`^` negation) and `{a,b}` work
  * too. Dot-files match like any other name, because this is a file system
- * API, not a shell.
+ * API, not a shell. This is the one grammar: the server's listings (share
+ * and bucket mounts), the SDK and the CLI all decide with `isGlob` and
+ * match with `compileGlob`.
+ *
+ * A path with any of `*`, `?`, `[`, `{` is a glob; a malformed one (an
+ * unclosed `[` or `{`, a reversed range) is EINVAL naming the pattern,
+ * never a listing of nothing. A metacharacter is matched literally inside
+ * brackets, as in POSIX: `[[]`, `[*]`, `[?]`, `[{]` (`]` and `}` alone are
+ * plain characters). Paths cannot hold a backslash, so there is no
+ * backslash escape.
  *
  * Matching never backtracks exponentially (a regex compiled from
  * `*a*a*a*…b` does, and one request then stalls the whole share): the
@@ -22,8 +31,12 @@ export const MAX_GLOB_WILDCARDS = 32;
 /** Alternatives a pattern's `{a,b}` groups may expand to, in all. */
 export const MAX_GLOB_ALTERNATIVES = 32;
 
+/** The characters that make a path a glob. */
+const GLOB_META = /[*?[{]/;
+
+/** Whether a listing path is a glob: it holds `*`, `?`, `[` or `{`. */
 export function isGlob(path: string): boolean {
-  return path.includes("*");
+  return GLOB_META.test(path);
 }
 
 export interface CompiledGlob {
@@ -72,11 +85,11 @@ function bracketEnd(chars: readonly string[], start: number): number {
 function expandBraces(raw: string): string[] {
   const out: string[] = [];
   const visit = (s: string) => {
-    const group = firstGroup(s);
+    const group = firstGroup(s, raw);
     if (!group) {
       if (out.length >= MAX_GLOB_ALTERNATIVES) {
         throw invalid(
-          `a glob's {…} groups may expand to at most ${MAX_GLOB_ALTERNATIVES} patterns`,
+          `a glob's {…} groups may expand to at most ${MAX_GLOB_ALTERNATIVES} patterns: ${raw}`,
         );
       }
       out.push(s);
@@ -93,7 +106,10 @@ function expandBraces(raw: string): string[] {
  * The first `{…}` group with a top-level comma, skipping bracket
  * expressions; a group without a comma is literal text, as in shells.
  */
-function firstGroup(s: string): { start: number; end: number; alternatives: string[] } | null {
+function firstGroup(
+  s: string,
+  raw: string,
+): { start: number; end: number; alternatives: string[] } | null {
   const chars = Array.from(s);
   // Offsets in UTF-16 units, so the caller can slice the string.
   const offsets: number[] = [];
@@ -122,7 +138,7 @@ function firstGroup(s: string): { start: number; end: number; alternatives: stri
       else if (c === "}" && --depth === 0) close = j;
       else if (c === "," && depth === 1) commas.push(j);
     }
-    if (close === -1) throw invalid(`unclosed { in glob: ${s}`);
+    if (close === -1) throw invalid(`unclosed { in glob: ${raw}`);
     if (commas.length === 0) continue;
     const cuts = [i, ...commas, close];
     const alternatives = cuts

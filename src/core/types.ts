@@ -1,7 +1,13 @@
 /** A file or directory as every API returns it (../shared/DESIGN.md "Files"). */
 export interface FileEntry {
-  /** Relative to the listed directory in a directory listing; absolute otherwise. */
+  /**
+   * Modal's form: relative to the listed directory in a directory listing
+   * ("metrics.json", "42/metrics.json" when recursive); absolute otherwise
+   * (a glob's matches, a file listed by its own path, stat, write results).
+   */
   path: string;
+  /** Always the entry's absolute path in the share, e.g. "/runs/42/metrics.json". */
+  absolutePath: string;
   type: "file" | "directory";
   size: number;
   /** Milliseconds since the epoch. */

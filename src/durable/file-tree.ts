@@ -25,8 +25,9 @@ export interface Resolved {
   chain: number[];
 }
 
-export function toEntry(row: NodeRow, path: string): FileEntry {
-  const e: FileEntry = { path, type: row.type, size: row.size, mtime: row.mtime };
+/** The entry of a row at `absolutePath`, shown as `path` (a listing's relative name). */
+export function toEntry(row: NodeRow, absolutePath: string, path = absolutePath): FileEntry {
+  const e: FileEntry = { path, absolutePath, type: row.type, size: row.size, mtime: row.mtime };
   if (row.etag !== null) e.etag = row.etag;
   return e;
 }

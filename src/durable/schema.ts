@@ -175,6 +175,8 @@ export const MIGRATIONS: string[] = [
      job INTEGER NOT NULL, source INTEGER NOT NULL, target INTEGER NOT NULL, chain TEXT NOT NULL,
      after TEXT NOT NULL, PRIMARY KEY (job, source)
    ) WITHOUT ROWID;`,
+  // A multipart upload may declare its size: its parts are checked against it.
+  "ALTER TABLE uploads ADD COLUMN size INTEGER;",
 ];
 
 export function migrate(sql: SqlStorage): void {

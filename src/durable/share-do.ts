@@ -186,9 +186,10 @@ export class ShareDO extends DurableObject<Env> {
     conditions: WriteConditions,
     held: string[],
     ttlMs: number,
+    size?: number,
   ) {
     return this.change((at) =>
-      this.writes.createUpload(at, path, partSize, conditions, held, ttlMs),
+      this.writes.createUpload(at, path, partSize, conditions, held, ttlMs, size),
     );
   }
 

@@ -3,6 +3,7 @@ import { randomId } from "../core/ids";
 import type { ShareDetail, ShareInfo, ShareQuota } from "../core/types";
 import { registryFor } from "./registry";
 import type { Result } from "./rpc";
+import { SHARE_NOT_FOUND } from "./share-client";
 import type { At, Live, ShareRow, ShareState } from "./share-state";
 
 /** An ephemeral share's lifetime without heartbeats (../shared/DESIGN.md "Leases"). */
@@ -33,9 +34,9 @@ export class ShareLifecycle {
    */
   require(now: number): ShareRow {
     const row = this.row();
-    if (!row) throw new FsError("ENOENT", "share not found");
+    if (!row) throw new FsError("ENOENT", SHARE_NOT_FOUND);
     if (row.expires_at !== null && row.expires_at <= now) {
-      throw new FsError("ENOENT", "share not found: the ephemeral share expired");
+      throw new FsError("ENOENT", `${SHARE_NOT_FOUND}: the ephemeral share expired`);
     }
     return row;
   }

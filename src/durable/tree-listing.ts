@@ -95,8 +95,9 @@ export class TreeListing {
     if (row.type === "file") return { entries: [toEntry(row, path)] };
     const frames = this.resume(row.id, cursor, { dir: row.id, after: "", prefix: "" });
     const entries: FileEntry[] = [];
+    const above = path === ROOT ? "/" : `${path}/`;
     for (const { row: r, rel } of this.walk(frames, recursive ? Number.POSITIVE_INFINITY : 1)) {
-      entries.push(toEntry(r, rel));
+      entries.push(toEntry(r, above + rel, rel));
       if (entries.length === limit) break;
     }
     if (entries.length < limit || !this.more(frames, recursive ? Number.POSITIVE_INFINITY : 1)) {

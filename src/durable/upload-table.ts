@@ -2,7 +2,13 @@ import type { UploadPart, UploadStatus } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
-import { MAX_OBJECT_SIZE, MAX_PARTS } from "../core/uploads";
+import {
+  checkDeclaredSize,
+  declaredPartSize,
+  MAX_OBJECT_SIZE,
+  MAX_PARTS,
+  partsFor,
+} from "../core/uploads";
 
 export type { UploadPart, UploadStatus };
 
@@ -24,6 +30,8 @@ interface UploadRow {
   key: string;
   r2_upload_id: string | null;
   part_size: number;
+  /** The declared file size, or null. */
+  size: number | null;
   conditions: string;
   completing: number;
   created_at: number;
@@ -46,19 +54,22 @@ export class UploadTable {
       blobId: string;
       key: string;
       partSize: number;
+      size?: number;
       conditions: WriteConditions;
     },
     now: number,
     expiresAt: number,
   ): void {
+    if (u.size !== undefined) checkDeclaredSize(u.size, u.partSize);
     this.sql.exec(
-      `INSERT INTO uploads (id, path, blob_id, key, r2_upload_id, part_size, conditions, completing, created_at, expires_at)
-       VALUES (?, ?, ?, ?, NULL, ?, ?, 0, ?, ?)`,
+      `INSERT INTO uploads (id, path, blob_id, key, r2_upload_id, part_size, size, conditions, completing, created_at, expires_at)
+       VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 0, ?, ?)`,
       u.id,
       u.path,
       u.blobId,
       u.key,
       u.partSize,
+      u.size ?? null,
       JSON.stringify(u.conditions),
       now,
       expiresAt,
@@ -106,7 +117,7 @@ export class UploadTable {
   status(id: string, now: number): UploadStatus {
     const row = this.row(id, now);
     const parts = this.parts(id);
-    return {
+    const status: UploadStatus = {
       uploadId: row.id,
       path: row.path,
       partSize: row.part_size,
@@ -115,6 +126,8 @@ export class UploadTable {
       received: parts.reduce((n, p) => n + p.size, 0),
       parts,
     };
+    if (row.size !== null) status.size = row.size;
+    return status;
   }
 
   /**
@@ -126,6 +139,20 @@ export class UploadTable {
     if (row.completing) throw invalid("the upload is being completed: no more parts");
     if (!Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
       throw invalid(`part numbers run from 1 to ${MAX_PARTS}`);
+    }
+    if (row.size !== null) {
+      const expected = declaredPartSize(row.size, row.part_size, n);
+      const count = partsFor(row.size, row.part_size);
+      const layout = `the declared size of ${row.size} bytes is ${count} part${count === 1 ? "" : "s"} of ${row.part_size} bytes (the last holds the rest)`;
+      if (expected === null) throw invalid(`there is no part ${n}: ${layout}`);
+      if (size > expected) {
+        throw invalid(
+          `part ${n} is ${size} bytes, which would pass the declared size: ${layout}, so part ${n} is ${expected} bytes`,
+        );
+      }
+      if (size !== expected) {
+        throw invalid(`part ${n} is ${size} bytes, not ${expected}: ${layout}`);
+      }
     }
     if (size > row.part_size || (size === 0 && n > 1)) {
       throw invalid(
@@ -177,7 +204,17 @@ export class UploadTable {
         );
       }
     });
-    return { parts, size: parts.reduce((n, p) => n + p.size, 0) };
+    const size = parts.reduce((n, p) => n + p.size, 0);
+    if (row.size !== null && size !== row.size) {
+      const count = partsFor(row.size, row.part_size);
+      const first = parts.length + 1;
+      const missing =
+        first === count ? `part ${count} is missing` : `parts ${first} to ${count} are missing`;
+      throw invalid(
+        `the parts add up to ${size} bytes, not the declared ${row.size}: ${missing}; nothing was committed, the upload stays open`,
+      );
+    }
+    return { parts, size };
   }
 
   setCompleting(id: string, completing: boolean): void {

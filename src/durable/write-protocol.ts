@@ -3,6 +3,7 @@ import { randomId } from "../core/ids";
 import { ancestorsOf, type FsPath, ROOT } from "../core/paths";
 import { checkWriteConditions, type WriteConditions } from "../core/preconditions";
 import type { FileEntry } from "../core/types";
+import { checkDeclaredSize } from "../core/uploads";
 import { guardSync, type Result } from "./rpc";
 import type { ShareLifecycle } from "./share-lifecycle";
 import type { At, Live, ShareRow, ShareState } from "./share-state";
@@ -100,13 +101,17 @@ export class WriteProtocol {
     conditions: WriteConditions,
     held: readonly string[],
     ttlMs: number,
+    size?: number,
   ): { uploadId: string; key: string; partSize: number; expiresAt: number } {
+    if (size !== undefined) checkDeclaredSize(size, partSize);
     this.precheck(at, path, conditions, held);
     const expiresAt = at.now + ttlMs;
     const { blobId, key } = this.reserveBlob(at.share, expiresAt);
     const uploadId = randomId();
     this.s.uploads.create(
-      { id: uploadId, path, blobId, key, partSize, conditions },
+      size === undefined
+        ? { id: uploadId, path, blobId, key, partSize, conditions }
+        : { id: uploadId, path, blobId, key, partSize, size, conditions },
       at.now,
       expiresAt,
     );

@@ -3,7 +3,13 @@ import { z } from "zod";
 import { invalid } from "../core/errors";
 import { parsePath } from "../core/paths";
 import { writeConditionsFrom } from "../core/preconditions";
-import { MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from "../core/uploads";
+import {
+  checkDeclaredSize,
+  MAX_PART_SIZE,
+  MAX_PARTS,
+  MIN_PART_SIZE,
+  partSizeFor,
+} from "../core/uploads";
 import { can } from "../http/auth";
 import { backendFor } from "../http/backend";
 import type { AppEnv } from "../http/env";
@@ -24,6 +30,8 @@ export const DEFAULT_PART_SIZE = 64 * 1024 * 1024;
 const createBody = z.strictObject({
   path: z.string(),
   partSize: z.number().int().min(MIN_PART_SIZE).max(MAX_PART_SIZE).optional(),
+  /** The file's size in bytes, if known: parts and completion are checked against it. */
+  size: z.number().int().min(0).optional(),
 });
 
 uploads.post("/:share/uploads", can("write"), async (c) => {
@@ -33,10 +41,13 @@ uploads.post("/:share/uploads", can("write"), async (c) => {
     ifNoneMatch: c.req.header("if-none-match"),
   });
   const path = parsePath(body.path);
-  const info = await (await backendFor(c, path)).createUpload(path, {
-    partSize: body.partSize ?? DEFAULT_PART_SIZE,
-    conditions,
-  });
+  // Without a partSize, a declared size big enough for 10,000 parts of the default gets bigger parts.
+  const partSize = partSizeFor(body.size, body.partSize, DEFAULT_PART_SIZE);
+  if (body.size !== undefined) checkDeclaredSize(body.size, partSize);
+  const info = await (await backendFor(c, path)).createUpload(
+    path,
+    body.size === undefined ? { partSize, conditions } : { partSize, conditions, size: body.size },
+  );
   return c.json(info, 201);
 });
 

@@ -194,6 +194,58 @@ const CASES = {
       expect(await glob("nothing/*.csv")).toEqual([]);
     },
   },
+  "list: every entry carries its absolutePath beside the listed form": {
+    async run(b, at) {
+      for (const n of ["a.txt", "sub/b.txt"]) await put(b, at(`ap/${n}`), n);
+      const dir = await b.list({ kind: "path", path: at("ap"), recursive: false, limit: 100 });
+      expect(dir.entries.map((e) => [e.path, e.absolutePath])).toEqual([
+        ["a.txt", at("ap/a.txt")],
+        ["sub", at("ap/sub")],
+      ]);
+      const file = await b.list({ kind: "path", path: at("ap/a.txt"), recursive: false, limit: 9 });
+      expect(file.entries.map((e) => [e.path, e.absolutePath])).toEqual([
+        [at("ap/a.txt"), at("ap/a.txt")],
+      ]);
+      expect(await b.stat(at("ap/sub/b.txt"))).toMatchObject({
+        absolutePath: at("ap/sub/b.txt"),
+      });
+      // Each listed entry reads by its absolutePath, whatever form `path` has.
+      const child = dir.entries.find((e) => e.type === "file");
+      expect(await readText(b, child?.absolutePath as FsPath)).toBe("a.txt");
+    },
+  },
+  "list: recursive and glob entries carry absolutePath too": {
+    async run(b, at) {
+      for (const n of ["a.txt", "sub/b.txt"]) await put(b, at(`ar/${n}`), n);
+      const deep = await b.list({ kind: "path", path: at("ar"), recursive: true, limit: 100 });
+      const files = deep.entries.filter((e) => e.type === "file");
+      expect(files.map((e) => [e.path, e.absolutePath])).toEqual([
+        ["a.txt", at("ar/a.txt")],
+        ["sub/b.txt", at("ar/sub/b.txt")],
+      ]);
+      const glob = await b.list({ kind: "glob", pattern: at("ar/**/*.txt"), limit: 100 });
+      expect(glob.entries.map((e) => [e.path, e.absolutePath]).sort()).toEqual([
+        [at("ar/a.txt"), at("ar/a.txt")],
+        [at("ar/sub/b.txt"), at("ar/sub/b.txt")],
+      ]);
+    },
+  },
+  "list: a glob takes ?, [...], [!...] and {a,b} with or without a *; a bad one is EINVAL": {
+    async run(b, at) {
+      for (const n of ["build.tgz", "build.tgx", "build.zip", "120", "121", "12a", "odd[1]"]) {
+        await put(b, at(`gc/${n}`), n);
+      }
+      const glob = async (pattern: string) =>
+        (await allPages(b, { kind: "glob", pattern: at(pattern), limit: 100 })).paths.sort();
+      expect(await glob("gc/build.tg?")).toEqual([at("gc/build.tgx"), at("gc/build.tgz")]);
+      expect(await glob("gc/12[0-9]")).toEqual([at("gc/120"), at("gc/121")]);
+      expect(await glob("gc/12[!0-9]")).toEqual([at("gc/12a")]);
+      expect(await glob("gc/build.{tgz,zip}")).toEqual([at("gc/build.tgz"), at("gc/build.zip")]);
+      expect(await glob("gc/odd[[]1]")).toEqual([at("gc/odd[1]")]);
+      await fails(b.list({ kind: "glob", pattern: at("gc/[abc/*.tgz"), limit: 9 }), "EINVAL");
+      await fails(b.list({ kind: "glob", pattern: at("gc/{a,b"), limit: 9 }), "EINVAL");
+    },
+  },
   "list: limit and cursor page a directory in order, none lost or repeated": {
     async run(b, at) {
       const all = Array.from({ length: 13 }, (_, i) => `n${String(i).padStart(2, "0")}`);

@@ -67,8 +67,8 @@ function entryOf(path: FsPath, res: Response, size: number): FileEntry {
   const etag = res.headers.get("etag") ?? undefined;
   const mtime = Date.parse(res.headers.get("last-modified") ?? "") || 0;
   return etag === undefined
-    ? { path, type: "file", size, mtime }
-    : { path, type: "file", size, mtime, etag };
+    ? { path, absolutePath: path, type: "file", size, mtime }
+    : { path, absolutePath: path, type: "file", size, mtime, etag };
 }
 
 function conditionHeaders(c: WriteConditions): Record<string, string> {

@@ -200,3 +200,34 @@ describe("MountBackend within a subrequest budget", () => {
     expect((await store.head("team/f"))?.size).toBe(body.byteLength);
   });
 });
+
+/** A bucket edgefs cannot reach, as Node's fetch reports it: "fetch failed" with the system's code. */
+describe("MountBackend when the bucket cannot be reached", () => {
+  const p = (s: string) => s as FsPath;
+  function failing(code: string): MemoryObjectStore {
+    const store = new MemoryObjectStore();
+    const fail = () =>
+      Promise.reject(Object.assign(new TypeError("fetch failed"), { cause: { code } }));
+    store.head = fail;
+    store.list = fail;
+    return store;
+  }
+
+  it.each([
+    ["ENOTFOUND", "the host name s3.example.com does not resolve (ENOTFOUND)"],
+    ["ECONNREFUSED", "s3.example.com refused the connection (ECONNREFUSED)"],
+    ["ETIMEDOUT", "could not connect to s3.example.com (ETIMEDOUT: fetch failed)"],
+  ])("%s is 502 EUPSTREAM naming the mount, the host and the cause", async (code, cause) => {
+    const mount = { ...MOUNT, endpoint: "https://s3.example.com" };
+    const backend = new MountBackend(mount, failing(code), new SubrequestBudget(PAID));
+    const e = await backend.stat(p("/mnt/x")).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(e).toBeInstanceOf(FsError);
+    expect((e as FsError).code).toBe("EUPSTREAM");
+    expect((e as FsError).message).toBe(
+      `bucket mount /mnt (memory at s3.example.com) unreachable: ${cause}`,
+    );
+  });
+});

@@ -80,8 +80,14 @@ export class WebDavBackend implements Backend {
       const mtime = Date.parse(prop("getlastmodified") ?? "") || 0;
       const etag = prop("getetag")?.replace(/&quot;/g, '"');
       const entry: FileEntry = directory
-        ? { path: href || "/", type: "directory", size: 0, mtime }
-        : { path: href, type: "file", size: Number(prop("getcontentlength") ?? 0), mtime };
+        ? { path: href || "/", absolutePath: href || "/", type: "directory", size: 0, mtime }
+        : {
+            path: href,
+            absolutePath: href,
+            type: "file",
+            size: Number(prop("getcontentlength") ?? 0),
+            mtime,
+          };
       if (!directory && etag) entry.etag = etag;
       entries.push(entry);
     }
@@ -118,8 +124,8 @@ export class WebDavBackend implements Backend {
     const mtime = Date.parse(res.headers.get("last-modified") ?? "") || 0;
     const entry = (size: number): FileEntry =>
       etag === undefined
-        ? { path, type: "file", size, mtime }
-        : { path, type: "file", size, mtime, etag };
+        ? { path, absolutePath: path, type: "file", size, mtime }
+        : { path, absolutePath: path, type: "file", size, mtime, etag };
     const body = o.headOnly ? null : res.body;
     if (res.status === 304) return { status: 304, entry: entry(0) };
     if (res.status === 206) {

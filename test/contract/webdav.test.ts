@@ -15,6 +15,8 @@ runBackendContract({
         "list: a glob matches * within a segment and ** across, with absolute paths",
         "list: limit and cursor page a directory in order, none lost or repeated",
         "list: a glob pages with limit and cursor, none lost or repeated",
+        "list: recursive and glob entries carry absolutePath too",
+        "list: a glob takes ?, [...], [!...] and {a,b} with or without a *; a bad one is EINVAL",
         "list: a missing path is ENOENT, a malformed cursor EINVAL",
       ],
     },

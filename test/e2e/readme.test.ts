@@ -56,12 +56,16 @@ describe("README examples", () => {
     expect(stdout).toContain("this token has been revoked"); // the CI token after revocation
     expect(stdout).toMatch(/^for the auditors$/m); // read through a presigned URL
     expect(stdout).toContain('"path":"/shared/dropbox.txt"'); // written through a presigned URL
-    expect(stdout).toMatch(/"path":"\/datasets\/dataset.bin","type":"file","size":12000000/); // the multipart upload
+    expect(stdout).toMatch(
+      /"path":"\/datasets\/dataset.bin","absolutePath":"\/datasets\/dataset.bin","type":"file","size":12000000/,
+    ); // the multipart upload
     expect(stdout).toContain('"path":"/reports/q3.txt"'); // the lease holder's write
     expect(stdout).toMatch(/^\{"expiresAt":\d+\}$/m); // the ephemeral share's heartbeat
     expect(stdout).toMatch(/^dav: 1, 2\r?$/im); // WebDAV OPTIONS
     expect(stdout).toContain("<D:href>/dav/main/demo/drafts/plan.txt</D:href>"); // PROPFIND Depth 1
     expect(statuses).toContain(423); // a WebDAV writer without the lock token
+    // --fail-with-body: each example that shows an error says curl failed.
+    expect(stdout.match(/^curl exited 22$/gm)).toHaveLength(5);
     expect(stdout).toMatch(/^second draft$/m); // the lock holder's write, moved, read natively
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FsError } from "../../src/core/errors";
-import { compileGlob } from "../../src/core/glob";
+import { compileGlob, isGlob } from "../../src/core/glob";
 
 const code = (f: () => unknown) => {
   try {
@@ -59,7 +59,28 @@ const TABLE: [string, string, boolean][] = [
   ["/a*b*c", "/abxbc", true],
   ["/a*b*c", "/abxbcd", false],
   ["/*a*", "/bab", true],
+  // A metacharacter in brackets is literal (there is no backslash escape: paths have none).
+  ["/odd[[]1]", "/odd[1]", true],
+  ["/odd[[]1]", "/odd1", false],
+  ["/a[*]", "/a*", true],
+  ["/a[*]", "/ab", false],
+  ["/why[?]", "/why?", true],
+  ["/x[{]a,b}", "/x{a,b}", true],
+  ["/x]y}", "/x]y}", true],
 ];
+
+describe("isGlob: one rule for server, SDK and CLI", () => {
+  it.each([
+    ["/a/*.txt", true],
+    ["/build.tg?", true],
+    ["/12[0-9]", true],
+    ["/{a,b}", true],
+    ["/plain/name.txt", false],
+    ["/x]y}", false],
+  ])("%s is a glob: %s", (path, expected) => {
+    expect(isGlob(path)).toBe(expected);
+  });
+});
 
 describe("glob matching", () => {
   it.each(TABLE)("%s against %s is %s", (pattern, path, expected) => {

@@ -102,7 +102,7 @@ describe("ephemeral shares", () => {
       404,
       "ENOENT",
     );
-    expect(gone.message).toContain("expired");
+    expect(gone.message).toBe(`share not found: ${e.name} (env main): the ephemeral share expired`);
     await expectError(await api("POST", "/v1/shares/never-existed/heartbeat"), 404, "ENOENT");
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FsPath } from "../../src/core/paths";
-import { api, expectError, json, newShare, put, stub } from "./helpers";
+import { api, expectError, getText, json, newShare, put, stub } from "./helpers";
 
 // Backend-independent cases (the same for every backend and front-end) live in
 // test/contract/backend.case.ts; what stays here is what the native API or share
@@ -8,6 +8,7 @@ import { api, expectError, json, newShare, put, stub } from "./helpers";
 
 interface Entry {
   path: string;
+  absolutePath: string;
   type: string;
   size: number;
 }
@@ -181,5 +182,117 @@ describe("listing (Modal's rules)", () => {
       expect(pages).toBeGreaterThanOrEqual(2);
       expect(sizes.every((n) => n < 100)).toBe(true);
     }
+  });
+
+  it("every entry carries absolutePath, so Modal's loop reads each entry it lists", async () => {
+    const s = await newShare();
+    for (const p of ["/runs/42/metrics.json", "/runs/42/log/out.txt", "/runs/7.json"]) {
+      expect((await put(s, p, p)).status).toBe(201);
+    }
+    const forms = async (path: string, query = "") =>
+      (await list(s, path, query)).entries.map((e) => [e.path, e.absolutePath]);
+    expect(await forms("/runs/42")).toEqual([
+      ["log", "/runs/42/log"],
+      ["metrics.json", "/runs/42/metrics.json"],
+    ]);
+    expect(await forms("/runs", "?recursive=true")).toEqual([
+      ["42", "/runs/42"],
+      ["42/log", "/runs/42/log"],
+      ["42/log/out.txt", "/runs/42/log/out.txt"],
+      ["42/metrics.json", "/runs/42/metrics.json"],
+      ["7.json", "/runs/7.json"],
+    ]);
+    expect(await forms("/")).toEqual([["runs", "/runs"]]);
+    expect(await forms("/runs/**/*.json")).toEqual([
+      ["/runs/42/metrics.json", "/runs/42/metrics.json"],
+      ["/runs/7.json", "/runs/7.json"],
+    ]);
+    expect(await forms("/runs/7.json")).toEqual([["/runs/7.json", "/runs/7.json"]]);
+    // The loop as a program writes it: list a directory, read what it names.
+    for (const e of (await list(s, "/runs", "?recursive=true")).entries) {
+      if (e.type === "file") expect(await getText(s, e.absolutePath)).toBe(e.absolutePath);
+    }
+    // NDJSON lines and stat carry it too.
+    const nd = await api("GET", `/v1/shares/${s}/list/runs/42`, {
+      headers: { accept: "application/x-ndjson" },
+    });
+    const lines = (await textOf(nd))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Entry);
+    expect(lines.map((e) => e.absolutePath)).toEqual(["/runs/42/log", "/runs/42/metrics.json"]);
+    const stat = await json<Entry>(await api("GET", `/v1/shares/${s}/stat/runs/42/metrics.json`));
+    expect(stat).toMatchObject({
+      path: "/runs/42/metrics.json",
+      absolutePath: "/runs/42/metrics.json",
+    });
+  });
+
+  it("every glob construct works, with or without a *: ?, [...], [!...], {a,b}, *, **", async () => {
+    const s = await newShare();
+    const files = [
+      "/ci/build.tgz",
+      "/ci/build.tgx",
+      "/ci/build.zip",
+      "/ci/120",
+      "/ci/121",
+      "/ci/12a",
+      "/ci/a.log",
+      "/ci/b.log",
+      "/ci/c.log",
+      "/ci/deep/x/build.tgz",
+      "/ci/odd[1].txt",
+      "/ci/odd1.txt",
+    ];
+    for (const p of files) expect((await put(s, p, "x")).status).toBe(201);
+    // Each segment percent-encoded, as a client sends it ("?" must be).
+    const glob = async (pattern: string) =>
+      (await list(s, pattern.split("/").map(encodeURIComponent).join("/"))).entries.map(
+        (e) => e.path,
+      );
+    expect(await glob("/ci/build.tg?")).toEqual(["/ci/build.tgx", "/ci/build.tgz"]);
+    expect(await glob("/ci/12[0-9]")).toEqual(["/ci/120", "/ci/121"]);
+    expect(await glob("/ci/12[!0-9]")).toEqual(["/ci/12a"]);
+    expect(await glob("/ci/12[^0-9]")).toEqual(["/ci/12a"]);
+    expect(await glob("/ci/{a,c}.log")).toEqual(["/ci/a.log", "/ci/c.log"]);
+    expect(await glob("/ci/build.{tgz,zip}")).toEqual(["/ci/build.tgz", "/ci/build.zip"]);
+    expect(await glob("/ci/*.log")).toEqual(["/ci/a.log", "/ci/b.log", "/ci/c.log"]);
+    expect(await glob("/ci/**/build.tgz")).toEqual(["/ci/build.tgz", "/ci/deep/x/build.tgz"]);
+    // A metacharacter in brackets is literal: how to name "odd[1].txt".
+    expect(await glob("/ci/odd[1].txt")).toEqual(["/ci/odd1.txt"]);
+    expect(await glob("/ci/odd[[]1].txt")).toEqual(["/ci/odd[1].txt"]);
+    // A glob that matches nothing is an empty listing, not 404.
+    expect(await glob("/ci/none.tg?")).toEqual([]);
+    // A plain path with "]" or "}" alone is no glob: stat and read as usual.
+    expect((await put(s, "/ci/x]y}", "z")).status).toBe(201);
+    expect(await glob("/ci/x]y}")).toEqual(["/ci/x]y}"]);
+  });
+
+  it("a malformed glob is 400 EINVAL naming the pattern and the problem, never an empty 200", async () => {
+    const s = await newShare();
+    await put(s, "/ci/a.tgz", "x");
+    const bad = async (pattern: string) =>
+      (
+        await expectError(
+          await api(
+            "GET",
+            `/v1/shares/${s}/list${pattern.split("/").map(encodeURIComponent).join("/")}`,
+          ),
+          400,
+          "EINVAL",
+        )
+      ).message;
+    expect(await bad("/ci/[abc/*.tgz")).toBe("unclosed [ in glob: /ci/[abc/*.tgz");
+    expect(await bad("/ci/[abc")).toBe("unclosed [ in glob: /ci/[abc");
+    expect(await bad("/ci/{a,b.tgz")).toBe("unclosed { in glob: /ci/{a,b.tgz");
+    expect(await bad("/ci/build.[z-a]")).toContain("reversed: /ci/build.[z-a]");
+    // NDJSON too: an error, not an empty stream.
+    await expectError(
+      await api("GET", `/v1/shares/${s}/list/ci/%5Babc`, {
+        headers: { accept: "application/x-ndjson" },
+      }),
+      400,
+      "EINVAL",
+    );
   });
 });

@@ -203,7 +203,31 @@ describe("mounts", () => {
       "EUPSTREAM",
     );
     expect(err.message).toContain("/unreachable");
+    // It names the host it tried and what went wrong, not "internal error".
+    expect(err.message).toContain("(data-bucket at 127.0.0.1:9) unreachable: ");
+    expect(err.message).toContain("the connection to 127.0.0.1:9 was refused or cut off");
     await expectError(await api("GET", `/v1/shares/${s}/list/unreachable`), 502, "EUPSTREAM");
+  });
+
+  it("a bucket whose host name does not resolve is 502 EUPSTREAM naming the host", async () => {
+    const s = await newShare();
+    // .invalid never resolves (RFC 6761); a virtual-hosted bucket's host is bucket.endpoint.
+    const endpoint = "https://storage.no-such-host.invalid";
+    expect(
+      (await mount(s, "/nodns", { bucket: "data-bucket", endpoint, secret: "creds" })).status,
+    ).toBe(201);
+    for (const res of [
+      await api("GET", `/v1/shares/${s}/files/nodns/x.txt`),
+      await api("GET", `/v1/shares/${s}/list/nodns`),
+      await put(s, "/nodns/y.txt", "y"),
+    ]) {
+      const err = await expectError(res, 502, "EUPSTREAM");
+      expect(err.message).toContain(
+        "bucket mount /nodns (data-bucket at data-bucket.storage.no-such-host.invalid) unreachable: ",
+      );
+      expect(err.message).not.toMatch(/^internal error/);
+      expect(err.message).toMatch(/does not resolve/);
+    }
   });
 
   it("read-only mounts refuse every write with 403 EACCES before reaching the bucket", async () => {

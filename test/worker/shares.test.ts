@@ -40,6 +40,26 @@ describe("shares", () => {
     await expectError(await api("GET", "/v1/shares/nope/list/"), 404, "ENOENT");
   });
 
+  it("a missing share's 404 names the share and its environment", async () => {
+    for (const url of [
+      "/v1/shares/results",
+      "/v1/shares/results/files/a",
+      "/v1/shares/results/list/",
+      "/v1/shares/results/stat/a",
+    ]) {
+      const err = await expectError(await api("GET", url), 404, "ENOENT");
+      expect(err.message).toBe("share not found: results (env main)");
+    }
+    const other = await expectError(
+      await api("GET", "/v1/shares/results/list/?env=staging"),
+      404,
+      "ENOENT",
+    );
+    expect(other.message).toBe("share not found: results (env staging)");
+    const written = await expectError(await put("results", "/a", "x"), 404, "ENOENT");
+    expect(written.message).toBe("share not found: results (env main)");
+  });
+
   it("lists the shares of an environment, separately per ?env=", async () => {
     expect((await api("PUT", "/v1/shares/listed-1?env=staging")).status).toBe(201);
     expect((await api("PUT", "/v1/shares/listed-2?env=staging")).status).toBe(201);

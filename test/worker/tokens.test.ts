@@ -211,8 +211,23 @@ describe("presigned URLs", () => {
     expect(await (await api("GET", `/v1/shares/${s}/files/inbox/upload.bin`)).text()).toBe(
       "uploaded by curl",
     );
-    // It is bound to PUT: reading with it is refused.
-    await expectError(await fetchUrl(p.url), 401, "EUNAUTHENTICATED");
+    // It is bound to PUT: reading with it is refused, saying so.
+    const wrong = await expectError(await fetchUrl(p.url), 401, "EUNAUTHENTICATED");
+    expect(wrong.message).toBe("this presigned URL is for PUT, not GET");
+    const reader = await presign(s, { path: "/inbox/read-only.bin", method: "GET" });
+    const put = await expectError(
+      await fetchUrl(reader.url, { method: "PUT", body: "nope" }),
+      401,
+      "EUNAUTHENTICATED",
+    );
+    expect(put.message).toBe("this presigned URL is for GET (and HEAD), not PUT");
+    await expectError(await api("GET", `/v1/shares/${s}/stat/inbox/read-only.bin`), 404, "ENOENT");
+    const forged = await expectError(
+      await fetchUrl(p.url.replace(/Signature=[^&]+/, "Signature=AAAA"), { method: "PUT" }),
+      401,
+      "EUNAUTHENTICATED",
+    );
+    expect(forged.message).toContain("signature does not match");
   });
 
   it("a URL stands for one file: a trailing slash is 401 and creates no directory", async () => {
@@ -356,7 +371,8 @@ describe("presigned URLs", () => {
   it("expires, and dies with the token that signed it", async () => {
     const short = await presign(s, { path: "/docs/report.txt", method: "GET", expiresIn: 1 });
     await sleep(1100);
-    await expectError(await fetchUrl(short.url), 401, "EUNAUTHENTICATED");
+    const expired = await expectError(await fetchUrl(short.url), 401, "EUNAUTHENTICATED");
+    expect(expired.message).toMatch(/^presigned URL expired at \d{4}-/);
 
     const t = await minted({ shares: [s], permissions: ["read"], expiresIn: 600 });
     const byToken = await presign(

@@ -126,6 +126,76 @@ describe("multipart uploads", () => {
     expect((await api("GET", `/v1/shares/${s}/stat/x`)).status).toBe(200);
   });
 
+  it("a declared size refuses a short part 1 and a complete that does not add up; nothing is committed and the upload resumes", {
+    timeout: 60_000,
+  }, async () => {
+    const s = await newShare();
+    const size = 2 * PART + 1000;
+    const file = bytesOf(size, 5);
+    const res = await create(s, { path: "/declared.bin", partSize: PART, size });
+    expect(res.status).toBe(201);
+    const u = await json<Upload & { size: number }>(res);
+    expect(u).toMatchObject({ partSize: PART, size });
+    // A short part 1 is refused before any byte moves, naming the numbers.
+    const short = await expectError(await part(s, u.uploadId, 1, bytesOf(1000)), 400, "EINVAL");
+    expect(short.message).toBe(
+      `part 1 is 1000 bytes, not ${PART}: the declared size of ${size} bytes is 3 parts of ${PART} bytes (the last holds the rest)`,
+    );
+    // The last part is exactly the rest: neither more nor less.
+    const over = await expectError(await part(s, u.uploadId, 3, bytesOf(1001)), 400, "EINVAL");
+    expect(over.message).toContain("part 3 is 1001 bytes, which would pass the declared size");
+    expect(over.message).toContain("so part 3 is 1000 bytes");
+    await expectError(await part(s, u.uploadId, 3, bytesOf(999)), 400, "EINVAL");
+    const past = await expectError(await part(s, u.uploadId, 4, bytesOf(10)), 400, "EINVAL");
+    expect(past.message).toContain("there is no part 4");
+    // Two of three parts, then complete: refused, nothing committed.
+    expect((await part(s, u.uploadId, 1, file.slice(0, PART))).status).toBe(200);
+    expect((await part(s, u.uploadId, 2, file.slice(PART, 2 * PART))).status).toBe(200);
+    const early = await expectError(await complete(s, u.uploadId), 400, "EINVAL");
+    expect(early.message).toBe(
+      `the parts add up to ${2 * PART} bytes, not the declared ${size}: part 3 is missing; nothing was committed, the upload stays open`,
+    );
+    await expectError(await api("GET", `/v1/shares/${s}/stat/declared.bin`), 404, "ENOENT");
+    // The upload is still there: status shows the declared size; send the rest, complete.
+    const st = await json<Status & { size: number }>(await status(s, u.uploadId));
+    expect(st).toMatchObject({ size, received: 2 * PART });
+    expect((await part(s, u.uploadId, 3, file.slice(2 * PART))).status).toBe(200);
+    expect((await complete(s, u.uploadId)).status).toBe(201);
+    const got = new Uint8Array(
+      await (await api("GET", `/v1/shares/${s}/files/declared.bin`)).arrayBuffer(),
+    );
+    expect(await sha256(got)).toBe(await sha256(file));
+  });
+
+  it("a declared size is checked on create: a whole number, within R2's limits and 10,000 parts", async () => {
+    const s = await newShare();
+    for (const size of [-1, 1.5, "12", null]) {
+      await expectError(await create(s, { path: "/z", size }), 400, "EINVAL");
+    }
+    const tooBig = await expectError(
+      await create(s, { path: "/z", size: 5 * 1024 ** 4 }),
+      413,
+      "ETOOLARGE",
+    );
+    expect(tooBig.message).toContain(String(5 * 1024 ** 4));
+    // 10,000 parts of 5 MiB hold 50,000 MiB: one byte more needs bigger parts.
+    const parts = await expectError(
+      await create(s, { path: "/z", partSize: PART, size: 10_000 * PART + 1 }),
+      400,
+      "EINVAL",
+    );
+    expect(parts.message).toContain(`takes 10001 parts of ${PART} bytes, more than 10000`);
+    expect(parts.message).toContain(`use a partSize of at least ${PART + 1} bytes`);
+    // Without a partSize, a size past 10,000 default parts gets bigger ones.
+    const big = await json<Upload>(await create(s, { path: "/z", size: 1024 ** 4 }));
+    expect(big.partSize).toBe(105 * MiB);
+    // An empty file is one empty part.
+    const empty = await json<Upload>(await create(s, { path: "/empty", size: 0 }));
+    expect((await part(s, empty.uploadId, 1, new Uint8Array(0))).status).toBe(200);
+    expect((await complete(s, empty.uploadId)).status).toBe(201);
+    expect(await getText(s, "/empty")).toBe("");
+  });
+
   it("holds parts to R2's exact ceilings: 5 GiB less 5 MiB a part, 5 TiB less 5 GiB a file", async () => {
     const s = await newShare();
     const ceiling = 5 * 1024 * MiB - 5 * MiB;
