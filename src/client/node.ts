@@ -11,7 +11,7 @@ import { IsADirectoryError, NotADirectoryError } from "./errors.js";
 import type { LeaseRef } from "./leases.js";
 import { NetworkFileSystem as Base } from "./nfs.js";
 import { checkOptions, checkValue, type KeysOf } from "./options.js";
-import type { Progress, WriteOptions } from "./uploads.js";
+import { type Progress, WRITE_KEYS, type WriteOptions } from "./uploads.js";
 
 export * from "./index.js";
 
@@ -58,10 +58,8 @@ export class NetworkFileSystem extends Base {
     remotePath?: string,
     options?: WriteOptions,
   ): Promise<number> {
-    // writeFile checks every option; refuse a bad one before touching the disk.
-    if (options !== undefined && (typeof options !== "object" || options === null)) {
-      checkOptions("addLocalFile", options, {});
-    }
+    // Refuse an unknown option before touching the disk (writeFile checks the values).
+    checkOptions("addLocalFile", options, WRITE_KEYS);
     const info = await stat(localPath);
     if (info.isDirectory()) {
       throw new IsADirectoryError(`${localPath} is a directory (use addLocalDir)`, {
