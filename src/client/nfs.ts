@@ -163,7 +163,8 @@ export class NetworkFileSystem {
       isBoolean,
       "a boolean",
     );
-    this.http = new HttpClient(checked);
+    const { createIfMissing: _, ...client } = checked;
+    this.http = new HttpClient(client);
     this.name = name;
     this.environment = this.http.environment;
     this.#createIfMissing = checked.createIfMissing ?? false;

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type ClientOptions,
+  HttpClient,
   InvalidRequestError,
   LockedError,
   NetworkFileSystem,
@@ -149,6 +150,13 @@ describe("unknown options are refused, never dropped", () => {
     expect(await thrown(() => nfs.acquireLease("/a", { depth: "1" } as never))).toBeInstanceOf(
       InvalidRequestError,
     );
+    // The transport's own options too (it is public): a misspelt token is no anonymous client.
+    expect(await thrown(() => new HttpClient({ tokn: "t" } as never))).toBeInstanceOf(
+      InvalidRequestError,
+    );
+    expect(
+      await thrown(() => NetworkFileSystem.fromName("x", { url: BASE, retries: -1 })),
+    ).toBeInstanceOf(InvalidRequestError);
     expect(calls).toHaveLength(0);
   });
 });
