@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
 import { type ClientOptions, NetworkFileSystem, type ShareDetail } from "../client/node.js";
+import { isGlob } from "../core/glob.js";
 import { loggedIn } from "./config.js";
 import { localPathsFor } from "./local-path.js";
 import { entryTable, humanSize, plural, progressBar, UsageError } from "./output.js";
@@ -37,7 +38,6 @@ export function share(name: string, o: Common, createIfMissing = false): Network
   return NetworkFileSystem.fromName(name, { ...clientOptions(o), createIfMissing });
 }
 
-const isGlob = (p: string) => p.includes("*");
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** `--lease ID` (repeatable): the leases a change holds. */
