@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { encodePath, HttpClient } from "../client/node.js";
-import { connection } from "./config.js";
+import { encodePath, HttpClient, Secret } from "../client/node.js";
+import { loggedIn } from "./config.js";
 import { UsageError } from "./output.js";
 
 /** Options every admin command takes (see `common` in main.ts). */
@@ -13,13 +13,22 @@ interface Common {
 }
 
 function client(o: Common): HttpClient {
-  const { url, token } = connection(o);
+  const { url, token } = loggedIn(o);
   return new HttpClient({
     ...(url ? { url } : {}),
-    ...(token ? { token } : {}),
+    token,
     ...(o.env ? { environment: o.env } : {}),
   });
 }
+
+/** `--shares a,b --shares c`: names, comma-separated and repeatable. */
+const collectNames = (value: string, previous: string[] = []) => [
+  ...previous,
+  ...value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== ""),
+];
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 const mountRoute = (share: string, path: string) =>
@@ -41,26 +50,44 @@ export function registerAdmin(program: Command, common: (c: Command) => Command)
         "KEY=VALUE pairs (values land in your shell history: prefer --from-env)",
       )
       .option("--from-env <key>", "take KEY's value from the environment (repeatable)", collect)
+      .option(
+        "--shares <names>",
+        'the shares whose mounts may use it, comma-separated or repeated, or "*" (default: your token\'s shares)',
+        collectNames,
+      )
       .description("store or replace a secret"),
-  ).action(async (name: string, pairs: string[], o: Common & { fromEnv?: string[] }) => {
-    const values: Record<string, string> = {};
-    for (const pair of pairs) {
-      const at = pair.indexOf("=");
-      if (at < 1) throw new UsageError(`expected KEY=VALUE, got ${pair}`);
-      values[pair.slice(0, at)] = pair.slice(at + 1);
-    }
-    for (const key of o.fromEnv ?? []) {
-      const value = process.env[key];
-      if (!value) throw new UsageError(`${key} is not set in the environment`);
-      values[key] = value;
-    }
-    if (Object.keys(values).length === 0)
-      throw new UsageError("give KEY=VALUE pairs or --from-env KEY");
-    await client(o).json("PUT", `/v1/secrets/${encodeURIComponent(name)}`, {
-      body: JSON.stringify(values),
-    });
-    console.error(`stored secret ${name}`);
-  });
+  ).action(
+    async (
+      name: string,
+      pairs: string[],
+      o: Common & { fromEnv?: string[]; shares?: string[] },
+    ) => {
+      const values: Record<string, string> = {};
+      for (const pair of pairs) {
+        const at = pair.indexOf("=");
+        if (at < 1) throw new UsageError(`expected KEY=VALUE, got ${pair}`);
+        values[pair.slice(0, at)] = pair.slice(at + 1);
+      }
+      for (const key of o.fromEnv ?? []) {
+        const value = process.env[key];
+        if (!value) throw new UsageError(`${key} is not set in the environment`);
+        values[key] = value;
+      }
+      if (Object.keys(values).length === 0)
+        throw new UsageError("give KEY=VALUE pairs or --from-env KEY");
+      if (o.shares !== undefined && o.shares.length === 0) {
+        throw new UsageError('--shares takes share names, or "*"');
+      }
+      const { url, token } = loggedIn(o);
+      const stored = await Secret.put(name, values, {
+        ...(url ? { url } : {}),
+        token,
+        ...(o.env ? { environment: o.env } : {}),
+        ...(o.shares ? { shares: o.shares } : {}),
+      });
+      console.error(`stored secret ${name} for ${stored.shares.join(", ")}`);
+    },
+  );
   common(
     secret
       .command("list")

@@ -1,9 +1,17 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import {
+  AuthenticationError,
+  EdgefsError,
+  HttpClient,
+  NetworkError,
+  PermissionError,
+} from "../client/node.js";
 import { registerAdmin } from "./admin.js";
 import { saveProfile } from "./config.js";
+import { registerLease } from "./lease.js";
 import { registerNfs } from "./nfs.js";
-import { report, UsageError } from "./output.js";
+import { networkReason, report, UsageError } from "./output.js";
 import { registerServe } from "./serve.js";
 
 /**
@@ -37,25 +45,60 @@ program
   .requiredOption("--url <url>", "gateway URL, e.g. https://edgefs.example.workers.dev")
   .requiredOption("--token <token>", "a root or scoped token")
   .option("--profile <name>", "profile name", "default")
-  .action((o: { url: string; token: string; profile: string }) => {
+  .option("--no-verify", "save without asking the server whether it takes the token")
+  .action(async (o: { url: string; token: string; profile: string; verify: boolean }) => {
     let url: URL;
     try {
       url = new URL(o.url);
     } catch {
       throw new UsageError(`not a URL: ${o.url}`);
     }
-    const file = saveProfile(o.profile, { url: url.toString().replace(/\/$/, ""), token: o.token });
+    const base = url.toString().replace(/\/$/, "");
+    if (o.verify) await verifyLogin(base, o.token);
+    const file = saveProfile(o.profile, { url: base, token: o.token });
     console.error(`saved profile ${o.profile} in ${file}`);
   });
 
+/** Login failed: one line, exit 1, and nothing saved. */
+class LoginError extends Error {}
+
+/**
+ * Asks the server whether it takes the token before it is saved: any
+ * answer but 401 means the token is good (a scoped token without read on
+ * "main" gets 403, and is still a token of this gateway).
+ */
+async function verifyLogin(url: string, token: string): Promise<void> {
+  const http = new HttpClient({ url, token, retries: 0 });
+  try {
+    await http.send("GET", "/v1/shares", { query: { limit: 1 } });
+  } catch (e) {
+    if (e instanceof PermissionError) return;
+    const unsaved = "nothing saved";
+    if (e instanceof AuthenticationError) {
+      throw new LoginError(`${url} refused the token (${e.message}); ${unsaved}`);
+    }
+    if (e instanceof NetworkError) {
+      throw new LoginError(
+        `cannot reach ${url}${networkReason(e)}; ${unsaved} (--no-verify saves it anyway)`,
+      );
+    }
+    const what = e instanceof EdgefsError ? `${e.code}: ${e.message}` : String(e);
+    throw new LoginError(`${url} does not answer as an edgefs gateway (${what}); ${unsaved}`);
+  }
+}
+
 registerNfs(program, common);
+registerLease(program, common);
 registerServe(program);
 registerAdmin(program, common);
 
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof CommanderError) {
+  if (e instanceof LoginError) {
+    process.stderr.write(`edgefs: login: ${e.message}\n`);
+    process.exitCode = 1;
+  } else if (e instanceof CommanderError) {
     // Commander already printed help, the version or its own usage error.
     process.exitCode = e.exitCode === 0 ? 0 : 2;
   } else {

@@ -6,9 +6,10 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
 import { type ClientOptions, NetworkFileSystem, type ShareDetail } from "../client/node.js";
-import { connection } from "./config.js";
+import { isGlob } from "../core/glob.js";
+import { loggedIn } from "./config.js";
 import { localPathsFor } from "./local-path.js";
-import { entryTable, humanSize, progressBar, UsageError } from "./output.js";
+import { entryTable, humanSize, plural, progressBar, UsageError } from "./output.js";
 
 /** Options every nfs command takes. */
 interface Common {
@@ -21,16 +22,15 @@ interface Common {
 
 const NAME = /^(?!\.)[A-Za-z0-9._-]{1,64}$/;
 
-function clientOptions(o: Common): ClientOptions {
-  const { url, token } = connection(o);
-  const options: ClientOptions = {};
+export function clientOptions(o: Common): ClientOptions {
+  const { url, token } = loggedIn(o);
+  const options: ClientOptions = { token };
   if (url) options.url = url;
-  if (token) options.token = token;
   if (o.env) options.environment = o.env;
   return options;
 }
 
-function share(name: string, o: Common, createIfMissing = false): NetworkFileSystem {
+export function share(name: string, o: Common, createIfMissing = false): NetworkFileSystem {
   if (!NAME.test(name))
     throw new UsageError(
       `invalid share name: ${name} (1-64 of A-Z a-z 0-9 . _ -, not starting with .)`,
@@ -38,7 +38,10 @@ function share(name: string, o: Common, createIfMissing = false): NetworkFileSys
   return NetworkFileSystem.fromName(name, { ...clientOptions(o), createIfMissing });
 }
 
-const isGlob = (p: string) => p.includes("*");
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `--lease ID` (repeatable): the leases a change holds. */
+const held = (o: { lease?: string[] }) => (o.lease?.length ? { lease: o.lease } : {});
 
 /** Entries of a glob checked together before any is written: one listing page. */
 const BATCH = 1000;
@@ -72,6 +75,12 @@ async function download(
   } finally {
     bar.stop();
   }
+}
+
+/** A whole number of seconds given as an option. */
+export function wholeSeconds(option: string, text: string): number {
+  if (!/^\d{1,9}$/.test(text)) throw new UsageError(`${option} takes whole seconds: ${text}`);
+  return Number(text);
 }
 
 /** A quota option: a non-negative integer, or `none` to clear the limit. */
@@ -168,13 +177,49 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
     nfs
       .command("put")
       .argument("<name>")
-      .argument("<local>", "a file or a directory")
+      .argument("<local>", 'a file or a directory; "-" reads stdin')
       .argument(
         "[remote]",
         "where it goes; a trailing / means into that directory under its own name",
       )
-      .description("upload a file or a directory tree"),
-  ).action(async (name: string, local: string, remote: string | undefined, o: Common) => {
+      .option("--lease <id>", "a lease the write holds (repeatable)", collect)
+      .description("upload a file, a directory tree, or stdin"),
+  ).action(
+    async (
+      name: string,
+      local: string,
+      remote: string | undefined,
+      o: Common & { lease?: string[] },
+    ) => {
+      if (local === "-") return putStdin(share(name, o), remote, o);
+      return putLocal(name, local, remote, o);
+    },
+  );
+
+  async function putStdin(
+    fs: NetworkFileSystem,
+    remote: string | undefined,
+    o: Common & { lease?: string[] },
+  ) {
+    if (remote === undefined || remote.endsWith("/")) {
+      throw new UsageError(
+        '"-" (stdin) needs the remote file path, e.g. `put SHARE - /logs/today.txt`',
+      );
+    }
+    const bytes = await fs.writeFile(
+      remote,
+      Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>,
+      held(o),
+    );
+    if (!o.quiet) console.error(`uploaded ${humanSize(bytes)} from stdin to ${remote}`);
+  }
+
+  async function putLocal(
+    name: string,
+    local: string,
+    remote: string | undefined,
+    o: Common & { lease?: string[] },
+  ) {
     if (!existsSync(local)) throw new UsageError(`no such file or directory: ${local}`);
     const fs = share(name, o);
     if (statSync(local).isDirectory()) {
@@ -182,13 +227,15 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
       let total = 0;
       try {
         const done = await fs.addLocalDir(local, remote, {
+          ...held(o),
           onProgress: (p) => {
             if (p.totalBytes !== total) total = p.totalBytes;
-            bar.update(p.bytes, `${p.files}/${p.totalFiles} files`);
+            bar.update(p.bytes, `${p.files}/${plural(p.totalFiles, "file")}`);
           },
         });
         bar.stop();
-        if (!o.quiet) console.error(`uploaded ${done.files} files, ${humanSize(done.bytes)}`);
+        if (!o.quiet)
+          console.error(`uploaded ${plural(done.files, "file")}, ${humanSize(done.bytes)}`);
       } finally {
         bar.stop();
       }
@@ -197,11 +244,11 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
     const size = statSync(local).size;
     const bar = progressBar(o.quiet ?? false, basename(local), size);
     try {
-      await fs.addLocalFile(local, remote, { onProgress: (p) => bar.update(p.bytes) });
+      await fs.addLocalFile(local, remote, { ...held(o), onProgress: (p) => bar.update(p.bytes) });
     } finally {
       bar.stop();
     }
-  });
+  }
 
   common(
     nfs
@@ -241,7 +288,7 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
       }
     }
     if (count === 0) throw new UsageError(`no file matches ${remote}`);
-    if (!o.quiet) console.error(`downloaded ${count} files to ${dest}`);
+    if (!o.quiet) console.error(`downloaded ${plural(count, "file")} to ${dest}`);
   });
 
   common(
@@ -250,10 +297,48 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
       .argument("<name>")
       .argument("<path>")
       .option("-r, --recursive", "delete a directory and everything in it")
+      .option("--lease <id>", "a lease the delete holds (repeatable)", collect)
       .description("delete a file or a directory"),
-  ).action(async (name: string, path: string, o: Common & { recursive?: boolean }) => {
-    await share(name, o).removeFile(path, { recursive: o.recursive ?? false });
-  });
+  ).action(
+    async (name: string, path: string, o: Common & { recursive?: boolean; lease?: string[] }) => {
+      await share(name, o).removeFile(path, { recursive: o.recursive ?? false, ...held(o) });
+    },
+  );
+
+  common(
+    nfs
+      .command("presign")
+      .argument("<name>")
+      .argument("<path>", "one file (it need not exist yet for PUT)")
+      .option("--method <method>", "GET (read it) or PUT (upload to it)", "GET")
+      .option("--expires-in <seconds>", "how long the URL works (default 3600, at most 7 days)")
+      .option("--json", "print JSON")
+      .description("a URL that reads or writes one file with no token: plain curl or a browser"),
+  ).action(
+    async (
+      name: string,
+      path: string,
+      o: Common & { method: string; expiresIn?: string; json?: boolean },
+    ) => {
+      const method = o.method.toUpperCase();
+      if (method !== "GET" && method !== "PUT") {
+        throw new UsageError(`--method takes GET or PUT, not ${o.method}`);
+      }
+      const expiresIn =
+        o.expiresIn === undefined ? undefined : wholeSeconds("--expires-in", o.expiresIn);
+      const signed = await share(name, o).presign(path, {
+        method,
+        ...(expiresIn === undefined ? {} : { expiresIn }),
+      });
+      if (o.json) return void console.log(JSON.stringify(signed, null, 2));
+      console.log(signed.url);
+      if (!o.quiet) {
+        console.error(
+          `${signed.method} ${signed.path} until ${new Date(signed.expiresAt).toISOString()}`,
+        );
+      }
+    },
+  );
 
   common(
     nfs

@@ -1,5 +1,5 @@
 import cliProgress from "cli-progress";
-import { EdgefsError, type FileEntry } from "../client/node.js";
+import { AuthenticationError, EdgefsError, type FileEntry, NetworkError } from "../client/node.js";
 
 /** A mistake of the user's (bad name, missing local file): one line, no stack. */
 export class UsageError extends Error {}
@@ -10,6 +10,16 @@ export function report(e: unknown): number {
     process.stderr.write(`edgefs: ${e.message}\n`);
     return 2;
   }
+  if (e instanceof NetworkError) {
+    process.stderr.write(`edgefs: ${e.code}: ${e.message}${networkReason(e)}\n`);
+    return 1;
+  }
+  if (e instanceof AuthenticationError) {
+    process.stderr.write(
+      `edgefs: ${e.code}: ${e.message} (the token was refused: \`edgefs login\` again, or check EDGEFS_TOKEN)\n`,
+    );
+    return 1;
+  }
   if (e instanceof EdgefsError) {
     process.stderr.write(`edgefs: ${e.code}: ${e.message}\n`);
     return 1;
@@ -17,6 +27,20 @@ export function report(e: unknown): number {
   const message = e instanceof Error ? e.message : String(e);
   process.stderr.write(`edgefs: ${message}\n`);
   return 1;
+}
+
+/** Node's fetch says only "fetch failed": the reason (ECONNREFUSED, ENOTFOUND …) is in its cause. */
+export function networkReason(e: NetworkError): string {
+  const inner = (e.cause as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  const code = typeof inner?.code === "string" ? inner.code : undefined;
+  const message = typeof inner?.message === "string" ? inner.message : undefined;
+  const reason = code ?? message;
+  return reason ? ` (${reason}: is the gateway running at that URL?)` : "";
+}
+
+/** "1 file", "2 files". */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 const units = ["B", "KiB", "MiB", "GiB", "TiB"];

@@ -6,6 +6,7 @@ import {
   InvalidRequestError,
   NetworkError,
 } from "./errors.js";
+import { CLIENT_KEYS, checkOptions, checkValue } from "./options.js";
 
 /** How to reach edgefs. Every field falls back to the environment, then to a default. */
 export interface ClientOptions {
@@ -97,7 +98,26 @@ export class HttpClient {
   readonly retries: number;
   readonly #fetch: typeof fetch;
 
-  constructor(options: ClientOptions = {}) {
+  constructor(options?: ClientOptions) {
+    options = checkOptions("client options", options, CLIENT_KEYS);
+    const isString = (v: unknown) => typeof v === "string";
+    checkValue("client options", "url", options.url, isString, "a URL");
+    checkValue("client options", "token", options.token, isString, "a string");
+    checkValue("client options", "environment", options.environment, isString, "a string");
+    checkValue(
+      "client options",
+      "fetch",
+      options.fetch,
+      (v) => typeof v === "function",
+      "a function",
+    );
+    checkValue(
+      "client options",
+      "retries",
+      options.retries,
+      (v) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0,
+      "a non-negative integer",
+    );
     this.url = (options.url ?? envVar("EDGEFS_URL") ?? DEFAULT_URL).replace(/\/+$/, "");
     this.token = options.token ?? envVar("EDGEFS_TOKEN");
     this.environment = options.environment ?? "main";

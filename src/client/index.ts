@@ -1,5 +1,17 @@
 // edgefs SDK: the runtime-agnostic entry (Node, browsers, Workers, Deno, Bun).
 // Node's extras (local files and directories) are in ./node.js.
+
+export {
+  type MintedToken,
+  type Permission,
+  Secret,
+  type SecretInfo,
+  type SecretPutOptions,
+  Token,
+  type TokenCreateOptions,
+  type TokenInfo,
+  type TokenScope,
+} from "./admin.js";
 export {
   AuthenticationError,
   EdgefsError,
@@ -24,12 +36,24 @@ export {
   UpstreamError,
 } from "./errors.js";
 export { type ClientOptions, encodePath, HttpClient } from "./http.js";
+export type { LeaseOptions, LeaseRef, WithLeaseOptions } from "./leases.js";
 export {
+  type CloudBucketMount,
+  type CopyOptions,
   type EphemeralOptions,
   type FileEntry,
   type FromNameOptions,
+  type Lease,
+  type LeaseHolding,
+  type ListOptions,
+  type MkdirOptions,
+  type Mount,
+  type MoveOptions,
   NetworkFileSystem,
   type NetworkFileSystemClass,
+  type PresignedUrl,
+  type PresignOptions,
+  type RemoveOptions,
   type ShareDetail,
   type ShareInfo,
   type ShareQuota,

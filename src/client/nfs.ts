@@ -3,9 +3,22 @@
 // Runtime-agnostic (fetch, streams, Blob, timers): Node, browsers, Workers.
 
 // The wire types are the server's own: one definition of the contract.
+import type { Mount } from "../core/mount.js";
 import type { FileEntry, ShareDetail, ShareInfo, ShareQuota } from "../core/types.js";
 import { IsADirectoryError, NotADirectoryError, NotFoundError, ServerError } from "./errors.js";
 import { absolute, type ClientOptions, encodePath, HttpClient, jsonBody } from "./http.js";
+import {
+  checkLeaseOptions,
+  LEASE_KEYS,
+  type Lease,
+  type LeaseOptions,
+  type LeaseRef,
+  leaseHeader,
+  leaseIdOf,
+  WITH_LEASE_KEYS,
+  type WithLeaseOptions,
+} from "./leases.js";
+import { CLIENT_KEYS, checkOptions, checkValue, type KeysOf } from "./options.js";
 import {
   checkRange,
   type FileReader,
@@ -13,14 +26,101 @@ import {
   RemoteFile,
   rangeHeader,
 } from "./remote-file.js";
-import { targetPath, upload, type WriteData, type WriteOptions } from "./uploads.js";
+import {
+  checkWriteOptions,
+  targetPath,
+  upload,
+  WRITE_KEYS,
+  type WriteData,
+  type WriteOptions,
+  writeHeaders,
+} from "./uploads.js";
 
-export type { FileEntry, ShareDetail, ShareInfo, ShareQuota };
+export type { FileEntry, Lease, Mount, ShareDetail, ShareInfo, ShareQuota };
 
 /** Options of fromName() and the constructor. */
 export type FromNameOptions = ClientOptions & { createIfMissing?: boolean };
 /** Options of ephemeral(). */
 export type EphemeralOptions = ClientOptions & { ttlSeconds?: number };
+
+/** What every change (mkdir, removeFile, move, copy) may say: the leases it holds. */
+export interface LeaseHolding {
+  /** The lease (or leases, up to 16) the change holds: needed where someone leased the path. */
+  lease?: LeaseRef | readonly LeaseRef[];
+}
+export type MkdirOptions = LeaseHolding;
+export type RemoveOptions = LeaseHolding & { recursive?: boolean };
+export type MoveOptions = LeaseHolding & { overwrite?: boolean };
+export type CopyOptions = LeaseHolding & { recursive?: boolean; overwrite?: boolean };
+export interface ListOptions {
+  recursive?: boolean;
+}
+
+/** Options of presign(). */
+export interface PresignOptions {
+  /** What the URL allows: "GET" (default, needs read) or "PUT" (needs write). */
+  method?: "GET" | "PUT";
+  /** Seconds it works: 1 to 7 days, default one hour (never past the signing token's expiry). */
+  expiresIn?: number;
+}
+
+/** A presigned URL: plain curl or a browser reads (GET) or writes (PUT) one file with it. */
+export interface PresignedUrl {
+  url: string;
+  method: "GET" | "PUT";
+  path: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
+
+/** A bucket to mount (Modal's CloudBucketMount): S3, R2, GCS (HMAC keys), MinIO … */
+export interface CloudBucketMount {
+  bucket: string;
+  /** S3-compatible endpoint URL; default AWS S3 of the region. */
+  endpoint?: string;
+  /** Default: the secret's AWS_REGION, else us-east-1; "auto" for R2. */
+  region?: string;
+  /** Only keys below this prefix (ends with "/"). */
+  keyPrefix?: string;
+  /** Name of a secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; omit for public buckets. */
+  secret?: string;
+  readOnly?: boolean;
+  requesterPays?: boolean;
+  /** Path-style URLs (MinIO and most non-AWS endpoints). */
+  forcePathStyle?: boolean;
+}
+
+const FROM_NAME_KEYS = {
+  ...CLIENT_KEYS,
+  createIfMissing: true,
+} as const satisfies KeysOf<FromNameOptions>;
+const EPHEMERAL_KEYS = {
+  ...CLIENT_KEYS,
+  ttlSeconds: true,
+} as const satisfies KeysOf<EphemeralOptions>;
+const QUOTA_KEYS = { bytes: true, files: true } as const;
+const MKDIR_KEYS = { lease: true } as const satisfies KeysOf<MkdirOptions>;
+const REMOVE_KEYS = { lease: true, recursive: true } as const satisfies KeysOf<RemoveOptions>;
+const MOVE_KEYS = { lease: true, overwrite: true } as const satisfies KeysOf<MoveOptions>;
+const COPY_KEYS = {
+  lease: true,
+  recursive: true,
+  overwrite: true,
+} as const satisfies KeysOf<CopyOptions>;
+const LIST_KEYS = { recursive: true } as const satisfies KeysOf<ListOptions>;
+const READ_KEYS = { offset: true, length: true } as const satisfies KeysOf<ReadOptions>;
+const PRESIGN_KEYS = { method: true, expiresIn: true } as const satisfies KeysOf<PresignOptions>;
+const MOUNT_KEYS = {
+  bucket: true,
+  endpoint: true,
+  region: true,
+  keyPrefix: true,
+  secret: true,
+  readOnly: true,
+  requesterPays: true,
+  forcePathStyle: true,
+} as const satisfies KeysOf<CloudBucketMount>;
+const isBoolean = (v: unknown) => typeof v === "boolean";
 
 /** The constructor shape the static factories build with, so subclasses get themselves back. */
 export type NetworkFileSystemClass<T extends NetworkFileSystem> = new (
@@ -46,14 +146,29 @@ export class NetworkFileSystem {
   /** The transport (configuration, retries, error mapping), for subclasses. */
   protected readonly http: HttpClient;
   readonly #createIfMissing: boolean;
+  readonly #options: FromNameOptions;
   #created: Promise<void> | undefined;
+  /** Leases every change of this handle holds (see holding()). */
+  #held: readonly string[] = [];
+  /** The handle this one is a view of (holding()): it creates the share, once. */
+  #parent: NetworkFileSystem | undefined;
 
   /** Same as fromName(): lazy, no request until the first use. */
-  constructor(name: string, options: FromNameOptions = {}) {
-    this.http = new HttpClient(options);
+  constructor(name: string, options?: FromNameOptions) {
+    const checked = checkOptions("NetworkFileSystem", options, FROM_NAME_KEYS);
+    checkValue(
+      "NetworkFileSystem",
+      "createIfMissing",
+      checked.createIfMissing,
+      isBoolean,
+      "a boolean",
+    );
+    const { createIfMissing: _, ...client } = checked;
+    this.http = new HttpClient(client);
     this.name = name;
     this.environment = this.http.environment;
-    this.#createIfMissing = options.createIfMissing ?? false;
+    this.#createIfMissing = checked.createIfMissing ?? false;
+    this.#options = { ...checked };
   }
 
   // ── Shares ──────────────────────────────────────────────────────────
@@ -74,9 +189,9 @@ export class NetworkFileSystem {
    */
   static async ephemeral<T extends NetworkFileSystem>(
     this: NetworkFileSystemClass<T>,
-    options: EphemeralOptions = {},
+    options?: EphemeralOptions,
   ): Promise<T & AsyncDisposable> {
-    const { ttlSeconds, ...clientOptions } = options;
+    const { ttlSeconds, ...clientOptions } = checkOptions("ephemeral", options, EPHEMERAL_KEYS);
     const http = new HttpClient(clientOptions);
     const body = ttlSeconds === undefined ? { ephemeral: true } : { ephemeral: true, ttlSeconds };
     const info = await http.json<ShareInfo>("POST", "/v1/shares", jsonBody(body));
@@ -107,12 +222,13 @@ export class NetworkFileSystem {
 
   /** Deletes a share with all its data. */
   static async delete(name: string, options?: ClientOptions): Promise<void> {
-    await new HttpClient(options).send("DELETE", `/v1/shares/${encodeURIComponent(name)}`);
+    const client = checkOptions("NetworkFileSystem.delete", options, CLIENT_KEYS);
+    await new HttpClient(client).send("DELETE", `/v1/shares/${encodeURIComponent(name)}`);
   }
 
   /** Every share of the environment (pages through cursors). */
   static async list(options?: ClientOptions): Promise<ShareInfo[]> {
-    const http = new HttpClient(options);
+    const http = new HttpClient(checkOptions("NetworkFileSystem.list", options, CLIENT_KEYS));
     const shares: ShareInfo[] = [];
     let cursor: string | undefined;
     do {
@@ -137,6 +253,7 @@ export class NetworkFileSystem {
    * ENOSPC); deletes and moves always work.
    */
   async setQuota(quota: { bytes?: number | null; files?: number | null }): Promise<ShareDetail> {
+    checkOptions("setQuota", quota, QUOTA_KEYS);
     await this.#ready();
     return this.http.json<ShareDetail>("PUT", `${this.#shareRoute()}/quota`, jsonBody(quota));
   }
@@ -149,75 +266,94 @@ export class NetworkFileSystem {
    * options.name, else a File's own name. Big bodies go through the multipart
    * upload API, in parallel parts that are each retried.
    */
-  async writeFile(
-    remotePath: string,
-    data: WriteData,
-    options: WriteOptions = {},
-  ): Promise<number> {
-    const path = targetPath(remotePath, data, options.name);
+  async writeFile(remotePath: string, data: WriteData, options?: WriteOptions): Promise<number> {
+    const checked = checkOptions("writeFile", options, WRITE_KEYS);
+    checkWriteOptions(checked);
+    const path = targetPath(remotePath, data, checked.name);
+    const headers = writeHeaders(checked);
+    headers.lease = this.#leaseHeader("writeFile", checked.lease);
     await this.#ready();
-    return upload(this.http, { shareRoute: this.#shareRoute(), path }, data, options);
+    return upload(this.http, { shareRoute: this.#shareRoute(), path }, data, checked, headers);
   }
 
   /** mkdir -p. */
-  async mkdir(path: string): Promise<void> {
+  async mkdir(path: string, options?: MkdirOptions): Promise<void> {
+    const { lease } = checkOptions("mkdir", options, MKDIR_KEYS);
+    const headers = this.#leaseHeader("mkdir", lease);
     await this.#ready();
     const encoded = encodePath(path).replace(/\/*$/, "/");
     await this.http.send("PUT", `${this.#shareRoute()}/files/${encoded}`, {
       body: new Uint8Array(0),
+      headers,
     });
   }
 
   /** Deletes a file, or a directory (a non-empty one only with recursive). */
-  async removeFile(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+  async removeFile(path: string, options?: RemoveOptions): Promise<void> {
+    const { lease, recursive } = checkOptions("removeFile", options, REMOVE_KEYS);
+    checkValue("removeFile", "recursive", recursive, isBoolean, "a boolean");
+    const headers = this.#leaseHeader("removeFile", lease);
     await this.#ready();
     await this.http.send("DELETE", this.#fileRoute("files", path), {
-      query: { recursive: options.recursive ? "true" : undefined },
+      query: { recursive: recursive ? "true" : undefined },
+      headers,
     });
   }
 
   /** Renames a file or a directory tree (metadata only). */
-  async move(from: string, to: string, options: { overwrite?: boolean } = {}): Promise<FileEntry> {
+  async move(from: string, to: string, options?: MoveOptions): Promise<FileEntry> {
+    const { lease, overwrite } = checkOptions("move", options, MOVE_KEYS);
+    checkValue("move", "overwrite", overwrite, isBoolean, "a boolean");
+    const headers = this.#leaseHeader("move", lease);
     await this.#ready();
-    const body = { from: absolute(from), to: absolute(to), overwrite: options.overwrite ?? false };
-    return this.http.json<FileEntry>("POST", `${this.#shareRoute()}/move`, jsonBody(body));
+    const body = { from: absolute(from), to: absolute(to), overwrite: overwrite ?? false };
+    return this.http.json<FileEntry>("POST", `${this.#shareRoute()}/move`, {
+      ...jsonBody(body),
+      headers: { "content-type": "application/json", ...headers },
+    });
   }
 
   /** Copies a file, or a directory tree with recursive (blobs are shared by reference). */
-  async copy(
-    from: string,
-    to: string,
-    options: { recursive?: boolean; overwrite?: boolean } = {},
-  ): Promise<FileEntry> {
+  async copy(from: string, to: string, options?: CopyOptions): Promise<FileEntry> {
+    const { lease, recursive, overwrite } = checkOptions("copy", options, COPY_KEYS);
+    checkValue("copy", "recursive", recursive, isBoolean, "a boolean");
+    checkValue("copy", "overwrite", overwrite, isBoolean, "a boolean");
+    const headers = this.#leaseHeader("copy", lease);
     await this.#ready();
     const body = {
       from: absolute(from),
       to: absolute(to),
-      recursive: options.recursive ?? false,
-      overwrite: options.overwrite ?? false,
+      recursive: recursive ?? false,
+      overwrite: overwrite ?? false,
     };
-    return this.http.json<FileEntry>("POST", `${this.#shareRoute()}/copy`, jsonBody(body));
+    return this.http.json<FileEntry>("POST", `${this.#shareRoute()}/copy`, {
+      ...jsonBody(body),
+      headers: { "content-type": "application/json", ...headers },
+    });
   }
 
   // ── Reading ─────────────────────────────────────────────────────────
 
   /** A file's bytes, streamed when consumed; offset/length read a range. */
-  readFile(path: string, options: ReadOptions = {}): FileReader {
-    checkRange(options);
-    return new RemoteFile(async () => (await this.openRead(path, options)).stream);
+  readFile(path: string, options?: ReadOptions): FileReader {
+    const checked = checkOptions("readFile", options, READ_KEYS);
+    checkRange(checked);
+    return new RemoteFile(async () => (await this.openRead(path, checked)).stream);
   }
 
   /**
    * Entries of a directory (names relative to it), a file (itself) or a glob
    * (absolute paths), page by page: constant memory for any size.
    */
-  async *iterdir(path = "/", options: { recursive?: boolean } = {}): AsyncGenerator<FileEntry> {
+  async *iterdir(path = "/", options?: ListOptions): AsyncGenerator<FileEntry> {
+    const { recursive } = checkOptions("iterdir", options, LIST_KEYS);
+    checkValue("iterdir", "recursive", recursive, isBoolean, "a boolean");
     await this.#ready();
     const route = this.#fileRoute("list", path);
     let cursor: string | undefined;
     do {
       const page: { entries: FileEntry[]; cursor?: string } = await this.http.json("GET", route, {
-        query: { recursive: options.recursive ? "true" : undefined, limit: LIST_PAGE, cursor },
+        query: { recursive: recursive ? "true" : undefined, limit: LIST_PAGE, cursor },
       });
       yield* page.entries;
       cursor = nextCursor(cursor, page.cursor);
@@ -225,7 +361,8 @@ export class NetworkFileSystem {
   }
 
   /** iterdir() into an array. */
-  async listdir(path = "/", options: { recursive?: boolean } = {}): Promise<FileEntry[]> {
+  async listdir(path = "/", options?: ListOptions): Promise<FileEntry[]> {
+    checkOptions("listdir", options, LIST_KEYS);
     const entries: FileEntry[] = [];
     for await (const entry of this.iterdir(path, options)) entries.push(entry);
     return entries;
@@ -276,9 +413,191 @@ export class NetworkFileSystem {
     };
   }
 
+  // ── Presigned URLs ──────────────────────────────────────────────────
+
+  /**
+   * A URL that lets plain curl or a browser read (GET) or write (PUT) one
+   * file, with no header, until it expires (default one hour, at most 7 days).
+   */
+  async presign(path: string, options?: PresignOptions): Promise<PresignedUrl> {
+    const { method = "GET", expiresIn } = checkOptions("presign", options, PRESIGN_KEYS);
+    checkValue("presign", "method", method, (v) => v === "GET" || v === "PUT", '"GET" or "PUT"');
+    checkValue(
+      "presign",
+      "expiresIn",
+      expiresIn,
+      (v) => typeof v === "number" && Number.isSafeInteger(v) && v >= 1,
+      "a whole number of seconds",
+    );
+    await this.#ready();
+    const body =
+      expiresIn === undefined
+        ? { path: absolute(path), method }
+        : { path: absolute(path), method, expiresIn };
+    return this.http.json<PresignedUrl>("POST", `${this.#shareRoute()}/presign`, jsonBody(body));
+  }
+
+  // ── Leases ──────────────────────────────────────────────────────────
+
+  /**
+   * Takes a lease on a path (which need not exist yet): until it is released
+   * or expires, changes at or below it by anyone not holding it fail with
+   * LockedError (423). Overlapping exclusive leases conflict (LockedError).
+   */
+  async acquireLease(path: string, options?: LeaseOptions): Promise<Lease> {
+    const checked = checkOptions("acquireLease", options, LEASE_KEYS);
+    checkLeaseOptions("acquireLease", checked);
+    await this.#ready();
+    return this.http.json<Lease>("POST", `${this.#shareRoute()}/leases`, {
+      ...jsonBody({ path: absolute(path), ...checked }),
+      retry: false,
+    });
+  }
+
+  /** Extends a lease by its ttl (or by ttlSeconds) from now. */
+  async renewLease(lease: LeaseRef, options?: { ttlSeconds?: number }): Promise<Lease> {
+    const id = leaseIdOf("renewLease", lease);
+    const { ttlSeconds } = checkOptions("renewLease", options, { ttlSeconds: true });
+    checkLeaseOptions("renewLease", { ttlSeconds });
+    await this.#ready();
+    const route = `${this.#shareRoute()}/leases/${id}/renew`;
+    // Renewing twice is renewing: safe to retry.
+    return this.http.json<Lease>("POST", route, {
+      ...(ttlSeconds === undefined ? {} : jsonBody({ ttlSeconds })),
+      retry: true,
+    });
+  }
+
+  /** Releases a lease at once (it would expire by itself). */
+  async releaseLease(lease: LeaseRef): Promise<void> {
+    const id = leaseIdOf("releaseLease", lease);
+    await this.#ready();
+    await this.http.send("DELETE", `${this.#shareRoute()}/leases/${id}`);
+  }
+
+  /** The share's active leases, or those on, above or below `path`. */
+  async listLeases(options?: { path?: string }): Promise<Lease[]> {
+    const { path } = checkOptions("listLeases", options, { path: true });
+    checkValue("listLeases", "path", path, (v) => typeof v === "string", "a string");
+    await this.#ready();
+    const { leases } = await this.http.json<{ leases: Lease[] }>(
+      "GET",
+      `${this.#shareRoute()}/leases`,
+      { query: { path: path === undefined ? undefined : absolute(path) } },
+    );
+    return leases;
+  }
+
+  /**
+   * A handle on the same share whose every change holds these leases (as the
+   * `lease` option of each call does). Reads need no lease.
+   */
+  holding(...leases: LeaseRef[]): this {
+    const ids = leases.map((l) => leaseIdOf("holding", l));
+    const Class = this.constructor as NetworkFileSystemClass<this>;
+    const view = new Class(this.name, { ...this.#options, createIfMissing: false });
+    view.#held = [...new Set([...this.#held, ...ids])];
+    view.#parent = this.#parent ?? this;
+    return view;
+  }
+
+  /**
+   * Runs `fn` holding a lease on `path`, and releases it when fn ends, also
+   * when it throws. fn gets a handle whose changes hold the lease, and the
+   * lease. The lease is renewed every ttl/3 while fn runs (autoRenew: false
+   * to let it expire on time).
+   *
+   * ```ts
+   * await nfs.withLease("/reports", async (fs) => fs.writeFile("/reports/q3.txt", text), { ttlSeconds: 30 });
+   * ```
+   */
+  async withLease<T>(
+    path: string,
+    fn: (fs: this, lease: Lease) => T | Promise<T>,
+    options?: WithLeaseOptions,
+  ): Promise<T> {
+    const { autoRenew = true, ...leaseOptions } = checkOptions(
+      "withLease",
+      options,
+      WITH_LEASE_KEYS,
+    );
+    checkValue("withLease", "autoRenew", autoRenew, isBoolean, "a boolean");
+    checkValue("withLease", "fn", fn, (v) => typeof v === "function", "a function");
+    const lease = await this.acquireLease(path, leaseOptions);
+    let timer: ReturnType<typeof setInterval> | undefined;
+    if (autoRenew) {
+      // A failed renewal is tried again a ttl/3 later, before the lease runs out.
+      timer = setInterval(
+        () => void this.renewLease(lease).catch(() => undefined),
+        (lease.ttlSeconds * 1000) / 3,
+      );
+      (timer as unknown as { unref?: () => void }).unref?.();
+    }
+    const release = async () => {
+      if (timer !== undefined) clearInterval(timer);
+      await this.releaseLease(lease).catch((e: unknown) => {
+        if (!(e instanceof NotFoundError)) throw e; // expired already: nothing to release
+      });
+    };
+    let result: T;
+    try {
+      result = await fn(this.holding(lease), lease);
+    } catch (e) {
+      // fn's error is the one to see, whatever the release says.
+      await release().catch(() => undefined);
+      throw e;
+    }
+    await release();
+    return result;
+  }
+
+  // ── Bucket mounts ───────────────────────────────────────────────────
+
+  /** Mounts a bucket at `path` of this share (admin), as Modal's CloudBucketMount does. */
+  async addMount(path: string, mount: CloudBucketMount): Promise<Mount> {
+    const checked = checkOptions("addMount", mount, MOUNT_KEYS);
+    checkValue(
+      "addMount",
+      "bucket",
+      checked.bucket ?? null,
+      (v) => typeof v === "string",
+      "a bucket name",
+    );
+    await this.#ready();
+    return this.http.json<Mount>("PUT", this.#mountRoute(path), jsonBody(checked));
+  }
+
+  /** The share's bucket mounts. */
+  async listMounts(): Promise<Mount[]> {
+    await this.#ready();
+    const { mounts } = await this.http.json<{ mounts: Mount[] }>(
+      "GET",
+      `${this.#shareRoute()}/mounts`,
+    );
+    return mounts;
+  }
+
+  /** Unmounts the bucket at `path` (the bucket's objects are untouched). */
+  async removeMount(path: string): Promise<void> {
+    await this.#ready();
+    await this.http.send("DELETE", this.#mountRoute(path));
+  }
+
   // ── Internals ───────────────────────────────────────────────────────
 
+  /** Edgefs-Lease for a change: the handle's leases and the call's. */
+  #leaseHeader(what: string, lease: LeaseRef | readonly LeaseRef[] | undefined) {
+    const own: readonly LeaseRef[] =
+      lease === undefined ? [] : Array.isArray(lease) ? lease : [lease as LeaseRef];
+    return leaseHeader(what, [...this.#held, ...own]);
+  }
+
+  #mountRoute(path: string): string {
+    return `${this.#shareRoute()}/mounts/${encodePath(path)}`;
+  }
+
   #ready(): Promise<void> {
+    if (this.#parent) return this.#parent.#ready();
     if (!this.#createIfMissing) return Promise.resolve();
     this.#created ??= this.http.send("PUT", this.#shareRoute()).catch((e: unknown) => {
       this.#created = undefined; // try again on the next use

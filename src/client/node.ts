@@ -8,8 +8,10 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as NodeWebReadableStream } from "node:stream/web";
 import { IsADirectoryError, NotADirectoryError } from "./errors.js";
+import type { LeaseRef } from "./leases.js";
 import { NetworkFileSystem as Base } from "./nfs.js";
-import type { Progress, WriteOptions } from "./uploads.js";
+import { checkOptions, checkValue, type KeysOf } from "./options.js";
+import { type Progress, WRITE_KEYS, type WriteOptions } from "./uploads.js";
 
 export * from "./index.js";
 
@@ -26,8 +28,21 @@ export interface AddLocalDirOptions {
   /** Files uploaded at once, default 8. */
   concurrency?: number;
   onProgress?: (p: LocalDirProgress) => void;
+  /** The lease (or leases) every file's write holds. */
+  lease?: LeaseRef | readonly LeaseRef[];
 }
 
+/** Options of readFileTo(). */
+export interface ReadFileToOptions {
+  onProgress?: (p: Progress) => void;
+}
+
+const DIR_KEYS = {
+  concurrency: true,
+  onProgress: true,
+  lease: true,
+} as const satisfies KeysOf<AddLocalDirOptions>;
+const READ_TO_KEYS = { onProgress: true } as const satisfies KeysOf<ReadFileToOptions>;
 const DEFAULT_DIR_CONCURRENCY = 8;
 
 /** NetworkFileSystem with Node's local-file helpers (Modal's add_local_file / add_local_dir). */
@@ -41,8 +56,10 @@ export class NetworkFileSystem extends Base {
   async addLocalFile(
     localPath: string,
     remotePath?: string,
-    options: WriteOptions = {},
+    options?: WriteOptions,
   ): Promise<number> {
+    // Refuse an unknown option before touching the disk (writeFile checks the values).
+    checkOptions("addLocalFile", options, WRITE_KEYS);
     const info = await stat(localPath);
     if (info.isDirectory()) {
       throw new IsADirectoryError(`${localPath} is a directory (use addLocalDir)`, {
@@ -66,26 +83,30 @@ export class NetworkFileSystem extends Base {
   async addLocalDir(
     localPath: string,
     remotePath?: string,
-    options: AddLocalDirOptions = {},
+    options?: AddLocalDirOptions,
   ): Promise<{ files: number; bytes: number }> {
+    const checked = checkOptions("addLocalDir", options, DIR_KEYS);
+    const isFunction = (v: unknown) => typeof v === "function";
+    checkValue("addLocalDir", "onProgress", checked.onProgress, isFunction, "a function");
     const root = remotePath ?? `/${basename(localPath.replace(/[/\\]+$/, "")) || ""}`;
     const { files, emptyDirs } = await walk(localPath);
     const totalFiles = files.length;
     const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
     const remoteOf = (local: string) => joinRemote(root, relative(localPath, local).split(sep));
-    for (const dir of emptyDirs) await this.mkdir(remoteOf(dir));
+    const held = checked.lease === undefined ? {} : { lease: checked.lease };
+    for (const dir of emptyDirs) await this.mkdir(remoteOf(dir), held);
     let done = 0;
     let bytes = 0;
     let next = 0;
-    const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_DIR_CONCURRENCY));
+    const concurrency = Math.max(1, Math.floor(checked.concurrency ?? DEFAULT_DIR_CONCURRENCY));
     let failed = false;
     const worker = async () => {
       for (let file = files[next++]; file !== undefined && !failed; file = files[next++]) {
         const remote = remoteOf(file.path);
-        const written = await this.writeFile(remote, await openAsBlob(file.path), {});
+        const written = await this.writeFile(remote, await openAsBlob(file.path), held);
         done++;
         bytes += written;
-        options.onProgress?.({ files: done, totalFiles, bytes, totalBytes, path: remote });
+        checked.onProgress?.({ files: done, totalFiles, bytes, totalBytes, path: remote });
       }
     };
     const guarded = () =>
@@ -105,8 +126,9 @@ export class NetworkFileSystem extends Base {
   async readFileTo(
     remotePath: string,
     localPath: string,
-    options: { onProgress?: (p: Progress) => void } = {},
+    options?: ReadFileToOptions,
   ): Promise<number> {
+    const checked = checkOptions("readFileTo", options, READ_TO_KEYS);
     await mkdir(dirname(localPath), { recursive: true });
     const temp = join(
       dirname(localPath),
@@ -114,7 +136,7 @@ export class NetworkFileSystem extends Base {
     );
     const { stream, size } = await this.openRead(remotePath);
     let bytes = 0;
-    const onProgress = options.onProgress;
+    const onProgress = checked.onProgress;
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         bytes += chunk.byteLength;

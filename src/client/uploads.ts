@@ -4,6 +4,8 @@
 import type { FileEntry } from "../core/types.js";
 import { InvalidRequestError } from "./errors.js";
 import { absolute, encodePath, type HttpClient, jsonBody } from "./http.js";
+import { type LeaseRef, leaseHeader } from "./leases.js";
+import { checkValue, type KeysOf } from "./options.js";
 
 /** Bytes sent (or received) so far, and the total when it is known. */
 export interface Progress {
@@ -29,6 +31,68 @@ export interface WriteOptions {
    * `Infinity` streams it in one PUT without buffering (such a PUT is never retried).
    */
   multipartThreshold?: number;
+  /**
+   * Compare-and-swap: write only if the file is still at this ETag (as stat()
+   * or a write answered it); `"*"`: only if the file exists. Else
+   * PreconditionError (412) and nothing is written.
+   */
+  ifMatch?: string;
+  /**
+   * `"*"`: create only — PreconditionError (412) if the file exists. An ETag:
+   * write unless the file is at that version.
+   */
+  ifNoneMatch?: string;
+  /** The lease (or leases, up to 16) this write holds: needed where someone leased the path. */
+  lease?: LeaseRef | readonly LeaseRef[];
+}
+
+/** Every key of WriteOptions: anything else is refused (InvalidRequestError, status 0). */
+export const WRITE_KEYS = {
+  onProgress: true,
+  name: true,
+  partSize: true,
+  concurrency: true,
+  multipartThreshold: true,
+  ifMatch: true,
+  ifNoneMatch: true,
+  lease: true,
+} as const satisfies KeysOf<WriteOptions>;
+
+/** Refuses, before any request, option values of the wrong type. */
+export function checkWriteOptions(options: WriteOptions): void {
+  const what = "writeFile";
+  const isFunction = (v: unknown) => typeof v === "function";
+  const isString = (v: unknown) => typeof v === "string";
+  const isCount = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
+  checkValue(what, "onProgress", options.onProgress, isFunction, "a function");
+  checkValue(what, "name", options.name, isString, "a string");
+  checkValue(what, "partSize", options.partSize, isCount, "a positive integer");
+  checkValue(what, "concurrency", options.concurrency, isCount, "a positive integer");
+  checkValue(
+    what,
+    "multipartThreshold",
+    options.multipartThreshold,
+    (v) => typeof v === "number" && v >= 0,
+    "a non-negative number",
+  );
+  const isCondition = (v: unknown) => typeof v === "string" && v.trim() !== "";
+  checkValue(what, "ifMatch", options.ifMatch, isCondition, 'an ETag or "*"');
+  checkValue(what, "ifNoneMatch", options.ifNoneMatch, isCondition, '"*" or an ETag');
+}
+
+/** The headers of a write: its conditions and the leases it holds. */
+export interface WriteHeaders {
+  /** If-Match / If-None-Match: on the PUT, or on the multipart upload's create. */
+  conditions: Record<string, string>;
+  /** Edgefs-Lease: on every request that changes something. */
+  lease: Record<string, string>;
+}
+
+export function writeHeaders(options: WriteOptions): WriteHeaders {
+  const conditions: Record<string, string> = {};
+  if (options.ifMatch !== undefined) conditions["if-match"] = options.ifMatch;
+  if (options.ifNoneMatch !== undefined) conditions["if-none-match"] = options.ifNoneMatch;
+  return { conditions, lease: leaseHeader("writeFile", options.lease) };
 }
 
 const MiB = 1024 * 1024;
@@ -54,17 +118,21 @@ export async function upload(
   target: UploadTarget,
   data: WriteData,
   options: WriteOptions,
+  headers: WriteHeaders = writeHeaders(options),
 ): Promise<number> {
   const threshold = options.multipartThreshold ?? DEFAULT_MULTIPART_THRESHOLD;
   const source = typeof data === "string" ? encoder.encode(data) : data;
   if (source instanceof ReadableStream) {
-    if (threshold === Number.POSITIVE_INFINITY) return putStream(http, target, source, options);
-    return writeStream(http, target, source, threshold, options);
+    if (threshold === Number.POSITIVE_INFINITY)
+      return putStream(http, target, source, options, headers);
+    return writeStream(http, target, source, threshold, options, headers);
   }
   const body = source instanceof ArrayBuffer ? new Uint8Array(source) : source;
   const size = body instanceof Blob ? body.size : body.byteLength;
-  if (size > threshold) return multipart(http, target, sliceParts(body, size, options), options);
-  return putBytes(http, target, body, options);
+  if (size > threshold) {
+    return multipart(http, target, sliceParts(body, size, options), options, headers);
+  }
+  return putBytes(http, target, body, options, headers);
 }
 
 /** The path to write: a trailing "/" means "into that directory, under the source's name". */
@@ -92,16 +160,24 @@ function fileRoute({ shareRoute, path }: UploadTarget): string {
   return `${shareRoute}/files/${encodePath(path)}`;
 }
 
-/** One PUT of a replayable body (retried on network errors and 5xx). */
+/**
+ * One PUT of a replayable body, retried on network errors and 5xx — unless
+ * it is conditional: a retry of a write that did land would fail its own
+ * condition (412) and report a success as a failure.
+ */
 async function putBytes(
   http: HttpClient,
   target: UploadTarget,
   body: Uint8Array | Blob,
   options: WriteOptions,
+  headers: WriteHeaders,
 ): Promise<number> {
   const size = body instanceof Blob ? body.size : body.byteLength;
+  const conditional = Object.keys(headers.conditions).length > 0;
   const written = await http.json<FileEntry>("PUT", fileRoute(target), {
     body: body as Uint8Array<ArrayBuffer> | Blob,
+    headers: { ...headers.conditions, ...headers.lease },
+    ...(conditional ? { retry: false } : {}),
   });
   options.onProgress?.({ bytes: size, total: size });
   return written.size ?? size;
@@ -113,6 +189,7 @@ async function putStream(
   target: UploadTarget,
   stream: ReadableStream<Uint8Array>,
   options: WriteOptions,
+  headers: WriteHeaders,
 ): Promise<number> {
   let bytes = 0;
   const onProgress = options.onProgress;
@@ -125,7 +202,10 @@ async function putStream(
       },
     }),
   );
-  const written = await http.json<FileEntry>("PUT", fileRoute(target), { body: counted });
+  const written = await http.json<FileEntry>("PUT", fileRoute(target), {
+    body: counted,
+    headers: { ...headers.conditions, ...headers.lease },
+  });
   onProgress?.({ bytes, total: bytes });
   return written.size ?? bytes;
 }
@@ -137,6 +217,7 @@ async function writeStream(
   stream: ReadableStream<Uint8Array>,
   threshold: number,
   options: WriteOptions,
+  headers: WriteHeaders,
 ): Promise<number> {
   const reader = stream.getReader();
   const chunker = new Chunker(reader, options.partSize ?? DEFAULT_PART_SIZE);
@@ -155,7 +236,7 @@ async function writeStream(
   }
   if (headBytes <= threshold) {
     const only = head.length === 1 ? head[0] : undefined;
-    return putBytes(http, target, only ?? new Blob(head), options);
+    return putBytes(http, target, only ?? new Blob(head), options, headers);
   }
   const parts: PartSource = {
     total: undefined,
@@ -163,7 +244,7 @@ async function writeStream(
     next: async () => head.shift() ?? (await chunker.next()),
     cancel: (reason) => reader.cancel(reason).catch(() => undefined),
   };
-  return multipart(http, target, parts, options);
+  return multipart(http, target, parts, options, headers);
 }
 
 /**
@@ -175,17 +256,13 @@ async function multipart(
   target: UploadTarget,
   parts: PartSource,
   options: WriteOptions,
+  headers: WriteHeaders,
 ): Promise<number> {
-  const created = await http
-    .json<{ uploadId: string; partSize: number }>(
-      "POST",
-      `${target.shareRoute}/uploads`,
-      jsonBody({ path: absolute(target.path), partSize: parts.partSize }),
-    )
-    .catch(async (e: unknown) => {
-      await parts.cancel(e);
-      throw e;
-    });
+  const created = await createUpload(http, target, parts, headers).catch(async (e: unknown) => {
+    await parts.cancel(e);
+    throw e;
+  });
+  const lease = { headers: headers.lease };
   const uploadRoute = `${target.shareRoute}/uploads/${encodeURIComponent(created.uploadId)}`;
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
   let bytes = 0;
@@ -209,6 +286,7 @@ async function multipart(
         await http.send("PUT", `${uploadRoute}/parts/${part.n}`, {
           body: part.body as Uint8Array<ArrayBuffer> | Blob,
           retry: true,
+          ...lease,
         });
         bytes += part.body instanceof Blob ? part.body.size : part.body.byteLength;
         options.onProgress?.({ bytes, total: parts.total });
@@ -222,9 +300,9 @@ async function multipart(
     try {
       if (partNumber === 0) {
         // An empty stream has no part at all; R2 wants at least one.
-        await http.send("PUT", `${uploadRoute}/parts/1`, { body: new Uint8Array(0) });
+        await http.send("PUT", `${uploadRoute}/parts/1`, { body: new Uint8Array(0), ...lease });
       }
-      const written = await http.json<FileEntry>("POST", `${uploadRoute}/complete`);
+      const written = await http.json<FileEntry>("POST", `${uploadRoute}/complete`, lease);
       options.onProgress?.({ bytes, total: bytes });
       return written.size ?? bytes;
     } catch (error) {
@@ -232,8 +310,48 @@ async function multipart(
     }
   }
   await parts.cancel(failure.error);
-  await http.send("DELETE", uploadRoute).catch(() => undefined);
+  await http.send("DELETE", uploadRoute, lease).catch(() => undefined);
   throw failure.error;
+}
+
+/** Clients whose server refused the declared `size` (a gateway older than the field). */
+const sizeRefused = new WeakSet<HttpClient>();
+
+/**
+ * POST …/uploads, declaring the total size when it is known, so the server
+ * refuses parts and a complete that do not add up to it (a cut-short upload
+ * is never committed). A gateway that predates `size` refuses the field by
+ * name (400, unrecognized key): then the upload is created without it, and
+ * this client stops declaring it.
+ */
+async function createUpload(
+  http: HttpClient,
+  target: UploadTarget,
+  parts: PartSource,
+  headers: WriteHeaders,
+): Promise<{ uploadId: string; partSize: number }> {
+  const route = `${target.shareRoute}/uploads`;
+  const base = { path: absolute(target.path), partSize: parts.partSize };
+  const create = (body: object) => {
+    const request = jsonBody(body);
+    return http.json<{ uploadId: string; partSize: number }>("POST", route, {
+      ...request,
+      headers: { ...request.headers, ...headers.conditions, ...headers.lease },
+    });
+  };
+  if (parts.total === undefined || sizeRefused.has(http)) return create(base);
+  try {
+    return await create({ ...base, size: parts.total });
+  } catch (e) {
+    if (!(e instanceof InvalidRequestError && refusesSizeField(e.message))) throw e;
+    sizeRefused.add(http);
+    return create(base);
+  }
+}
+
+/** zod's message for a strict schema without `size`: `Unrecognized key: "size"`. */
+function refusesSizeField(message: string): boolean {
+  return /unrecognized key/i.test(message) && message.includes('"size"');
 }
 
 /** Where multipart parts come from: slices of a known body, or a stream read in order. */

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   mkdirSync,
@@ -54,6 +54,30 @@ function edgefs(args: string[], env: Record<string, string> = {}): Promise<Run> 
         ok({ code, stdout, stderr: stderr.toString("utf8") });
       },
     );
+  });
+}
+
+/** edgefs with `input` on its stdin. */
+function edgefsFed(args: string[], input: Buffer | string): Promise<Run> {
+  return new Promise((ok) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd: work,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: work,
+        XDG_CONFIG_HOME: join(work, "config"),
+        EDGEFS_URL: server.url,
+        EDGEFS_TOKEN: server.token,
+      },
+    });
+    const out: Buffer[] = [];
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => {
+      err += d.toString("utf8");
+    });
+    child.on("close", (code) => ok({ code: code ?? 1, stdout: Buffer.concat(out), stderr: err }));
+    child.stdin.end(input);
   });
 }
 
@@ -325,6 +349,144 @@ describe("edgefs CLI", () => {
     expect(
       (JSON.parse(listed.stdout.toString()) as { name: string }[]).map((s) => s.name),
     ).not.toContain("cli-share");
+  });
+
+  it("put SHARE - /path reads stdin; without a remote path it is a usage error", async () => {
+    expect((await edgefs(["nfs", "create", "cli-parity"])).code).toBe(0);
+    const bytes = Buffer.alloc(300_000, 5);
+    const put = await edgefsFed(["nfs", "put", "cli-parity", "-", "/piped/data.bin"], bytes);
+    expect(put.code, put.stderr).toBe(0);
+    const got = await edgefs(["nfs", "get", "cli-parity", "/piped/data.bin", "-"]);
+    expect(sha(got.stdout)).toBe(sha(bytes));
+    const nowhere = await edgefsFed(["nfs", "put", "cli-parity", "-"], "x");
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain("stdin");
+  });
+
+  it("presign prints a URL that plain fetch reads (GET) or uploads to (PUT)", async () => {
+    await edgefsFed(["nfs", "put", "cli-parity", "-", "/shared/a.txt"], "signed bytes\n");
+    const get = await edgefs([
+      "nfs",
+      "presign",
+      "cli-parity",
+      "/shared/a.txt",
+      "--expires-in",
+      "60",
+    ]);
+    expect(get.code, get.stderr).toBe(0);
+    expect(await (await fetch(get.stdout.toString().trim())).text()).toBe("signed bytes\n");
+    const put = await edgefs(["nfs", "presign", "cli-parity", "/shared/in.txt", "--method", "PUT"]);
+    const url = put.stdout.toString().trim();
+    expect((await fetch(url, { method: "PUT", body: "dropped" })).ok).toBe(true);
+    expect(
+      (await edgefs(["nfs", "get", "cli-parity", "/shared/in.txt", "-"])).stdout.toString(),
+    ).toBe("dropped");
+    const bad = await edgefs(["nfs", "presign", "cli-parity", "/shared/a.txt", "--method", "POST"]);
+    expect(bad.code).toBe(2);
+  });
+
+  it("lease acquire prints an id that put --lease holds; others get ELOCKED until release", async () => {
+    const acquired = await edgefs([
+      "lease",
+      "acquire",
+      "cli-parity",
+      "/locked",
+      "--ttl",
+      "60",
+      "--owner",
+      "cli",
+    ]);
+    expect(acquired.code, acquired.stderr).toBe(0);
+    const id = acquired.stdout.toString().trim();
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    const blocked = await edgefsFed(["nfs", "put", "cli-parity", "-", "/locked/x.txt"], "theirs");
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toContain("ELOCKED");
+    const holder = await edgefsFed(
+      ["nfs", "put", "cli-parity", "-", "/locked/x.txt", "--lease", id],
+      "ours",
+    );
+    expect(holder.code, holder.stderr).toBe(0);
+    const listed = JSON.parse(
+      (await edgefs(["lease", "list", "cli-parity", "--json"])).stdout.toString(),
+    );
+    expect(listed).toMatchObject([{ leaseId: id, path: "/locked", owner: "cli" }]);
+    expect((await edgefs(["lease", "renew", "cli-parity", id, "--ttl", "120"])).code).toBe(0);
+    expect((await edgefs(["lease", "release", "cli-parity", id])).code).toBe(0);
+    expect((await edgefs(["lease", "list", "cli-parity", "--json"])).stdout.toString().trim()).toBe(
+      "[]",
+    );
+    expect((await edgefsFed(["nfs", "put", "cli-parity", "-", "/locked/x.txt"], "free")).code).toBe(
+      0,
+    );
+  });
+
+  it("secret put --shares stores the secret for those shares", async () => {
+    const put = await edgefs([
+      "secret",
+      "put",
+      "cli-shared-creds",
+      "AWS_ACCESS_KEY_ID=AKIA2",
+      "AWS_SECRET_ACCESS_KEY=v",
+      "--shares",
+      "cli-parity,other-share",
+    ]);
+    expect(put.code, put.stderr).toBe(0);
+    const secrets = JSON.parse((await edgefs(["secret", "list", "--json"])).stdout.toString()) as {
+      name: string;
+      shares: string[];
+    }[];
+    expect(secrets.find((s) => s.name === "cli-shared-creds")?.shares.sort()).toEqual([
+      "cli-parity",
+      "other-share",
+    ]);
+    expect((await edgefs(["secret", "delete", "cli-shared-creds"])).code).toBe(0);
+  });
+
+  it("says 'not logged in' with the fix when there is no token, before any request", async () => {
+    const fresh = { XDG_CONFIG_HOME: join(work, "no-config"), EDGEFS_TOKEN: "" };
+    for (const args of [
+      ["nfs", "list"],
+      ["nfs", "ls", "cli-parity"],
+      ["token", "list"],
+      ["lease", "list", "x"],
+    ]) {
+      const run = await edgefs(args, fresh);
+      expect(run.code, args.join(" ")).toBe(2);
+      expect(run.stderr.trim(), args.join(" ")).toBe(
+        "edgefs: not logged in: run `edgefs login --url … --token …` or set EDGEFS_TOKEN",
+      );
+    }
+  });
+
+  it("login checks the token with the server first: a refused token or a dead URL saves nothing", async () => {
+    const config = join(work, "login-config");
+    const env = { XDG_CONFIG_HOME: config, EDGEFS_TOKEN: "", EDGEFS_URL: "" };
+    const refused = await edgefs(["login", "--url", server.url, "--token", "nonsense"], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("refused the token");
+    const dead = await edgefs(
+      ["login", "--url", "http://127.0.0.1:9", "--token", server.token],
+      env,
+    );
+    expect(dead.code).toBe(1);
+    expect(dead.stderr).toContain("cannot reach http://127.0.0.1:9");
+    expect(() => statSync(join(config, "edgefs", "config.json"))).toThrow();
+    const offline = await edgefs(
+      ["login", "--url", "http://127.0.0.1:9", "--token", "t", "--no-verify"],
+      env,
+    );
+    expect(offline.code, offline.stderr).toBe(0);
+  });
+
+  it("counts in words: uploaded 1 file, downloaded 1 file", async () => {
+    const one = join(work, "one-file");
+    mkdirSync(one, { recursive: true });
+    writeFileSync(join(one, "only.txt"), "1");
+    const put = await edgefs(["nfs", "put", "cli-parity", one, "/one"]);
+    expect(put.stderr).toContain("uploaded 1 file,");
+    const got = await edgefs(["nfs", "get", "cli-parity", "/one/*.txt", join(work, "one-back")]);
+    expect(got.stderr).toContain("downloaded 1 file to");
   });
 });
 

@@ -9,13 +9,20 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer } from "../../scripts/dev-server.mjs";
 import {
+  AuthenticationError,
   type ClientOptions,
   ExistsError,
+  InvalidRequestError,
+  LockedError,
   NetworkFileSystem,
   NoSpaceError,
   NotEmptyError,
   NotFoundError,
+  PermissionError,
+  PreconditionError,
   type Progress,
+  Secret,
+  Token,
 } from "../../src/client/node.js";
 import { E2E_VARS } from "./server-vars.js";
 
@@ -278,5 +285,119 @@ describe("SDK end to end", () => {
       NotFoundError,
     );
     await expect(NetworkFileSystem.delete(name, options)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("conditional writes: create-only and compare-and-swap; an unknown option writes nothing", async () => {
+    const path = `/cond/${unique("f")}.txt`;
+    await nfs.writeFile(path, "v1", { ifNoneMatch: "*" });
+    await expect(nfs.writeFile(path, "again", { ifNoneMatch: "*" })).rejects.toBeInstanceOf(
+      PreconditionError,
+    );
+    const { etag } = await nfs.stat(path);
+    await nfs.writeFile(path, "v2", { ifMatch: etag as string });
+    await expect(nfs.writeFile(path, "v3", { ifMatch: etag as string })).rejects.toBeInstanceOf(
+      PreconditionError,
+    );
+    // Before, an option the SDK did not know was dropped and the file overwritten.
+    await expect(
+      nfs.writeFile(path, "clobbered", { ifNoneMach: "*" } as never),
+    ).rejects.toBeInstanceOf(InvalidRequestError);
+    expect(await nfs.readFile(path).text()).toBe("v2");
+    // A multipart upload takes its condition at the create (a few MiB: the smallest parts).
+    const big = new Uint8Array(6 * MiB);
+    await expect(
+      nfs.writeFile(path, big, { ifNoneMatch: "*", multipartThreshold: MiB, partSize: 5 * MiB }),
+    ).rejects.toBeInstanceOf(PreconditionError);
+    expect(await nfs.readFile(path).text()).toBe("v2");
+  });
+
+  it("presigned URLs read and write one file with plain fetch, no token", async () => {
+    await nfs.writeFile("/shared/audit.txt", "for the auditors");
+    const get = await nfs.presign("/shared/audit.txt", { expiresIn: 600 });
+    expect(get).toMatchObject({ method: "GET", path: "/shared/audit.txt" });
+    expect(get.expiresAt).toBeGreaterThan(Date.now());
+    expect(await (await fetch(get.url)).text()).toBe("for the auditors");
+    const put = await nfs.presign("/shared/dropbox.txt", { method: "PUT" });
+    expect((await fetch(put.url, { method: "PUT", body: "delivered" })).ok).toBe(true);
+    expect(await nfs.readFile("/shared/dropbox.txt").text()).toBe("delivered");
+    await expect(nfs.presign("/shared/")).rejects.toBeInstanceOf(InvalidRequestError);
+  });
+
+  it("leases: others get LockedError; withLease writes holding it and releases it, also on a throw", async () => {
+    const other = NetworkFileSystem.fromName(nfs.name, options);
+    const result = await nfs.withLease(
+      "/reports",
+      async (fs, lease) => {
+        expect((await nfs.listLeases({ path: "/reports" })).map((l) => l.leaseId)).toEqual([
+          lease.leaseId,
+        ]);
+        await expect(other.writeFile("/reports/q3.txt", "theirs")).rejects.toBeInstanceOf(
+          LockedError,
+        );
+        await fs.writeFile("/reports/q3.txt", "ours");
+        await other.writeFile("/reports/q3.txt", "ours, again", { lease });
+        const renewed = await nfs.renewLease(lease, { ttlSeconds: 120 });
+        expect(renewed.expiresAt).toBeGreaterThan(lease.expiresAt);
+        return "done";
+      },
+      { ttlSeconds: 30, owner: "sdk-e2e" },
+    );
+    expect(result).toBe("done");
+    expect(await nfs.listLeases({ path: "/reports" })).toEqual([]);
+    await other.writeFile("/reports/q3.txt", "free again");
+
+    await expect(
+      nfs.withLease("/reports", () => Promise.reject(new Error("job failed"))),
+    ).rejects.toThrow("job failed");
+    expect(await nfs.listLeases({ path: "/reports" })).toEqual([]);
+
+    const held = await nfs.acquireLease("/reports/q4.txt", { ttlSeconds: 30 });
+    await expect(nfs.acquireLease("/reports")).rejects.toBeInstanceOf(LockedError);
+    await nfs.releaseLease(held);
+    await expect(nfs.releaseLease(held)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("secrets for named shares, a bucket mount that uses one, and scoped tokens", async () => {
+    const secret = unique("sdk-secret");
+    const stored = await Secret.put(
+      secret,
+      { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "s3cr3t" },
+      { ...options, shares: [nfs.name] },
+    );
+    expect(stored).toMatchObject({ name: secret, shares: [nfs.name] });
+    const listed = await Secret.list(options);
+    expect(listed.find((s) => s.name === secret)).toMatchObject({ shares: [nfs.name] });
+    expect(JSON.stringify(listed)).not.toContain("s3cr3t");
+
+    const mount = await nfs.addMount("/buckets/data", {
+      bucket: "sdk-data",
+      endpoint: "http://127.0.0.1:9",
+      forcePathStyle: true,
+      secret,
+      readOnly: true,
+    });
+    expect(mount).toMatchObject({ path: "/buckets/data", bucket: "sdk-data", readOnly: true });
+    expect((await nfs.listMounts()).map((m) => m.path)).toContain("/buckets/data");
+    await nfs.removeMount("/buckets/data");
+    expect((await nfs.listMounts()).map((m) => m.path)).not.toContain("/buckets/data");
+    await Secret.delete(secret, options);
+    await expect(Secret.delete(secret, options)).rejects.toBeInstanceOf(NotFoundError);
+
+    const minted = await Token.create({
+      ...options,
+      permissions: ["read"],
+      shares: [nfs.name],
+      name: "sdk-reader",
+      expiresIn: 600,
+    });
+    expect(minted.scope).toMatchObject({ permissions: ["read"], shares: [nfs.name] });
+    const reader = NetworkFileSystem.fromName(nfs.name, { ...options, token: minted.token });
+    expect((await reader.stat("/shared/audit.txt")).type).toBe("file");
+    await expect(reader.writeFile("/nope.txt", "x")).rejects.toBeInstanceOf(PermissionError);
+    const tokens = await Token.list(options);
+    expect(tokens.find((t) => t.tokenId === minted.tokenId)).toMatchObject({ name: "sdk-reader" });
+    expect(JSON.stringify(tokens)).not.toContain(minted.token);
+    await Token.revoke(minted.tokenId, options);
+    await expect(reader.stat("/shared/audit.txt")).rejects.toBeInstanceOf(AuthenticationError);
   });
 });

@@ -9,7 +9,10 @@ import {
   type FileReader,
   type InvalidRequestError,
   type IsADirectoryError,
+  type Lease,
   type LockedError,
+  type MintedToken,
+  type Mount,
   type NetworkError,
   NetworkFileSystem,
   type NotADirectoryError,
@@ -18,11 +21,16 @@ import {
   type NotSupportedError,
   type PermissionError,
   type PreconditionError,
+  type PresignedUrl,
   type Progress,
   type RangeNotSatisfiableError,
+  Secret,
+  type SecretInfo,
   type ServerError,
   type ShareDetail,
   type ShareInfo,
+  Token,
+  type TokenInfo,
   type TooLargeError,
   type UpstreamError,
   type WriteData,
@@ -102,6 +110,46 @@ describe("public types", () => {
       expectTypeOf(nfs.copy("/a", "/b", { recursive: true })).toEqualTypeOf<Promise<FileEntry>>();
       expectTypeOf<FileEntry["type"]>().toEqualTypeOf<"file" | "directory">();
       expectTypeOf<ShareInfo["expiresAt"]>().toEqualTypeOf<number | undefined>();
+    }));
+
+  it("conditional writes, leases, presign, mounts, secrets, tokens", () =>
+    typeOnly(async () => {
+      const nfs = NetworkFileSystem.fromName("x");
+      expectTypeOf(nfs.writeFile).toBeCallableWith("/a", "x", { ifNoneMatch: "*" });
+      expectTypeOf(nfs.writeFile).toBeCallableWith("/a", "x", { ifMatch: '"e"', lease: "id" });
+      expectTypeOf(
+        nfs.acquireLease("/a", { ttlSeconds: 1, exclusive: false, depth: "0" }),
+      ).toEqualTypeOf<Promise<Lease>>();
+      expectTypeOf(nfs.renewLease("id")).toEqualTypeOf<Promise<Lease>>();
+      expectTypeOf(nfs.releaseLease).toBeCallableWith({ leaseId: "id" });
+      expectTypeOf(nfs.listLeases({ path: "/" })).toEqualTypeOf<Promise<Lease[]>>();
+      expectTypeOf(nfs.withLease("/a", async () => 1)).toEqualTypeOf<Promise<number>>();
+      expectTypeOf(nfs.holding("id")).toEqualTypeOf<NetworkFileSystem>();
+      expectTypeOf(nfs.presign("/a", { method: "PUT", expiresIn: 1 })).toEqualTypeOf<
+        Promise<PresignedUrl>
+      >();
+      expectTypeOf(nfs.addMount("/m", { bucket: "b", readOnly: true })).toEqualTypeOf<
+        Promise<Mount>
+      >();
+      expectTypeOf(nfs.listMounts()).toEqualTypeOf<Promise<Mount[]>>();
+      expectTypeOf(Secret.list()).toEqualTypeOf<Promise<SecretInfo[]>>();
+      expectTypeOf(Secret.put).toBeCallableWith("s", { A: "1" }, { shares: ["x"], url: "u" });
+      expectTypeOf(Token.create({ permissions: ["read"] })).toEqualTypeOf<Promise<MintedToken>>();
+      expectTypeOf(Token.list()).toEqualTypeOf<Promise<TokenInfo[]>>();
+
+      // Unknown options are type errors (and InvalidRequestError at run time).
+      // @ts-expect-error misspelt
+      await nfs.writeFile("/a", "x", { ifNoneMach: "*" });
+      // @ts-expect-error not an option of removeFile
+      await nfs.removeFile("/a", { force: true });
+      // @ts-expect-error not a lease option
+      await nfs.acquireLease("/a", { ttl: 5 });
+      // @ts-expect-error not a method presign takes
+      await nfs.presign("/a", { method: "DELETE" });
+      // @ts-expect-error permissions are read, write, admin
+      await Token.create({ permissions: ["root"] });
+      // @ts-expect-error not a client option
+      NetworkFileSystem.fromName("x", { createIfMising: true });
     }));
 
   it("errors", () => {

@@ -588,9 +588,11 @@ describe("multipart uploads", () => {
     expect(bytes).toEqual([...bytes].sort((a, b) => a - b));
     expect(progress.at(-1)).toEqual({ bytes: body.byteLength, total: body.byteLength });
     const create = server.calls[0] as Call;
+    // The size is declared (the server checks parts and complete against it).
     expect(JSON.parse(new TextDecoder().decode(create.body))).toEqual({
       path: "/big",
       partSize: MiB,
+      size: body.byteLength,
     });
   });
 
