@@ -8,7 +8,14 @@ import type { CopyJob } from "./tree-copy";
 /** How long one alarm run keeps taking batches before it hands back and re-arms (wall time). */
 const RUN_MS = 250;
 
-const nextTick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+/**
+ * The pause between two batches. Not zero: a zero timer can win the race
+ * against requests already waiting, which would then wait for the next
+ * batch too; a few milliseconds let everything queued run first.
+ */
+const BETWEEN_BATCHES_MS = 5;
+
+const pause = () => new Promise<void>((resolve) => setTimeout(resolve, BETWEEN_BATCHES_MS));
 
 /**
  * The tree's background work, batch by batch: copy jobs (tree-copy.ts),
@@ -73,7 +80,7 @@ export class TreeJobs {
         if (spent === 0 && !this.s.copies.pending()) return false;
       }
       if (Date.now() >= until) return this.pending();
-      await nextTick();
+      await pause();
     }
   }
 

@@ -641,10 +641,14 @@ describe("a share deleted or expired while a big copy in it runs", () => {
     );
     expect(created.status).toBe(201);
     const share = created.body.name;
-    const seeded = await server.json(`/_dev/seed/${share}?dir=/s&count=100000&prefix=f&content=x`, {
-      method: "POST",
-    });
-    expect(seeded.status).toBe(200);
+    // 400,000 files (four seed calls): a copy that outlasts the 5 s ttl by far.
+    for (const dir of ["/s/a", "/s/b", "/s/c", "/s/d"]) {
+      const seeded = await server.json(
+        `/_dev/seed/${share}?dir=${dir}&count=100000&prefix=f&content=x`,
+        { method: "POST" },
+      );
+      expect(seeded.status).toBe(200);
+    }
 
     let answered = false;
     const copy = boundedCopy(share, 25_000);
@@ -682,7 +686,7 @@ describe("a big copy cut by a restart, then another one", () => {
     let api = new Edgefs(srv.url, token);
     const share = "restart";
     await api.createShare(share);
-    const q = "dir=/s&count=10000&prefix=f&content=x";
+    const q = "dir=/s&count=40000&prefix=f&content=x";
     expect((await api.json(`/_dev/seed/${share}?${q}`, { method: "POST" })).status).toBe(200);
     const copy = (to: string) =>
       api.json<FileEntry>(
@@ -702,13 +706,13 @@ describe("a big copy cut by a restart, then another one", () => {
     srv = await startServer({ dataDir, token, vars: E2E_VARS });
     api = new Edgefs(srv.url, token);
     expect((await waitForCounts(share, (c) => c.copies === 0, 60_000, api)).copies).toBe(0);
-    expect(tally(await listTree(share, "/c1", api))).toEqual({ files: 10_000, dirs: 0 });
+    expect(tally(await listTree(share, "/c1", api))).toEqual({ files: 40_000, dirs: 0 });
 
     // A new copy: acknowledged means there, whole, right away — whatever the
     // first job left behind when it finished with nobody waiting for it.
     const second = await copy("/c2");
     expect(second.status, JSON.stringify(second.body)).toBe(201);
     expect((await api.stat(share, "/c2")).status).toBe(200);
-    expect(tally(await listTree(share, "/c2", api))).toEqual({ files: 10_000, dirs: 0 });
+    expect(tally(await listTree(share, "/c2", api))).toEqual({ files: 40_000, dirs: 0 });
   });
 });
