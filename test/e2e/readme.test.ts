@@ -1,7 +1,15 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,7 +47,7 @@ function examples(page: { file: string; from?: string }): { script: string; bloc
   const parts: string[] = [];
   let blocks = 0;
   for (const m of text.matchAll(/```(sh|js)\n([\s\S]*?)```/g)) {
-    const [, lang, code] = m;
+    const [, lang, code = ""] = m;
     if (lang === "sh") {
       blocks++;
       parts.push(code);
@@ -49,6 +57,26 @@ function examples(page: { file: string; from?: string }): { script: string; bloc
     if (name) parts.push(`cat > ${name} <<'EDGEFS_EXAMPLE_EOF'\n${code}EDGEFS_EXAMPLE_EOF`);
   }
   return { script: parts.join("\n"), blocks };
+}
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to dashes. */
+const slug = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, "")
+    .replace(/ /g, "-");
+
+/** The anchors of a Markdown file's headings (outside code fences). */
+function anchors(text: string): Set<string> {
+  const found = new Set<string>();
+  let fenced = false;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("```")) fenced = !fenced;
+    const h = fenced ? null : /^#{1,6} (.*)$/.exec(line);
+    if (h?.[1]) found.add(slug(h[1].replace(/`/g, "")));
+  }
+  return found;
 }
 
 describe("README and docs examples", () => {
@@ -91,6 +119,32 @@ describe("README and docs examples", () => {
     expect(unrun).toEqual([]);
   });
 
+  it("every link between the README and the docs leads to a file and heading that exist", () => {
+    const pages = [
+      "README.md",
+      "bench/README.md",
+      ...readdirSync(join(repo, "docs"))
+        .filter((f) => f.endsWith(".md"))
+        .map((f) => `docs/${f}`),
+    ];
+    const broken: string[] = [];
+    for (const page of pages) {
+      const text = read(page).replace(/```[\s\S]*?```/g, "");
+      for (const [, target = ""] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target)) continue; // https:, mailto:
+        const [file = "", anchor] = target.split("#");
+        const path = file === "" ? page : join(dirname(page), file);
+        let exists = false;
+        try {
+          exists = statSync(join(repo, path)).isFile();
+        } catch {}
+        if (!exists) broken.push(`${page}: ${target} (no file ${path})`);
+        else if (anchor && !anchors(read(path)).has(anchor)) broken.push(`${page}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
   it("run as pasted, top to bottom, with no server error", async () => {
     const pages = PAGES.map(examples);
     expect(pages.map((p) => p.blocks > 0)).toEqual(PAGES.map(() => true));
@@ -111,7 +165,9 @@ describe("README and docs examples", () => {
     const { stdout } = await run("bash", ["-c", script], {
       cwd,
       env: {
-        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("EDGEFS_"))),
+        ...Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => !k.startsWith("EDGEFS_")),
+        ),
         HOME: cwd,
         XDG_CONFIG_HOME: join(cwd, "config"),
         EDGEFS_URL: server.url,
@@ -122,7 +178,9 @@ describe("README and docs examples", () => {
     }).catch((e: { stdout?: string; stderr?: string; code?: number }) => {
       // The script is long: say which example failed and what it printed.
       const tail = (text = "") => text.split("\n").slice(-20).join("\n");
-      throw new Error(`examples exited ${e.code}:\n${tail(e.stdout)}\n--- stderr:\n${tail(e.stderr)}`);
+      throw new Error(
+        `examples exited ${e.code}:\n${tail(e.stdout)}\n--- stderr:\n${tail(e.stderr)}`,
+      );
     });
     const statuses = [...stdout.matchAll(/^@status (\d{3})$/gm)].map((m) => Number(m[1]));
     expect(statuses.length).toBeGreaterThan(25);
