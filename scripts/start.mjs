@@ -4,7 +4,7 @@
 // EDGEFS_DATA_DIR (default .edgefs), EDGEFS_ROOT_TOKEN (default: generated on
 // first start and kept in <data dir>/root-token), EDGEFS_SIGNING_KEY (likewise,
 // in <data dir>/signing-key). Ready when GET /healthz answers 200. The other
-// EDGEFS_* settings of the README are passed through to the Worker.
+// EDGEFS_* settings (docs/settings.md) are passed through to the Worker.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";

@@ -1,7 +1,7 @@
 import { FsError } from "../core/errors";
 
 /**
- * What a request may do (../shared/DESIGN.md "Access"):
+ * What a request may do (docs/api.md "Access: tokens, presigned URLs, CORS"):
  *   read   GET, HEAD, stat, list, upload status, lease list
  *   write  PUT, DELETE, move, copy, uploads, leases, heartbeat
  *   admin  create and delete shares and mounts, mint, list and revoke tokens;

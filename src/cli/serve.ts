@@ -8,7 +8,7 @@ import { banner } from "./banner.js";
 import { UsageError } from "./output.js";
 
 /**
- * `edgefs serve`: the embedded default of ../shared/DESIGN.md §4 from the
+ * `edgefs serve`: the embedded default of docs/architecture.md "How it runs" from the
  * installed package, without the repository or wrangler. It runs the Worker
  * bundled into dist/worker/ by `npm run build` in workerd through Miniflare's
  * API, with the knobs of `npm start` (scripts/start.mjs): PORT, EDGEFS_DATA_DIR,

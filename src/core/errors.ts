@@ -1,6 +1,6 @@
 /**
  * The one error type of edgefs. Every failure a user can cause or observe is
- * an FsError with a code from the contract (../shared/DESIGN.md "Errors");
+ * an FsError with a code from the contract (docs/api.md "Errors");
  * the app's single error handler renders it as
  * `{"error": {"code", "message", "path"?}}` with the code's status.
  */

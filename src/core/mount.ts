@@ -1,5 +1,5 @@
 /**
- * A bucket mounted at a path of a share (../shared/DESIGN.md "Bucket mounts").
+ * A bucket mounted at a path of a share (docs/mounts.md).
  * Domain data, not storage: ShareDO's mount table stores it, the routes
  * validate it, MountBackend serves files by it.
  */

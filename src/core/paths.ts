@@ -1,7 +1,7 @@
 import { invalid } from "./errors.js";
 
 /**
- * Paths inside a share (../shared/DESIGN.md "Paths"). A FsPath is the
+ * Paths inside a share (docs/api.md "Paths"). A FsPath is the
  * canonical absolute form: "/" for the root, otherwise "/a/b" with no
  * trailing slash. It never contains "." or ".." segments, so it never
  * escapes its share.

@@ -1,4 +1,4 @@
-/** A file or directory as every API returns it (../shared/DESIGN.md "Files"). */
+/** A file or directory as every API returns it (docs/api.md "Listing"). */
 export interface FileEntry {
   /**
    * Modal's form: relative to the listed directory in a directory listing

@@ -6,7 +6,7 @@ import type { Result } from "./rpc";
 import { SHARE_NOT_FOUND } from "./share-client";
 import type { At, Live, ShareRow, ShareState } from "./share-state";
 
-/** An ephemeral share's lifetime without heartbeats (../shared/DESIGN.md "Leases"). */
+/** An ephemeral share's lifetime without heartbeats (docs/api.md "Ephemeral shares"). */
 export interface Ephemeral {
   ttlMs: number;
 }

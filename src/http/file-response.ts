@@ -17,8 +17,8 @@ const ACTIVE_EXTENSION =
  * Headers that keep stored bytes inert in a browser, on every response that
  * carries (or describes) a file's bytes: native GET/HEAD, presigned URLs,
  * WebDAV and bucket mounts all answer through fileResponse. Files a user
- * uploaded must never run in the gateway's origin (../shared/DESIGN.md
- * "Web browser"):
+ * uploaded must never run in the gateway's origin (docs/api.md
+ * "Files"):
  * - `X-Content-Type-Options: nosniff`: the browser keeps to our
  *   application/octet-stream instead of sniffing HTML or script in it
  *   (Fetch standard, "X-Content-Type-Options").

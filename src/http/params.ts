@@ -6,7 +6,7 @@ import { FsError, invalid } from "../core/errors";
 import { type FsPath, parseUrlPath } from "../core/paths";
 import { concat, readUpTo } from "../core/streams";
 
-/** Share and environment names (../shared/DESIGN.md "HTTP contract"). */
+/** Share and environment names (docs/api.md, its opening section). */
 export const NAME = /^(?!\.)[A-Za-z0-9._-]{1,64}$/;
 
 export function checkName(value: string | undefined, what: string): string {

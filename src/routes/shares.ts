@@ -55,7 +55,7 @@ shares.put("/:name", can("admin", "name"), validate("query", envQuery), async (c
   return c.json(info, created ? 201 : 200);
 });
 
-/** Ephemeral shares: ttl bounds (../shared/DESIGN.md "Leases"). */
+/** Ephemeral shares: ttl bounds (docs/api.md "Ephemeral shares"). */
 const EPHEMERAL_TTL = { default: 600, min: 5, max: 86_400 };
 
 const createBody = z

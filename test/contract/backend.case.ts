@@ -22,7 +22,7 @@ export interface ContractRun {
 }
 
 /**
- * The optional abilities a case needs (DESIGN.md §1: the features a backend
+ * The optional abilities a case needs (docs/architecture.md "The pieces": the features a backend
  * declares). A case whose ability the backend does not declare is skipped,
  * and counted so, by that declaration alone; the runs' skip lists are only
  * for what a front-end cannot express.

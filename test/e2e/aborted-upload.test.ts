@@ -1,6 +1,6 @@
 // A client that dies mid-upload leaves nothing visible and, after GC, no
 // blob behind; an older version of the path survives intact
-// (DESIGN.md §3 "Atomic writes").
+// (docs/architecture.md "Semantics users rely on": atomic writes).
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   abortedPut,

@@ -1,5 +1,5 @@
 // Big bodies round-trip byte-identical, with and without Content-Length
-// (DESIGN.md §2 Files: "works with and without Content-Length (chunked)").
+// (docs/api.md "Files": a write from a pipe needs no Content-Length).
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import {

@@ -1,4 +1,4 @@
-// Concurrent writers (DESIGN.md §3): writers to different paths never lose
+// Concurrent writers (docs/architecture.md "Semantics users rely on"): writers to different paths never lose
 // each other's files; writers to one path leave exactly one whole version
 // (the last commit), and GC reclaims every superseded blob.
 import { beforeAll, describe, expect, it } from "vitest";

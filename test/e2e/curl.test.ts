@@ -1,6 +1,6 @@
 // The flows a README reader pastes, run with the real curl binary: create a
 // share, upload (file and stdin), download, ranges, list, delete, and the
-// JSON error bodies (DESIGN.md §2).
+// JSON error bodies (docs/api.md "Errors").
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -295,7 +295,7 @@ describe("curl error cases show the contract's JSON error", () => {
   it("piping data to a directory URL (-T - …/dir/) is refused, not silently dropped", async () => {
     // With a file, curl would append its name; from stdin it PUTs to "…/inbox/"
     // itself. A path ending in "/" is a mkdir and takes only an empty body
-    // (DESIGN.md §2), as the Content-Length case already enforces.
+    // (docs/api.md "Files"), as the Content-Length case already enforces.
     const r = await curl(["-T", "-", `${base}/files/inbox/`], {
       stdin: new TextEncoder().encode("these bytes must not vanish\n"),
     });

@@ -1,5 +1,5 @@
 // Shared helpers of the end-to-end tests: an HTTP client for the edgefs
-// contract (../shared/DESIGN.md §2), deterministic test data, uploads that
+// contract (docs/api.md), deterministic test data, uploads that
 // stream (or break off) through node:http, and bounded polling of R2 counts.
 import { createHash } from "node:crypto";
 import http from "node:http";

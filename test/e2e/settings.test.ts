@@ -3,17 +3,17 @@ import { describe, expect, it } from "vitest";
 import descriptor from "../../src/config/settings.json" with { type: "json" };
 
 /**
- * src/config/settings.json is the one list of edgefs's settings. The README's
- * "Local settings" table and wrangler.jsonc's vars are written by hand for
+ * src/config/settings.json is the one list of edgefs's settings. The settings
+ * table of docs/settings.md and wrangler.jsonc's vars are written by hand for
  * people to read; these checks fail when either drifts from the list.
  */
 
 const read = (file: string) => readFileSync(new URL(`../../${file}`, import.meta.url), "utf8");
 
 describe("settings", () => {
-  it("the README's Local settings table shows each setting exactly as settings.json has it", () => {
-    const readme = read("README.md");
-    const section = readme.slice(readme.indexOf("| variable | default | meaning |"));
+  it("docs/settings.md's table shows each setting exactly as settings.json has it", () => {
+    const doc = read("docs/settings.md");
+    const section = doc.slice(doc.indexOf("| variable | default | meaning |"));
     const lines = section.split("\n").slice(2);
     const rows = lines.slice(
       0,

@@ -1,4 +1,4 @@
-// "Nothing lost" under concurrency (DESIGN.md §3): many writers, each with
+// "Nothing lost" under concurrency (docs/architecture.md "Semantics users rely on"): many writers, each with
 // files of its own (sizes up to 1 MiB, inline and R2), all of them also
 // overwriting a set of shared paths, while readers read throughout. In the
 // end every acknowledged write is there with its exact bytes, every shared

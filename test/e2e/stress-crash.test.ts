@@ -1,10 +1,11 @@
 // kill -9 of the whole server (wrangler and workerd) while uploads, multipart
 // commits, moves and recursive deletes are in flight, then a restart on the
-// same data directory (DESIGN.md §3 "a crash at any point leaves either the
-// old or the new state"): every path holds its previous complete version or
-// the new complete one, acknowledged changes are all there, a moved or
-// deleted directory is wholly before or wholly after, the listing agrees
-// with stat, and GC reclaims whatever the crash orphaned.
+// same data directory (docs/architecture.md "Semantics users rely on": a crash
+// at any point leaves the old or the new state): every path holds its
+// previous complete version or the new complete one, acknowledged changes
+// are all there, a moved or deleted directory is wholly before or wholly
+// after, the listing agrees with stat, and GC reclaims whatever the crash
+// orphaned.
 // Short in `npm test`; EDGEFS_STRESS=long: 50 operations per crash, 3 crashes.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,4 +1,4 @@
-// Uploads cut off at random byte offsets (DESIGN.md §3 "Atomic writes": an
+// Uploads cut off at random byte offsets (docs/architecture.md "Semantics users rely on", "Atomic writes": an
 // aborted upload leaves nothing visible and no blob behind after GC): single
 // PUTs with a Content-Length, chunked PUTs, and multipart uploads through
 // the uploads API abandoned in the middle of a part. Half of them target a

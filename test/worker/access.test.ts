@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { api, json, put } from "./helpers";
 
 /**
- * The authorization matrix (DESIGN.md "Access"): every route, walked with
+ * The authorization matrix (docs/api.md "Access"): every route, walked with
  * every kind of caller. 401 is "who are you?", 403 "not allowed".
  */
 
@@ -353,7 +353,7 @@ describe("authorization matrix", () => {
       const denied: [string, string][] = [["another env", tokens.otherEnv as string]];
       if (!route.envLevel) denied.push(["another share", tokens.otherShare as string]);
       for (const p of ["read", "write", "admin"] as Perm[]) {
-        // Permissions do not imply each other (README "Access"), env-level routes
+        // Permissions do not imply each other (docs/api.md "Access"), env-level routes
         // included: a write-only or admin-only token may not even list shares.
         if (p !== route.perm) denied.push([`a ${p} token`, tokens[p] as string]);
       }

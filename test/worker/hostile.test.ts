@@ -1,7 +1,7 @@
 // Hostile input, property-based (fast-check), through the whole Worker in
 // workerd: paths, share names, headers, query parameters and JSON bodies
 // drawn at random, plus the classics. For every request: no 5xx, every
-// refusal is a contract error (DESIGN.md §2 "Errors": a known code with its
+// refusal is a contract error (docs/api.md "Errors": a known code with its
 // own status), and nothing lands outside the share the request named — a
 // bystander share and the list of shares stay exactly as they were.
 // Short by default; EDGEFS_STRESS=long (npm run test:stress) runs many more cases.
@@ -58,7 +58,7 @@ beforeAll(async () => {
 
 /**
  * The contract for any answer: no 5xx; a 4xx carries `{"error":{code,message}}`
- * whose code is one of DESIGN.md's with exactly this status. Returns the code.
+ * whose code is one of docs/api.md's with exactly this status. Returns the code.
  */
 async function expectContract(res: Response, what: string): Promise<string | undefined> {
   expect(res.status, what).toBeLessThan(500);
@@ -96,7 +96,7 @@ async function raw(
   let request: Request;
   try {
     // The URL standard resolves "." and ".." (even "%2e%2e") before the Worker
-    // sees a request (README "Paths"): a target that resolves outside the
+    // sees a request (docs/api.md "Paths"): a target that resolves outside the
     // route it was built for names another route — the SDK refuses those
     // paths. Such requests are not sent: they test URL parsing, not edgefs.
     // The route is the target's first (up to) three segments before any

@@ -47,7 +47,7 @@ describe("authentication", () => {
   });
 });
 
-describe("paths (DESIGN.md 'Paths')", () => {
+describe("paths (docs/api.md 'Paths')", () => {
   it("rejects traversal, control characters, backslashes, bad encoding and oversize with EINVAL", async () => {
     const s = await newShare();
     await put(s, "/safe", "x");

@@ -412,7 +412,7 @@ describe("presigned URLs", () => {
 });
 
 describe("CORS", () => {
-  /** What a browser app needs (README "CORS"): the whole set, no more, no less. */
+  /** What a browser app needs (docs/api.md "Access": CORS): the whole set, no more, no less. */
   const ALLOWED_HEADERS = [
     "authorization",
     "content-type",
