@@ -262,9 +262,11 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
     const fs = share(name, o);
     if (dest === "-") {
       if (isGlob(remote)) throw new UsageError('"-" (stdout) takes one file, not a glob');
+      // stdout stays open: a script's next command may share it (a socket, not a pipe).
       await pipeline(
         Readable.fromWeb((await fs.readFile(remote).stream()) as never),
         process.stdout,
+        { end: false },
       );
       return;
     }

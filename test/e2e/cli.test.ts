@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect, createServer as createSocketServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -202,6 +202,37 @@ describe("edgefs CLI", () => {
     const got = await edgefs(["nfs", "get", "cli-share", "/reports/report.txt", "-"]);
     expect(got.code).toBe(0);
     expect(got.stdout.toString()).toBe("quarterly numbers\n");
+  });
+
+  it("get … - leaves stdout open for the script's next command, also when stdout is a socket", async () => {
+    // A script whose stdout is a socket (as when Node or systemd starts it):
+    // after `get -`, the next command must still be able to write to it.
+    const received: Buffer[] = [];
+    const sink = createSocketServer((s) => s.on("data", (d: Buffer) => received.push(d)));
+    await new Promise<void>((ok) => sink.listen(0, "127.0.0.1", ok));
+    const port = (sink.address() as AddressInfo).port;
+    const socket = connect(port, "127.0.0.1");
+    await new Promise<void>((ok) => socket.once("connect", () => ok()));
+    const script = `"${process.execPath}" "${bin}" nfs get cli-share /reports/report.txt - && echo after`;
+    const code = await new Promise<number>((ok) => {
+      const child = spawn("sh", ["-c", script], {
+        cwd: work,
+        stdio: ["ignore", socket, "inherit"],
+        env: {
+          PATH: process.env.PATH ?? "",
+          HOME: work,
+          XDG_CONFIG_HOME: join(work, "config"),
+          EDGEFS_URL: server.url,
+          EDGEFS_TOKEN: server.token,
+        },
+      });
+      child.on("close", (c) => ok(c ?? 1));
+    });
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    sink.close();
+    expect(code).toBe(0);
+    expect(Buffer.concat(received).toString()).toBe("quarterly numbers\nafter\n");
   });
 
   it("removes files and trees; errors are one line with the server's code", async () => {
