@@ -207,13 +207,18 @@ describe("edgefs CLI", () => {
   it("get … - leaves stdout open for the script's next command, also when stdout is a socket", async () => {
     // A script whose stdout is a socket (as when Node or systemd starts it):
     // after `get -`, the next command must still be able to write to it.
+    writeFileSync(join(work, "socket.txt"), "quarterly numbers\n");
+    expect((await edgefs(["nfs", "create", "cli-socket"])).code).toBe(0);
+    expect(
+      (await edgefs(["nfs", "put", "cli-socket", join(work, "socket.txt"), "/socket.txt"])).code,
+    ).toBe(0);
     const received: Buffer[] = [];
     const sink = createSocketServer((s) => s.on("data", (d: Buffer) => received.push(d)));
     await new Promise<void>((ok) => sink.listen(0, "127.0.0.1", ok));
     const port = (sink.address() as AddressInfo).port;
     const socket = connect(port, "127.0.0.1");
     await new Promise<void>((ok) => socket.once("connect", () => ok()));
-    const script = `"${process.execPath}" "${bin}" nfs get cli-share /reports/report.txt - && echo after`;
+    const script = `"${process.execPath}" "${bin}" nfs get cli-socket /socket.txt - && echo after`;
     const code = await new Promise<number>((ok) => {
       const child = spawn("sh", ["-c", script], {
         cwd: work,
