@@ -21,6 +21,9 @@ export default defineConfig({
           // A tiny budget of tree rows per transaction, so every test with a subtree
           // of 100 entries or more runs the background delete and copy paths.
           EDGEFS_BATCH_ROWS: "100",
+          // No time-based history here (replaced bytes go at once, as the GC tests
+          // expect); vitest.limits.config.ts tests retention.
+          EDGEFS_VERSION_RETENTION_SECONDS: "0",
           // GC tests wait out a 1 s grace instead of the default 5 minutes.
           EDGEFS_GC_GRACE_SECONDS: "1",
           // "long" (npm run test:stress): the property tests try many more cases.

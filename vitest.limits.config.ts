@@ -2,9 +2,10 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import SummaryReporter from "./test/summary-reporter.js";
 
-// Worker tests of the storage limit: the same workerd and bindings as
+// Worker tests of configured limits: the same workerd and bindings as
 // vitest.config.ts, but a share's Durable Object may hold only 2 MB, so the
-// limit is reached in seconds (locally nothing else enforces it).
+// limit is reached in seconds (locally nothing else enforces it), and
+// replaced versions stay readable for an hour.
 export default defineConfig({
   plugins: [
     cloudflareTest({
@@ -18,6 +19,8 @@ export default defineConfig({
           EDGEFS_GC_GRACE_SECONDS: "1",
           EDGEFS_BATCH_ROWS: "100",
           EDGEFS_STORAGE_LIMIT_BYTES: "2000000",
+          // Replaced versions stay readable for an hour (tests of reads at a version).
+          EDGEFS_VERSION_RETENTION_SECONDS: "3600",
         },
       },
     }),

@@ -14,6 +14,7 @@ import { mounts } from "./routes/mounts";
 import { presigned } from "./routes/presign";
 import { secrets } from "./routes/secrets";
 import { shares } from "./routes/shares";
+import { snapshots } from "./routes/snapshots";
 import { tokens } from "./routes/tokens";
 import { tree } from "./routes/tree";
 import { uploads } from "./routes/uploads";
@@ -66,6 +67,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/shares", uploads);
   app.route("/v1/shares", presigned);
   app.route("/v1/shares", mounts);
+  app.route("/v1/shares", snapshots);
   app.route("/v1/shares", shares);
 
   app.use("/_dev/*", async (c, next) => {

@@ -10,6 +10,7 @@ import type {
   UploadInfo,
   UploadPart,
   UploadStatus,
+  VersionOps,
   WriteBody,
   WriteResult,
 } from "../core/backend";
@@ -74,7 +75,7 @@ export const SHARE_FEATURES: Readonly<BackendFeatures> = Object.freeze({
   deadProperties: true,
   conditionalWrites: true,
   multipart: true,
-  versions: false,
+  versions: true,
   space: true,
 });
 
@@ -123,17 +124,35 @@ export class ShareBackend implements Backend {
     },
   };
 
+  /** Every version the retention window or a snapshot keeps, read like the latest one. */
+  readonly versions: VersionOps = {
+    resolve: (at) => this.share.resolveVersion(at),
+    view: (version) => ({
+      stat: (path) => this.share.stat(path, version),
+      list: (query) => this.listAt(query, version),
+      read: (path, options) => this.readAt(path, options, version),
+    }),
+  };
+
   stat(path: FsPath): Promise<FileEntry> {
     return this.share.stat(path);
   }
 
-  async list(query: ListQuery): Promise<ListPage<FileEntry>> {
-    this.subrequests.take(1, "a listing page");
-    return this.share.list(query);
+  list(query: ListQuery): Promise<ListPage<FileEntry>> {
+    return this.listAt(query);
   }
 
-  async read(path: FsPath, options: ReadOptions): Promise<ReadResult> {
-    const target = await this.share.openRead(path);
+  private async listAt(query: ListQuery, version?: number): Promise<ListPage<FileEntry>> {
+    this.subrequests.take(1, "a listing page");
+    return this.share.list(query, version);
+  }
+
+  read(path: FsPath, options: ReadOptions): Promise<ReadResult> {
+    return this.readAt(path, options);
+  }
+
+  private async readAt(path: FsPath, options: ReadOptions, version?: number): Promise<ReadResult> {
+    const target = await this.share.openRead(path, version);
     const { entry } = target;
     const etag = entry.etag ?? "";
     if (evaluateReadConditions(options, etag, entry.mtime, path) === "not-modified") {

@@ -67,6 +67,8 @@ export class AuthenticationError extends fixed("EUNAUTHENTICATED", 401) {}
 export class InvalidRequestError extends fixed("EINVAL", 400) {}
 /** ETOOLARGE (413): over a documented size limit. */
 export class TooLargeError extends fixed("ETOOLARGE", 413) {}
+/** EEXPIRED (410): a version older than the share's retention window that no snapshot keeps. */
+export class ExpiredError extends fixed("EEXPIRED", 410) {}
 /** ERANGE (416): unsatisfiable range. */
 export class RangeNotSatisfiableError extends fixed("ERANGE", 416) {}
 /** ENOTSUP (501): the backend cannot do it (e.g. rename on a bucket mount). */
@@ -117,6 +119,7 @@ const BY_CODE = {
   EINVAL: InvalidRequestError,
   ETOOLARGE: TooLargeError,
   ERANGE: RangeNotSatisfiableError,
+  EEXPIRED: ExpiredError,
   ENOTSUP: NotSupportedError,
   EUPSTREAM: UpstreamError,
   ENOSPC: NoSpaceError,

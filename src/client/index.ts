@@ -17,6 +17,7 @@ export {
   EdgefsError,
   type EdgefsErrorInit,
   ExistsError,
+  ExpiredError,
   errorFromCode,
   errorFromResponse,
   InvalidRequestError,

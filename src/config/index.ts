@@ -9,6 +9,8 @@ export interface Config {
   batchRows: number;
   /** EDGEFS_STORAGE_LIMIT_BYTES: the Durable Object storage a share may fill. */
   storageLimitBytes: number;
+  /** EDGEFS_VERSION_RETENTION_SECONDS, in ms: how long replaced versions stay readable. */
+  versionRetentionMs: number;
   gcGraceMs: number;
   pendingTtlMs: number;
   uploadTtlMs: number;
@@ -38,6 +40,7 @@ type IntVar =
   | "EDGEFS_INLINE_MAX_BYTES"
   | "EDGEFS_BATCH_ROWS"
   | "EDGEFS_STORAGE_LIMIT_BYTES"
+  | "EDGEFS_VERSION_RETENTION_SECONDS"
   | "EDGEFS_GC_GRACE_SECONDS"
   | "EDGEFS_PENDING_TTL_SECONDS"
   | "EDGEFS_UPLOAD_TTL_SECONDS"
@@ -75,6 +78,7 @@ function parse(env: Env): Config {
     inlineMaxBytes: intVar(env, "EDGEFS_INLINE_MAX_BYTES"),
     batchRows: Math.max(1, intVar(env, "EDGEFS_BATCH_ROWS")),
     storageLimitBytes: intVar(env, "EDGEFS_STORAGE_LIMIT_BYTES"),
+    versionRetentionMs: 1000 * intVar(env, "EDGEFS_VERSION_RETENTION_SECONDS"),
     gcGraceMs: 1000 * intVar(env, "EDGEFS_GC_GRACE_SECONDS"),
     pendingTtlMs: 1000 * intVar(env, "EDGEFS_PENDING_TTL_SECONDS"),
     uploadTtlMs: 1000 * intVar(env, "EDGEFS_UPLOAD_TTL_SECONDS"),

@@ -21,10 +21,28 @@ export interface BackendFeatures {
   conditionalWrites: boolean;
   /** The upload API (createUpload … abortUpload). Without: each throws ENOTSUP. */
   multipart: boolean;
-  /** Reads at an older version, history, snapshots. No backend has them yet. */
+  /** Reads at an older version or a snapshot: `versions` is present. Without: it is absent. */
   versions: boolean;
   /** What the storage holds and may still hold (WebDAV quota properties): `space` is present. */
   space: boolean;
+}
+
+/** Which version a read sees: a version number, or a named snapshot. */
+export type ReadAt = { version: number } | { snapshot: string };
+
+/** The storage as it was at one version: reads only. */
+export type VersionView = Pick<Backend, "stat" | "list" | "read">;
+
+/** Reads at older versions (features.versions). */
+export interface VersionOps {
+  /**
+   * The version `at` names. ENOENT for an unknown snapshot; EEXPIRED (410)
+   * for a version older than the retention window that no snapshot keeps,
+   * newer than the latest, or of an earlier share of the same name.
+   */
+  resolve(at: ReadAt): Promise<number>;
+  /** The storage as it was at `version` (one `resolve` answered). */
+  view(version: number): VersionView;
 }
 
 /** Bytes stored, and bytes left under a quota (null: no quota limits it). */
@@ -65,6 +83,8 @@ export interface Backend {
   readonly properties?: PropertyOps;
   /** Present exactly when `features.space`. */
   readonly space?: SpaceOps;
+  /** Present exactly when `features.versions`. */
+  readonly versions?: VersionOps;
 
   /** ENOENT if missing (ENOTDIR where a parent is a file, on share storage). */
   stat(path: FsPath): Promise<FileEntry>;

@@ -27,6 +27,13 @@ export interface ShareInfo {
   expiresAt?: number;
 }
 
+/** A named snapshot: it keeps `version` of the share readable until deleted. */
+export interface SnapshotInfo {
+  name: string;
+  version: number;
+  createdAt: number;
+}
+
 /** What a share holds: counts and logical bytes (a copy counts again, as with `du`). */
 export interface ShareUsage {
   files: number;

@@ -45,7 +45,7 @@ export class AlarmSchedule {
   private nextDue(): number | null {
     const candidates = [
       // Background tree work (copies, reclaiming deleted subtrees) is due at once.
-      this.jobs.pending() ? Date.now() : null,
+      this.jobs.nextDue(Date.now()),
       this.s.ledger.nextDue(),
       this.s.leases.nextExpiry(),
       this.lifecycle.row()?.expires_at ?? null,

@@ -83,7 +83,8 @@ export class FileTree {
   plant(now: number): void {
     const root = this.nodes.newRoot(now);
     this.usage.open(root);
-    this.sql.exec("UPDATE share SET root_id = ?", root);
+    // Versions before this one belong to an earlier share of the same name.
+    this.sql.exec("UPDATE share SET root_id = ?, first_version = ?", root, this.nodes.stamp());
   }
 
   resolve(path: FsPath): Resolved | undefined {
@@ -103,6 +104,23 @@ export class FileTree {
 
   get(path: FsPath): NodeRow | undefined {
     return this.resolve(path)?.node;
+  }
+
+  /** The node at `path` as it was at `version` (a readable one: see version-window.ts). */
+  getAt(path: FsPath, version: number): NodeRow | undefined {
+    let node = this.nodes.rootAt(version);
+    for (const name of segments(path)) {
+      if (node?.type !== "directory") return undefined;
+      node = this.nodes.childAt(node.id, name, version);
+    }
+    return node;
+  }
+
+  /** `get` at the latest version, or at `version`; ENOENT if missing. */
+  requireAt(path: FsPath, version?: number): NodeRow {
+    const row = version === undefined ? this.get(path) : this.getAt(path, version);
+    if (!row) throw notFound(path);
+    return row;
   }
 
   require(path: FsPath): NodeRow {
@@ -258,7 +276,7 @@ export class FileTree {
       this.props.dropNode(node.id);
       return;
     }
-    this.reclaim.doom(node.id, this.nodes.stamp(), graceUntil);
+    this.reclaim.doom(node.id, this.nodes.stamp(), graceUntil, node.born);
     this.reclaimIfSmall(below, graceUntil);
   }
 
@@ -277,7 +295,7 @@ export class FileTree {
     this.props.copyNode(old.id, root);
     this.sql.exec("UPDATE share SET root_id = ?", root);
     this.nodes.retire(old, graceUntil);
-    this.reclaim.doom(old.id, this.nodes.stamp(), graceUntil);
+    this.reclaim.doom(old.id, this.nodes.stamp(), graceUntil, old.born);
     this.reclaimIfSmall(below, graceUntil);
   }
 
@@ -290,7 +308,7 @@ export class FileTree {
     const below = this.usage.of(rootId);
     const root = this.nodes.live(rootId);
     if (root) this.nodes.retire(root, graceUntil);
-    this.reclaim.doom(rootId, this.nodes.stamp(), graceUntil);
+    this.reclaim.doom(rootId, this.nodes.stamp(), graceUntil, root?.born ?? 0);
     this.sql.exec("UPDATE share SET root_id = NULL");
     this.reclaimIfSmall(below, graceUntil);
   }
@@ -435,6 +453,6 @@ export class FileTree {
     this.copies.end(job);
     const staging = this.nodes.live(job.staging);
     if (staging) this.nodes.retire(staging, graceUntil);
-    this.reclaim.doom(job.staging, this.nodes.stamp(), graceUntil);
+    this.reclaim.doom(job.staging, this.nodes.stamp(), graceUntil, job.version);
   }
 }

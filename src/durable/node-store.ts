@@ -1,5 +1,6 @@
 import { FsError } from "../core/errors";
 import type { BlobLedger } from "./blob-ledger";
+import type { VersionWindow } from "./version-window";
 
 /**
  * One row of `nodes`: a version of a file or directory. `id` is the node's
@@ -38,9 +39,10 @@ export type NodeFields = Pick<
  *
  * Versions: each change that touches the tree stamps its rows with the
  * share's next version, once per transaction (`beginChange` starts one).
- * A replaced row is deleted at once, unless a reader pinned to an older
- * version may still need it (a background copy reading its source as of
- * its start): then it is only marked dead and pruned later (tree-reclaim.ts).
+ * A replaced row is deleted at once, unless a reader of an older version
+ * may still need it (the retention window, a snapshot, a background copy
+ * reading its source as of its start: version-window.ts): then it is only
+ * marked dead and pruned later (tree-reclaim.ts).
  * Each row holds one reference to its blob or inline bytes.
  */
 export class NodeStore {
@@ -49,6 +51,7 @@ export class NodeStore {
   constructor(
     private readonly sql: SqlStorage,
     private readonly ledger: BlobLedger,
+    private readonly window: VersionWindow,
   ) {}
 
   beginChange(): void {
@@ -63,6 +66,7 @@ export class NodeStore {
           "UPDATE counters SET value = value + 1 WHERE name = 'version' RETURNING value",
         )
         .one().value;
+      this.window.committed(this.stamped, Date.now());
     }
     return this.stamped;
   }
@@ -97,6 +101,40 @@ export class NodeStore {
         name,
       )
       .toArray()[0];
+  }
+
+  /** The row named `name` in directory `parent` as it was at `version`. */
+  childAt(parent: number, name: string, version: number): NodeRow | undefined {
+    const live = this.child(parent, name);
+    if (live && live.born <= version) return live;
+    return this.sql
+      .exec<NodeRow>(
+        `SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ?1 AND name = ?2 AND died IS NOT NULL
+         AND born <= ?3 AND died > ?3 ORDER BY born DESC LIMIT 1`,
+        parent,
+        name,
+        version,
+      )
+      .toArray()[0];
+  }
+
+  /** The row of node `id` as it was at `version`. */
+  rowAt(id: number, version: number): NodeRow | undefined {
+    const live = this.live(id);
+    if (live && live.born <= version) return live;
+    return this.sql
+      .exec<NodeRow>(
+        `SELECT ${NODE_COLUMNS} FROM nodes WHERE id = ?1 AND died IS NOT NULL
+         AND born <= ?2 AND died > ?2 LIMIT 1`,
+        id,
+        version,
+      )
+      .toArray()[0];
+  }
+
+  /** The root that was the share's tree at `version` (roots sit in directory 0). */
+  rootAt(version: number): NodeRow | undefined {
+    return this.childrenAt(0, version, "", 1)[0];
   }
 
   /** The live row of node `id`. */
@@ -138,24 +176,38 @@ export class NodeStore {
     return q.toArray();
   }
 
-  /** Children of `dir` as they were at `version` (live rows and dead ones kept for it). */
-  childrenAt(dir: number, version: number, after: string, limit: number): NodeRow[] {
+  /**
+   * Children of `dir` as they were at `version` (live rows and dead ones
+   * kept for it), after `after`, names limited to [min, below) if given.
+   */
+  childrenAt(
+    dir: number,
+    version: number,
+    after: string,
+    limit: number,
+    min = "",
+    below = "\u{10ffff}\u{10ffff}",
+  ): NodeRow[] {
     const live = this.sql
       .exec<NodeRow>(
         `SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ? AND died IS NULL AND name > ?
-         AND born <= ? ORDER BY name LIMIT ?`,
+         AND name >= ? AND name < ? AND born <= ? ORDER BY name LIMIT ?`,
         dir,
         after,
+        min,
+        below,
         version,
         limit,
       )
       .toArray();
     const dead = this.sql
       .exec<NodeRow>(
-        `SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ? AND died IS NOT NULL AND name > ?
-         AND born <= ?3 AND died > ?3 ORDER BY name LIMIT ?4`,
+        `SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ?1 AND died IS NOT NULL AND name > ?2
+         AND name >= ?3 AND name < ?4 AND born <= ?5 AND died > ?5 ORDER BY name LIMIT ?6`,
         dir,
         after,
+        min,
+        below,
         version,
         limit,
       )
@@ -184,11 +236,9 @@ export class NodeStore {
       .one();
   }
 
-  /** Whether a reader pinned to some version may still see a row born at `born`. */
+  /** Whether a reader of an older version (history, a snapshot, a copy) may still see a row born at `born`. */
   private pinned(born: number): boolean {
-    return (
-      this.sql.exec("SELECT 1 FROM copy_jobs WHERE version >= ? LIMIT 1", born).toArray().length > 0
-    );
+    return this.window.keepsReplaced(born);
   }
 
   /**

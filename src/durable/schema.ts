@@ -177,6 +177,17 @@ export const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;`,
   // A multipart upload may declare its size: its parts are checked against it.
   "ALTER TABLE uploads ADD COLUMN size INTEGER;",
+  // Versions: when each was committed (retention is by time), named
+  // snapshots that keep a version readable, and the first version of the
+  // share's current incarnation (older ones belong to a deleted share).
+  `CREATE TABLE versions (version INTEGER PRIMARY KEY, at INTEGER NOT NULL);
+   CREATE TABLE snapshots (
+     name TEXT PRIMARY KEY, version INTEGER NOT NULL, created_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX snapshots_by_version ON snapshots (version);
+   ALTER TABLE share ADD COLUMN first_version INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE doomed ADD COLUMN born INTEGER NOT NULL DEFAULT 0;
+   CREATE INDEX nodes_dead_by_id ON nodes (id) WHERE died IS NOT NULL;`,
 ];
 
 export function migrate(sql: SqlStorage): void {

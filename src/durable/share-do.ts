@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { configFrom } from "../config";
-import type { ListQuery, Overwrite } from "../core/backend";
+import type { ListQuery, Overwrite, ReadAt } from "../core/backend";
 import type { LeaseRequest } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
@@ -123,16 +123,37 @@ export class ShareDO extends DurableObject<Env> {
 
   // ── Reads ────────────────────────────────────────────────────────────
 
-  async stat(path: FsPath) {
-    return this.read((at) => this.reads.stat(at, path));
+  /** `version`: the tree as it was then (resolved by resolveVersion first). */
+  async stat(path: FsPath, version?: number) {
+    return this.read((at) => this.reads.stat(at, path, version));
   }
 
-  async openRead(path: FsPath) {
-    return this.read((at) => this.reads.openRead(at, path));
+  async openRead(path: FsPath, version?: number) {
+    return this.read((at) => this.reads.openRead(at, path, version));
   }
 
-  async list(query: ListQuery) {
-    return this.read((at) => this.reads.list(at, query));
+  async list(query: ListQuery, version?: number) {
+    return this.read((at) => this.reads.list(at, query, version));
+  }
+
+  async resolveVersion(at: ReadAt) {
+    return this.read((live) => this.reads.resolveVersion(live, at));
+  }
+
+  // ── Snapshots ────────────────────────────────────────────────────────
+
+  async createSnapshot(name: string, version?: number) {
+    return this.change(({ now, share }) =>
+      this.state.snapshots.create(name, version, share.first_version, now),
+    );
+  }
+
+  async listSnapshots() {
+    return this.read(() => this.state.snapshots.list());
+  }
+
+  async deleteSnapshot(name: string) {
+    return this.change(() => this.state.snapshots.delete(name));
   }
 
   async placement(path: FsPath) {

@@ -85,6 +85,7 @@ export class ShareLifecycle {
       root_id: null,
       quota_bytes: null,
       quota_files: null,
+      first_version: 0,
     };
     this.s.sql.exec(
       `INSERT INTO share (singleton, id, name, env, kind, created_at, ttl_ms, expires_at)
@@ -211,6 +212,7 @@ export class ShareLifecycle {
     this.s.leases.clear();
     this.s.uploads.clear();
     this.s.mounts.clear();
+    this.s.snapshots.clear();
     this.s.sql.exec("DELETE FROM share");
   }
 

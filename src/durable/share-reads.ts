@@ -1,5 +1,5 @@
-import type { ListQuery } from "../core/backend";
-import { FsError } from "../core/errors";
+import type { ListQuery, ReadAt } from "../core/backend";
+import { FsError, invalid } from "../core/errors";
 import type { Lease } from "../core/leases";
 import { type FsPath, parentOf, ROOT } from "../core/paths";
 import type { DeadProperty } from "../core/properties";
@@ -24,14 +24,42 @@ export interface Placement {
 export class ShareReads {
   constructor(private readonly s: ShareState) {}
 
-  stat({ share }: Live, path: FsPath): FileEntry {
-    const entry = this.s.tree.entry(path);
-    // The root has no row of its own: it dates from the share's creation.
+  /**
+   * The version `at` names, checked readable: ENOENT for an unknown
+   * snapshot, EEXPIRED past the retention window (or from before the
+   * share's creation, or not committed yet).
+   */
+  resolveVersion({ now, share }: Live, at: ReadAt): number {
+    if ("snapshot" in at) {
+      const snapshot = this.s.snapshots.byName(at.snapshot);
+      if (!snapshot) throw new FsError("ENOENT", `no such snapshot: ${at.snapshot}`);
+      return snapshot.version;
+    }
+    const v = at.version;
+    if (!Number.isSafeInteger(v) || v < 0) throw invalid(`invalid version: ${v}`);
+    if (v > this.s.window.latest()) {
+      throw new FsError(
+        "EEXPIRED",
+        `version ${v} does not exist yet (latest: ${this.s.window.latest()})`,
+      );
+    }
+    if (!this.s.window.readable(v, share.first_version, now)) {
+      throw new FsError(
+        "EEXPIRED",
+        `version ${v} is older than the share's retention window and no snapshot keeps it`,
+      );
+    }
+    return v;
+  }
+
+  stat({ share }: Live, path: FsPath, version?: number): FileEntry {
+    const entry = toEntry(this.s.tree.requireAt(path, version), path);
+    // The root dates from the share's creation.
     return path === ROOT ? { ...entry, mtime: share.created_at } : entry;
   }
 
-  openRead(_at: Live, path: FsPath): ReadTarget {
-    const row = this.s.tree.require(path);
+  openRead(_at: Live, path: FsPath, version?: number): ReadTarget {
+    const row = this.s.tree.requireAt(path, version);
     if (row.type === "directory") throw new FsError("EISDIR", `is a directory: ${path}`, path);
     const entry = toEntry(row, path);
     if (row.blob_id) {
@@ -43,10 +71,10 @@ export class ShareReads {
     return { entry, data: this.s.tree.inlineData(row) ?? new ArrayBuffer(0) };
   }
 
-  list(_at: Live, query: ListQuery): ListPage<FileEntry> {
+  list(_at: Live, query: ListQuery, version?: number): ListPage<FileEntry> {
     return query.kind === "glob"
-      ? this.s.listing.listGlob(query.pattern, query.limit, query.cursor)
-      : this.s.listing.listPath(query.path, query.recursive, query.limit, query.cursor);
+      ? this.s.listing.listGlob(query.pattern, query.limit, query.cursor, version)
+      : this.s.listing.listPath(query.path, query.recursive, query.limit, query.cursor, version);
   }
 
   placement({ now, share }: Live, path: FsPath): Placement {

@@ -5,11 +5,13 @@ import { LeaseTable } from "./lease-table";
 import { MountTable } from "./mount-table";
 import { NodeStore } from "./node-store";
 import { PropertyTable } from "./property-table";
+import { SnapshotTable } from "./snapshot-table";
 import { TreeCopy } from "./tree-copy";
 import { TreeListing } from "./tree-listing";
 import { TreeReclaim } from "./tree-reclaim";
 import { TreeUsage } from "./tree-usage";
 import { UploadTable } from "./upload-table";
+import { VersionWindow } from "./version-window";
 
 /** The `share` table's one row: who the share is, and when an ephemeral one ends. */
 export interface ShareRow {
@@ -26,6 +28,8 @@ export interface ShareRow {
   /** Limits an admin set (null: none). */
   quota_bytes: number | null;
   quota_files: number | null;
+  /** The first version of this share (older ones belong to a deleted share of the same name). */
+  first_version: number;
   /** Ephemeral shares: the expiry the registry lists, once it confirmed it. */
   listed_until: number | null;
   [key: string]: SqlStorageValue;
@@ -51,6 +55,8 @@ export interface Live extends At {
 export class ShareState {
   readonly ledger: BlobLedger;
   readonly props: PropertyTable;
+  readonly window: VersionWindow;
+  readonly snapshots: SnapshotTable;
   readonly nodes: NodeStore;
   readonly usage: TreeUsage;
   readonly reclaim: TreeReclaim;
@@ -67,10 +73,12 @@ export class ShareState {
   ) {
     this.ledger = new BlobLedger(sql);
     this.props = new PropertyTable(sql);
-    this.nodes = new NodeStore(sql, this.ledger);
+    this.window = new VersionWindow(sql, config.versionRetentionMs);
+    this.snapshots = new SnapshotTable(sql, this.window);
+    this.nodes = new NodeStore(sql, this.ledger, this.window);
     const limit = config.storageLimitBytes;
     this.usage = new TreeUsage(sql, () => ({ refuseAt: limit * 0.95, inlineUntil: limit * 0.8 }));
-    this.reclaim = new TreeReclaim(sql, this.ledger, this.usage, this.props);
+    this.reclaim = new TreeReclaim(sql, this.ledger, this.usage, this.props, this.window);
     this.copies = new TreeCopy(sql, this.nodes, this.usage, this.props);
     this.tree = new FileTree(
       sql,

@@ -40,7 +40,12 @@ export class TreeJobs {
   ) {}
 
   pending(): boolean {
-    return this.s.copies.pending() || this.s.reclaim.pending();
+    return this.s.copies.pending() || this.s.reclaim.pending(Date.now());
+  }
+
+  /** When the tree's background work is next due (now while any is pending), or null. */
+  nextDue(now: number): number | null {
+    return this.s.copies.pending() ? now : this.s.reclaim.nextDue(now);
   }
 
   /**

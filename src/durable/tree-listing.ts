@@ -89,18 +89,28 @@ export class TreeListing {
     private readonly tree: FileTree,
   ) {}
 
-  /** Lists a directory (children or whole subtree) or a file, per Modal's rules. */
-  listPath(path: FsPath, recursive: boolean, limit: number, cursor?: string): ListPage<FileEntry> {
-    const row = this.tree.require(path);
+  /**
+   * Lists a directory (children or whole subtree) or a file, per Modal's
+   * rules; at `at`, the tree as it was at that version.
+   */
+  listPath(
+    path: FsPath,
+    recursive: boolean,
+    limit: number,
+    cursor?: string,
+    at?: number,
+  ): ListPage<FileEntry> {
+    const row = this.tree.requireAt(path, at);
     if (row.type === "file") return { entries: [toEntry(row, path)] };
-    const frames = this.resume(row.id, cursor, { dir: row.id, after: "", prefix: "" });
+    const frames = this.resume(row.id, cursor, { dir: row.id, after: "", prefix: "" }, at);
     const entries: FileEntry[] = [];
     const above = path === ROOT ? "/" : `${path}/`;
-    for (const { row: r, rel } of this.walk(frames, recursive ? Number.POSITIVE_INFINITY : 1)) {
+    const depth = recursive ? Number.POSITIVE_INFINITY : 1;
+    for (const { row: r, rel } of this.walk(frames, depth, at)) {
       entries.push(toEntry(r, above + rel, rel));
       if (entries.length === limit) break;
     }
-    if (entries.length < limit || !this.more(frames, recursive ? Number.POSITIVE_INFINITY : 1)) {
+    if (entries.length < limit || !this.more(frames, depth, at)) {
       return { entries };
     }
     return { entries, cursor: encodeState(row.id, frames) };
@@ -112,9 +122,9 @@ export class TreeListing {
    * level limited to the literal stem, depth limited unless the pattern
    * has `**`), so cost follows the match, not the share.
    */
-  listGlob(pattern: string, limit: number, cursor?: string): ListPage<FileEntry> {
+  listGlob(pattern: string, limit: number, cursor?: string, at?: number): ListPage<FileEntry> {
     const glob = compileGlob(pattern);
-    const base = this.tree.get(glob.baseDir);
+    const base = at === undefined ? this.tree.get(glob.baseDir) : this.tree.getAt(glob.baseDir, at);
     if (base?.type !== "directory") return { entries: [] };
     const stem = glob.literalPrefix.slice(glob.baseDir === ROOT ? 1 : glob.baseDir.length + 1);
     const rest = glob.pattern.split("/").filter((s) => s !== "").length - depthOf(glob.baseDir);
@@ -128,10 +138,10 @@ export class TreeListing {
       first.min = stem;
       first.below = prefixEnd(stem);
     }
-    const frames = this.resume(base.id, cursor, first);
+    const frames = this.resume(base.id, cursor, first, at);
     const entries: FileEntry[] = [];
     let scanned = 0;
-    for (const { row, rel } of this.walk(frames, maxDepth)) {
+    for (const { row, rel } of this.walk(frames, maxDepth, at)) {
       scanned++;
       if (glob.matches(rel)) {
         entries.push(toEntry(row, rel));
@@ -139,7 +149,7 @@ export class TreeListing {
       }
       if (scanned >= GLOB_SCAN_BUDGET.rows || glob.steps >= GLOB_SCAN_BUDGET.steps) break;
     }
-    return this.more(frames, maxDepth)
+    return this.more(frames, maxDepth, at)
       ? { entries, cursor: encodeState(base.id, frames) }
       : { entries };
   }
@@ -150,7 +160,7 @@ export class TreeListing {
    * listed); from the first one that moved or went, the walk continues in
    * its parent after it.
    */
-  private resume(top: number, cursor: string | undefined, first: Frame): Frame[] {
+  private resume(top: number, cursor: string | undefined, first: Frame, at?: number): Frame[] {
     if (cursor === undefined) return [first];
     const state = decodeState(cursor);
     if (state.d !== top || state.f.length === 0 || state.f[0]?.[0] !== top) {
@@ -159,7 +169,7 @@ export class TreeListing {
     const frames: Frame[] = [{ ...first, after: state.f[0][1] }];
     for (const [dir, after] of state.f.slice(1)) {
       const parent = frames[frames.length - 1] as Frame;
-      const row = this.nodes.live(dir);
+      const row = at === undefined ? this.nodes.live(dir) : this.nodes.rowAt(dir, at);
       if (row?.type !== "directory" || row.parent !== parent.dir) break;
       frames.push({ dir, after, prefix: `${parent.prefix}${row.name}/` });
     }
@@ -171,10 +181,17 @@ export class TreeListing {
    * stack is updated before each entry is handed out, so it is always the
    * exact resume point after that entry.
    */
-  private *walk(frames: Frame[], maxDepth: number): Generator<{ row: NodeRow; rel: string }> {
+  private *walk(
+    frames: Frame[],
+    maxDepth: number,
+    at?: number,
+  ): Generator<{ row: NodeRow; rel: string }> {
     while (frames.length > 0) {
       const top = frames[frames.length - 1] as Frame;
-      const rows = this.nodes.children(top.dir, top.after, WALK_BATCH, top.min, top.below);
+      const rows =
+        at === undefined
+          ? this.nodes.children(top.dir, top.after, WALK_BATCH, top.min, top.below)
+          : this.nodes.childrenAt(top.dir, at, top.after, WALK_BATCH, top.min, top.below);
       if (rows.length === 0) {
         frames.pop();
         continue;
@@ -191,9 +208,9 @@ export class TreeListing {
   }
 
   /** Whether the walk from this stack would find another entry. */
-  private more(frames: Frame[], maxDepth: number): boolean {
+  private more(frames: Frame[], maxDepth: number, at?: number): boolean {
     const probe = frames.map((f) => ({ ...f }));
-    return !this.walk(probe, maxDepth).next().done;
+    return !this.walk(probe, maxDepth, at).next().done;
   }
 }
 

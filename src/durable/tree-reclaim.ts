@@ -2,6 +2,7 @@ import type { BlobLedger } from "./blob-ledger";
 import type { NodeRow } from "./node-store";
 import type { PropertyTable } from "./property-table";
 import type { TreeUsage } from "./tree-usage";
+import { PINS, type VersionWindow } from "./version-window";
 
 type ReclaimRow = Pick<NodeRow, "row" | "id" | "type" | "died" | "blob_id" | "inline_id">;
 
@@ -16,8 +17,9 @@ type ReclaimRow = Pick<NodeRow, "row" | "id" | "type" | "died" | "blob_id" | "in
  * batches loses nothing and frees nothing twice: every row is deleted
  * exactly once, together with the one reference it held.
  *
- * Dead rows that a pinned reader might still need (node-store.ts) are
- * pruned here too, once no such reader remains.
+ * Dead rows that a reader of an older version might still need
+ * (node-store.ts) are pruned here too, once no readable version or pin
+ * needs them (version-window.ts).
  */
 export class TreeReclaim {
   constructor(
@@ -25,43 +27,73 @@ export class TreeReclaim {
     private readonly ledger: BlobLedger,
     private readonly usage: TreeUsage,
     private readonly props: PropertyTable,
+    private readonly window: VersionWindow,
   ) {}
 
   /**
    * Queues a directory whose subtree left the tree in version `died`; its
    * blobs may be deleted from `blobsDueAt` on (readers that resolved one
-   * before the delete finish first), however late the batch runs.
+   * before the delete finish first), however late the batch runs. Readers
+   * of versions from the directory's first row on may still need it.
    */
-  doom(dirId: number, died: number, blobsDueAt: number): void {
+  doom(dirId: number, died: number, blobsDueAt: number, bornHint: number): void {
+    const born =
+      this.sql
+        .exec<{ b: number | null }>("SELECT min(born) AS b FROM nodes WHERE id = ?", dirId)
+        .one().b ?? bornHint;
     this.sql.exec(
-      "INSERT OR IGNORE INTO doomed (id, died, blobs_due_at) VALUES (?, ?, ?)",
+      "INSERT OR IGNORE INTO doomed (id, died, blobs_due_at, born) VALUES (?, ?, ?, ?)",
       dirId,
       died,
       blobsDueAt,
+      Math.min(born, bornHint),
     );
   }
 
-  /** The oldest version a pinned reader reads, or null. */
-  private oldestPin(): number | null {
-    return this.sql.exec<{ v: number | null }>("SELECT min(version) AS v FROM copy_jobs").one().v;
+  /** Whether a batch would find anything to do now. */
+  pending(now: number): boolean {
+    const floor = this.window.floor(now);
+    return this.nextDoomed(floor) !== undefined || this.prunable(floor, 1).length > 0;
   }
 
-  /** Whether a batch would find anything to do. */
-  pending(): boolean {
-    const pin = this.oldestPin();
-    const doomed = this.sql
-      .exec("SELECT 1 FROM doomed WHERE ? IS NULL OR died <= ? LIMIT 1", pin, pin)
-      .toArray();
-    if (doomed.length > 0) return true;
-    return (
+  /** When background reclaim is next due: now, when the window lets more go, or never. */
+  nextDue(now: number): number | null {
+    if (this.pending(now)) return now;
+    const floor = this.window.floor(now);
+    const waiting =
+      this.sql.exec("SELECT 1 FROM doomed WHERE died > ? LIMIT 1", floor).toArray().length > 0 ||
       this.sql
-        .exec(
-          "SELECT 1 FROM nodes WHERE died IS NOT NULL AND (? IS NULL OR died <= ?) LIMIT 1",
-          pin,
-          pin,
-        )
-        .toArray().length > 0
-    );
+        .exec("SELECT 1 FROM nodes WHERE died IS NOT NULL AND died > ? LIMIT 1", floor)
+        .toArray().length > 0;
+    return waiting ? this.window.nextExpiry(now) : null;
+  }
+
+  /** The newest doomed directory no readable version or pin needs any more. */
+  private nextDoomed(
+    floor: number,
+  ): { id: number; died: number; born: number; blobs_due_at: number } | undefined {
+    return this.sql
+      .exec<{ id: number; died: number; born: number; blobs_due_at: number }>(
+        `SELECT id, died, born, blobs_due_at FROM doomed d WHERE died <= ?
+         AND NOT EXISTS (SELECT 1 FROM ${PINS} p WHERE p.version >= d.born AND p.version < d.died)
+         ORDER BY died DESC, id DESC LIMIT 1`,
+        floor,
+      )
+      .toArray()[0];
+  }
+
+  /** Dead rows out of the window that no pin falls within. */
+  private prunable(floor: number, limit: number): ReclaimRow[] {
+    return this.sql
+      .exec<ReclaimRow>(
+        `SELECT row, id, type, died, blob_id, inline_id FROM nodes n
+         WHERE died IS NOT NULL AND died <= ?
+         AND NOT EXISTS (SELECT 1 FROM ${PINS} p WHERE p.version >= n.born AND p.version < n.died)
+         ORDER BY died LIMIT ?`,
+        floor,
+        limit,
+      )
+      .toArray();
   }
 
   /**
@@ -71,18 +103,11 @@ export class TreeReclaim {
    * the change itself). Returns the rows spent; less than the budget means
    * nothing eligible is left.
    */
-  step(budget: number, graceUntil: number): number {
-    const pin = this.oldestPin();
+  step(budget: number, graceUntil: number, now = Date.now()): number {
+    const floor = this.window.floor(now);
     let spent = 0;
     while (spent < budget) {
-      const dir = this.sql
-        .exec<{ id: number; died: number; blobs_due_at: number }>(
-          `SELECT id, died, blobs_due_at FROM doomed WHERE ? IS NULL OR died <= ?
-           ORDER BY died DESC, id DESC LIMIT 1`,
-          pin,
-          pin,
-        )
-        .toArray()[0];
+      const dir = this.nextDoomed(floor);
       if (!dir) break;
       const want = budget - spent;
       // Live rows and dead ones, each through its own partial index (no scan).
@@ -112,10 +137,11 @@ export class TreeReclaim {
       const subdirs = orphans.filter((r) => r.type === "directory").map((r) => r.id);
       if (subdirs.length > 0) {
         this.sql.exec(
-          `INSERT OR IGNORE INTO doomed (id, died, blobs_due_at)
-           SELECT value, ?, ? FROM json_each(?)`,
+          `INSERT OR IGNORE INTO doomed (id, died, blobs_due_at, born)
+           SELECT value, ?, ?, ? FROM json_each(?)`,
           dir.died,
           dir.blobs_due_at,
+          dir.born,
           JSON.stringify(subdirs),
         );
       }
@@ -129,23 +155,13 @@ export class TreeReclaim {
         spent++;
       }
     }
-    if (spent < budget) spent += this.prune(budget - spent, pin, graceUntil);
+    if (spent < budget) {
+      const rows = this.prunable(floor, budget - spent);
+      this.free(rows, graceUntil);
+      spent += rows.length;
+    }
+    if (spent < budget) this.window.forget(now);
     return spent;
-  }
-
-  /** Deletes dead rows no pinned reader can see. */
-  private prune(budget: number, pin: number | null, graceUntil: number): number {
-    const rows = this.sql
-      .exec<ReclaimRow>(
-        `SELECT row, id, type, died, blob_id, inline_id FROM nodes
-         WHERE died IS NOT NULL AND (? IS NULL OR died <= ?) ORDER BY died LIMIT ?`,
-        pin,
-        pin,
-        budget,
-      )
-      .toArray();
-    this.free(rows, graceUntil);
-    return rows.length;
   }
 
   /** Deletes rows and the references they held, grouped per blob and inline row. */

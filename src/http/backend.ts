@@ -7,8 +7,9 @@ import {
   shareTarget,
 } from "../backends/resolve";
 import { configFrom } from "../config";
-import type { Backend } from "../core/backend";
+import type { Backend, ReadAt, VersionView } from "../core/backend";
 import { RESERVED_SUBREQUESTS, SubrequestBudget } from "../core/budget";
+import { FsError, invalid } from "../core/errors";
 import type { FsPath } from "../core/paths";
 import { HOP_HEADER } from "../s3/client";
 import type { AppEnv } from "./env";
@@ -52,3 +53,45 @@ export function backendFor(c: Context<AppEnv>, path?: FsPath): Promise<Backend> 
 export function backendForBoth(c: Context<AppEnv>, a: FsPath, b: FsPath): Promise<Backend> {
   return backendForBothAt(runtimeOf(c), shareOf(c), a, b, heldLeases(c.req.header("edgefs-lease")));
 }
+
+/** `?version=N` or `?snapshot=NAME`, or neither (the latest). Both: 400. */
+function readAtOf(c: Context<AppEnv>): ReadAt | undefined {
+  const version = c.req.query("version");
+  const snapshot = c.req.query("snapshot");
+  if (version !== undefined && snapshot !== undefined) {
+    throw invalid("give ?version or ?snapshot, not both");
+  }
+  if (version !== undefined) {
+    if (!/^\d{1,15}$/.test(version)) throw invalid(`invalid version: ${version}`);
+    return { version: Number(version) };
+  }
+  if (snapshot !== undefined) {
+    if (snapshot === "" || snapshot.length > 64)
+      throw invalid(`invalid snapshot name: ${snapshot}`);
+    return { snapshot };
+  }
+  return undefined;
+}
+
+/**
+ * What a read route reads from: the latest tree, or the tree at the
+ * version `?version=` / `?snapshot=` name, with that version (the answer
+ * says it in `Edgefs-Version`). Storage without versions (a bucket mount)
+ * is ENOTSUP.
+ */
+export async function readerFor(
+  c: Context<AppEnv>,
+  path: FsPath,
+): Promise<{ reader: VersionView; version?: number }> {
+  const at = readAtOf(c);
+  const backend = await backendFor(c, path);
+  if (at === undefined) return { reader: backend };
+  if (!backend.versions) {
+    throw new FsError("ENOTSUP", "this storage keeps no versions (a bucket mount)", path);
+  }
+  const version = await backend.versions.resolve(at);
+  return { reader: backend.versions.view(version), version };
+}
+
+/** The header a read at a version answers with. */
+export const VERSION_HEADER = "Edgefs-Version";

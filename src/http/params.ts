@@ -111,6 +111,8 @@ const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" |
 
 export const listQuery = z.object({
   env: z.string().optional(),
+  version: z.string().optional(),
+  snapshot: z.string().optional(),
   recursive: bool.optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
   cursor: z.string().max(16_384).optional(),

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { invalid } from "../core/errors";
 import { writeConditionsFrom } from "../core/preconditions";
 import { can } from "../http/auth";
-import { backendFor } from "../http/backend";
+import { backendFor, readerFor, VERSION_HEADER } from "../http/backend";
 import type { AppEnv } from "../http/env";
 import { fileResponse, writtenResponse } from "../http/file-response";
 import {
@@ -19,11 +19,14 @@ export const files = new Hono<AppEnv>();
 
 files.on(["GET", "HEAD"], "/:share/files/*", can("read"), async (c) => {
   const { path } = sharePathOf(c.req.url);
-  const result = await (await backendFor(c, path)).read(
+  const { reader, version } = await readerFor(c, path);
+  const result = await reader.read(
     path,
     readOptionsFrom((name) => c.req.header(name), c.req.method === "HEAD"),
   );
-  return fileResponse(result);
+  const res = fileResponse(result);
+  if (version !== undefined) res.headers.set(VERSION_HEADER, String(version));
+  return res;
 });
 
 files.put("/:share/files/*", can("write"), async (c) => {

@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { Backend, ListQuery } from "../core/backend";
+import type { ListQuery, VersionView } from "../core/backend";
 import type { SubrequestBudget } from "../core/budget";
 import { compileGlob, isGlob } from "../core/glob";
 import { parsePath } from "../core/paths";
 import type { FileEntry } from "../core/types";
 import { can } from "../http/auth";
-import { backendFor, backendForBoth, subrequestsOf } from "../http/backend";
+import { backendForBoth, readerFor, subrequestsOf, VERSION_HEADER } from "../http/backend";
 import type { AppEnv } from "../http/env";
 import { jsonBody, listQuery, sharePathOf, validate } from "../http/params";
 
@@ -17,7 +17,9 @@ const DEFAULT_LIMIT = 1000;
 
 tree.get("/:share/stat/*", can("read"), async (c) => {
   const { path } = sharePathOf(c.req.url);
-  const entry = await (await backendFor(c, path)).stat(path);
+  const { reader, version } = await readerFor(c, path);
+  const entry = await reader.stat(path);
+  if (version !== undefined) c.header(VERSION_HEADER, String(version));
   return c.json({ ...entry, path });
 });
 
@@ -34,11 +36,17 @@ tree.get("/:share/list/*", can("read"), validate("query", listQuery), async (c) 
         cursor: q.cursor,
       };
   // A glob is served by whatever holds its literal base directory.
-  const backend = await backendFor(c, query.kind === "glob" ? compileGlob(path).baseDir : path);
+  const { reader, version } = await readerFor(
+    c,
+    query.kind === "glob" ? compileGlob(path).baseDir : path,
+  );
   if (c.req.header("accept")?.includes("application/x-ndjson")) {
-    return ndjsonListing(backend, query, q.limit !== undefined, subrequestsOf(c));
+    const res = ndjsonListing(reader, query, q.limit !== undefined, subrequestsOf(c));
+    if (version !== undefined) (await res).headers.set(VERSION_HEADER, String(version));
+    return res;
   }
-  const page = await backend.list(query);
+  const page = await reader.list(query);
+  if (version !== undefined) c.header(VERSION_HEADER, String(version));
   return c.json(
     page.cursor ? { entries: page.entries, cursor: page.cursor } : { entries: page.entries },
   );
@@ -55,7 +63,7 @@ tree.get("/:share/list/*", can("read"), validate("query", listQuery), async (c) 
  * path is still a proper 404.
  */
 async function ndjsonListing(
-  backend: Backend,
+  backend: VersionView,
   query: ListQuery,
   bounded: boolean,
   budget: SubrequestBudget,

@@ -11,4 +11,7 @@ export const E2E_VARS = {
   // Background tree work in batches of 250 rows, not 1,000: a big copy or delete
   // spans many batches, so the scale tests can act while it runs.
   EDGEFS_BATCH_ROWS: "250",
+  // No time-based history: replaced bytes go at once, as the GC checks expect;
+  // versions stay readable through snapshots.
+  EDGEFS_VERSION_RETENTION_SECONDS: "0",
 };
