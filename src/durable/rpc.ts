@@ -17,7 +17,10 @@ function storageFull(e: unknown): FsError | undefined {
   if (!/SQLITE_FULL|database or disk is full|exceeded .*storage|storage limit/i.test(message)) {
     return undefined;
   }
-  return new FsError("ENOSPC", "the share's storage is full: delete files to make room");
+  return new FsError(
+    "ENOSPC",
+    "the share's storage is full: delete files or snapshots to make room (what a change replaced is kept for the retention window, EDGEFS_VERSION_RETENTION_SECONDS)",
+  );
 }
 
 export async function guard<T>(fn: () => T | Promise<T>): Promise<Result<T>> {

@@ -110,7 +110,7 @@ export class TreeUsage {
     if (grows && this.sql.databaseSize >= this.budget().refuseAt) {
       throw new FsError(
         "ENOSPC",
-        `the share's storage is full (${this.sql.databaseSize} bytes of metadata and inline data): delete files to make room`,
+        `the share's storage is full (${this.sql.databaseSize} bytes of metadata and inline data): delete files or snapshots to make room (what a change replaced is kept for the retention window, EDGEFS_VERSION_RETENTION_SECONDS)`,
         path,
       );
     }

@@ -18,6 +18,13 @@ import {
 // are refused with 507 ENOSPC from 95 %.
 const LIMIT = 2_000_000;
 
+/** As if the hour of retention had passed for every version so far; the alarm then prunes. */
+const outOfWindow = (share: string) =>
+  runInDurableObject(stub(share), (_i, state) => {
+    state.storage.sql.exec("UPDATE versions SET at = at - 3700000");
+    return state.storage.setAlarm(Date.now());
+  });
+
 const databaseSize = (share: string) =>
   runInDurableObject(stub(share), (_i, state) => state.storage.sql.databaseSize);
 
@@ -71,11 +78,17 @@ describe("a share near its Durable Object storage limit", () => {
     });
     expect(moved.status).toBe(200);
     expect((await api("DELETE", `/v1/shares/${s}/files/names?recursive=true`)).status).toBe(204);
-    await runAllGc(s);
+    // The retention window (an hour here) keeps what was deleted: still full.
+    await runAllGc(s, "main", true);
+    await expectError(await put(s, "/one-more", "x"), 507, "ENOSPC");
+    // An hour later (commit times moved back) the deleted rows are reclaimed.
+    await outOfWindow(s);
+    await runAllGc(s, "main", true);
     // Room for metadata again at once; for inline bytes once the small files go too.
     expect((await put(s, "/first-again", "x")).status).toBe(201);
     expect((await api("DELETE", `/v1/shares/${s}/files/small?recursive=true`)).status).toBe(204);
-    await runAllGc(s);
+    await outOfWindow(s);
+    await runAllGc(s, "main", true);
     expect(await databaseSize(s)).toBeLessThan(LIMIT * 0.8);
     // A new small file is inline once more.
     const blobsBefore = (await stub(s).usage()).blobs;
