@@ -75,6 +75,38 @@ const routes: Route[] = [
   { name: "list", perm: "read", run: (t: Caller) => api("GET", `/v1/shares/${S}/list/`, as(t)) },
   { name: "share info", perm: "read", run: (t: Caller) => api("GET", `/v1/shares/${S}`, as(t)) },
   {
+    name: "list snapshots",
+    perm: "read",
+    run: (t: Caller) => api("GET", `/v1/shares/${S}/snapshots`, as(t)),
+  },
+  {
+    name: "read at a snapshot",
+    perm: "read",
+    run: async (t: Caller) => {
+      const name = `r-${uniq()}`;
+      await api("POST", `/v1/shares/${S}/snapshots`, { body: JSON.stringify({ name }) });
+      return api("GET", `/v1/shares/${S}/files/seed.txt?snapshot=${name}`, as(t));
+    },
+  },
+  {
+    name: "create snapshot",
+    perm: "write",
+    run: (t: Caller) =>
+      api("POST", `/v1/shares/${S}/snapshots`, {
+        ...as(t),
+        body: JSON.stringify({ name: `c-${uniq()}` }),
+      }),
+  },
+  {
+    name: "delete snapshot",
+    perm: "write",
+    run: async (t: Caller) => {
+      const name = `d-${uniq()}`;
+      await api("POST", `/v1/shares/${S}/snapshots`, { body: JSON.stringify({ name }) });
+      return api("DELETE", `/v1/shares/${S}/snapshots/${name}`, as(t));
+    },
+  },
+  {
     name: "list leases",
     perm: "read",
     run: (t: Caller) => api("GET", `/v1/shares/${S}/leases`, as(t)),
