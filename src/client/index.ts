@@ -58,6 +58,8 @@ export {
   type ShareDetail,
   type ShareInfo,
   type ShareQuota,
+  type SnapshotInfo,
+  type VersionRef,
 } from "./nfs.js";
 export type { FileReader, ReadOptions } from "./remote-file.js";
 export {

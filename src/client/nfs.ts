@@ -4,8 +4,14 @@
 
 // The wire types are the server's own: one definition of the contract.
 import type { Mount } from "../core/mount.js";
-import type { FileEntry, ShareDetail, ShareInfo, ShareQuota } from "../core/types.js";
-import { IsADirectoryError, NotADirectoryError, NotFoundError, ServerError } from "./errors.js";
+import type { FileEntry, ShareDetail, ShareInfo, ShareQuota, SnapshotInfo } from "../core/types.js";
+import {
+  InvalidRequestError,
+  IsADirectoryError,
+  NotADirectoryError,
+  NotFoundError,
+  ServerError,
+} from "./errors.js";
 import { absolute, type ClientOptions, encodePath, HttpClient, jsonBody } from "./http.js";
 import {
   checkLeaseOptions,
@@ -36,7 +42,7 @@ import {
   writeHeaders,
 } from "./uploads.js";
 
-export type { FileEntry, Lease, Mount, ShareDetail, ShareInfo, ShareQuota };
+export type { FileEntry, Lease, Mount, ShareDetail, ShareInfo, ShareQuota, SnapshotInfo };
 
 /** Options of fromName() and the constructor. */
 export type FromNameOptions = ClientOptions & { createIfMissing?: boolean };
@@ -108,6 +114,25 @@ const COPY_KEYS = {
   overwrite: true,
 } as const satisfies KeysOf<CopyOptions>;
 const LIST_KEYS = { recursive: true } as const satisfies KeysOf<ListOptions>;
+const SNAPSHOT_KEYS = { version: true } as const satisfies KeysOf<{ version?: number }>;
+const isVersion = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** Which version at() reads: a version number, or a named snapshot. */
+export type VersionRef = { version: number } | { snapshot: string };
+
+function checkVersionRef(at: VersionRef): void {
+  const keys = at && typeof at === "object" ? Object.keys(at) : [];
+  const ok =
+    keys.length === 1 &&
+    (("version" in at && isVersion(at.version)) ||
+      ("snapshot" in at && typeof at.snapshot === "string" && at.snapshot !== ""));
+  if (!ok) {
+    throw new InvalidRequestError(
+      'at: give { version: N } (a version number) or { snapshot: "name" }',
+      { status: 0 },
+    );
+  }
+}
 const READ_KEYS = { offset: true, length: true } as const satisfies KeysOf<ReadOptions>;
 const PRESIGN_KEYS = { method: true, expiresIn: true } as const satisfies KeysOf<PresignOptions>;
 const MOUNT_KEYS = {
@@ -150,8 +175,10 @@ export class NetworkFileSystem {
   #created: Promise<void> | undefined;
   /** Leases every change of this handle holds (see holding()). */
   #held: readonly string[] = [];
-  /** The handle this one is a view of (holding()): it creates the share, once. */
+  /** The handle this one is a view of (holding(), at()): it creates the share, once. */
   #parent: NetworkFileSystem | undefined;
+  /** at(): the version or snapshot every read of this handle sees; it makes no changes. */
+  #at: VersionRef | undefined;
 
   /** Same as fromName(): lazy, no request until the first use. */
   constructor(name: string, options?: FromNameOptions) {
@@ -353,7 +380,12 @@ export class NetworkFileSystem {
     let cursor: string | undefined;
     do {
       const page: { entries: FileEntry[]; cursor?: string } = await this.http.json("GET", route, {
-        query: { recursive: recursive ? "true" : undefined, limit: LIST_PAGE, cursor },
+        query: {
+          recursive: recursive ? "true" : undefined,
+          limit: LIST_PAGE,
+          cursor,
+          ...this.#atQuery(),
+        },
       });
       yield* page.entries;
       cursor = nextCursor(cursor, page.cursor);
@@ -371,7 +403,9 @@ export class NetworkFileSystem {
   /** One entry: a file or a directory. */
   async stat(path: string): Promise<FileEntry> {
     await this.#ready();
-    return this.http.json<FileEntry>("GET", this.#fileRoute("stat", path));
+    return this.http.json<FileEntry>("GET", this.#fileRoute("stat", path), {
+      query: this.#atQuery(),
+    });
   }
 
   /** Whether a file or directory exists at path. */
@@ -405,6 +439,7 @@ export class NetworkFileSystem {
     const range = rangeHeader(options);
     const res = await this.http.request("GET", this.#fileRoute("files", path), {
       headers: range === undefined ? {} : { range },
+      query: this.#atQuery(),
     });
     const length = res.headers.get("content-length");
     return {
@@ -502,6 +537,45 @@ export class NetworkFileSystem {
   }
 
   /**
+   * A read-only handle on the share as it was at a version or a snapshot:
+   * readFile, stat, exists, listdir and iterdir see exactly that tree (410
+   * ExpiredError once the version left the retention window and no
+   * snapshot keeps it). Its changes throw before any request.
+   */
+  at(at: VersionRef): this {
+    checkVersionRef(at);
+    const Class = this.constructor as NetworkFileSystemClass<this>;
+    const view = new Class(this.name, { ...this.#options, createIfMissing: false });
+    view.#at = { ...at };
+    view.#parent = this.#parent ?? this;
+    return view;
+  }
+
+  /** Names the share's current version (or `version`, inside the retention window). */
+  async snapshot(name: string, options?: { version?: number }): Promise<SnapshotInfo> {
+    const { version } = checkOptions("snapshot", options, SNAPSHOT_KEYS);
+    checkValue("snapshot", "version", version, isVersion, "a version number");
+    await this.#ready();
+    const body = version === undefined ? { name } : { name, version };
+    return this.http.json<SnapshotInfo>("POST", `${this.#shareRoute()}/snapshots`, jsonBody(body));
+  }
+
+  async listSnapshots(): Promise<SnapshotInfo[]> {
+    await this.#ready();
+    const page = await this.http.json<{ snapshots: SnapshotInfo[] }>(
+      "GET",
+      `${this.#shareRoute()}/snapshots`,
+    );
+    return page.snapshots;
+  }
+
+  /** Deletes a snapshot; what only it kept is reclaimed. */
+  async deleteSnapshot(name: string): Promise<void> {
+    await this.#ready();
+    await this.http.send("DELETE", `${this.#shareRoute()}/snapshots/${encodeURIComponent(name)}`);
+  }
+
+  /**
    * Runs `fn` holding a lease on `path`, and releases it when fn ends, also
    * when it throws. fn gets a handle whose changes hold the lease, and the
    * lease. The lease is renewed every ttl/3 while fn runs (autoRenew: false
@@ -585,11 +659,22 @@ export class NetworkFileSystem {
 
   // ── Internals ───────────────────────────────────────────────────────
 
-  /** Edgefs-Lease for a change: the handle's leases and the call's. */
+  /** Edgefs-Lease for a change: the handle's leases and the call's. Every change asks for it. */
   #leaseHeader(what: string, lease: LeaseRef | readonly LeaseRef[] | undefined) {
+    if (this.#at !== undefined) {
+      throw new InvalidRequestError(
+        `${what}: this handle reads ${"snapshot" in this.#at ? `snapshot ${this.#at.snapshot}` : `version ${this.#at.version}`} and cannot change the share`,
+        { status: 0 },
+      );
+    }
     const own: readonly LeaseRef[] =
       lease === undefined ? [] : Array.isArray(lease) ? lease : [lease as LeaseRef];
     return leaseHeader(what, [...this.#held, ...own]);
+  }
+
+  /** ?version= or ?snapshot= of an at() handle; nothing for the latest. */
+  #atQuery(): { version?: number; snapshot?: string } {
+    return this.#at === undefined ? {} : { ...this.#at };
   }
 
   #mountRoute(path: string): string {

@@ -12,6 +12,7 @@ import {
   AuthenticationError,
   type ClientOptions,
   ExistsError,
+  ExpiredError,
   InvalidRequestError,
   LockedError,
   NetworkFileSystem,
@@ -177,6 +178,28 @@ describe("SDK end to end", () => {
     await q.writeFile("/b.bin", randomBytes(30 * KiB));
     expect((await q.setQuota({ bytes: null })).quota).toEqual({ files: 10 });
     await NetworkFileSystem.delete(q.name, options);
+  });
+
+  it("reads the share as a snapshot kept it; an at() handle cannot change it", async () => {
+    const v = NetworkFileSystem.fromName(unique("sdk-snap"), { ...options, createIfMissing: true });
+    await v.writeFile("/notes.txt", "first");
+    await v.writeFile("/keep/a.bin", randomBytes(70 * KiB));
+    const taken = await v.snapshot("v1");
+    expect(taken).toMatchObject({ name: "v1", version: (await v.info()).version });
+    await v.writeFile("/notes.txt", "second");
+    await v.removeFile("/keep", { recursive: true });
+    const then = v.at({ snapshot: "v1" });
+    expect(await then.readFile("/notes.txt").text()).toBe("first");
+    expect((await then.listdir("/keep")).map((e) => e.path)).toEqual(["a.bin"]);
+    expect(await v.readFile("/notes.txt").text()).toBe("second");
+    await expect(then.writeFile("/x", "y")).rejects.toBeInstanceOf(InvalidRequestError);
+    // No retention window on the test server: an older version no snapshot keeps is gone.
+    const old = v.at({ version: taken.version - 1 });
+    await expect(old.stat("/notes.txt")).rejects.toBeInstanceOf(ExpiredError);
+    expect((await v.listSnapshots()).map((s) => s.name)).toEqual(["v1"]);
+    await v.deleteSnapshot("v1");
+    await expect(then.stat("/notes.txt")).rejects.toBeInstanceOf(NotFoundError);
+    await NetworkFileSystem.delete(v.name, options);
   });
 
   it("sends a 40 MiB file in multipart parts with progress and reads it back", async () => {
