@@ -4,8 +4,10 @@ import {
   backendForBothAt,
   type Runtime,
   type ShareTarget,
+  shareStorageAt,
   shareTarget,
 } from "../backends/resolve";
+import type { ShareBackend } from "../backends/share-backend";
 import { configFrom } from "../config";
 import type { Backend } from "../core/backend";
 import { RESERVED_SUBREQUESTS, SubrequestBudget } from "../core/budget";
@@ -51,4 +53,12 @@ export function backendFor(c: Context<AppEnv>, path?: FsPath): Promise<Backend> 
 /** One Backend for two paths of the request's share (move, copy). */
 export function backendForBoth(c: Context<AppEnv>, a: FsPath, b: FsPath): Promise<Backend> {
   return backendForBothAt(runtimeOf(c), shareOf(c), a, b, heldLeases(c.req.header("edgefs-lease")));
+}
+
+/** The request's share's own storage; every path outside the bucket mounts (else 501 ENOTSUP). */
+export function shareStorageFor(
+  c: Context<AppEnv>,
+  paths: { path: FsPath; label: string }[],
+): Promise<ShareBackend> {
+  return shareStorageAt(runtimeOf(c), shareOf(c), paths, heldLeases(c.req.header("edgefs-lease")));
 }
