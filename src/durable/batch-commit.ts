@@ -194,10 +194,10 @@ export class BatchCommit {
     this.s.tree.putFile(path, { size, etag: newEtag(), blobId, data: null }, now, grace);
   }
 
-  /** The rows a copy of `from` builds: the node and everything below it. */
+  /** The rows a recursive copy of `from` builds: the directory and everything below it (a file copy is one row: free). */
   private copyRows(from: FsPath): number {
     const row = this.s.tree.get(from);
-    if (!row || row.type === "file") return 1;
+    if (!row || row.type === "file") return 0;
     const below = this.s.tree.usage.of(row.id);
     return 1 + below.files + below.dirs;
   }
@@ -206,7 +206,7 @@ export class BatchCommit {
     const limit = this.s.config.batchRows;
     return new FsError(
       "ETOOLARGE",
-      `the copies of one batch may copy at most ${limit} entries in all (EDGEFS_BATCH_ROWS); this one copies ${rows} and ${Math.max(0, left)} are left: copy it on its own with POST …/copy, which finishes big copies in the background`,
+      `the copies of one batch may copy at most ${limit} entries in all (EDGEFS_BATCH_ROWS); this one copies ${rows} and ${Math.max(0, left)} are left in this batch: copy it on its own with POST …/copy, which finishes big copies in the background`,
     );
   }
 }

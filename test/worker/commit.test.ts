@@ -255,6 +255,11 @@ describe("batch commit", () => {
     expect(error.message).toContain("op 1");
     expect(error.message).toContain("/bucket/x.txt");
     await expectError(await api("GET", `/v1/shares/${s}/files/ok.txt`), 404, "ENOENT");
+    // A staged upload cannot be made for a path there either.
+    const stagedThere = await api("POST", `/v1/shares/${s}/uploads`, {
+      body: JSON.stringify({ path: "/bucket/big.bin", stage: true }),
+    });
+    expect((await expectError(stagedThere, 501, "ENOTSUP")).message).toContain("/bucket/big.bin");
   });
 
   it("applies the quota to the whole batch (507), writing nothing", async () => {
@@ -267,6 +272,26 @@ describe("batch commit", () => {
     const error = await expectError(res, 507, "ENOSPC");
     expect(error.message).toContain("op 2");
     expect(await names(s)).toEqual([]);
+  });
+
+  it("copies files freely, and small trees within one batch of rows, in the same version", async () => {
+    const s = await newShare("batch");
+    const ops = Array.from({ length: 150 }, (_, i) => ({
+      op: "copy",
+      from: "/f",
+      to: `/copies/${i}`,
+    }));
+    const res = await commit(s, {
+      ops: [
+        { op: "put", path: "/f", content: b64("same") },
+        { op: "put", path: "/tree/a", content: b64("a") },
+        ...ops,
+        { op: "copy", from: "/tree", to: "/tree2", recursive: true },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(await getText(s, "/copies/149")).toBe("same");
+    expect(await getText(s, "/tree2/a")).toBe("a");
   });
 
   it("refuses a recursive copy bigger than the batch's row budget with 413, rolling back", async () => {
