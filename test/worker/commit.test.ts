@@ -371,6 +371,20 @@ describe("batch commit", () => {
     const info = await json<{ usage: { files: number } }>(await api("GET", `/v1/shares/${s}`));
     expect(info.usage.files).toBe(10_000);
   });
+  it("commits a body near 16 MiB of inline contents (one ShareDO call carries them all)", async () => {
+    const s = await newShare("batch");
+    const ops = Array.from({ length: 180 }, (_, i) => ({
+      op: "put",
+      path: `/full/${i}`,
+      content: b64(bytesOf(64 * 1024, i + 1)),
+    }));
+    const body = JSON.stringify({ ops });
+    expect(body.length).toBeGreaterThan(15 * MiB);
+    const res = await commit(s, body);
+    expect(res.status).toBe(200);
+    expect(await sha256(await bytesAt(s, "/full/179"))).toBe(await sha256(bytesOf(64 * 1024, 180)));
+    expect(await r2Count(`blobs/${await shareId(s)}/`)).toBe(0);
+  });
 });
 
 describe("staged uploads", () => {
