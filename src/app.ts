@@ -7,6 +7,7 @@ import { options } from "./dav/read";
 import { authenticate, rootOnly } from "./http/auth";
 import type { AppEnv } from "./http/env";
 import { errorResponse, onError } from "./http/errors";
+import { commit } from "./routes/commit";
 import { dev } from "./routes/dev";
 import { files } from "./routes/files";
 import { leases } from "./routes/leases";
@@ -65,6 +66,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/shares", tree);
   app.route("/v1/shares", leases);
   app.route("/v1/shares", uploads);
+  app.route("/v1/shares", commit);
   app.route("/v1/shares", presigned);
   app.route("/v1/shares", mounts);
   app.route("/v1/shares", snapshots);

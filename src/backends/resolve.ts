@@ -60,6 +60,41 @@ export async function backendAt(
 }
 
 /**
+ * The share's own storage, for what only it can do (batch commits, staged
+ * uploads): each of `paths` (labelled for the message) must lie outside
+ * every bucket mount, else 501 ENOTSUP naming it and the mount.
+ */
+export async function shareStorageAt(
+  rt: Runtime,
+  target: ShareTarget,
+  paths: { path: FsPath; label: string }[],
+  held: string[],
+): Promise<ShareBackend> {
+  if (paths.length > 0) {
+    const mounts = await mountsOf(target.environment, target.share, target.api);
+    for (const { path, label } of paths) {
+      const mount = mounts.find((m) => isWithin(path, m.path as FsPath));
+      if (mount) {
+        throw new FsError(
+          "ENOTSUP",
+          `${label}: ${path} is under the bucket mount at ${mount.path}; batch commits and staged uploads change share storage only`,
+          path,
+        );
+      }
+    }
+  }
+  const config = configFrom(rt.env);
+  return new ShareBackend(
+    target.api,
+    config.devRoutes ? notingUploads(rt.env.BLOBS) : rt.env.BLOBS,
+    config,
+    rt.waitUntil,
+    rt.subrequests,
+    held,
+  );
+}
+
+/**
  * The features of the Backend that serves a path, without opening it: no
  * credentials are fetched and no endpoint is judged, so a front-end can
  * ask about many paths (a listing's entries) at the cost of one cached

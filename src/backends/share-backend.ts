@@ -23,10 +23,13 @@ import type { PropertyOps } from "../core/properties";
 import { parseRange } from "../core/range";
 import { bodyError, concat, fixedSizeParts, readUpTo } from "../core/streams";
 import type { FileEntry, ListPage } from "../core/types";
+import type { BatchOptions, BatchResult } from "../durable/batch-commit";
 import type { ShareApi } from "../durable/share-client";
 import type { ShareDO } from "../durable/share-do";
+import type { Staged } from "../durable/write-protocol";
 import { getBlob, putKnownLength } from "../r2/blob-store";
 import { completeMultipart, putPart, startMultipart } from "../r2/multipart";
+import { type BatchRequestOp, commitBatch } from "./share-batch";
 
 const MiB = 1024 * 1024;
 
@@ -309,6 +312,7 @@ export class ShareBackend implements Backend {
   async createUpload(
     path: FsPath,
     options: { partSize: number; conditions: WriteConditions; size?: number },
+    stage = false,
   ): Promise<UploadInfo> {
     const created = await this.share.createUpload(
       path,
@@ -317,6 +321,7 @@ export class ShareBackend implements Backend {
       this.held,
       this.config.uploadTtlMs,
       options.size,
+      stage,
     );
     let r2UploadId: string | undefined;
     try {
@@ -368,7 +373,28 @@ export class ShareBackend implements Backend {
     return this.share.uploadStatus(uploadId);
   }
 
+  /**
+   * A staged upload (docs/api.md "Batch commits"): parts as usual, but its
+   * complete commits nothing; a batch commit's put op names it.
+   */
+  async createStagedUpload(
+    path: FsPath,
+    options: { partSize: number; size?: number },
+  ): Promise<UploadInfo & { staged: true }> {
+    const info = await this.createUpload(path, { ...options, conditions: {} }, true);
+    return { ...info, staged: true };
+  }
+
   async completeUpload(uploadId: string): Promise<WriteResult> {
+    const done = await this.completeOrStage(uploadId);
+    if ("staged" in done) {
+      throw invalid(`upload ${uploadId} is staged: a batch commit's put op commits it`);
+    }
+    return done;
+  }
+
+  /** Completes an upload: commits it like a PUT, or, for a staged one, only stitches its parts. */
+  async completeOrStage(uploadId: string): Promise<WriteResult | Staged> {
     const { target, parts, size } = await this.share.beginComplete(uploadId, this.held);
     try {
       await completeMultipart(this.bucket, target.key, target.r2UploadId, parts);
@@ -381,6 +407,12 @@ export class ShareBackend implements Backend {
 
   abortUpload(uploadId: string): Promise<void> {
     return this.share.abortUpload(uploadId);
+  }
+
+  /** A batch commit: all its ops in one version, all or nothing (share-batch.ts). */
+  commitBatch(ops: BatchRequestOp[], options: BatchOptions): Promise<BatchResult> {
+    const { share, bucket, config, waitUntil, subrequests, held } = this;
+    return commitBatch({ share, bucket, config, waitUntil, subrequests, held }, ops, options);
   }
 
   mkdir(path: FsPath): Promise<WriteResult> {

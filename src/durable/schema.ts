@@ -188,6 +188,8 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE share ADD COLUMN first_version INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE doomed ADD COLUMN born INTEGER NOT NULL DEFAULT 0;
    CREATE INDEX nodes_dead_by_id ON nodes (id) WHERE died IS NOT NULL;`,
+  // Staged uploads (batch commits): completed, not committed until a commit op names them.
+  "CREATE TABLE staged_uploads (upload_id TEXT PRIMARY KEY, size INTEGER) WITHOUT ROWID;",
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -7,6 +7,7 @@ import type { WriteConditions } from "../core/preconditions";
 import type { PropertyChange } from "../core/properties";
 import type { FileEntry } from "../core/types";
 import { AlarmSchedule } from "./alarm";
+import { BatchCommit, type BatchOp, type BatchOptions } from "./batch-commit";
 import { MountPoints } from "./mount-points";
 import type { MountConfig } from "./mount-table";
 import { guard, guardSync, type Result } from "./rpc";
@@ -46,6 +47,7 @@ export class ShareDO extends DurableObject<Env> {
   private readonly mountPoints: MountPoints;
   private readonly alarms: AlarmSchedule;
   private readonly jobs: TreeJobs;
+  private readonly batch: BatchCommit;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -58,6 +60,7 @@ export class ShareDO extends DurableObject<Env> {
     this.changes = new TreeChanges(this.state);
     this.mountPoints = new MountPoints(this.state);
     this.jobs = new TreeJobs(this.state, this.changes, ctx.storage);
+    this.batch = new BatchCommit(this.state, this.changes);
     this.alarms = new AlarmSchedule(this.state, this.lifecycle, this.jobs, ctx.storage, env.BLOBS);
   }
 
@@ -208,9 +211,10 @@ export class ShareDO extends DurableObject<Env> {
     held: string[],
     ttlMs: number,
     size?: number,
+    stage = false,
   ) {
     return this.change((at) =>
-      this.writes.createUpload(at, path, partSize, conditions, held, ttlMs, size),
+      this.writes.createUpload(at, path, partSize, conditions, held, ttlMs, size, stage),
     );
   }
 
@@ -246,6 +250,38 @@ export class ShareDO extends DurableObject<Env> {
 
   async abortUpload(uploadId: string) {
     return this.change((at) => this.writes.abortUpload(at, uploadId), "any");
+  }
+
+  // ── Batch commits ────────────────────────────────────────────────────
+
+  /** Before a batch's large contents go to R2: its preconditions, then `blobs` reserved keys. */
+  async reserveBatch(options: BatchOptions, putPaths: FsPath[], blobs: number) {
+    return this.change((at) => this.batch.reserve(at, options, putPaths, blobs));
+  }
+
+  /**
+   * Every op of a batch in one change: one version, all or nothing. A
+   * refused batch abandons the blobs the Worker put for it at once (a
+   * staged upload it named stays, to be committed by another batch).
+   */
+  async commitBatch(ops: BatchOp[], options: BatchOptions, held: string[] = []) {
+    const result = await this.change((at) => this.batch.commit(at, ops, options, held));
+    if (!result.ok) {
+      const blobs = ops.flatMap((o) => ("blobId" in o ? [o.blobId] : []));
+      if (blobs.length > 0) {
+        await this.change((at) => {
+          for (const id of blobs) this.writes.abort(at, id);
+        }, "any");
+      }
+    }
+    return result;
+  }
+
+  /** The Worker could not put a batch's contents: its reservations go at once. */
+  async abortWrites(blobIds: string[]) {
+    return this.change((at) => {
+      for (const id of blobIds) this.writes.abort(at, id);
+    }, "any");
   }
 
   // ── Namespace changes ────────────────────────────────────────────────

@@ -40,6 +40,22 @@ interface UploadRow {
 }
 
 /**
+ * Staged uploads (batch commits, docs/api.md "Batch commits"): an upload
+ * created with `stage: true` has a row here; its `complete` stitches the
+ * parts and records the size, but commits nothing — the blob stays
+ * reserved (pending) until a batch commit's put op names the upload, or the
+ * upload expires and GC reclaims it like any unfinished upload (the table
+ * is migration 12 of schema.ts).
+ */
+
+/** A staged upload whose parts are stitched: what a batch commit needs to put it. */
+export interface StagedBlob {
+  uploadId: string;
+  blobId: string;
+  size: number;
+}
+
+/**
  * Multipart uploads in progress, in the ShareDO's SQLite: which parts have
  * arrived, so a client can resume; and the part-size rules, checked when a
  * part is announced, when it is recorded, and when the upload completes.
@@ -221,7 +237,50 @@ export class UploadTable {
     this.sql.exec("UPDATE uploads SET completing = ? WHERE id = ?", completing ? 1 : 0, id);
   }
 
+  /** Marks a new upload as staged: its complete will commit nothing. */
+  stage(id: string): void {
+    this.sql.exec("INSERT INTO staged_uploads (upload_id, size) VALUES (?, NULL)", id);
+  }
+
+  /** Whether the upload is staged, and its size once its parts are stitched (null before). */
+  staging(id: string): { size: number | null } | undefined {
+    return this.sql
+      .exec<{ size: number | null }>("SELECT size FROM staged_uploads WHERE upload_id = ?", id)
+      .toArray()[0];
+  }
+
+  /** A staged upload's parts are one object in R2 now: it waits for a batch commit. */
+  staged(id: string, size: number): void {
+    this.sql.exec("UPDATE staged_uploads SET size = ? WHERE upload_id = ?", size, id);
+  }
+
+  /**
+   * The stitched staged upload `id`, for a batch commit to put: ENOENT if it
+   * is unknown, already committed, aborted or expired; EINVAL if it is not a
+   * staged upload or not completed yet.
+   */
+  stagedBlob(id: string, now: number): StagedBlob {
+    const row = this.sql
+      .exec<UploadRow>("SELECT * FROM uploads WHERE id = ? AND expires_at > ?", id, now)
+      .toArray()[0];
+    if (!row) {
+      throw new FsError(
+        "ENOENT",
+        `no such staged upload: ${id} (already committed, aborted or expired)`,
+      );
+    }
+    const staging = this.staging(id);
+    if (!staging) {
+      throw invalid(`upload ${id} is not staged: create it with "stage": true to join a batch`);
+    }
+    if (staging.size === null) {
+      throw invalid(`staged upload ${id} is not completed: POST …/uploads/${id}/complete first`);
+    }
+    return { uploadId: id, blobId: row.blob_id, size: staging.size };
+  }
+
   remove(id: string): void {
+    this.sql.exec("DELETE FROM staged_uploads WHERE upload_id = ?", id);
     this.sql.exec("DELETE FROM upload_parts WHERE upload_id = ?", id);
     this.sql.exec("DELETE FROM uploads WHERE id = ?", id);
   }
@@ -232,10 +291,15 @@ export class UploadTable {
       "DELETE FROM upload_parts WHERE upload_id IN (SELECT id FROM uploads WHERE expires_at <= ?)",
       now,
     );
+    this.sql.exec(
+      "DELETE FROM staged_uploads WHERE upload_id IN (SELECT id FROM uploads WHERE expires_at <= ?)",
+      now,
+    );
     this.sql.exec("DELETE FROM uploads WHERE expires_at <= ?", now);
   }
 
   clear(): void {
+    this.sql.exec("DELETE FROM staged_uploads");
     this.sql.exec("DELETE FROM upload_parts");
     this.sql.exec("DELETE FROM uploads");
   }

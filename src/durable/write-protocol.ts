@@ -13,6 +13,14 @@ const newEtag = () => `"${randomId()}"`;
 
 type Written = { entry: FileEntry; created: boolean };
 
+/** A staged upload whose parts are stitched: nothing is committed until a batch names it. */
+export interface Staged {
+  uploadId: string;
+  staged: true;
+  size: number;
+  expiresAt: number;
+}
+
 /**
  * How file contents change, inside the ShareDO's change guard. File bytes
  * never pass through here: the Worker streams them to R2 and this protocol
@@ -102,9 +110,13 @@ export class WriteProtocol {
     held: readonly string[],
     ttlMs: number,
     size?: number,
+    stage = false,
   ): { uploadId: string; key: string; partSize: number; expiresAt: number } {
     if (size !== undefined) checkDeclaredSize(size, partSize);
-    this.precheck(at, path, conditions, held);
+    // A staged upload lands where the batch commit's op says, judged then;
+    // only a bucket mount is refused now (its bytes could never land there).
+    if (stage) this.s.mounts.refuseChange(path, false);
+    else this.precheck(at, path, conditions, held);
     const expiresAt = at.now + ttlMs;
     const { blobId, key } = this.reserveBlob(at.share, expiresAt);
     const uploadId = randomId();
@@ -115,6 +127,7 @@ export class WriteProtocol {
       at.now,
       expiresAt,
     );
+    if (stage) this.s.uploads.stage(uploadId);
     return { uploadId, key, partSize, expiresAt };
   }
 
@@ -152,15 +165,24 @@ export class WriteProtocol {
     held: readonly string[],
   ): Result<{ target: UploadTarget; parts: UploadPart[]; size: number }> {
     const row = this.s.uploads.row(uploadId, now);
+    const staging = this.s.uploads.staging(uploadId);
+    if (staging && staging.size !== null) {
+      throw new FsError(
+        "EINVAL",
+        `staged upload ${uploadId} is already completed: commit it with a batch commit's put op`,
+      );
+    }
     if (row.completing) throw new FsError("EINVAL", "the upload is already being completed");
     const target = this.s.uploads.target(row);
     const checked = guardSync(() =>
-      this.precheck(
-        { now, share: this.lifecycle.require(now) },
-        target.path,
-        target.conditions,
-        held,
-      ),
+      staging
+        ? undefined
+        : this.precheck(
+            { now, share: this.lifecycle.require(now) },
+            target.path,
+            target.conditions,
+            held,
+          ),
     );
     if (!checked.ok) {
       if (checked.error.code === "EPRECONDITION") {
@@ -191,8 +213,13 @@ export class WriteProtocol {
     uploadId: string,
     size: number,
     held: readonly string[],
-  ): Result<Written> {
-    const target = this.s.uploads.target(this.s.uploads.row(uploadId, now));
+  ): Result<Written | Staged> {
+    const row = this.s.uploads.row(uploadId, now);
+    const target = this.s.uploads.target(row);
+    if (this.s.uploads.staging(uploadId)) {
+      this.s.uploads.staged(uploadId, size);
+      return { ok: true, value: { uploadId, staged: true, size, expiresAt: row.expires_at } };
+    }
     this.s.uploads.remove(uploadId);
     const committed = guardSync(() =>
       this.commit(

@@ -4,8 +4,10 @@ import {
   backendForBothAt,
   type Runtime,
   type ShareTarget,
+  shareStorageAt,
   shareTarget,
 } from "../backends/resolve";
+import type { ShareBackend } from "../backends/share-backend";
 import { configFrom } from "../config";
 import type { Backend, ReadAt, VersionView } from "../core/backend";
 import { RESERVED_SUBREQUESTS, SubrequestBudget } from "../core/budget";
@@ -95,3 +97,11 @@ export async function readerFor(
 
 /** The header a read at a version answers with. */
 export const VERSION_HEADER = "Edgefs-Version";
+
+/** The request's share's own storage; every path outside the bucket mounts (else 501 ENOTSUP). */
+export function shareStorageFor(
+  c: Context<AppEnv>,
+  paths: { path: FsPath; label: string }[],
+): Promise<ShareBackend> {
+  return shareStorageAt(runtimeOf(c), shareOf(c), paths, heldLeases(c.req.header("edgefs-lease")));
+}

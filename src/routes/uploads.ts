@@ -11,7 +11,7 @@ import {
   partSizeFor,
 } from "../core/uploads";
 import { can } from "../http/auth";
-import { backendFor } from "../http/backend";
+import { backendFor, shareStorageFor } from "../http/backend";
 import type { AppEnv } from "../http/env";
 import { writtenResponse } from "../http/file-response";
 import { contentLength, jsonBody } from "../http/params";
@@ -32,6 +32,8 @@ const createBody = z.strictObject({
   partSize: z.number().int().min(MIN_PART_SIZE).max(MAX_PART_SIZE).optional(),
   /** The file's size in bytes, if known: parts and completion are checked against it. */
   size: z.number().int().min(0).optional(),
+  /** A staged upload: complete stores it, a batch commit's put op commits it (routes/commit.ts). */
+  stage: z.boolean().optional(),
 });
 
 uploads.post("/:share/uploads", can("write"), async (c) => {
@@ -44,6 +46,16 @@ uploads.post("/:share/uploads", can("write"), async (c) => {
   // Without a partSize, a declared size big enough for 10,000 parts of the default gets bigger parts.
   const partSize = partSizeFor(body.size, body.partSize, DEFAULT_PART_SIZE);
   if (body.size !== undefined) checkDeclaredSize(body.size, partSize);
+  if (body.stage) {
+    if (conditions.ifMatch !== undefined || conditions.ifNoneMatch !== undefined) {
+      throw invalid(
+        "a staged upload takes no If-Match or If-None-Match: the batch commit that puts it decides (force, ifVersion)",
+      );
+    }
+    const storage = await shareStorageFor(c, [{ path, label: "staged upload" }]);
+    const sizing = body.size === undefined ? { partSize } : { partSize, size: body.size };
+    return c.json(await storage.createStagedUpload(path, sizing), 201);
+  }
   const info = await (await backendFor(c, path)).createUpload(
     path,
     body.size === undefined ? { partSize, conditions } : { partSize, conditions, size: body.size },
@@ -74,10 +86,10 @@ uploads.put("/:share/uploads/:id/parts/:n", can("write"), async (c) => {
 });
 
 uploads.post("/:share/uploads/:id/complete", can("write"), async (c) => {
-  const { entry, created } = await (await backendFor(c)).completeUpload(
-    uploadIdOf(c.req.param("id")),
-  );
-  return writtenResponse(entry, created);
+  // Upload ids live in the share's own storage, whatever path they write.
+  const done = await (await shareStorageFor(c, [])).completeOrStage(uploadIdOf(c.req.param("id")));
+  if ("staged" in done) return c.json(done);
+  return writtenResponse(done.entry, done.created);
 });
 
 uploads.delete("/:share/uploads/:id", can("write"), async (c) => {

@@ -206,6 +206,11 @@ describe("README and docs examples", () => {
       /"path":"\/datasets\/dataset.bin","absolutePath":"\/datasets\/dataset.bin","type":"file","size":12000000/,
     ); // the multipart upload
     expect(stdout).toContain('"path":"/reports/q3.txt"'); // the lease holder's write
+    expect(stdout).toMatch(/^\{"version":\d+,"count":4\}$/m); // the batch commit
+    expect(stdout).toContain('"code":"EPRECONDITION"'); // the commit against a stale version
+    expect(stdout).toContain("put target exists: /batch/hello.txt"); // force:false
+    expect(stdout).toMatch(/"staged":true,"size":6000000/); // a staged upload's complete
+    expect(stdout).toMatch(/^identical$/m); // the staged file, committed by a batch, read back
     expect(stdout).toMatch(/^\{"expiresAt":\d+\}$/m); // the ephemeral share's heartbeat
     // docs/webdav.md
     expect(stdout).toMatch(/^dav: 1, 2\r?$/im); // WebDAV OPTIONS
@@ -213,8 +218,9 @@ describe("README and docs examples", () => {
     expect(statuses).toContain(423); // a WebDAV writer without the lock token
     expect(stdout).toMatch(/^second draft$/m); // the lock holder's write, moved, read natively
     // --fail-with-body: each example that shows an error says curl failed
-    // (api.md: lease, CI token ×2, error; webdav.md: the writer without the lock).
-    expect(stdout.match(/^curl exited 22$/gm)).toHaveLength(5);
+    // (api.md: batch ifVersion and force:false, lease, CI token ×2, error;
+    // webdav.md: the writer without the lock).
+    expect(stdout.match(/^curl exited 22$/gm)).toHaveLength(7);
     // docs/sdk.md and docs/cli.md, run to the end (set -e).
     expect(stdout).toMatch(/^ENOENT /m); // sdk.mjs: stat of a missing file, a NotFoundError
     expect(stdout).toMatch(/^# notes$/m); // edgefs nfs get … - of the uploaded notes

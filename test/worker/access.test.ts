@@ -162,6 +162,15 @@ const routes: Route[] = [
       }),
   },
   {
+    name: "batch commit",
+    perm: "write",
+    run: (t: Caller) =>
+      api("POST", `/v1/shares/${S}/commit`, {
+        ...as(t),
+        body: JSON.stringify({ ops: [{ op: "put", path: `/b/${uniq()}`, content: "eA==" }] }),
+      }),
+  },
+  {
     name: "create upload",
     perm: "write",
     run: (t: Caller) =>
