@@ -206,13 +206,16 @@ export class ShareLifecycle {
    * Synchronous SQL, for use inside a change.
    */
   private drop(blobsDueAt: number): void {
+    // Its history and snapshots go with it: nothing of it is readable again,
+    // so the retention window no longer holds any of it back.
+    this.s.snapshots.clear();
+    this.s.window.dropped(this.s.nodes.stamp());
     this.s.tree.drop(blobsDueAt);
     // Writes in flight can no longer commit; their blobs go with the rest.
     this.s.ledger.abandonAll(blobsDueAt);
     this.s.leases.clear();
     this.s.uploads.clear();
     this.s.mounts.clear();
-    this.s.snapshots.clear();
     this.s.sql.exec("DELETE FROM share");
   }
 

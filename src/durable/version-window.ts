@@ -33,13 +33,33 @@ export class VersionWindow {
 
   floor(now: number): number {
     if (this.retentionMs === 0) return this.latest();
-    return (
+    const inWindow =
       this.sql
         .exec<{ v: number | null }>(
           "SELECT max(version) AS v FROM versions WHERE at < ?",
           now - this.retentionMs,
         )
-        .one().v ?? 0
+        .one().v ?? 0;
+    return Math.max(inWindow, this.droppedAt());
+  }
+
+  /**
+   * The share was deleted (or expired) at this version: no version up to it
+   * is readable any more, whatever the window, so all of it may go.
+   */
+  dropped(version: number): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO counters (name, value) VALUES ('dropped', ?)",
+      version,
+    );
+    this.sql.exec("DELETE FROM versions WHERE version <= ?", version);
+  }
+
+  private droppedAt(): number {
+    return (
+      this.sql
+        .exec<{ value: number }>("SELECT value FROM counters WHERE name = 'dropped'")
+        .toArray()[0]?.value ?? 0
     );
   }
 

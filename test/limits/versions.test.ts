@@ -8,8 +8,10 @@ import {
   json,
   newShare,
   put,
+  r2Count,
   runAllGc,
   sha256,
+  shareId as shareIdOf,
   stub,
 } from "../worker/helpers";
 
@@ -84,5 +86,17 @@ describe("reads at a version inside the retention window", () => {
     await runAllGc(s, "main", true);
     expect(await stub(s).usage()).toMatchObject({ doomed: 0, retired: 0 });
     await expectError(await api("GET", `/v1/shares/${s}/list/t?version=${v}`), 410, "EEXPIRED");
+  });
+
+  it("go with their share: a deleted share's history is reclaimed at once, not after the window", async () => {
+    const s = await newShare();
+    const id = await shareIdOf(s);
+    await put(s, "/big.bin", bytesOf(90_000, 5));
+    await put(s, "/big.bin", bytesOf(90_000, 6));
+    expect((await api("DELETE", `/v1/shares/${s}/files/big.bin`)).status).toBe(204);
+    expect((await api("DELETE", `/v1/shares/${s}`)).status).toBe(204);
+    await runAllGc(s);
+    expect(await stub(s).usage()).toMatchObject({ entries: 0, doomed: 0, retired: 0, blobs: 0 });
+    expect(await r2Count(`blobs/${id}/`)).toBe(0);
   });
 });
