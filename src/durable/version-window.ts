@@ -48,10 +48,7 @@ export class VersionWindow {
    * is readable any more, whatever the window, so all of it may go.
    */
   dropped(version: number): void {
-    this.sql.exec(
-      "INSERT OR REPLACE INTO counters (name, value) VALUES ('dropped', ?)",
-      version,
-    );
+    this.sql.exec("INSERT OR REPLACE INTO counters (name, value) VALUES ('dropped', ?)", version);
     this.sql.exec("DELETE FROM versions WHERE version <= ?", version);
   }
 
