@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname } from "node:path";
+import { HttpError } from "./http.mjs";
 import { fixed } from "./stats.mjs";
 
 /**
@@ -103,4 +104,27 @@ export function markdownTable(rows) {
 export function writeJson(file, data) {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+}
+
+/** @typedef {{ section: string, message: string, request?: string, status?: number, body?: string }} Problem */
+
+/** The 1-minute load average, to two decimals: every report states how busy the machine was. */
+export const loadAverage = () => Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
+
+/**
+ * What went wrong in a section, for the report: an HTTP failure with its
+ * request and answer, anything else with its stack.
+ * @param {string} section @param {unknown} e @returns {Problem}
+ */
+export function problemOf(section, e) {
+  if (e instanceof HttpError) {
+    return {
+      section,
+      message: e.message,
+      request: `${e.method} ${e.url}`,
+      status: e.status,
+      body: e.body,
+    };
+  }
+  return { section, message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }

@@ -16,17 +16,25 @@
 // markdown table and to bench/results/latest.json. Progress goes to stderr.
 import { randomFillSync } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeRandomFile } from "./files.mjs";
-import { Client, HttpError } from "./http.mjs";
-import { machine, machineLine, markdownTable, row, writeJson } from "./report.mjs";
+import { Client } from "./http.mjs";
+import {
+  loadAverage,
+  machine,
+  machineLine,
+  markdownTable,
+  problemOf,
+  row,
+  writeJson,
+} from "./report.mjs";
 import { gitState, snapshot } from "./snapshot.mjs";
 import { int, median, percentile, pool, progress, seconds } from "./stats.mjs";
 
 /** @typedef {import("./report.mjs").Row} Row */
-/** @typedef {{ section: string, message: string, request?: string, status?: number, body?: string }} Problem */
+/** @typedef {import("./report.mjs").Problem} Problem */
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..");
@@ -543,22 +551,6 @@ function notesOn(rows) {
     notes.push(line);
   }
   return notes;
-}
-
-const loadAverage = () => Math.round((loadavg()[0] ?? 0) * 100) / 100;
-
-/** @param {string} section @param {unknown} e @returns {Problem} */
-function problemOf(section, e) {
-  if (e instanceof HttpError) {
-    return {
-      section,
-      message: e.message,
-      request: `${e.method} ${e.url}`,
-      status: e.status,
-      body: e.body,
-    };
-  }
-  return { section, message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
 }
 
 async function main() {

@@ -20,16 +20,23 @@
 // reported (met / not met), never asserted. Results go to stdout as a markdown
 // table and to bench/results/scale-latest.json. Progress goes to stderr.
 import http from "node:http";
-import { loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client, HttpError } from "./http.mjs";
-import { machine, machineLine, markdownTable, row, writeJson } from "./report.mjs";
+import {
+  loadAverage,
+  machine,
+  machineLine,
+  markdownTable,
+  problemOf,
+  row,
+  writeJson,
+} from "./report.mjs";
 import { gitState, snapshot } from "./snapshot.mjs";
 import { int, median, percentile, seconds } from "./stats.mjs";
 
 /** @typedef {import("./report.mjs").Row} Row */
-/** @typedef {{ section: string, message: string, request?: string, status?: number, body?: string }} Problem */
+/** @typedef {import("./report.mjs").Problem} Problem */
 /** @typedef {{ entries: number, doomed: number, retired: number, copies: number, blobs: number, pending: boolean, gc: unknown }} ShareUsage */
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -645,22 +652,6 @@ async function benchScale(client, side, problems) {
 }
 
 // ----------------------------------------------------------------- main
-
-const loadAverage = () => Math.round((loadavg()[0] ?? 0) * 100) / 100;
-
-/** @param {string} section @param {unknown} e @returns {Problem} */
-function problemOf(section, e) {
-  if (e instanceof HttpError) {
-    return {
-      section,
-      message: e.message,
-      request: `${e.method} ${e.url}`,
-      status: e.status,
-      body: e.body,
-    };
-  }
-  return { section, message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
-}
 
 async function main() {
   const started = performance.now();
