@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import { MIGRATIONS } from "../../src/durable/schema";
 
 export const TOKEN = "test-root-token";
 const ORIGIN = "http://edgefs.test";
@@ -141,4 +142,31 @@ export async function runAllGc(
     }
   }
   throw new Error("background work and GC did not finish in 200 alarm runs");
+}
+
+/**
+ * Rebuilds a share's SQLite as a deployment at schema `version` had it:
+ * every table dropped, the first `version` migrations run, and the share
+ * row put back with only the columns that schema had. What the object's
+ * constructor runs next (`migrate`) is then the upgrade under test.
+ */
+export function rebuildAtSchemaVersion(sql: SqlStorage, version: number): void {
+  const share = sql.exec("SELECT * FROM share").one();
+  const tables = sql
+    .exec<{ name: string }>(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+    )
+    .toArray();
+  for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
+  for (const step of MIGRATIONS.slice(0, version)) sql.exec(step);
+  sql.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");
+  sql.exec("INSERT INTO schema_version (version) VALUES (?)", version);
+  const cols = sql
+    .exec<{ name: string }>("SELECT name FROM pragma_table_info('share')")
+    .toArray()
+    .map((c) => c.name);
+  sql.exec(
+    `INSERT INTO share (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
+    ...cols.map((c) => share[c] ?? null),
+  );
 }

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { MIGRATIONS, migrate } from "../../src/durable/schema";
-import { api, bytesOf, json, newShare, put, sha256, stub } from "./helpers";
+import { migrate } from "../../src/durable/schema";
+import { api, bytesOf, json, newShare, put, rebuildAtSchemaVersion, sha256, stub } from "./helpers";
 
 // Inline files (≤ 64 KiB) live in the share's SQLite. A copy must share their
 // bytes by reference, as it does for R2 blobs, or copies multiply storage.
@@ -166,25 +166,7 @@ describe("migrating a share that kept inline bytes in its entries", () => {
     await runInDurableObject(stub(s), (_instance, state) => {
       const sql = state.storage.sql;
       // Rebuild the share as a deployment before this change laid it out.
-      const share = sql.exec("SELECT * FROM share").one();
-      const tables = sql
-        .exec<{ name: string }>(
-          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-        )
-        .toArray();
-      for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
-      for (const step of MIGRATIONS.slice(0, BEFORE_INLINE_REFS)) sql.exec(step);
-      sql.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");
-      sql.exec("INSERT INTO schema_version (version) VALUES (?)", BEFORE_INLINE_REFS);
-      // The share row as that schema had it: columns added by later migrations are left out.
-      const cols = sql
-        .exec<{ name: string }>("SELECT name FROM pragma_table_info('share')")
-        .toArray()
-        .map((c) => c.name);
-      sql.exec(
-        `INSERT INTO share (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
-        ...cols.map((c) => share[c] ?? null),
-      );
+      rebuildAtSchemaVersion(sql, BEFORE_INLINE_REFS);
       for (const dir of ["/old", "/old/copy"]) {
         const parent = dir.slice(0, dir.lastIndexOf("/")) || "/";
         sql.exec(

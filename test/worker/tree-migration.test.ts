@@ -1,8 +1,17 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { FsPath } from "../../src/core/paths";
-import { MIGRATIONS, migrate } from "../../src/durable/schema";
-import { api, json, newShare, put, runAllGc, sha256, stub } from "./helpers";
+import { migrate } from "../../src/durable/schema";
+import {
+  api,
+  json,
+  newShare,
+  put,
+  rebuildAtSchemaVersion,
+  runAllGc,
+  sha256,
+  stub,
+} from "./helpers";
 
 // Migration 9 turns a deployed share's path-keyed `entries` into nodes. A
 // share written before it must read, list, rename and delete exactly as it
@@ -38,25 +47,8 @@ describe("migrating a share from path-keyed entries to nodes", () => {
     expect((await put(s, "/seed-blob", new Uint8Array(70_000).fill(7))).status).toBe(201);
     await runInDurableObject(stub(s), (_instance, state) => {
       const sql = state.storage.sql;
-      const share = sql.exec("SELECT * FROM share").one();
       const blob = sql.exec<{ id: string; key: string }>("SELECT id, key FROM blobs").one();
-      const tables = sql
-        .exec<{ name: string }>(
-          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-        )
-        .toArray();
-      for (const { name } of tables) sql.exec(`DROP TABLE "${name}"`);
-      for (const step of MIGRATIONS.slice(0, BEFORE_NODES)) sql.exec(step);
-      sql.exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");
-      sql.exec("INSERT INTO schema_version (version) VALUES (?)", BEFORE_NODES);
-      const cols = sql
-        .exec<{ name: string }>("SELECT name FROM pragma_table_info('share')")
-        .toArray()
-        .map((c) => c.name);
-      sql.exec(
-        `INSERT INTO share (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`,
-        ...cols.map((c) => share[c] ?? null),
-      );
+      rebuildAtSchemaVersion(sql, BEFORE_NODES);
       sql.exec("INSERT INTO blobs (id, key, refs) VALUES (?, ?, 1)", blob.id, blob.key);
       for (const [path, e] of Object.entries(TREE)) {
         const parent = path.slice(0, path.lastIndexOf("/")) || "/";
