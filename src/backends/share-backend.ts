@@ -2,7 +2,9 @@ import type { Config } from "../config";
 import type {
   Backend,
   BackendFeatures,
+  Committed,
   ListQuery,
+  Moved,
   Overwrite,
   ReadAt,
   ReadOptions,
@@ -420,7 +422,7 @@ export class ShareBackend implements Backend {
     return this.share.mkdir(path, this.held);
   }
 
-  remove(path: FsPath, options: { recursive: boolean; dropLeases?: boolean }): Promise<void> {
+  remove(path: FsPath, options: { recursive: boolean; dropLeases?: boolean }): Promise<Committed> {
     return this.share.remove(path, options.recursive, this.held, options.dropLeases);
   }
 
@@ -428,16 +430,16 @@ export class ShareBackend implements Backend {
     from: FsPath,
     to: FsPath,
     options: { overwrite: Overwrite; dropLeases?: boolean },
-  ): Promise<FileEntry> {
+  ): Promise<Moved> {
     return this.share.move(from, to, options.overwrite, this.held, options.dropLeases);
   }
 
-  async copy(
+  copy(
     from: FsPath,
     to: FsPath,
     options: { overwrite: Overwrite; recursive: boolean },
-  ): Promise<FileEntry> {
-    return (await this.share.copy(from, to, options, this.held)).entry;
+  ): Promise<Moved> {
+    return this.share.copy(from, to, options, this.held);
   }
 
   /** The versions of what stood at `path` the share still keeps, newest first. */

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { invalid } from "../core/errors";
 import { writeConditionsFrom } from "../core/preconditions";
 import { can } from "../http/auth";
-import { backendFor, readerFor, VERSION_HEADER } from "../http/backend";
+import { backendFor, readerFor, VERSION_HEADER, versionHeader } from "../http/backend";
 import type { AppEnv } from "../http/env";
 import { fileResponse, writtenResponse } from "../http/file-response";
 import {
@@ -40,25 +40,27 @@ files.put("/:share/files/*", can("write"), async (c) => {
     if (await carriesBytes(c.req.raw, length)) {
       throw invalid("a path ending in '/' is a directory: send an empty body to create it", path);
     }
-    const { entry, created } = await backend.mkdir(path);
+    const { entry, created, version } = await backend.mkdir(path);
+    versionHeader(c, version);
     return c.json({ ...entry, path }, created ? 201 : 200);
   }
   const conditions = writeConditionsFrom({
     ifMatch: c.req.header("if-match"),
     ifNoneMatch: c.req.header("if-none-match"),
   });
-  const { entry, created } = await backend.write(
+  const { entry, created, version } = await backend.write(
     path,
     { stream: c.req.raw.body, length },
     conditions,
   );
-  return writtenResponse({ ...entry, path }, created);
+  return writtenResponse({ ...entry, path }, created, version);
 });
 
 files.delete("/:share/files/*", can("write"), validate("query", recursiveQuery), async (c) => {
   const { path } = sharePathOf(c.req.url);
-  await (await backendFor(c, path)).remove(path, {
+  const { version } = await (await backendFor(c, path)).remove(path, {
     recursive: c.req.valid("query").recursive ?? false,
   });
+  versionHeader(c, version);
   return c.body(null, 204);
 });

@@ -107,7 +107,7 @@ describe("each backend's features match what it does", () => {
     ]);
     expect((await properties.of(["/f" as FsPath]))["/f"]?.map((p) => p.value)).toEqual(["v"]);
     const moved = await shareStorage.move("/f" as FsPath, "/g" as FsPath, { overwrite: false });
-    expect(moved.path).toBe("/g");
+    expect(moved.entry.path).toBe("/g");
     expect((await properties.of(["/g" as FsPath]))["/g"]?.length).toBe(1);
   });
 });
