@@ -1,11 +1,13 @@
 import { packTar, type TarEntry } from "modern-tar";
 import { describe, expect, it } from "vitest";
+import { concat } from "../../src/core/streams";
 import {
   api,
   bytesOf,
   chunkedBody,
   expectError,
   json,
+  mountUnreachableBucket,
   newShare,
   put,
   r2Count,
@@ -62,15 +64,11 @@ function padded(bytes: Uint8Array): Uint8Array {
 
 const EOF = new Uint8Array(1024);
 
-function joined(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
+const joined = (...parts: Uint8Array[]): Uint8Array =>
+  concat(
+    parts,
+    parts.reduce((n, p) => n + p.byteLength, 0),
+  );
 
 function upload(
   share: string,
@@ -347,15 +345,7 @@ describe("tar upload", () => {
 
   it("answers 501 ENOTSUP under a bucket mount, as a batch commit does", async () => {
     const s = await newShare("tar");
-    const m = await api("PUT", `/v1/shares/${s}/mounts/bucket`, {
-      body: JSON.stringify({
-        bucket: "data-bucket",
-        endpoint: "http://127.0.0.1:9",
-        region: "auto",
-        forcePathStyle: true,
-      }),
-    });
-    expect(m.status).toBe(201);
+    await mountUnreachableBucket(s);
     const archive = await packTar([file("a.txt", "a")]);
     const error = await expectError(await upload(s, "/bucket/in/", archive), 501, "ENOTSUP");
     expect(error.message).toContain("/bucket/in");
