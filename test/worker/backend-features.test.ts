@@ -6,7 +6,7 @@ import type { Backend } from "../../src/core/backend";
 import { SubrequestBudget } from "../../src/core/budget";
 import { FsError } from "../../src/core/errors";
 import type { FsPath } from "../../src/core/paths";
-import { api, mountUnreachableBucket, newShare, put } from "./helpers";
+import { mountUnreachableBucket, newShare, put } from "./helpers";
 
 // The raw source of the WebDAV front-end, to check what it may import (a
 // layer rule that holds without the linter's help).
