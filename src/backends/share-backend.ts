@@ -33,6 +33,7 @@ import type { Staged } from "../durable/write-protocol";
 import { getBlob, putKnownLength } from "../r2/blob-store";
 import { completeMultipart, putPart, startMultipart } from "../r2/multipart";
 import { type BatchRequestOp, commitBatch } from "./share-batch";
+import { commitTar, type TarLimits, type TarResult } from "./share-tar";
 
 const MiB = 1024 * 1024;
 
@@ -62,7 +63,7 @@ function logLeftToExpiry(error: unknown): void {
  * (https://developers.cloudflare.com/r2/platform/limits/); larger bodies of
  * known length go multipart too.
  */
-const R2_SINGLE_PUT_MAX = 5 * 1024 ** 3 - 5 * 1024 ** 2;
+export const R2_SINGLE_PUT_MAX = 5 * 1024 ** 3 - 5 * 1024 ** 2;
 
 export function shareStub(
   env: Env,
@@ -416,6 +417,20 @@ export class ShareBackend implements Backend {
   commitBatch(ops: BatchRequestOp[], options: BatchOptions): Promise<BatchResult> {
     const { share, bucket, config, waitUntil, subrequests, held } = this;
     return commitBatch({ share, bucket, config, waitUntil, subrequests, held }, ops, options);
+  }
+
+  /** A tar upload: the archive's files and directories under `dir` as one batch (share-tar.ts). */
+  uploadTar(
+    dir: FsPath,
+    body: ReadableStream<Uint8Array>,
+    options: BatchOptions,
+    limits: Omit<TarLimits, "fileBytes">,
+  ): Promise<TarResult> {
+    const { share, bucket, config, waitUntil, subrequests, held } = this;
+    return commitTar({ share, bucket, config, waitUntil, subrequests, held }, dir, body, options, {
+      ...limits,
+      fileBytes: R2_SINGLE_PUT_MAX,
+    });
   }
 
   mkdir(path: FsPath): Promise<WriteResult> {

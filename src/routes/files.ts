@@ -13,6 +13,7 @@ import {
   sharePathOf,
   validate,
 } from "../http/params";
+import { isTarUpload, tarUpload } from "./tar-upload";
 
 /** `/v1/shares/{share}/files/{path}`: a file's bytes. */
 export const files = new Hono<AppEnv>();
@@ -31,6 +32,7 @@ files.on(["GET", "HEAD"], "/:share/files/*", can("read"), async (c) => {
 
 files.put("/:share/files/*", can("write"), async (c) => {
   const { path, trailingSlash } = sharePathOf(c.req.url);
+  if (isTarUpload(c.req.header("content-type"))) return tarUpload(c, path, trailingSlash);
   const backend = await backendFor(c, path);
   const length = contentLength(c.req.header("content-length"));
   if (trailingSlash) {

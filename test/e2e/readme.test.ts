@@ -218,9 +218,14 @@ describe("README and docs examples", () => {
     expect(statuses).toContain(423); // a WebDAV writer without the lock token
     expect(stdout).toMatch(/^second draft$/m); // the lock holder's write, moved, read natively
     // --fail-with-body: each example that shows an error says curl failed
-    // (api.md: batch ifVersion and force:false, lease, CI token ×2, error;
-    // webdav.md: the writer without the lock).
-    expect(stdout.match(/^curl exited 22$/gm)).toHaveLength(7);
+    // (api.md: batch ifVersion and force:false, tar force=false and symlink,
+    // lease, CI token ×2, error; webdav.md: the writer without the lock).
+    expect(stdout.match(/^curl exited 22$/gm)).toHaveLength(9);
+    // api.md's tar upload: the tree in one version, then read back.
+    expect(stdout).toMatch(/"files":3,"bytes":200034\}/);
+    expect(stdout).toMatch(/^h1 \{ color: teal \}$/m);
+    expect(stdout).toMatch(/"code":"EEXIST","message":"[^"]*\/site\//);
+    expect(stdout).toMatch(/is a symbolic link/);
     // docs/sdk.md and docs/cli.md, run to the end (set -e).
     expect(stdout).toMatch(/^ENOENT /m); // sdk.mjs: stat of a missing file, a NotFoundError
     expect(stdout).toMatch(/^# notes$/m); // edgefs nfs get … - of the uploaded notes
