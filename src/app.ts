@@ -10,6 +10,7 @@ import { errorResponse, onError } from "./http/errors";
 import { commit } from "./routes/commit";
 import { dev } from "./routes/dev";
 import { files } from "./routes/files";
+import { history } from "./routes/history";
 import { leases } from "./routes/leases";
 import { mounts } from "./routes/mounts";
 import { presigned } from "./routes/presign";
@@ -70,6 +71,7 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/shares", presigned);
   app.route("/v1/shares", mounts);
   app.route("/v1/shares", snapshots);
+  app.route("/v1/shares", history);
   app.route("/v1/shares", shares);
 
   app.use("/_dev/*", async (c, next) => {

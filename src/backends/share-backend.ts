@@ -4,6 +4,7 @@ import type {
   BackendFeatures,
   ListQuery,
   Overwrite,
+  ReadAt,
   ReadOptions,
   ReadResult,
   SpaceOps,
@@ -22,7 +23,7 @@ import { evaluateReadConditions, type WriteConditions } from "../core/preconditi
 import type { PropertyOps } from "../core/properties";
 import { parseRange } from "../core/range";
 import { bodyError, concat, fixedSizeParts, readUpTo } from "../core/streams";
-import type { FileEntry, ListPage } from "../core/types";
+import type { FileEntry, HistoryPage, ListPage } from "../core/types";
 import type { BatchOptions, BatchResult } from "../durable/batch-commit";
 import type { ShareApi } from "../durable/share-client";
 import type { ShareDO } from "../durable/share-do";
@@ -431,12 +432,22 @@ export class ShareBackend implements Backend {
     return this.share.move(from, to, options.overwrite, this.held, options.dropLeases);
   }
 
-  copy(
+  async copy(
     from: FsPath,
     to: FsPath,
     options: { overwrite: Overwrite; recursive: boolean },
   ): Promise<FileEntry> {
-    return this.share.copy(from, to, options, this.held);
+    return (await this.share.copy(from, to, options, this.held)).entry;
+  }
+
+  /** The versions of what stood at `path` the share still keeps, newest first. */
+  history(path: FsPath, limit: number, before?: number): Promise<HistoryPage> {
+    return this.share.history(path, limit, before);
+  }
+
+  /** Brings back `from` as it was at `at`, at `to`, as one new version. */
+  restore(from: FsPath, at: ReadAt, to: FsPath): Promise<{ entry: FileEntry; version: number }> {
+    return this.share.restore(from, at, to, this.held);
   }
 }
 

@@ -64,3 +64,22 @@ export interface ListPage<T> {
   /** Present when more entries follow; pass back as `?cursor=`. */
   cursor?: string;
 }
+
+/** One version of what stood at a path (GET …/history/{path}). */
+export interface PathVersion {
+  /** The version it appeared at (or, with `deleted`, the version that removed it). */
+  version: number;
+  type: "file" | "directory";
+  size: number;
+  etag?: string;
+  mtime: number;
+  /** The path held nothing from this version on (until a later entry). */
+  deleted?: true;
+}
+
+export interface HistoryPage {
+  /** Newest first. */
+  versions: PathVersion[];
+  /** Present when older versions follow; pass back as `?cursor=`. */
+  cursor?: string;
+}

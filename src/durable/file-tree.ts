@@ -399,7 +399,7 @@ export class FileTree {
     // Fail fast on what linking would refuse; linking judges again.
     this.checkDestination(src.node.type, to, opts.overwrite);
     if (src.node.type === "file")
-      return { entry: this.copyFile(src.node, to, opts.overwrite, now, graceUntil) };
+      return { entry: this.copyFile(src.node, to, opts.overwrite, now, now, graceUntil) };
     const below = this.usage.of(src.node.id);
     const totals = weight(src.node, below);
     this.admit(totals, to);
@@ -411,10 +411,12 @@ export class FileTree {
     return { entry: this.linkCopy(job, now, graceUntil) };
   }
 
+  /** A file's copy at `to`, modified at `mtime` (a copy's: now; a restore's: the old file's). */
   private copyFile(
     src: NodeRow,
     to: FsPath,
     overwrite: Overwrite,
+    mtime: number,
     now: number,
     graceUntil: number,
   ): FileEntry {
@@ -423,7 +425,7 @@ export class FileTree {
     const w = weight(src, NO_USAGE);
     this.admit(w, to);
     const id = this.nodes.allocate();
-    const row = this.nodes.insert(id, parent.node.id, baseName(to), { ...src, mtime: now });
+    const row = this.nodes.insert(id, parent.node.id, baseName(to), { ...src, mtime });
     this.nodes.addRefs(src, 1);
     this.props.copyNode(src.id, id);
     this.usage.add([...parent.chain, parent.node.id], w);
@@ -440,12 +442,59 @@ export class FileTree {
     const to = job.to_path as FsPath;
     const staging = this.nodes.live(job.staging);
     if (!staging) throw new FsError("EINTERNAL", `copy ${job.id} lost its staging directory`, to);
+    const totals = weight(staging, this.usage.of(staging.id));
+    if (to === ROOT) return this.linkRoot(staging, totals, graceUntil);
     const parent = this.ensureParents(to, now);
     this.clearDestination("directory", to, overwriteOf(job), graceUntil);
-    const totals = weight(staging, this.usage.of(staging.id));
+    // A copy reserved its totals when it started; a restore is judged now.
+    if (job.born !== null) this.admit(totals, to);
     const linked = this.nodes.relocate(staging, parent.node.id, baseName(to));
     this.usage.add([...parent.chain, parent.node.id], totals);
     return toEntry(linked, to);
+  }
+
+  /** A restore of the whole tree: the restored copy becomes the share's root, the old tree is reclaimed. */
+  private linkRoot(staging: NodeRow, totals: Usage, graceUntil: number): FileEntry {
+    const old = this.nodes.live(this.rootId());
+    if (!old) throw NodeStore.missingRoot();
+    const replaced = weight(old, this.usage.of(old.id));
+    this.admit(plus(totals, replaced, -1), ROOT);
+    const root = this.nodes.relocate(staging, 0, String(staging.id));
+    this.sql.exec("UPDATE share SET root_id = ?", root.id);
+    this.nodes.retire(old, graceUntil);
+    this.reclaim.doom(old.id, this.nodes.stamp(), graceUntil, old.born);
+    this.reclaimIfSmall(replaced, graceUntil);
+    return toEntry(root, ROOT);
+  }
+
+  /**
+   * Brings back what stood at `from` at `version` (a readable one: a file
+   * or a whole subtree, metadata only — the rows come back referencing
+   * the bytes the old rows kept, with their old mtimes and ETags) at `to`,
+   * replacing whatever is there now, as one change. A subtree is a copy
+   * job reading the old version, which it pins until it links: one that
+   * fits a batch is done here, a bigger one is waited for like a copy.
+   */
+  restore(
+    from: FsPath,
+    version: number,
+    to: FsPath,
+    held: readonly string[],
+    now: number,
+    graceUntil: number,
+  ): CopyOutcome {
+    const src = this.getAt(from, version);
+    if (!src) throw new FsError("ENOENT", `${from} did not exist at version ${version}`, from);
+    if (src.type === "file") {
+      if (to === ROOT) throw new FsError("EISDIR", "the root is a directory", to);
+      return { entry: this.copyFile(src, to, "any", src.mtime, now, graceUntil) };
+    }
+    // The destination's parents must be directories; what the restore replaces is judged when it links.
+    if (to !== ROOT) this.ensureParents(to, now);
+    const job = this.copies.start(src, to, "any", held, NO_USAGE, now, version);
+    const { complete } = this.copies.step(2 * this.batchRows + 2, job.id);
+    if (!complete.some((j) => j.id === job.id)) return { job };
+    return { entry: this.linkCopy(job, now, graceUntil) };
   }
 
   /** A copy job that cannot link (or whose share went): what it built is reclaimed. */

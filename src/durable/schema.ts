@@ -190,6 +190,8 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX nodes_dead_by_id ON nodes (id) WHERE died IS NOT NULL;`,
   // Staged uploads (batch commits): completed, not committed until a commit op names them.
   "CREATE TABLE staged_uploads (upload_id TEXT PRIMARY KEY, size INTEGER) WITHOUT ROWID;",
+  // Restores are copy jobs that read an older version than they are born in.
+  "ALTER TABLE copy_jobs ADD COLUMN born INTEGER;",
 ];
 
 export function migrate(sql: SqlStorage): void {

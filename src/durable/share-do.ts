@@ -5,9 +5,9 @@ import type { LeaseRequest } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import type { PropertyChange } from "../core/properties";
-import type { FileEntry } from "../core/types";
 import { AlarmSchedule } from "./alarm";
 import { BatchCommit, type BatchOp, type BatchOptions } from "./batch-commit";
+import type { CopyOutcome } from "./file-tree";
 import { MountPoints } from "./mount-points";
 import type { MountConfig } from "./mount-table";
 import { guard, guardSync, type Result } from "./rpc";
@@ -16,7 +16,7 @@ import { type Ephemeral, ShareLifecycle } from "./share-lifecycle";
 import { ShareReads } from "./share-reads";
 import { type At, type Live, ShareState } from "./share-state";
 import { TreeChanges } from "./tree-changes";
-import { TreeJobs } from "./tree-jobs";
+import { type Linked, TreeJobs } from "./tree-jobs";
 import { type SeedRequest, seedFiles } from "./tree-seed";
 import type { UploadPart } from "./upload-table";
 import { WriteProtocol } from "./write-protocol";
@@ -137,6 +137,13 @@ export class ShareDO extends DurableObject<Env> {
 
   async list(query: ListQuery, version?: number) {
     return this.read((at) => this.reads.list(at, query, version));
+  }
+
+  /** The versions of what stood at `path`, newest first, before `cursor` (a version). */
+  async history(path: FsPath, limit: number, before?: number) {
+    return this.read(({ share }) =>
+      this.state.history.of(path, limit, before, share.first_version),
+    );
   }
 
   async resolveVersion(at: ReadAt) {
@@ -315,15 +322,30 @@ export class ShareDO extends DurableObject<Env> {
     to: FsPath,
     opts: { recursive: boolean; overwrite: Overwrite },
     held: string[] = [],
-  ): Promise<Result<FileEntry>> {
-    let linked: Promise<Result<FileEntry>> | undefined;
+  ): Promise<Result<Linked>> {
+    return this.waitingForJob((at) => this.changes.copy(at, from, to, opts, held));
+  }
+
+  /**
+   * Restores a file or subtree from an older version (or snapshot) as one
+   * new version; a big subtree is a job the request waits for, as a copy.
+   */
+  async restore(from: FsPath, at: ReadAt, to: FsPath, held: string[] = []) {
+    return this.waitingForJob((live) =>
+      this.changes.restore(live, from, this.reads.resolveVersion(live, at), to, held),
+    );
+  }
+
+  /** A change that may become a copy job: its answer, or the job's once it links. */
+  private async waitingForJob(fn: (at: Live) => CopyOutcome): Promise<Result<Linked>> {
+    let linked: Promise<Result<Linked>> | undefined;
     const started = await this.change((at) => {
-      const outcome = this.changes.copy(at, from, to, opts, held);
+      const outcome = fn(at);
       if (outcome.job) linked = this.jobs.expect(outcome.job.id);
-      return outcome;
+      return { entry: outcome.entry, version: this.state.nodes.version() };
     });
     if (!started.ok) return started;
-    return linked ?? { ok: true, value: started.value.entry as FileEntry };
+    return linked ?? { ok: true, value: started.value as Linked };
   }
 
   // ── Bucket mounts ────────────────────────────────────────────────────

@@ -7,6 +7,7 @@ import { NodeStore } from "./node-store";
 import { PropertyTable } from "./property-table";
 import { SnapshotTable } from "./snapshot-table";
 import { TreeCopy } from "./tree-copy";
+import { TreeHistory } from "./tree-history";
 import { TreeListing } from "./tree-listing";
 import { TreeReclaim } from "./tree-reclaim";
 import { TreeUsage } from "./tree-usage";
@@ -63,6 +64,7 @@ export class ShareState {
   readonly copies: TreeCopy;
   readonly tree: FileTree;
   readonly listing: TreeListing;
+  readonly history: TreeHistory;
   readonly leases: LeaseTable;
   readonly uploads: UploadTable;
   readonly mounts: MountTable;
@@ -91,6 +93,7 @@ export class ShareState {
       config.batchRows,
     );
     this.listing = new TreeListing(this.nodes, this.tree);
+    this.history = new TreeHistory(sql);
     this.leases = new LeaseTable(sql);
     this.uploads = new UploadTable(sql);
     this.mounts = new MountTable(sql);

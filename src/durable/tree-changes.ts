@@ -74,6 +74,22 @@ export class TreeChanges {
   }
 
   /**
+   * Brings back `from` as it was at `version` (resolved readable) at `to`
+   * (default: where it was), replacing what is there: a write of `to`.
+   */
+  restore(
+    { now }: Live,
+    from: FsPath,
+    version: number,
+    to: FsPath,
+    held: readonly string[],
+  ): CopyOutcome {
+    this.s.mounts.refuseChange(to, true);
+    this.s.leases.checkWrite([{ path: to, subtree: true }], held, now);
+    return this.s.tree.restore(from, version, to, held, now, this.s.graceUntil(now));
+  }
+
+  /**
    * Links a copy job whose rows are all built, judging the destination's
    * mounts and leases again (they may have changed while it ran).
    */

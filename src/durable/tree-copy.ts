@@ -7,6 +7,14 @@ import type { TreeUsage, Usage } from "./tree-usage";
 export interface CopyJob {
   id: number;
   version: number;
+  /**
+   * A restore (reading an older version than the one it began in): the
+   * version its rows are born at. Null for a copy, whose rows are born at
+   * `version`. A restore reserves nothing up front (the old subtree's size
+   * is not known without walking it) and is judged against quotas when it
+   * links.
+   */
+  born: number | null;
   /** The node copied, and the new directory its copy is built in (not in the tree yet). */
   source: number;
   staging: number;
@@ -53,8 +61,10 @@ export class TreeCopy {
   ) {}
 
   /**
-   * Starts copying directory `source` (live now), whose subtree holds
+   * Starts copying directory `source` as it is now, whose subtree holds
    * `totals`; they stay reserved against the quota until the copy links.
+   * With `from`, a restore: `source` is the directory as it was at that
+   * older version, which the job reads and pins.
    */
   start(
     source: NodeRow,
@@ -63,15 +73,17 @@ export class TreeCopy {
     held: readonly string[],
     totals: Usage,
     now: number,
+    from?: number,
   ): CopyJob {
-    const version = this.nodes.stamp();
+    const stamp = this.nodes.stamp();
     const staging = this.nodes.allocate();
     const job = this.sql
       .exec<CopyJob>(
-        `INSERT INTO copy_jobs (version, source, staging, to_path, overwrite, held,
+        `INSERT INTO copy_jobs (version, born, source, staging, to_path, overwrite, held,
            files, dirs, bytes, inline_bytes, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-        version,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        from ?? stamp,
+        from === undefined ? null : stamp,
         source.id,
         staging,
         toPath,
@@ -174,6 +186,7 @@ export class TreeCopy {
   /**
    * Copies rows into directory `target` (whose ancestors in the staging
    * tree are `chain`): a few set-wise statements per batch, not a few per row.
+   * A copy's rows are modified when it started; a restore's keep their mtimes.
    */
   private copyRows(job: CopyJob, target: number, chain: number[], rows: readonly NodeRow[]): void {
     if (rows.length === 0) return;
@@ -181,12 +194,12 @@ export class TreeCopy {
     const plan = rows.map((r, i) => ({ ...r, src: r.id, id: first + i }));
     this.sql.exec(
       `INSERT INTO nodes (id, parent, name, born, type, size, mtime, etag, blob_id, inline_id)
-       SELECT value->>'id', ?, value->>'name', ?, value->>'type', value->>'size', ?,
-         value->>'etag', value->>'blob_id', value->>'inline_id'
+       SELECT value->>'id', ?, value->>'name', ?, value->>'type', value->>'size',
+         coalesce(?, value->>'mtime'), value->>'etag', value->>'blob_id', value->>'inline_id'
        FROM json_each(?)`,
       target,
-      job.version,
-      job.created_at,
+      job.born ?? job.version,
+      job.born === null ? job.created_at : null,
       JSON.stringify(plan),
     );
     const blobs = new Map<string, number>();

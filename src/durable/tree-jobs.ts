@@ -5,6 +5,12 @@ import type { ShareState } from "./share-state";
 import type { TreeChanges } from "./tree-changes";
 import type { CopyJob } from "./tree-copy";
 
+/** A copy or restore job's outcome: where it linked, and the version its link made. */
+export interface Linked {
+  entry: FileEntry;
+  version: number;
+}
+
 /** How long one alarm run keeps taking batches before it hands back and re-arms (wall time). */
 const RUN_MS = 250;
 
@@ -31,7 +37,7 @@ export class TreeJobs {
    * starts the job, so no outcome can come before its waiter. Job ids are
    * never reused (AUTOINCREMENT), so a waiter never gets another job's outcome.
    */
-  private readonly waiters = new Map<number, (r: Result<FileEntry>) => void>();
+  private readonly waiters = new Map<number, (r: Result<Linked>) => void>();
 
   constructor(
     private readonly s: ShareState,
@@ -53,7 +59,7 @@ export class TreeJobs {
    * the transaction that starts the job. A job that outlives its request
    * (the object restarted) still finishes, and nobody waits for it.
    */
-  expect(id: number): Promise<Result<FileEntry>> {
+  expect(id: number): Promise<Result<Linked>> {
     return new Promise((resolve) => this.waiters.set(id, resolve));
   }
 
@@ -99,7 +105,10 @@ export class TreeJobs {
   /** Links a built copy; if its destination refuses now, what it built is reclaimed instead. */
   private link(job: CopyJob): void {
     const linked = guardSync(() =>
-      this.transaction(() => this.changes.linkCopy({ now: Date.now() }, job)),
+      this.transaction(() => ({
+        entry: this.changes.linkCopy({ now: Date.now() }, job),
+        version: this.s.nodes.version(),
+      })),
     );
     if (!linked.ok) {
       this.transaction(() => this.s.tree.abandonCopy(job, this.s.graceUntil(Date.now())));
