@@ -5,7 +5,14 @@
 // batch commits (one version each). The same share is also reachable as a
 // NetworkFileSystem (immediate visibility). Runtime-agnostic.
 
-import type { FileEntry, ShareDetail, ShareInfo, SnapshotInfo } from "../core/types.js";
+import type {
+  FileEntry,
+  HistoryPage,
+  PathVersion,
+  ShareDetail,
+  ShareInfo,
+  SnapshotInfo,
+} from "../core/types.js";
 import { InvalidRequestError, NotADirectoryError, NotFoundError, TooLargeError } from "./errors.js";
 import { absolute, type ClientOptions, encodePath, HttpClient, jsonBody } from "./http.js";
 import {
@@ -13,6 +20,7 @@ import {
   type FromNameOptions,
   type ListOptions,
   NetworkFileSystem,
+  nextCursor,
   type VersionRef,
 } from "./nfs.js";
 import { CLIENT_KEYS, checkOptions, checkValue, type KeysOf } from "./options.js";
@@ -49,16 +57,8 @@ export interface BatchProgress {
   path: string;
 }
 
-/** One version of a path, newest first (GET …/history/{path}). */
-export interface HistoryEntry {
-  version: number;
-  type: "file" | "directory";
-  size: number;
-  etag?: string;
-  mtime: number;
-  /** This version removed the path. */
-  deleted?: boolean;
-}
+/** One version of a path, newest first (GET …/history/{path}): the server's own type. */
+export type HistoryEntry = PathVersion;
 
 export interface HistoryOptions {
   /** At most this many versions (default: all of them, page by page). */
@@ -68,11 +68,10 @@ export interface HistoryOptions {
 /** Where restore() takes a path from, and where it puts it (default: the same path). */
 export type RestoreOptions = VersionRef & { to?: string };
 
-/** What restore() answers: the new version it made, and the restored entry. */
+/** What restore() answers: the new version it made, and what now stands at `to`. */
 export interface RestoreResult {
   version: number;
-  entry?: FileEntry;
-  [key: string]: unknown;
+  entry: FileEntry;
 }
 
 export interface RemoveFileOptions {
@@ -507,16 +506,11 @@ export class Volume {
     let cursor: string | undefined;
     do {
       const want = Math.min(HISTORY_PAGE, (limit ?? Number.POSITIVE_INFINITY) - versions.length);
-      const page: { versions: HistoryEntry[]; cursor?: string } = await this.http.json(
-        "GET",
-        route,
-        { query: { limit: want, cursor } },
-      );
+      const page: HistoryPage = await this.http.json("GET", route, {
+        query: { limit: want, cursor },
+      });
       versions.push(...page.versions);
-      const next = page.cursor === "" ? undefined : page.cursor;
-      if (next !== undefined && next === cursor)
-        throw local(`history: the server repeated cursor ${next}`);
-      cursor = next;
+      cursor = nextCursor(cursor, page.cursor);
     } while (cursor !== undefined && (limit === undefined || versions.length < limit));
     return limit === undefined ? versions : versions.slice(0, limit);
   }
@@ -544,7 +538,7 @@ export class Volume {
       ...jsonBody(body),
       retry: false,
     });
-    if (typeof result.version === "number") this.#setPin(result.version);
+    this.#setPin(result.version);
     return result;
   }
 

@@ -635,6 +635,48 @@ describe("edgefs volume, snapshot, --at", () => {
     expect(json<unknown[]>(await edgefs(["snapshot", "list", "cli-at", "--json"]))).toEqual([]);
     await edgefs(["nfs", "delete", "cli-at", "--yes"]);
   });
+
+  it("history lists a path's versions; restore --at brings one back (undelete), --to elsewhere", async () => {
+    expect((await edgefs(["volume", "create", "cli-hist"])).code).toBe(0);
+    expect((await edgefsFed(["volume", "put", "cli-hist", "-", "/n.txt"], "one\n")).code).toBe(0);
+    const first = await versionOf("cli-hist");
+    expect((await edgefs(["snapshot", "create", "cli-hist", "first"])).code).toBe(0);
+    expect((await edgefs(["volume", "rm", "cli-hist", "/n.txt"])).code).toBe(0);
+    const deleted = await versionOf("cli-hist");
+
+    const hist = await edgefs(["history", "cli-hist", "/n.txt", "--json"]);
+    expect(hist.code, hist.stderr).toBe(0);
+    expect(json<{ version: number; deleted?: boolean }[]>(hist)).toMatchObject([
+      { version: deleted, deleted: true },
+      { version: first, type: "file", size: 4 },
+    ]);
+    const table = await edgefs(["history", "cli-hist", "/n.txt"]);
+    expect(table.stdout.toString()).toMatch(new RegExp(`^\\s*${deleted}\\s.*deleted`, "m"));
+
+    const back = await edgefs(["restore", "cli-hist", "/n.txt", "--at", String(first)]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr).toContain(`version ${deleted + 1}`);
+    expect((await edgefs(["volume", "get", "cli-hist", "/n.txt", "-"])).stdout.toString()).toBe(
+      "one\n",
+    );
+    const elsewhere = await edgefs([
+      "restore",
+      "cli-hist",
+      "/n.txt",
+      "--at",
+      "first",
+      "--to",
+      "/m.txt",
+    ]);
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    expect((await edgefs(["volume", "get", "cli-hist", "/m.txt", "-"])).stdout.toString()).toBe(
+      "one\n",
+    );
+    const noAt = await edgefs(["restore", "cli-hist", "/n.txt"]);
+    expect(noAt.code).toBe(2);
+    expect(noAt.stderr).toContain("--at");
+    await edgefs(["volume", "delete", "cli-hist", "--yes"]);
+  });
 });
 
 /**

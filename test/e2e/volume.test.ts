@@ -262,6 +262,43 @@ describe("Volume end to end", () => {
     await Volume.delete(name, options);
   });
 
+  it("history lists a path's versions newest first, deletions included; restore brings one back as a new version", async () => {
+    const vol = Volume.fromName(unique("history"), { ...options, createIfMissing: true });
+    vol.writeFile("/doc.txt", "draft 1");
+    const v1 = await vol.commit();
+    vol.writeFile("/doc.txt", "draft 2!");
+    const v2 = await vol.commit();
+    const v3 = await vol.removeFile("/doc.txt");
+    const history = await vol.history("/doc.txt");
+    expect(history.map((h) => [h.version, h.deleted ?? false])).toEqual([
+      [v3, true],
+      [v2, false],
+      [v1, false],
+    ]);
+    expect(history[1]).toMatchObject({ type: "file", size: 8 });
+    expect(await vol.history("/doc.txt", { limit: 2 })).toHaveLength(2);
+
+    // Undelete from a version: one new version, the pin moves to it.
+    const restored = await vol.restore("/doc.txt", { version: v1 });
+    expect(restored.version).toBe(v3 + 1);
+    expect(restored.entry).toMatchObject({ type: "file", size: 7 });
+    expect(await vol.version()).toBe(restored.version);
+    expect(await vol.readFile("/doc.txt").text()).toBe("draft 1");
+
+    // From a snapshot, to another path.
+    await vol.snapshot("kept");
+    vol.writeFile("/doc.txt", "changed");
+    await vol.commit();
+    await vol.restore("/doc.txt", { snapshot: "kept", to: "/copy-of-doc.txt" });
+    expect(await vol.readFile("/copy-of-doc.txt").text()).toBe("draft 1");
+    expect(await vol.readFile("/doc.txt").text()).toBe("changed");
+    await expect(vol.restore("/doc.txt", { snapshot: "nope" })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(vol.restore("/doc.txt", {} as never)).rejects.toBeInstanceOf(InvalidRequestError);
+    await Volume.delete(vol.name, options);
+  });
+
   it("an ephemeral volume is a share while it lives and is gone after dispose", async () => {
     const vol = await Volume.ephemeral(options);
     vol.writeFile("/tmp.txt", "scratch");
