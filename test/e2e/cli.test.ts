@@ -161,13 +161,12 @@ describe("edgefs CLI", () => {
     expect((await edgefs(["nfs", "create", "cli-share"])).code).toBe(0);
     const big = join(work, "big.bin");
     writeFileSync(big, Buffer.alloc(3 * 1024 * 1024, 1));
-    const onTty = (quiet: boolean) =>
+    const onTty = (quiet: boolean, put = ["nfs", "put"]) =>
       new Promise<string>((ok, fail) => {
         const command = [
           process.execPath,
           bin,
-          "nfs",
-          "put",
+          ...put,
           "cli-share",
           big,
           "/big.bin",
@@ -193,6 +192,10 @@ describe("edgefs CLI", () => {
       });
     expect(await onTty(false)).toMatch(/big\.bin \[.*\] 100% \| 3\.0 MiB\/3\.0 MiB/);
     expect(await onTty(true)).not.toContain("%");
+    // volume put: the big file is staged before the one commit, with the same bar.
+    const volumePut = ["volume", "put", "-f"];
+    expect(await onTty(false, volumePut)).toMatch(/big\.bin \[.*\] 100% \| 3\.0 MiB\/3\.0 MiB/);
+    expect(await onTty(true, volumePut)).not.toContain("%");
   });
 
   it("puts a file into a directory with a trailing slash, and gets it to stdout", async () => {

@@ -179,6 +179,28 @@ describe("Volume end to end", () => {
     await Volume.delete(vol.name, options);
   });
 
+  it("a batch whose contents are over the 16 MiB body still commits: what does not fit inline is staged", async () => {
+    const vol = Volume.fromName(unique("body"), { ...options, createIfMissing: true });
+    const before = await vol.version();
+    const files = Array.from({ length: 20 }, () => randomBytes(MiB)); // 20 MiB, each ≤ 1 MiB
+    const progress: BatchProgress[] = [];
+    const version = await vol.batchUpload(
+      async (b) => {
+        files.forEach((bytes, i) => b.putFile(bytes, `/parts/${i}.bin`));
+      },
+      { onProgress: (p) => progress.push(p) },
+    );
+    expect(version).toBe(before + 1);
+    // Some went up staged (their bytes reported), the rest inline in the commit.
+    const staged = progress.at(-1)?.bytes ?? 0;
+    expect(staged).toBeGreaterThan(0);
+    expect(staged).toBeLessThan(20 * MiB);
+    for (const [i, bytes] of files.entries()) {
+      expect(sha256(await vol.readFile(`/parts/${i}.bin`).bytes())).toBe(sha256(bytes));
+    }
+    await Volume.delete(vol.name, options);
+  });
+
   it("refuses a batch over 10,000 ops before anything is sent", async () => {
     const vol = Volume.fromName(unique("limits"), { ...options, createIfMissing: true });
     const before = await vol.version();
