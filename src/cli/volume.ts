@@ -91,7 +91,7 @@ export function registerVolume(program: Command, common: (c: Command) => Command
           if (local === "-") {
             b.putFile(Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>, remote);
           } else if (isDir) b.putDirectory(local, remote);
-          else b.putFile(local, remote.endsWith("/") ? `${remote}${basename(local)}` : remote);
+          else b.putFile(local, remote);
         },
         { force: o.force ?? false, onProgress },
       );

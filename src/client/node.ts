@@ -176,7 +176,9 @@ export class VolumeBatch extends BaseVolumeBatch {
   /** A local file (its path), or bytes, a Blob or a stream, to remotePath. */
   override putFile(data: string | PutData, remotePath: string): this {
     if (typeof data !== "string") return super.putFile(data, remotePath);
-    const path = remotePath.startsWith("/") ? remotePath : `/${remotePath}`;
+    // A trailing "/" puts the file in that directory under its own name.
+    const named = remotePath.endsWith("/") ? `${remotePath}${basename(data)}` : remotePath;
+    const path = named.startsWith("/") ? named : `/${named}`;
     return this.add(async () => {
       const info = await stat(data);
       if (info.isDirectory()) {

@@ -550,6 +550,7 @@ export class Volume {
    * rest staged, then one POST …/commit. Moves the pin to its version.
    */
   async commitPlanned(planned: PlannedOp[], options: BatchUploadOptions): Promise<number> {
+    if (planned.length === 0) return this.version(); // nothing to commit: no new version
     if (planned.length > BATCH_LIMITS.ops) {
       throw new TooLargeError(
         `a batch commits at most ${BATCH_LIMITS.ops} files and directories, not ${planned.length}: split it; nothing was uploaded`,

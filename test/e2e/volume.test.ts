@@ -168,6 +168,13 @@ describe("Volume end to end", () => {
     await batch[Symbol.asyncDispose]();
     expect(await vol.readFile("/big.bin").text()).toBe("replaced");
 
+    // An empty batch makes no version; a local file put to "dir/" keeps its name.
+    expect(await vol.batchUpload(async () => undefined)).toBe(await vol.version());
+    const local = join(work, "named.txt");
+    await writeFile(local, "named");
+    await vol.batchUpload(async (b) => void b.putFile(local, "/docs/"));
+    expect(await vol.readFile("/docs/named.txt").text()).toBe("named");
+
     // A callback that throws commits nothing.
     await expect(
       vol.batchUpload(async (b) => {
@@ -186,7 +193,7 @@ describe("Volume end to end", () => {
     const progress: BatchProgress[] = [];
     const version = await vol.batchUpload(
       async (b) => {
-        files.forEach((bytes, i) => b.putFile(bytes, `/parts/${i}.bin`));
+        for (const [i, bytes] of files.entries()) b.putFile(bytes, `/parts/${i}.bin`);
       },
       { onProgress: (p) => progress.push(p) },
     );
