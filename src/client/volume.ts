@@ -288,6 +288,11 @@ export class Volume {
         `reload: ${this.#staged.size} staged write${this.#staged.size === 1 ? "" : "s"} not committed: commit() or discard() first`,
       );
     }
+    return this.#toLatest();
+  }
+
+  /** Moves the pin to the share's latest version. */
+  async #toLatest(): Promise<number> {
     const info = await this.#nfs.info();
     this.#setPin(info.version);
     return info.version;
@@ -310,7 +315,8 @@ export class Volume {
       for (const op of ops) if (!this.#staged.has(op.path)) this.#staged.set(op.path, op);
       throw e;
     }
-    return this.reload();
+    // Writes staged while the commit ran stay staged, for the next commit().
+    return this.#toLatest();
   }
 
   /** Drops the staged writes. */
