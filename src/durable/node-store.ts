@@ -240,6 +240,8 @@ export class NodeStore {
 
   /** Whether a reader of an older version (history, a snapshot, a copy) may still see a row born at `born`. */
   private pinned(born: number): boolean {
+    // Born in this very change: no reader has ever seen it.
+    if (this.stamped !== null && born >= this.stamped) return false;
     return this.window.keepsReplaced(born);
   }
 

@@ -199,9 +199,14 @@ export const MIGRATIONS: string[] = [
   // kept before this step: one dead row per version (node id and bytes)
   // that no live row still stands for counts its size (so a rename's
   // leftover does not), and every queued subtree counts the files still
-  // below it (one recursive walk, here only).
+  // below it (one recursive walk, here only). `dir_usage.oldest`: the
+  // oldest version a directory moved in below a directory reaches back to
+  // (tree-reclaim.ts); unknown for existing directories, so 0 (a later
+  // `rm -r` of one keeps it while any snapshot exists: never too little).
   `ALTER TABLE nodes ADD COLUMN history INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE doomed ADD COLUMN kept INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE dir_usage ADD COLUMN oldest INTEGER;
+   UPDATE dir_usage SET oldest = 0;
    UPDATE doomed SET kept = 1;
    UPDATE nodes SET history = size WHERE row IN (
      SELECT min(row) FROM nodes d

@@ -56,11 +56,7 @@ export class TreeReclaim {
    * the bytes of its files count as history bytes until they are freed.
    */
   doom(dirId: number, died: number, blobsDueAt: number, bornHint: number): void {
-    const first =
-      this.sql
-        .exec<{ b: number | null }>("SELECT min(born) AS b FROM nodes WHERE id = ?", dirId)
-        .one().b ?? bornHint;
-    const born = Math.min(first, bornHint);
+    const born = Math.min(this.oldestBelow(dirId) ?? bornHint, bornHint);
     const kept = this.window.keepsReplaced(born);
     const queued = this.sql.exec(
       "INSERT OR IGNORE INTO doomed (id, died, blobs_due_at, born, kept) VALUES (?, ?, ?, ?, ?)",
@@ -71,6 +67,37 @@ export class TreeReclaim {
       kept ? 1 : 0,
     ).rowsWritten;
     if (kept && queued > 0) this.usage.history.add(this.usage.of(dirId).bytes);
+  }
+
+  /**
+   * The oldest version a reader may need anything of directory `dirId`'s
+   * subtree at: its own first row, or an older directory moved in below it
+   * (`dir_usage.oldest`), whose rows keep the versions they were born at.
+   */
+  private oldestBelow(dirId: number): number | null {
+    return this.sql
+      .exec<{ b: number | null }>(
+        `SELECT min(b) AS b FROM (SELECT min(born) AS b FROM nodes WHERE id = ?1
+           UNION ALL SELECT oldest FROM dir_usage WHERE id = ?1)`,
+        dirId,
+      )
+      .one().b;
+  }
+
+  /**
+   * Directory `dir` moved below the directories `chain`: what they hold now
+   * reaches back as far as it does, so a later `rm -r` of one of them keeps
+   * its subtree for readers of those versions too. O(depth).
+   */
+  movedIn(chain: readonly number[], dir: number): void {
+    const oldest = this.oldestBelow(dir);
+    if (oldest === null || chain.length === 0) return;
+    this.sql.exec(
+      `UPDATE dir_usage SET oldest = min(coalesce(oldest, ?1), ?1)
+       WHERE id IN (SELECT value FROM json_each(?2))`,
+      oldest,
+      JSON.stringify(chain),
+    );
   }
 
   /** Whether a batch would find anything to do now. */
