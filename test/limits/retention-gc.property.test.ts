@@ -1,8 +1,8 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { api, bytesOf, json, newShare, put, shareId, stub } from "../worker/helpers";
+import { api, bytesOf, json, newShare, put, settle, shareId, stub } from "../worker/helpers";
 
 // vitest.limits.config.ts: versions stay readable for an hour (3600 s). Time
 // moves in steps of 1000 s (commit times moved back), so a version is in or
@@ -123,7 +123,11 @@ class Model {
   /** What `rm -r path` takes from `t` (the node and everything below). */
   take(t: Tree, path: string): MNode[] {
     const gone: MNode[] = [];
-    for (const [p, n] of t) if (within(p, path)) gone.push(n), t.delete(p);
+    for (const [p, n] of t) {
+      if (!within(p, path)) continue;
+      gone.push(n);
+      t.delete(p);
+    }
     return gone;
   }
 
@@ -207,19 +211,6 @@ class Model {
 
 async function version(s: string): Promise<number> {
   return (await json<{ version: number }>(await api("GET", `/v1/shares/${s}`))).version;
-}
-
-/** Background work to completion (reclaim batches, GC queueing); blobs wait out their grace in `gc`. */
-async function settle(s: string): Promise<void> {
-  await runInDurableObject(stub(s), (_i, state) => state.storage.setAlarm(Date.now()));
-  let last = "";
-  for (let i = 0; i < 50; i++) {
-    if (!(await runDurableObjectAlarm(stub(s)))) return;
-    const now = JSON.stringify(await stub(s).usage());
-    if (now === last) return;
-    last = now;
-  }
-  throw new Error("background work did not settle");
 }
 
 interface Stored {
