@@ -1,5 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { MIGRATIONS, migrate } from "../../src/durable/schema";
 import { api, bytesOf, expectError, json, newShare, put, settle, stub } from "../worker/helpers";
 
 // vitest.limits.config.ts: replaced versions stay readable for an hour.
@@ -96,5 +97,35 @@ describe("the byte quota counts what history keeps", () => {
     await put(s, "/later", "");
     await settle(s);
     expect((await put(s, "/b", "b".repeat(60))).status).toBe(201);
+  });
+});
+
+describe("the migration to history bytes", () => {
+  it("counts what an existing share's history keeps, as the share would have counted it", async () => {
+    const s = await newShare();
+    await put(s, "/a.txt", "12345");
+    await put(s, "/a.txt", "1234567");
+    expect((await move(s, "/a.txt", "/b.txt")).status).toBe(200);
+    await put(s, "/d/one", "abc");
+    await put(s, "/d/e/two", bytesOf(70_000, 4));
+    expect((await api("DELETE", `/v1/shares/${s}/files/d?recursive=true`)).status).toBe(204);
+    const counted = (await info(s)).usage.historyBytes;
+    expect(counted).toBe(5 + 3 + 70_000);
+    // The share as the schema before had it: no counter, no columns; then the upgrade.
+    await runInDurableObject(stub(s), (_i, state) => {
+      const sql = state.storage.sql;
+      sql.exec("ALTER TABLE nodes DROP COLUMN history");
+      sql.exec("ALTER TABLE doomed DROP COLUMN kept");
+      sql.exec("ALTER TABLE dir_usage DROP COLUMN oldest");
+      sql.exec("DELETE FROM counters WHERE name = 'history_bytes'");
+      sql.exec("UPDATE schema_version SET version = ?", MIGRATIONS.length - 1);
+      migrate(sql);
+    });
+    expect((await info(s)).usage.historyBytes).toBe(counted);
+    // And it counts down to nothing as the share frees it.
+    await age(s);
+    await put(s, "/later", "x");
+    await settle(s);
+    expect((await info(s)).usage).toMatchObject({ bytes: 8, historyBytes: 0 });
   });
 });
