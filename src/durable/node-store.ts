@@ -264,6 +264,8 @@ export class NodeStore {
       this.history.add(kept);
       return true;
     }
+    // Still a change of the tree: it commits a version (a delete is one too).
+    this.stamp();
     this.sql.exec("DELETE FROM nodes WHERE row = ?", row.row);
     this.dropRefs(row, graceUntil);
     // A rename under a pin may have left a row of this version that a reader still needs.
