@@ -121,13 +121,13 @@ export class ShareBackend implements Backend {
     patch: (path, changes) => this.share.patchProperties(path, [...changes], this.held),
   };
 
-  /** The share's logical bytes (as its usage counts them) and what its byte quota leaves. */
+  /** What the byte quota counts (live bytes and what history keeps) and what it leaves. */
   readonly space: SpaceOps = {
     usage: async () => {
       const { usage, quota } = await this.share.info();
-      const availableBytes =
-        quota.bytes === undefined ? null : Math.max(0, quota.bytes - usage.bytes);
-      return { usedBytes: usage.bytes, availableBytes };
+      const used = usage.bytes + usage.historyBytes;
+      const availableBytes = quota.bytes === undefined ? null : Math.max(0, quota.bytes - used);
+      return { usedBytes: used, availableBytes };
     },
   };
 

@@ -110,7 +110,8 @@ function shareSummary(info: ShareDetail): string {
     `${info.name} (${info.env})  version ${info.version}${info.ephemeral ? "  ephemeral" : ""}`,
     `files        ${u.files}  (quota: ${limit(info.quota.files)})`,
     `directories  ${u.directories}`,
-    `bytes        ${u.bytes}  (quota: ${limit(info.quota.bytes)}; ${u.inlineBytes} inline)`,
+    `bytes        ${u.bytes}  (quota: ${limit(info.quota.bytes)}, counting history; ${u.inlineBytes} inline)`,
+    `history      ${u.historyBytes} bytes kept for older versions and snapshots`,
     `storage      ${info.storage.bytes} of ${info.storage.limit} bytes of metadata`,
   ].join("\n");
 }

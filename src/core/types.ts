@@ -41,6 +41,12 @@ export interface ShareUsage {
   bytes: number;
   /** Bytes of the files kept inline in the share's SQLite. */
   inlineBytes: number;
+  /**
+   * Bytes of file versions no longer live that the share keeps for reads of
+   * older versions (the retention window, snapshots); the byte quota counts
+   * them with `bytes`.
+   */
+  historyBytes: number;
 }
 
 /** A share's limits; an absent field is unlimited. */

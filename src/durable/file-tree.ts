@@ -374,6 +374,8 @@ export class FileTree {
     this.usage.add(src.chain, plus(NO_USAGE, w, -1));
     const moved = this.nodes.relocate(src.node, parent.node.id, baseName(to));
     this.usage.add([...parent.chain, parent.node.id], w);
+    if (moved.type === "directory")
+      this.reclaim.movedIn([...parent.chain, parent.node.id], moved.id);
     return toEntry(moved, to);
   }
 
@@ -505,6 +507,6 @@ export class FileTree {
   abandonCopy(job: CopyJob, graceUntil: number): void {
     this.copies.end(job);
     this.sql.exec("DELETE FROM nodes WHERE id = ? AND parent = ?", job.staging, -job.id);
-    this.reclaim.doom(job.staging, 0, graceUntil, 0);
+    this.reclaim.doom(job.staging, 0, graceUntil, 0, true);
   }
 }

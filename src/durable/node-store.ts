@@ -1,5 +1,6 @@
 import { FsError } from "../core/errors";
 import type { BlobLedger } from "./blob-ledger";
+import type { HistoryBytes } from "./tree-usage";
 import type { VersionWindow } from "./version-window";
 
 /**
@@ -52,6 +53,7 @@ export class NodeStore {
     private readonly sql: SqlStorage,
     private readonly ledger: BlobLedger,
     private readonly window: VersionWindow,
+    private readonly history: HistoryBytes,
   ) {}
 
   beginChange(): void {
@@ -247,6 +249,8 @@ export class NodeStore {
 
   /** Whether a reader of an older version (history, a snapshot, a copy) may still see a row born at `born`. */
   private pinned(born: number): boolean {
+    // Born in this very change: no reader has ever seen it.
+    if (this.stamped !== null && born >= this.stamped) return false;
     return this.window.keepsReplaced(born);
   }
 
@@ -261,11 +265,16 @@ export class NodeStore {
     // even when nothing keeps the old row (ifVersion must see it).
     const died = this.stamp();
     if (this.pinned(row.born)) {
-      this.sql.exec("UPDATE nodes SET died = ? WHERE row = ?", died, row.row);
+      // A live row's version was counted by nothing: the kept row counts it now.
+      const kept = row.type === "file" ? row.size : 0;
+      this.sql.exec("UPDATE nodes SET died = ?, history = ? WHERE row = ?", died, kept, row.row);
+      this.history.add(kept);
       return true;
     }
     this.sql.exec("DELETE FROM nodes WHERE row = ?", row.row);
     this.dropRefs(row, graceUntil);
+    // A rename under a pin may have left a row of this version that a reader still needs.
+    this.history.handOff(row);
     return false;
   }
 
@@ -273,6 +282,7 @@ export class NodeStore {
   relocate(row: NodeRow, parent: number, name: string): NodeRow {
     if (this.pinned(row.born)) {
       // The dead row keeps its reference for the pinned reader; the new one takes another.
+      // It counts no history bytes: its version is still live, under the new name.
       this.sql.exec("UPDATE nodes SET died = ? WHERE row = ?", this.stamp(), row.row);
       this.addRefs(row, 1);
       return this.insert(row.id, parent, name, row);

@@ -8,6 +8,8 @@
  *          (`blob_id`); an empty file has neither. (Before migration 9:
  *          `entries`, keyed by path.)
  * dir_usage  the totals of each directory's subtree (tree-usage.ts).
+ * nodes.history, doomed.kept, counters 'history_bytes'  the bytes history
+ *          keeps (tree-usage.ts HistoryBytes).
  * doomed, copy_jobs, copy_queue  background tree work (tree-jobs.ts).
  * counters  the next node id and the share's version.
  * inline_data  the bytes of small files, stored in SQLite with a reference
@@ -192,6 +194,34 @@ export const MIGRATIONS: string[] = [
   "CREATE TABLE staged_uploads (upload_id TEXT PRIMARY KEY, size INTEGER) WITHOUT ROWID;",
   // Restores are copy jobs that read an older version than they are born in.
   "ALTER TABLE copy_jobs ADD COLUMN born INTEGER;",
+  // History bytes (tree-usage.ts HistoryBytes): what each dead row counts,
+  // whether a doomed subtree's files count, and the share's total. For rows
+  // kept before this step: one dead row per version (node id and bytes)
+  // that no live row still stands for counts its size (so a rename's
+  // leftover does not), and every queued subtree counts the files still
+  // below it (one recursive walk, here only). `dir_usage.oldest`: the
+  // oldest version a directory moved in below a directory reaches back to
+  // (tree-reclaim.ts); unknown for existing directories, so 0 (a later
+  // `rm -r` of one keeps it while any snapshot exists: never too little).
+  `ALTER TABLE nodes ADD COLUMN history INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE doomed ADD COLUMN kept INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE dir_usage ADD COLUMN oldest INTEGER;
+   UPDATE dir_usage SET oldest = 0;
+   UPDATE doomed SET kept = 1;
+   UPDATE nodes SET history = size WHERE row IN (
+     SELECT min(row) FROM nodes d
+     WHERE died IS NOT NULL AND type = 'file' AND size > 0
+       AND NOT EXISTS (SELECT 1 FROM nodes l WHERE l.id = d.id AND l.died IS NULL
+         AND l.blob_id IS d.blob_id AND l.inline_id IS d.inline_id)
+     GROUP BY id, blob_id, inline_id);
+   INSERT OR REPLACE INTO counters (name, value) SELECT 'history_bytes',
+     (SELECT coalesce(sum(history), 0) FROM nodes) +
+     (WITH RECURSIVE below (id) AS (
+        SELECT id FROM doomed
+        UNION SELECT n.id FROM nodes n JOIN below b ON n.parent = b.id
+          WHERE n.died IS NULL AND n.type = 'directory')
+      SELECT coalesce(sum(n.size), 0) FROM nodes n JOIN below b ON n.parent = b.id
+        WHERE n.died IS NULL AND n.type = 'file');`,
 ];
 
 export function migrate(sql: SqlStorage): void {

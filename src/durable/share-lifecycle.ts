@@ -228,7 +228,13 @@ export class ShareLifecycle {
     return {
       ...ShareLifecycle.info(share),
       version: this.s.nodes.version(),
-      usage: { files: u.files, directories: u.dirs, bytes: u.bytes, inlineBytes: u.inlineBytes },
+      usage: {
+        files: u.files,
+        directories: u.dirs,
+        bytes: u.bytes,
+        inlineBytes: u.inlineBytes,
+        historyBytes: this.s.usage.history.total(),
+      },
       quota,
       storage: { bytes: this.s.sql.databaseSize, limit: this.s.config.storageLimitBytes },
     };

@@ -77,9 +77,9 @@ export class ShareState {
     this.props = new PropertyTable(sql);
     this.window = new VersionWindow(sql, config.versionRetentionMs);
     this.snapshots = new SnapshotTable(sql, this.window);
-    this.nodes = new NodeStore(sql, this.ledger, this.window);
     const limit = config.storageLimitBytes;
     this.usage = new TreeUsage(sql, () => ({ refuseAt: limit * 0.95, inlineUntil: limit * 0.8 }));
+    this.nodes = new NodeStore(sql, this.ledger, this.window, this.usage.history);
     this.reclaim = new TreeReclaim(sql, this.ledger, this.usage, this.props, this.window);
     this.copies = new TreeCopy(sql, this.nodes, this.usage, this.props);
     this.tree = new FileTree(

@@ -32,6 +32,79 @@ export interface StorageBudget {
   inlineUntil: number;
 }
 
+/** A file row, as far as history counting cares. */
+export interface CountedRow {
+  id: number;
+  type: "file" | "directory";
+  size: number;
+  blob_id: string | null;
+  inline_id: number | null;
+}
+
+/**
+ * The bytes of file versions the share keeps only for readers of older
+ * versions (the retention window, snapshots, copies in progress), in one
+ * counter (`counters` 'history_bytes') moved in the same transaction as
+ * the rows it counts, by the amount each change keeps or frees: never a
+ * scan. What it counts, per kept row:
+ *
+ * - a dead file row (replaced or deleted) counts its size in its own
+ *   `nodes.history` column, which pruning subtracts;
+ * - a dead row a rename left (node-store.ts `relocate`) counts nothing:
+ *   the same version of the same file is still live under its new name;
+ * - a kept doomed subtree (an `rm -r`) counts the bytes of the files it
+ *   held when it was unlinked (`doomed.kept`), each subtracted as its row
+ *   is freed.
+ *
+ * One version of one file (rows of one node id referencing the same bytes)
+ * counts once, whichever of its rows are kept: when the row that counted
+ * it goes and another row of that version stays (a snapshot reads the
+ * file under its old name), the count moves to that row (`handOff`).
+ * Bytes count as usage counts them (logically): a kept version that a
+ * live copy, or a restored file, shares the stored bytes with counts too.
+ */
+export class HistoryBytes {
+  constructor(private readonly sql: SqlStorage) {}
+
+  total(): number {
+    return (
+      this.sql
+        .exec<{ value: number }>("SELECT value FROM counters WHERE name = 'history_bytes'")
+        .toArray()[0]?.value ?? 0
+    );
+  }
+
+  add(bytes: number): void {
+    if (bytes === 0) return;
+    this.sql.exec(
+      `INSERT INTO counters (name, value) VALUES ('history_bytes', ?)
+       ON CONFLICT (name) DO UPDATE SET value = value + excluded.value`,
+      bytes,
+    );
+  }
+
+  /**
+   * Row `gone` (deleted now) counted its file version, or stood for it
+   * live: if a dead row of the same version stays and nothing counts the
+   * version any more, that row counts it from now on. One indexed lookup.
+   */
+  handOff(gone: CountedRow): void {
+    if (gone.type !== "file" || gone.size === 0) return;
+    const heir = this.sql
+      .exec<{ row: number; carried: number }>(
+        `SELECT min(row) FILTER (WHERE history = 0) AS row, coalesce(sum(history), 0) AS carried
+         FROM nodes WHERE id = ? AND died IS NOT NULL AND blob_id IS ? AND inline_id IS ?`,
+        gone.id,
+        gone.blob_id,
+        gone.inline_id,
+      )
+      .one();
+    if (heir.row === null || heir.carried > 0) return;
+    this.sql.exec("UPDATE nodes SET history = ? WHERE row = ?", gone.size, heir.row);
+    this.add(gone.size);
+  }
+}
+
 /**
  * The totals of every directory's subtree, in `dir_usage`, kept in the same
  * transaction as the change that moves them: a write adds to each ancestor
@@ -41,10 +114,14 @@ export interface StorageBudget {
  * copy knows its size before it touches a single descendant.
  */
 export class TreeUsage {
+  readonly history: HistoryBytes;
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly budget: () => StorageBudget,
-  ) {}
+  ) {
+    this.history = new HistoryBytes(sql);
+  }
 
   of(dirId: number): Usage {
     const row = this.sql
@@ -88,10 +165,15 @@ export class TreeUsage {
    * Refuses a change that would grow the share past its quota, or its
    * SQLite past the storage budget, with ENOSPC; nothing is changed yet.
    * A change that does not grow what a limit counts always passes, so
-   * deletes, moves and shrinking overwrites work at the limit.
+   * deletes, moves and shrinking overwrites work at the limit. The byte
+   * quota counts live bytes and the bytes history keeps (HistoryBytes); a
+   * change is judged by the live bytes it adds, so an overwrite or delete
+   * whose old version history keeps passes, and that version then counts.
    */
   admit(current: Usage, delta: Usage, quota: Quota, reserved: Usage, path: string): void {
     const after = plus(plus(current, reserved), delta);
+    // Like ZFS's `quota` (not `refquota`): what history keeps counts too.
+    const history = quota.bytes !== null && delta.bytes > 0 ? this.history.total() : 0;
     if (quota.files !== null && delta.files > 0 && after.files > quota.files) {
       throw new FsError(
         "ENOSPC",
@@ -99,10 +181,14 @@ export class TreeUsage {
         path,
       );
     }
-    if (quota.bytes !== null && delta.bytes > 0 && after.bytes > quota.bytes) {
+    if (quota.bytes !== null && delta.bytes > 0 && after.bytes + history > quota.bytes) {
+      const kept =
+        history > 0
+          ? `, of which ${history} bytes are kept by history: delete snapshots or wait for the retention window (EDGEFS_VERSION_RETENTION_SECONDS) to pass what was replaced or deleted`
+          : "";
       throw new FsError(
         "ENOSPC",
-        `the share's quota of ${quota.bytes} bytes is reached (${current.bytes} stored, ${delta.bytes} more asked)`,
+        `the share's quota of ${quota.bytes} bytes is reached (${current.bytes + history} stored${kept}; ${delta.bytes} more asked)`,
         path,
       );
     }

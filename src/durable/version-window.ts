@@ -62,6 +62,8 @@ export class VersionWindow {
 
   /** Whether a row born at `born` may still be read by someone once a change replaces it. */
   keepsReplaced(born: number): boolean {
+    // What a dropped share held (born before the drop) no reader reaches again.
+    if (born < this.droppedAt()) return false;
     if (this.retentionMs > 0) return true;
     return (
       this.sql.exec(`SELECT 1 FROM ${PINS} WHERE version >= ? LIMIT 1`, born).toArray().length > 0

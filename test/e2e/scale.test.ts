@@ -92,6 +92,7 @@ interface Usage {
   directories: number;
   bytes: number;
   inlineBytes: number;
+  historyBytes: number;
 }
 
 /** What `/_dev/share-usage/{share}` counts: rows, and work still owed to the background. */
@@ -583,6 +584,7 @@ describe("rm -r and rename of a copy's source while the copy runs", () => {
       directories: 4, // s2, s2/d1, s2/d2, moved
       bytes: 20_000 * 2 + 10_000 * 2 + real.byteLength + 10_000 * 2,
       inlineBytes: 20_000 * 2 + 10_000 * 2 + 10_000 * 2,
+      historyBytes: 0,
     });
 
     // Once the rows the copy pinned are reclaimed, nothing is left over and every byte still reads.

@@ -173,6 +173,7 @@ describe("SDK end to end", () => {
       directories: 0,
       bytes: 80 * KiB,
       inlineBytes: 0,
+      historyBytes: 0,
     });
     await q.removeFile("/a.bin");
     await q.writeFile("/b.bin", randomBytes(30 * KiB));

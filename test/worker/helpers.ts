@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { MIGRATIONS } from "../../src/durable/schema";
@@ -158,6 +158,24 @@ export async function runAllGc(
     }
   }
   throw new Error("background work and GC did not finish in 200 alarm runs");
+}
+
+/**
+ * Runs the share's alarm now, and again until its counts stop changing:
+ * background tree work (reclaim batches that the window or snapshots
+ * allow, copies) done, without waiting for blobs' GC grace. Bounded.
+ */
+export async function settle(share: string, environment = "main"): Promise<void> {
+  const s = stub(share, environment);
+  await runInDurableObject(s, (_i, state) => state.storage.setAlarm(Date.now()));
+  let last = "";
+  for (let i = 0; i < 50; i++) {
+    if (!(await runDurableObjectAlarm(s))) return;
+    const now = JSON.stringify(await s.usage());
+    if (now === last) return;
+    last = now;
+  }
+  throw new Error("background work did not settle in 50 alarm runs");
 }
 
 /**

@@ -104,6 +104,7 @@ describe("migrating a share from path-keyed entries to nodes", () => {
       directories: 4,
       bytes: 5 + 5 + 5 + 70_000,
       inlineBytes: 15,
+      historyBytes: 0,
     });
     const props = await stub(s).properties(["/docs/deep" as FsPath]);
     expect(props).toEqual({
