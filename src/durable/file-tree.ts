@@ -449,7 +449,7 @@ export class FileTree {
     const parent = this.ensureParents(to, now);
     this.clearDestination("directory", to, overwriteOf(job), graceUntil);
     // A copy reserved its totals when it started; a restore is judged now.
-    if (job.born !== null) this.admit(totals, to);
+    if (job.restore) this.admit(totals, to);
     const linked = this.nodes.relocate(staging, parent.node.id, baseName(to));
     this.usage.add([...parent.chain, parent.node.id], totals);
     return toEntry(linked, to);

@@ -82,6 +82,11 @@ export class NodeStore {
     return this.stamped ?? this.version();
   }
 
+  /** The version this change makes, without taking it: its stamp, or the one after the latest. */
+  next(): number {
+    return this.stamped ?? this.version() + 1;
+  }
+
   /** The latest committed version (the one the next change will exceed). */
   version(): number {
     return this.sql
@@ -249,8 +254,9 @@ export class NodeStore {
 
   /** Whether a reader of an older version (history, a snapshot, a copy) may still see a row born at `born`. */
   private pinned(born: number): boolean {
-    // Born in this very change: no reader has ever seen it.
-    if (this.stamped !== null && born >= this.stamped) return false;
+    // Only a change asks, and it makes a version: a row born at it (in this
+    // very change, or in a copy's staging tree it links) no reader has seen.
+    if (born >= this.stamp()) return false;
     return this.window.keepsReplaced(born);
   }
 

@@ -193,7 +193,8 @@ export const MIGRATIONS: string[] = [
   // Staged uploads (batch commits): completed, not committed until a commit op names them.
   "CREATE TABLE staged_uploads (upload_id TEXT PRIMARY KEY, size INTEGER) WITHOUT ROWID;",
   // Restores are copy jobs that read an older version than they are born in.
-  "ALTER TABLE copy_jobs ADD COLUMN born INTEGER;",
+  `ALTER TABLE copy_jobs ADD COLUMN born INTEGER;
+   ALTER TABLE copy_jobs ADD COLUMN restore INTEGER NOT NULL DEFAULT 0;`,
   // History bytes (tree-usage.ts HistoryBytes): what each dead row counts,
   // whether a doomed subtree's files count, and the share's total. For rows
   // kept before this step: one dead row per version (node id and bytes)

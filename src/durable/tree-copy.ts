@@ -8,13 +8,18 @@ export interface CopyJob {
   id: number;
   version: number;
   /**
-   * A restore (reading an older version than the one it began in): the
-   * version its rows are born at. Null for a copy, whose rows are born at
-   * `version`. A restore reserves nothing up front (the old subtree's size
-   * is not known without walking it) and is judged against quotas when it
-   * links.
+   * The version the copy's rows are born at: the one its start would have
+   * made (no reader sees them before the link, which comes no earlier), so
+   * no pin at or before `version` keeps them. Null in jobs from before
+   * migration 13: born at `version`.
    */
   born: number | null;
+  /**
+   * A restore (reading an older version than the one it began in): it keeps
+   * the old mtimes, reserves nothing up front (the old subtree's size is not
+   * known without walking it) and is judged against quotas when it links.
+   */
+  restore: number;
   /** The node copied, and the new directory its copy is built in (not in the tree yet). */
   source: number;
   staging: number;
@@ -76,15 +81,16 @@ export class TreeCopy {
     from?: number,
   ): CopyJob {
     // Starting makes no version: nothing any reader sees changes until the link.
-    const at = this.nodes.current();
+    const born = this.nodes.next();
     const staging = this.nodes.allocate();
     const job = this.sql
       .exec<CopyJob>(
-        `INSERT INTO copy_jobs (version, born, source, staging, to_path, overwrite, held,
+        `INSERT INTO copy_jobs (version, born, restore, source, staging, to_path, overwrite, held,
            files, dirs, bytes, inline_bytes, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-        from ?? at,
-        from === undefined ? null : at,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+        from ?? this.nodes.current(),
+        born,
+        from === undefined ? 0 : 1,
         source.id,
         staging,
         toPath,
@@ -102,7 +108,7 @@ export class TreeCopy {
       -job.id,
       source.name,
       { type: "directory", size: 0, mtime: now, etag: null, blob_id: null, inline_id: null },
-      at,
+      born,
     );
     this.usage.open(staging);
     this.props.copyNode(source.id, staging);
@@ -199,7 +205,7 @@ export class TreeCopy {
        FROM json_each(?)`,
       target,
       job.born ?? job.version,
-      job.born === null ? job.created_at : null,
+      job.restore ? null : job.created_at,
       JSON.stringify(plan),
     );
     const blobs = new Map<string, number>();
