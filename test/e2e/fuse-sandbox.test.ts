@@ -16,18 +16,17 @@ import {
   constants,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort, stopGroup } from "../../scripts/dev-server.mjs";
 import { NetworkFileSystem, NotFoundError } from "../../src/client/index.js";
-import { Edgefs, prngBytes, sha256, sleep } from "./helpers.js";
+import { Edgefs, prngBytes, sha256, sleep, treeOf } from "./helpers.js";
 
 const run = promisify(execFile);
 const api = Edgefs.shared();
@@ -64,20 +63,6 @@ const SCRIPT = [
   "echo gone > out/gone.txt && rm out/gone.txt",
   "printf 'x%.0s' $(seq 1 70000) > 'out/with space.txt'",
 ].join(" && ");
-
-/** Every file under a directory, by relative path, with its bytes' SHA-256. */
-function treeOf(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[relative(dir, p)] = sha256(readFileSync(p));
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** Whether a FUSE file system is mounted at `dir` (per /proc/self/mounts). */
 function mounted(dir: string): boolean {
