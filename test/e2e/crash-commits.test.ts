@@ -92,7 +92,7 @@ async function stateOf(api: Edgefs, batch: Batch): Promise<"all" | "none"> {
     else absent++;
     seen.push(`${what}: ${there ? "applied" : "not applied"}`);
   };
-  const got = await pool([...batch.files], 8, async ([path, data]) => {
+  const got = await pool([...batch.files], 16, async ([path, data]) => {
     const res = await api.download("crash", path);
     if (res.status === 200) {
       expect(res.sha256, `batch ${batch.b} ${path}: bytes of no write`).toBe(sha256(data));
