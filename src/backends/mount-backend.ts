@@ -1,7 +1,9 @@
 import type {
   Backend,
   BackendFeatures,
+  Committed,
   ListQuery,
+  Moved,
   Overwrite,
   ReadOptions,
   ReadResult,
@@ -432,7 +434,13 @@ export class MountBackend implements Backend {
     return { entry, created: !existed };
   }
 
-  async remove(path: FsPath, options: { recursive: boolean }): Promise<void> {
+  /** A bucket keeps no versions: the answers of changes name none. */
+  async remove(path: FsPath, options: { recursive: boolean }): Promise<Committed> {
+    await this.removeKeys(path, options);
+    return {};
+  }
+
+  private async removeKeys(path: FsPath, options: { recursive: boolean }): Promise<void> {
     this.writable(path);
     if (path !== this.root && (await this.call(path, () => this.s3.head(this.key(path))))) {
       await this.call(path, () => this.s3.delete(this.key(path)));
@@ -566,7 +574,7 @@ export class MountBackend implements Backend {
     } while (token);
   }
 
-  async move(from: FsPath): Promise<FileEntry> {
+  async move(from: FsPath): Promise<Moved> {
     throw new FsError(
       "ENOTSUP",
       "rename is not supported on bucket mounts (S3 has none): copy, then delete",
@@ -575,6 +583,14 @@ export class MountBackend implements Backend {
   }
 
   async copy(
+    from: FsPath,
+    to: FsPath,
+    options: { overwrite: Overwrite; recursive: boolean },
+  ): Promise<Moved> {
+    return { entry: await this.copyKeys(from, to, options) };
+  }
+
+  private async copyKeys(
     from: FsPath,
     to: FsPath,
     options: { overwrite: Overwrite; recursive: boolean },

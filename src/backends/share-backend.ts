@@ -2,7 +2,9 @@ import type { Config } from "../config";
 import type {
   Backend,
   BackendFeatures,
+  Committed,
   ListQuery,
+  Moved,
   Overwrite,
   ReadAt,
   ReadOptions,
@@ -31,6 +33,7 @@ import type { Staged } from "../durable/write-protocol";
 import { getBlob, putKnownLength } from "../r2/blob-store";
 import { completeMultipart, putPart, startMultipart } from "../r2/multipart";
 import { type BatchRequestOp, commitBatch } from "./share-batch";
+import { commitTar, type TarLimits, type TarResult } from "./share-tar";
 
 const MiB = 1024 * 1024;
 
@@ -60,7 +63,7 @@ function logLeftToExpiry(error: unknown): void {
  * (https://developers.cloudflare.com/r2/platform/limits/); larger bodies of
  * known length go multipart too.
  */
-const R2_SINGLE_PUT_MAX = 5 * 1024 ** 3 - 5 * 1024 ** 2;
+export const R2_SINGLE_PUT_MAX = 5 * 1024 ** 3 - 5 * 1024 ** 2;
 
 export function shareStub(
   env: Env,
@@ -416,11 +419,25 @@ export class ShareBackend implements Backend {
     return commitBatch({ share, bucket, config, waitUntil, subrequests, held }, ops, options);
   }
 
+  /** A tar upload: the archive's files and directories under `dir` as one batch (share-tar.ts). */
+  uploadTar(
+    dir: FsPath,
+    body: ReadableStream<Uint8Array>,
+    options: BatchOptions,
+    limits: Omit<TarLimits, "fileBytes">,
+  ): Promise<TarResult> {
+    const { share, bucket, config, waitUntil, subrequests, held } = this;
+    return commitTar({ share, bucket, config, waitUntil, subrequests, held }, dir, body, options, {
+      ...limits,
+      fileBytes: R2_SINGLE_PUT_MAX,
+    });
+  }
+
   mkdir(path: FsPath): Promise<WriteResult> {
     return this.share.mkdir(path, this.held);
   }
 
-  remove(path: FsPath, options: { recursive: boolean; dropLeases?: boolean }): Promise<void> {
+  remove(path: FsPath, options: { recursive: boolean; dropLeases?: boolean }): Promise<Committed> {
     return this.share.remove(path, options.recursive, this.held, options.dropLeases);
   }
 
@@ -428,16 +445,16 @@ export class ShareBackend implements Backend {
     from: FsPath,
     to: FsPath,
     options: { overwrite: Overwrite; dropLeases?: boolean },
-  ): Promise<FileEntry> {
+  ): Promise<Moved> {
     return this.share.move(from, to, options.overwrite, this.held, options.dropLeases);
   }
 
-  async copy(
+  copy(
     from: FsPath,
     to: FsPath,
     options: { overwrite: Overwrite; recursive: boolean },
-  ): Promise<FileEntry> {
-    return (await this.share.copy(from, to, options, this.held)).entry;
+  ): Promise<Moved> {
+    return this.share.copy(from, to, options, this.held);
   }
 
   /** The versions of what stood at `path` the share still keeps, newest first. */

@@ -28,11 +28,12 @@ export interface BatchStorage {
  * through the object), then every op commits in ONE ShareDO change. If
  * the commit is refused, the ShareDO abandons those blobs in the same
  * call; if putting them fails, this abandons them. Either way nothing is
- * left but what GC reclaims.
+ * left but what GC reclaims. Ops whose contents the caller already put
+ * (`blobId`, a tar upload's big files) pass through as they are.
  */
 export async function commitBatch(
   s: BatchStorage,
-  ops: BatchRequestOp[],
+  ops: Placeable[],
   options: BatchOptions,
 ): Promise<BatchResult> {
   const inlineMax = s.config.inlineMaxBytes;
@@ -51,7 +52,8 @@ export async function commitBatch(
   return again;
 }
 
-type Placeable = BatchRequestOp | BatchOp;
+/** An op before the commit: its content in hand (`content`) or already placed (`data`, `blobId`). */
+export type Placeable = BatchRequestOp | BatchOp;
 
 /** The ops with the contents `bound` selects stored in R2 (`blobId`), the others inline (`data`). */
 async function place(

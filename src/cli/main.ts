@@ -13,9 +13,11 @@ import { registerLease } from "./lease.js";
 import { registerNfs } from "./nfs.js";
 import { networkReason, report, UsageError } from "./output.js";
 import { registerServe } from "./serve.js";
+import { registerVersions } from "./versions.js";
+import { registerVolume } from "./volume.js";
 
 /**
- * The `edgefs` command line, shaped like `modal nfs`. Connection settings
+ * The `edgefs` command line, shaped like `modal nfs` and `modal volume`. Connection settings
  * come from flags, then EDGEFS_URL / EDGEFS_TOKEN, then the profile that
  * `edgefs login` saved.
  */
@@ -88,6 +90,8 @@ async function verifyLogin(url: string, token: string): Promise<void> {
 }
 
 registerNfs(program, common);
+registerVolume(program, common);
+registerVersions(program, common);
 registerLease(program, common);
 registerServe(program);
 registerAdmin(program, common);

@@ -5,14 +5,15 @@ import { basename, dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
-import { type ClientOptions, NetworkFileSystem, type ShareDetail } from "../client/node.js";
+import { type ClientOptions, NetworkFileSystem, type ShareDetail, Volume } from "../client/node.js";
 import { isGlob } from "../core/glob.js";
 import { loggedIn } from "./config.js";
 import { localPathsFor } from "./local-path.js";
 import { entryTable, humanSize, plural, progressBar, UsageError } from "./output.js";
+import { AT_FLAGS, AT_HELP, atOption } from "./versions.js";
 
 /** Options every nfs command takes. */
-interface Common {
+export interface Common {
   env?: string;
   url?: string;
   token?: string;
@@ -31,11 +32,21 @@ export function clientOptions(o: Common): ClientOptions {
 }
 
 export function share(name: string, o: Common, createIfMissing = false): NetworkFileSystem {
+  checkName(name);
+  return NetworkFileSystem.fromName(name, { ...clientOptions(o), createIfMissing });
+}
+
+/** The same share as a Volume: pinned reads, batch commits. */
+export function volume(name: string, o: Common, createIfMissing = false): Volume {
+  checkName(name);
+  return Volume.fromName(name, { ...clientOptions(o), createIfMissing });
+}
+
+function checkName(name: string): void {
   if (!NAME.test(name))
     throw new UsageError(
       `invalid share name: ${name} (1-64 of A-Z a-z 0-9 . _ -, not starting with .)`,
     );
-  return NetworkFileSystem.fromName(name, { ...clientOptions(o), createIfMissing });
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -112,14 +123,7 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
       .command("list")
       .description("list the shares of an environment")
       .option("--json", "print JSON"),
-  ).action(async (o: Common & { json?: boolean }) => {
-    const shares = await NetworkFileSystem.list(clientOptions(o));
-    if (o.json) return void console.log(JSON.stringify(shares, null, 2));
-    for (const s of shares) {
-      const when = new Date(s.createdAt).toISOString().slice(0, 19).replace("T", " ");
-      console.log(`${s.name.padEnd(40)}  ${when}${s.ephemeral ? "  ephemeral" : ""}`);
-    }
-  });
+  ).action(listShares);
 
   common(
     nfs.command("create").argument("<name>").description("create a share (no-op if it exists)"),
@@ -157,19 +161,9 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
     console.log(shareSummary(await share(name, o).setQuota(quota)));
   });
 
-  common(
-    nfs
-      .command("ls")
-      .argument("<name>")
-      .argument("[path]", "a directory, a file or a glob", "/")
-      .option("-r, --recursive", "the whole subtree")
-      .option("--json", "print JSON")
-      .description("list a directory, a file, or a glob's matches"),
-  ).action(
-    async (name: string, path: string, o: Common & { json?: boolean; recursive?: boolean }) => {
-      const entries = await share(name, o).listdir(path, { recursive: o.recursive ?? false });
-      if (o.json) return void console.log(JSON.stringify(entries, null, 2));
-      if (entries.length > 0) console.log(entryTable(entries));
+  common(lsCommand(nfs).description("list a directory, a file, or a glob's matches")).action(
+    async (name: string, path: string, o: LsOptions) => {
+      await listEntries(atOption(share(name, o), o.at), path, o);
     },
   );
 
@@ -251,46 +245,11 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
   }
 
   common(
-    nfs
-      .command("get")
-      .argument("<name>")
-      .argument("<remote>", "a file, or a glob (* within a segment, ** across)")
-      .argument("[dest]", 'a local path or directory; "-" writes a file to stdout', ".")
-      .option("--force", "overwrite local files")
-      .description("download a file, or every file a glob matches (keeping their paths)"),
-  ).action(async (name: string, remote: string, dest: string, o: Common & { force?: boolean }) => {
-    const fs = share(name, o);
-    if (dest === "-") {
-      if (isGlob(remote)) throw new UsageError('"-" (stdout) takes one file, not a glob');
-      // stdout stays open: a script's next command may share it (a socket, not a pipe).
-      await pipeline(
-        Readable.fromWeb((await fs.readFile(remote).stream()) as never),
-        process.stdout,
-        { end: false },
-      );
-      return;
-    }
-    if (!isGlob(remote)) {
-      const target =
-        existsSync(dest) && statSync(dest).isDirectory() ? join(dest, basename(remote)) : dest;
-      await download(fs, remote, target, o);
-      return;
-    }
-    const localPathOf = localPathsFor(dest, remote, nodePath);
-    let count = 0;
-    for await (const batch of batches(fs.iterdir(remote), BATCH)) {
-      // The server names these paths: every one of a batch must resolve
-      // inside dest before anything of the batch is created or written.
-      const targets = batch
-        .filter((entry) => entry.type === "file")
-        .map((entry) => ({ remote: entry.path, local: localPathOf(entry.path) }));
-      for (const t of targets) {
-        await download(fs, t.remote, t.local, { ...o, quiet: true });
-        count++;
-      }
-    }
-    if (count === 0) throw new UsageError(`no file matches ${remote}`);
-    if (!o.quiet) console.error(`downloaded ${plural(count, "file")} to ${dest}`);
+    getCommand(nfs).description(
+      "download a file, or every file a glob matches (keeping their paths)",
+    ),
+  ).action(async (name: string, remote: string, dest: string, o: GetOptions) => {
+    await getFiles(atOption(share(name, o), o.at), remote, dest, o);
   });
 
   common(
@@ -348,16 +307,96 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
       .argument("<name>")
       .option("-y, --yes", "do not ask")
       .description("delete a share and all its files"),
-  ).action(async (name: string, o: Common & { yes?: boolean }) => {
-    share(name, o);
-    if (!o.yes) {
-      if (!process.stdin.isTTY) throw new UsageError(`refusing to delete ${name} without --yes`);
-      const { createInterface } = await import("node:readline/promises");
-      const rl = createInterface({ input: process.stdin, output: process.stderr });
-      const answer = await rl.question(`Delete share ${name} and all its files? [y/N] `);
-      rl.close();
-      if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("not deleted");
+  ).action((name: string, o: Common & { yes?: boolean }) => deleteShare(name, o, "share"));
+}
+
+/** `ls` of a group (nfs, volume): its arguments and options. */
+export function lsCommand(group: Command): Command {
+  return group
+    .command("ls")
+    .argument("<name>")
+    .argument("[path]", "a directory, a file or a glob", "/")
+    .option("-r, --recursive", "the whole subtree")
+    .option("--json", "print JSON")
+    .option(AT_FLAGS, AT_HELP);
+}
+
+/** `get` of a group (nfs, volume): its arguments and options. */
+export function getCommand(group: Command): Command {
+  return group
+    .command("get")
+    .argument("<name>")
+    .argument("<remote>", "a file, or a glob (* within a segment, ** across)")
+    .argument("[dest]", 'a local path or directory; "-" writes a file to stdout', ".")
+    .option("--force", "overwrite local files")
+    .option(AT_FLAGS, AT_HELP);
+}
+
+export type LsOptions = Common & { json?: boolean; recursive?: boolean; at?: string };
+export type GetOptions = Common & { force?: boolean; at?: string };
+
+/** `ls`: a directory, a file or a glob's matches, as a table or JSON. */
+export async function listEntries(fs: NetworkFileSystem, path: string, o: LsOptions) {
+  const entries = await fs.listdir(path, { recursive: o.recursive ?? false });
+  if (o.json) return void console.log(JSON.stringify(entries, null, 2));
+  if (entries.length > 0) console.log(entryTable(entries));
+}
+
+/** `get`: one file (to a path, into a directory, or to stdout with "-"), or every file of a glob. */
+export async function getFiles(fs: NetworkFileSystem, remote: string, dest: string, o: GetOptions) {
+  if (dest === "-") {
+    if (isGlob(remote)) throw new UsageError('"-" (stdout) takes one file, not a glob');
+    // stdout stays open: a script's next command may share it (a socket, not a pipe).
+    await pipeline(
+      Readable.fromWeb((await fs.readFile(remote).stream()) as never),
+      process.stdout,
+      { end: false },
+    );
+    return;
+  }
+  if (!isGlob(remote)) {
+    const target =
+      existsSync(dest) && statSync(dest).isDirectory() ? join(dest, basename(remote)) : dest;
+    await download(fs, remote, target, o);
+    return;
+  }
+  const localPathOf = localPathsFor(dest, remote, nodePath);
+  let count = 0;
+  for await (const batch of batches(fs.iterdir(remote), BATCH)) {
+    // The server names these paths: every one of a batch must resolve
+    // inside dest before anything of the batch is created or written.
+    const targets = batch
+      .filter((entry) => entry.type === "file")
+      .map((entry) => ({ remote: entry.path, local: localPathOf(entry.path) }));
+    for (const t of targets) {
+      await download(fs, t.remote, t.local, { ...o, quiet: true });
+      count++;
     }
-    await NetworkFileSystem.delete(name, clientOptions(o));
-  });
+  }
+  if (count === 0) throw new UsageError(`no file matches ${remote}`);
+  if (!o.quiet) console.error(`downloaded ${plural(count, "file")} to ${dest}`);
+}
+
+/** `delete`: the share and all its data, asking first on a terminal (else only with --yes). */
+export async function deleteShare(name: string, o: Common & { yes?: boolean }, noun: string) {
+  share(name, o);
+  if (!o.yes) {
+    if (!process.stdin.isTTY) throw new UsageError(`refusing to delete ${name} without --yes`);
+    const { createInterface } = await import("node:readline/promises");
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl.question(`Delete ${noun} ${name} and all its files? [y/N] `);
+    rl.close();
+    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("not deleted");
+  }
+  await NetworkFileSystem.delete(name, clientOptions(o));
+}
+
+/** `list`: the shares of an environment. */
+export async function listShares(o: Common & { json?: boolean }) {
+  const shares = await NetworkFileSystem.list(clientOptions(o));
+  if (o.json) return void console.log(JSON.stringify(shares, null, 2));
+  for (const s of shares) {
+    const when = new Date(s.createdAt).toISOString().slice(0, 19).replace("T", " ");
+    console.log(`${s.name.padEnd(40)}  ${when}${s.ephemeral ? "  ephemeral" : ""}`);
+  }
 }

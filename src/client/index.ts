@@ -70,3 +70,18 @@ export {
   type WriteData,
   type WriteOptions,
 } from "./uploads.js";
+export {
+  BATCH_LIMITS,
+  type BatchProgress,
+  type BatchUploadOptions,
+  type CopyFilesOptions,
+  type HistoryEntry,
+  type HistoryOptions,
+  type PutData,
+  type RemoveFileOptions,
+  type RestoreOptions,
+  type RestoreResult,
+  Volume,
+  VolumeBatch,
+  type VolumeClass,
+} from "./volume.js";

@@ -703,7 +703,10 @@ export class NetworkFileSystem {
 // ── Helpers ───────────────────────────────────────────────────────────
 
 /** The next cursor, refusing one that would loop forever. */
-function nextCursor(previous: string | undefined, next: string | undefined): string | undefined {
+export function nextCursor(
+  previous: string | undefined,
+  next: string | undefined,
+): string | undefined {
   if (next === undefined || next === "") return undefined;
   if (next === previous) throw new ServerError(`the server repeated cursor ${next}`);
   return next;

@@ -12,6 +12,13 @@ import type { LeaseRef } from "./leases.js";
 import { NetworkFileSystem as Base } from "./nfs.js";
 import { checkOptions, checkValue, type KeysOf } from "./options.js";
 import { type Progress, WRITE_KEYS, type WriteOptions } from "./uploads.js";
+import {
+  Volume as BaseVolume,
+  VolumeBatch as BaseVolumeBatch,
+  type BatchUploadOptions,
+  type PlannedOp,
+  type PutData,
+} from "./volume.js";
 
 export * from "./index.js";
 
@@ -156,6 +163,106 @@ export class NetworkFileSystem extends Base {
       throw e;
     }
     if (bytes === 0) onProgress?.({ bytes: 0, total: 0 });
+    return bytes;
+  }
+}
+
+/**
+ * A batch of Node's Volume: putFile also takes a local file's path (streamed
+ * from disk, never read into memory), and putDirectory a local tree. Local
+ * paths are read when the batch commits.
+ */
+export class VolumeBatch extends BaseVolumeBatch {
+  /** A local file (its path), or bytes, a Blob or a stream, to remotePath. */
+  override putFile(data: string | PutData, remotePath: string): this {
+    if (typeof data !== "string") return super.putFile(data, remotePath);
+    // A trailing "/" puts the file in that directory under its own name.
+    const named = remotePath.endsWith("/") ? `${remotePath}${basename(data)}` : remotePath;
+    const path = named.startsWith("/") ? named : `/${named}`;
+    return this.add(async () => {
+      const info = await stat(data);
+      if (info.isDirectory()) {
+        throw new IsADirectoryError(`${data} is a directory (use putDirectory)`, {
+          status: 0,
+          path: data,
+        });
+      }
+      return [{ op: "put", path, data: await openAsBlob(data), size: info.size }];
+    });
+  }
+
+  /** Every file of a local directory tree (and its empty directories) under remoteDir. */
+  putDirectory(localDir: string, remoteDir: string): this {
+    return this.add(async () => {
+      const { files, emptyDirs } = await walk(localDir);
+      const remoteOf = (p: string) => joinRemote(remoteDir, relative(localDir, p).split(sep));
+      const ops: PlannedOp[] = emptyDirs.map((d) => ({ op: "mkdir", path: remoteOf(d) }));
+      for (const f of files) {
+        ops.push({
+          op: "put",
+          path: remoteOf(f.path),
+          data: await openAsBlob(f.path),
+          size: f.size,
+        });
+      }
+      return ops;
+    });
+  }
+}
+
+/** Volume with Node's local files: batches of local paths and trees, reads into files and streams. */
+export class Volume extends BaseVolume {
+  override batchUpload(options?: BatchUploadOptions): VolumeBatch;
+  override batchUpload(
+    fn: (batch: VolumeBatch) => unknown,
+    options?: BatchUploadOptions,
+  ): Promise<number>;
+  override batchUpload(
+    fnOrOptions?: ((batch: VolumeBatch) => unknown) | BatchUploadOptions,
+    maybeOptions?: BatchUploadOptions,
+  ): VolumeBatch | Promise<number> {
+    return super.batchUpload(fnOrOptions as never, maybeOptions) as VolumeBatch | Promise<number>;
+  }
+
+  protected override newBatch(options: BatchUploadOptions): VolumeBatch {
+    return new VolumeBatch(this, options);
+  }
+
+  /**
+   * Streams a file (as of the pin) into a WritableStream or a Node Writable
+   * (a file stream, process.stdout: left open), or atomically into the local
+   * file at a path. Answers the bytes written.
+   */
+  override async readFileInto(
+    path: string,
+    into: WritableStream<Uint8Array> | NodeJS.WritableStream | string,
+  ): Promise<number> {
+    if (into instanceof WritableStream) return super.readFileInto(path, into);
+    const stream = await this.readFile(path).stream();
+    const temp =
+      typeof into === "string"
+        ? join(dirname(into), `.${basename(into)}.${randomBytes(6).toString("hex")}.edgefs-tmp`)
+        : undefined;
+    let bytes = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.byteLength;
+        callback(null, chunk);
+      },
+    });
+    const source = Readable.fromWeb(stream as NodeWebReadableStream<Uint8Array>);
+    if (temp === undefined) {
+      await pipeline(source, counter, into as NodeJS.WritableStream, { end: false });
+      return bytes;
+    }
+    await mkdir(dirname(into as string), { recursive: true });
+    try {
+      await pipeline(source, counter, createWriteStream(temp, { flags: "wx" }));
+      await rename(temp, into as string);
+    } catch (e) {
+      await rm(temp, { force: true });
+      throw e;
+    }
     return bytes;
   }
 }

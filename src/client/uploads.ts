@@ -107,6 +107,8 @@ const encoder = new TextEncoder();
 export interface UploadTarget {
   shareRoute: string;
   path: string;
+  /** A staged upload (for a batch commit): complete stores it and commits nothing. */
+  stage?: boolean;
 }
 
 /**
@@ -130,9 +132,37 @@ export async function upload(
   const body = source instanceof ArrayBuffer ? new Uint8Array(source) : source;
   const size = body instanceof Blob ? body.size : body.byteLength;
   if (size > threshold) {
-    return multipart(http, target, sliceParts(body, size, options), options, headers);
+    return (await multipart(http, target, sliceParts(body, size, options), options, headers)).bytes;
   }
   return putBytes(http, target, body, options, headers);
+}
+
+/**
+ * Sends `data` as a staged upload (always the multipart API: a batch commit's
+ * put op names its uploadId) and answers that id and the bytes sent. Nothing
+ * is visible until the commit.
+ */
+export async function stageUpload(
+  http: HttpClient,
+  target: UploadTarget,
+  data: Uint8Array | Blob | ReadableStream<Uint8Array>,
+  options: Pick<WriteOptions, "onProgress" | "partSize" | "concurrency">,
+): Promise<{ uploadId: string; bytes: number }> {
+  const staged = { ...target, stage: true };
+  const headers = writeHeaders({});
+  if (data instanceof ReadableStream) {
+    const reader = data.getReader();
+    const chunker = new Chunker(reader, options.partSize ?? DEFAULT_PART_SIZE);
+    const parts: PartSource = {
+      total: undefined,
+      partSize: chunker.partSize,
+      next: () => chunker.next(),
+      cancel: (reason) => reader.cancel(reason).catch(() => undefined),
+    };
+    return multipart(http, staged, parts, options, headers);
+  }
+  const size = data instanceof Blob ? data.size : data.byteLength;
+  return multipart(http, staged, sliceParts(data, size, options), options, headers);
 }
 
 /** The path to write: a trailing "/" means "into that directory, under the source's name". */
@@ -244,7 +274,7 @@ async function writeStream(
     next: async () => head.shift() ?? (await chunker.next()),
     cancel: (reason) => reader.cancel(reason).catch(() => undefined),
   };
-  return multipart(http, target, parts, options, headers);
+  return (await multipart(http, target, parts, options, headers)).bytes;
 }
 
 /**
@@ -257,7 +287,7 @@ async function multipart(
   parts: PartSource,
   options: WriteOptions,
   headers: WriteHeaders,
-): Promise<number> {
+): Promise<{ uploadId: string; bytes: number }> {
   const created = await createUpload(http, target, parts, headers).catch(async (e: unknown) => {
     await parts.cancel(e);
     throw e;
@@ -302,9 +332,10 @@ async function multipart(
         // An empty stream has no part at all; R2 wants at least one.
         await http.send("PUT", `${uploadRoute}/parts/1`, { body: new Uint8Array(0), ...lease });
       }
-      const written = await http.json<FileEntry>("POST", `${uploadRoute}/complete`, lease);
+      // A staged upload answers {uploadId, staged}: no entry, nothing committed yet.
+      const written = await http.json<Partial<FileEntry>>("POST", `${uploadRoute}/complete`, lease);
       options.onProgress?.({ bytes, total: bytes });
-      return written.size ?? bytes;
+      return { uploadId: created.uploadId, bytes: written.size ?? bytes };
     } catch (error) {
       failure = { error };
     }
@@ -331,7 +362,11 @@ async function createUpload(
   headers: WriteHeaders,
 ): Promise<{ uploadId: string; partSize: number }> {
   const route = `${target.shareRoute}/uploads`;
-  const base = { path: absolute(target.path), partSize: parts.partSize };
+  const base = {
+    path: absolute(target.path),
+    partSize: parts.partSize,
+    ...(target.stage ? { stage: true } : {}),
+  };
   const create = (body: object) => {
     const request = jsonBody(body);
     return http.json<{ uploadId: string; partSize: number }>("POST", route, {

@@ -123,7 +123,7 @@ export interface Backend {
    * releases the leases on what is removed, in the same step (WebDAV: the
    * locks of a deleted resource die with it).
    */
-  remove(path: FsPath, options: { recursive: boolean; dropLeases?: boolean }): Promise<void>;
+  remove(path: FsPath, options: { recursive: boolean; dropLeases?: boolean }): Promise<Committed>;
 
   /**
    * Renames without copying bytes. ENOENT (source), EEXIST (target exists,
@@ -135,7 +135,7 @@ export interface Backend {
     from: FsPath,
     to: FsPath,
     options: { overwrite: Overwrite; dropLeases?: boolean },
-  ): Promise<FileEntry>;
+  ): Promise<Moved>;
 
   /**
    * Like move, but the source stays; a directory needs recursive (EISDIR
@@ -147,7 +147,7 @@ export interface Backend {
     from: FsPath,
     to: FsPath,
     options: { overwrite: Overwrite; recursive: boolean },
-  ): Promise<FileEntry>;
+  ): Promise<Moved>;
 
   /**
    * Starts a multipart upload of a file too big for one request. The same
@@ -249,7 +249,21 @@ export interface WriteBody {
   length: number | undefined;
 }
 
-export interface WriteResult {
+/**
+ * What every change answers besides its own result: on storage that keeps
+ * versions, the share's version once the change committed (answers say
+ * it in `Edgefs-Version`); absent on a bucket mount.
+ */
+export interface Committed {
+  version?: number;
+}
+
+export interface WriteResult extends Committed {
   entry: FileEntry;
   created: boolean;
+}
+
+/** A move's or copy's answer: what now stands at the destination. */
+export interface Moved extends Committed {
+  entry: FileEntry;
 }

@@ -2,7 +2,7 @@ import type { Backend } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import { type FsPath, isWithin } from "../core/paths";
 import type { DavRequest } from "./context";
-import { davStatusResponse } from "./responses";
+import { davStatusResponse, versioned } from "./responses";
 
 /**
  * COPY and MOVE (RFC 4918 §9.8, §9.9). The destination must lie in the
@@ -49,18 +49,19 @@ export async function copyOrMove(dav: DavRequest): Promise<Response> {
   if (!existing) dav.requireMembership(to, place.guards);
   if (move) await dav.checkMembership(from);
   const replace = overwrite ? "any" : false;
+  let version: number | undefined;
   if (source.type === "directory" && depth === "0") {
     if (existing) await backend.remove(to, { recursive: true });
-    await backend.mkdir(to);
+    ({ version } = await backend.mkdir(to));
     await copyProperties(backend, from, to);
   } else if (move) {
     // One step: the lock checks, the destination's removal, the rename and
     // the end of the source's locks commit together.
-    await backend.move(from, to, { overwrite: replace, dropLeases: true });
+    ({ version } = await backend.move(from, to, { overwrite: replace, dropLeases: true }));
   } else {
-    await backend.copy(from, to, { overwrite: replace, recursive: true });
+    ({ version } = await backend.copy(from, to, { overwrite: replace, recursive: true }));
   }
-  return new Response(null, { status: existing ? 204 : 201 });
+  return new Response(null, { status: existing ? 204 : 201, headers: versioned({}, version) });
 }
 
 function overwriteOf(header: string | undefined): boolean {

@@ -135,3 +135,11 @@ export function davStatusResponse(status: number, message: string): Response {
     `<D:error xmlns:D="DAV:" xmlns:E="${EDGEFS_NS}"><E:message>${escapeText(message)}</E:message></D:error>`,
   );
 }
+
+/** A change's headers with the share version it made (`Edgefs-Version`), on storage that keeps versions. */
+export function versioned(
+  headers: Record<string, string>,
+  version: number | undefined,
+): Record<string, string> {
+  return version === undefined ? headers : { ...headers, "edgefs-version": String(version) };
+}

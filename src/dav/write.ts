@@ -4,7 +4,7 @@ import type { PropertyChange } from "../core/properties";
 import { carriesBytes, contentLength } from "../http/params";
 import type { DavRequest } from "./context";
 import { isProtected, parseProppatch, proppatchResponse } from "./properties";
-import { davStatusResponse, xmlResponse } from "./responses";
+import { davStatusResponse, versioned, xmlResponse } from "./responses";
 import { readXmlBody } from "./xml";
 
 /**
@@ -26,7 +26,7 @@ export async function put(dav: DavRequest): Promise<Response> {
   const length =
     contentLength(dav.header("content-length")) ??
     contentLength(dav.header("x-expected-entity-length"));
-  const { entry, created } = await (await dav.backend()).write(
+  const { entry, created, version } = await (await dav.backend()).write(
     dav.path,
     { stream: dav.c.req.raw.body, length },
     writeConditionsFrom({
@@ -35,7 +35,7 @@ export async function put(dav: DavRequest): Promise<Response> {
     }),
   );
   const headers: Record<string, string> = entry.etag ? { etag: entry.etag } : {};
-  return new Response(null, { status: created ? 201 : 204, headers });
+  return new Response(null, { status: created ? 201 : 204, headers: versioned(headers, version) });
 }
 
 /**
@@ -50,8 +50,11 @@ export async function remove(dav: DavRequest): Promise<Response> {
   await dav.checkIf();
   if (dav.trailingSlash) await dav.resource(); // "f/" names no collection: 404
   await dav.checkMembership(dav.path);
-  await (await dav.backend()).remove(dav.path, { recursive: true, dropLeases: true });
-  return new Response(null, { status: 204 });
+  const { version } = await (await dav.backend()).remove(dav.path, {
+    recursive: true,
+    dropLeases: true,
+  });
+  return new Response(null, { status: 204, headers: versioned({}, version) });
 }
 
 /** MKCOL: one new collection whose parent exists; a body is 415 (no MKCOL extensions here). */
@@ -66,8 +69,8 @@ export async function mkcol(dav: DavRequest): Promise<Response> {
     return davStatusResponse(409, "the parent collection does not exist");
   }
   dav.requireMembership(dav.path, place.guards);
-  await (await dav.backend()).mkdir(dav.path);
-  return new Response(null, { status: 201 });
+  const { version } = await (await dav.backend()).mkdir(dav.path);
+  return new Response(null, { status: 201, headers: versioned({}, version) });
 }
 
 /**

@@ -497,11 +497,14 @@ export class FileTree {
     return { entry: this.linkCopy(job, now, graceUntil) };
   }
 
-  /** A copy job that cannot link (or whose share went): what it built is reclaimed. */
+  /**
+   * A copy job that cannot link (or whose share went): what it built is
+   * reclaimed. Its staging tree was in no version, so no reader can need
+   * it (doomed as live in none) and giving it up makes no version either.
+   */
   abandonCopy(job: CopyJob, graceUntil: number): void {
     this.copies.end(job);
-    const staging = this.nodes.live(job.staging);
-    if (staging) this.nodes.retire(staging, graceUntil);
-    this.reclaim.doom(job.staging, this.nodes.stamp(), graceUntil, job.version);
+    this.sql.exec("DELETE FROM nodes WHERE id = ? AND parent = ?", job.staging, -job.id);
+    this.reclaim.doom(job.staging, 0, graceUntil, 0);
   }
 }

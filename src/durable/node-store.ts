@@ -71,6 +71,15 @@ export class NodeStore {
     return this.stamped;
   }
 
+  /**
+   * The version the tree is at within this change: the one it writes if it
+   * wrote already, else the latest committed. Work that is in no version
+   * yet (a copy's staging tree) is stamped with it, so it makes none.
+   */
+  current(): number {
+    return this.stamped ?? this.version();
+  }
+
   /** The latest committed version (the one the next change will exceed). */
   version(): number {
     return this.sql
@@ -248,8 +257,11 @@ export class NodeStore {
    * the pin is gone. Returns whether it was kept.
    */
   retire(row: NodeRow, graceUntil: number): boolean {
+    // A removal is a change of the tree like any other: it makes a version
+    // even when nothing keeps the old row (ifVersion must see it).
+    const died = this.stamp();
     if (this.pinned(row.born)) {
-      this.sql.exec("UPDATE nodes SET died = ? WHERE row = ?", this.stamp(), row.row);
+      this.sql.exec("UPDATE nodes SET died = ? WHERE row = ?", died, row.row);
       return true;
     }
     this.sql.exec("DELETE FROM nodes WHERE row = ?", row.row);

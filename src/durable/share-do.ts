@@ -294,12 +294,18 @@ export class ShareDO extends DurableObject<Env> {
   // ── Namespace changes ────────────────────────────────────────────────
 
   async mkdir(path: FsPath, held: string[] = []) {
-    return this.change((at) => this.changes.mkdir(at, path, held));
+    return this.change((at) => ({
+      ...this.changes.mkdir(at, path, held),
+      version: this.state.nodes.version(),
+    }));
   }
 
   /** `dropLeases`: the leases on what is removed go in the same transaction. */
   async remove(path: FsPath, recursive: boolean, held: string[] = [], dropLeases = false) {
-    return this.change((at) => this.changes.remove(at, path, recursive, held, dropLeases));
+    return this.change((at) => {
+      this.changes.remove(at, path, recursive, held, dropLeases);
+      return { version: this.state.nodes.version() };
+    });
   }
 
   async move(
@@ -309,7 +315,10 @@ export class ShareDO extends DurableObject<Env> {
     held: string[] = [],
     dropLeases = false,
   ) {
-    return this.change((at) => this.changes.move(at, from, to, overwrite, held, dropLeases));
+    return this.change((at) => ({
+      entry: this.changes.move(at, from, to, overwrite, held, dropLeases),
+      version: this.state.nodes.version(),
+    }));
   }
 
   /**

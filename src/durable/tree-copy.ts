@@ -75,15 +75,16 @@ export class TreeCopy {
     now: number,
     from?: number,
   ): CopyJob {
-    const stamp = this.nodes.stamp();
+    // Starting makes no version: nothing any reader sees changes until the link.
+    const at = this.nodes.current();
     const staging = this.nodes.allocate();
     const job = this.sql
       .exec<CopyJob>(
         `INSERT INTO copy_jobs (version, born, source, staging, to_path, overwrite, held,
            files, dirs, bytes, inline_bytes, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-        from ?? stamp,
-        from === undefined ? null : stamp,
+        from ?? at,
+        from === undefined ? null : at,
         source.id,
         staging,
         toPath,
@@ -96,14 +97,13 @@ export class TreeCopy {
         now,
       )
       .one();
-    this.nodes.insert(staging, -job.id, source.name, {
-      type: "directory",
-      size: 0,
-      mtime: now,
-      etag: null,
-      blob_id: null,
-      inline_id: null,
-    });
+    this.nodes.insert(
+      staging,
+      -job.id,
+      source.name,
+      { type: "directory", size: 0, mtime: now, etag: null, blob_id: null, inline_id: null },
+      at,
+    );
     this.usage.open(staging);
     this.props.copyNode(source.id, staging);
     this.sql.exec(

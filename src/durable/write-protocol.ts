@@ -11,7 +11,8 @@ import type { UploadPart, UploadStatus, UploadTarget } from "./upload-table";
 
 const newEtag = () => `"${randomId()}"`;
 
-type Written = { entry: FileEntry; created: boolean };
+/** A committed write: the file's entry, whether it is new, and the version it made. */
+type Written = { entry: FileEntry; created: boolean; version: number };
 
 /** A staged upload whose parts are stitched: nothing is committed until a batch names it. */
 export interface Staged {
@@ -56,7 +57,7 @@ export class WriteProtocol {
     this.admitCommit(now, path, conditions, held);
     const version = { size: data.byteLength, etag: newEtag(), blobId: null, data };
     const created = this.s.tree.putFile(path, version, now, this.s.graceUntil(now));
-    return { entry: this.s.tree.entry(path), created };
+    return { entry: this.s.tree.entry(path), created, version: this.s.nodes.version() };
   }
 
   /**
@@ -92,7 +93,7 @@ export class WriteProtocol {
     }
     const version = { size, etag: newEtag(), blobId, data: null };
     const created = this.s.tree.putFile(path, version, now, this.s.graceUntil(now));
-    return { entry: this.s.tree.entry(path), created };
+    return { entry: this.s.tree.entry(path), created, version: this.s.nodes.version() };
   }
 
   /** The Worker gave up on a write: its blob is reclaimed at once. */

@@ -95,8 +95,13 @@ export async function readerFor(
   return { reader: backend.versions.view(version), version };
 }
 
-/** The header a read at a version answers with. */
+/** The header a read at a version, and every change on versioned storage, answers with. */
 export const VERSION_HEADER = "Edgefs-Version";
+
+/** Says the version a change made, where the storage keeps versions (not on a bucket mount). */
+export function versionHeader(c: Context<AppEnv>, version: number | undefined): void {
+  if (version !== undefined) c.header(VERSION_HEADER, String(version));
+}
 
 /** The request's share's own storage; every path outside the bucket mounts (else 501 ENOTSUP). */
 export function shareStorageFor(

@@ -82,9 +82,13 @@ export function fileResponse(result: ReadResult): Response {
   }
 }
 
-/** Write responses: the new version's entry, with its ETag also as a header. */
-export function writtenResponse(entry: FileEntry, created: boolean): Response {
+/**
+ * Write responses: the new version's entry, with its ETag also as a
+ * header, and the share version the write made (`Edgefs-Version`).
+ */
+export function writtenResponse(entry: FileEntry, created: boolean, version?: number): Response {
   const h = new Headers({ "content-type": "application/json; charset=utf-8" });
   if (entry.etag) h.set("etag", entry.etag);
+  if (version !== undefined) h.set("edgefs-version", String(version));
   return new Response(JSON.stringify(entry), { status: created ? 201 : 200, headers: h });
 }

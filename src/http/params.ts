@@ -107,7 +107,8 @@ function rawPathname(url: string): string {
   return withoutOrigin(url).split(/[?#]/, 1)[0] ?? "";
 }
 
-const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+/** A boolean query parameter: true/false or 1/0. */
+export const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 export const listQuery = z.object({
   env: z.string().optional(),

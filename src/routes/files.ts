@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { invalid } from "../core/errors";
 import { writeConditionsFrom } from "../core/preconditions";
 import { can } from "../http/auth";
-import { backendFor, readerFor, VERSION_HEADER } from "../http/backend";
+import { backendFor, readerFor, VERSION_HEADER, versionHeader } from "../http/backend";
 import type { AppEnv } from "../http/env";
 import { fileResponse, writtenResponse } from "../http/file-response";
 import {
@@ -13,6 +13,7 @@ import {
   sharePathOf,
   validate,
 } from "../http/params";
+import { isTarUpload, tarUpload } from "./tar-upload";
 
 /** `/v1/shares/{share}/files/{path}`: a file's bytes. */
 export const files = new Hono<AppEnv>();
@@ -31,6 +32,7 @@ files.on(["GET", "HEAD"], "/:share/files/*", can("read"), async (c) => {
 
 files.put("/:share/files/*", can("write"), async (c) => {
   const { path, trailingSlash } = sharePathOf(c.req.url);
+  if (isTarUpload(c.req.header("content-type"))) return tarUpload(c, path, trailingSlash);
   const backend = await backendFor(c, path);
   const length = contentLength(c.req.header("content-length"));
   if (trailingSlash) {
@@ -40,25 +42,27 @@ files.put("/:share/files/*", can("write"), async (c) => {
     if (await carriesBytes(c.req.raw, length)) {
       throw invalid("a path ending in '/' is a directory: send an empty body to create it", path);
     }
-    const { entry, created } = await backend.mkdir(path);
+    const { entry, created, version } = await backend.mkdir(path);
+    versionHeader(c, version);
     return c.json({ ...entry, path }, created ? 201 : 200);
   }
   const conditions = writeConditionsFrom({
     ifMatch: c.req.header("if-match"),
     ifNoneMatch: c.req.header("if-none-match"),
   });
-  const { entry, created } = await backend.write(
+  const { entry, created, version } = await backend.write(
     path,
     { stream: c.req.raw.body, length },
     conditions,
   );
-  return writtenResponse({ ...entry, path }, created);
+  return writtenResponse({ ...entry, path }, created, version);
 });
 
 files.delete("/:share/files/*", can("write"), validate("query", recursiveQuery), async (c) => {
   const { path } = sharePathOf(c.req.url);
-  await (await backendFor(c, path)).remove(path, {
+  const { version } = await (await backendFor(c, path)).remove(path, {
     recursive: c.req.valid("query").recursive ?? false,
   });
+  versionHeader(c, version);
   return c.body(null, 204);
 });

@@ -6,7 +6,13 @@ import { compileGlob, isGlob } from "../core/glob";
 import { parsePath } from "../core/paths";
 import type { FileEntry } from "../core/types";
 import { can } from "../http/auth";
-import { backendForBoth, readerFor, subrequestsOf, VERSION_HEADER } from "../http/backend";
+import {
+  backendForBoth,
+  readerFor,
+  subrequestsOf,
+  VERSION_HEADER,
+  versionHeader,
+} from "../http/backend";
 import type { AppEnv } from "../http/env";
 import { jsonBody, listQuery, sharePathOf, validate } from "../http/params";
 
@@ -103,10 +109,11 @@ const moveBody = z.strictObject({
 tree.post("/:share/move", can("write"), async (c) => {
   const body = await jsonBody(c.req.raw, moveBody);
   const [from, to] = [parsePath(body.from), parsePath(body.to)];
-  const entry = await (await backendForBoth(c, from, to)).move(from, to, {
+  const { entry, version } = await (await backendForBoth(c, from, to)).move(from, to, {
     overwrite: body.overwrite ?? false,
   });
-  return c.json({ ...entry, path: parsePath(body.to) });
+  versionHeader(c, version);
+  return c.json({ ...entry, path: to });
 });
 
 const copyBody = moveBody.extend({ recursive: z.boolean().optional() });
@@ -114,9 +121,10 @@ const copyBody = moveBody.extend({ recursive: z.boolean().optional() });
 tree.post("/:share/copy", can("write"), async (c) => {
   const body = await jsonBody(c.req.raw, copyBody);
   const [from, to] = [parsePath(body.from), parsePath(body.to)];
-  const entry = await (await backendForBoth(c, from, to)).copy(from, to, {
+  const { entry, version } = await (await backendForBoth(c, from, to)).copy(from, to, {
     overwrite: body.overwrite ?? false,
     recursive: body.recursive ?? false,
   });
-  return c.json({ ...entry, path: parsePath(body.to) }, 201);
+  versionHeader(c, version);
+  return c.json({ ...entry, path: to }, 201);
 });

@@ -89,7 +89,7 @@ uploads.post("/:share/uploads/:id/complete", can("write"), async (c) => {
   // Upload ids live in the share's own storage, whatever path they write.
   const done = await (await shareStorageFor(c, [])).completeOrStage(uploadIdOf(c.req.param("id")));
   if ("staged" in done) return c.json(done);
-  return writtenResponse(done.entry, done.created);
+  return writtenResponse(done.entry, done.created, done.version);
 });
 
 uploads.delete("/:share/uploads/:id", can("write"), async (c) => {

@@ -523,7 +523,7 @@ const CASES = {
     async run(b, at) {
       const { entry } = await put(b, at("mv/a"), "bytes");
       const moved = await b.move(at("mv/a"), at("mv2/sub/b"), { overwrite: false });
-      expect(moved).toMatchObject({ type: "file", etag: entry.etag });
+      expect(moved.entry).toMatchObject({ type: "file", etag: entry.etag });
       expect(await readText(b, at("mv2/sub/b"))).toBe("bytes");
       await fails(b.stat(at("mv/a")), "ENOENT");
     },
@@ -589,6 +589,31 @@ const CASES = {
     },
   },
 
+  // ── versions ──────────────────────────────────────────────────────────
+  "versions: each change names the version it made, one past the last; the last reads as the latest":
+    {
+      needs: "versions",
+      async run(b, at) {
+        const versions = b.versions;
+        if (!versions) throw new Error("features.versions without versions");
+        const made: number[] = [];
+        const note = (r: { version?: number }) => {
+          expect(r.version).toBeTypeOf("number");
+          made.push(r.version as number);
+        };
+        note(await put(b, at("v/a"), "one"));
+        note(await b.mkdir(at("v/d")));
+        note(await b.copy(at("v/a"), at("v/d/a"), { overwrite: false, recursive: false }));
+        if (b.features.rename) note(await b.move(at("v/a"), at("v/b"), { overwrite: false }));
+        note(await b.remove(at("v/d"), { recursive: true }));
+        for (let i = 1; i < made.length; i++) expect(made[i]).toBe((made[i - 1] as number) + 1);
+        // (Older versions may be out of the retention window here: the latest is readable.)
+        const latest = versions.view(await versions.resolve({ version: made.at(-1) as number }));
+        await fails(latest.stat(at("v/d")), "ENOENT");
+        expect((await latest.stat(at(b.features.rename ? "v/b" : "v/a"))).size).toBe(3);
+      },
+    },
+
   // ── copy ──────────────────────────────────────────────────────────────
   "copy: a file, into new parents; the copies are independent": {
     async run(b, at) {
@@ -597,7 +622,7 @@ const CASES = {
         overwrite: false,
         recursive: false,
       });
-      expect(copied).toMatchObject({ type: "file", size: 3 });
+      expect(copied.entry).toMatchObject({ type: "file", size: 3 });
       await put(b, at("c2/sub/y"), "two");
       expect(await readText(b, at("c/x"))).toBe("one");
       expect(await readText(b, at("c2/sub/y"))).toBe("two");
@@ -609,7 +634,7 @@ const CASES = {
       await put(b, at("t/deep/b"), "b");
       await fails(b.copy(at("t"), at("u"), { overwrite: false, recursive: false }), "EISDIR");
       const copied = await b.copy(at("t"), at("u"), { overwrite: false, recursive: true });
-      expect(copied).toMatchObject({ type: "directory" });
+      expect(copied.entry).toMatchObject({ type: "directory" });
       expect(await readText(b, at("u/deep/b"))).toBe("b");
       expect(await readText(b, at("t/a"))).toBe("a");
     },

@@ -2,7 +2,9 @@ import { exports } from "cloudflare:workers";
 import type {
   Backend,
   BackendFeatures,
+  Committed,
   ListQuery,
+  Moved,
   Overwrite,
   ReadOptions,
   ReadResult,
@@ -48,6 +50,17 @@ export const encodePath = (path: string) =>
     .split("/")
     .map((s) => encodeURIComponent(s))
     .join("/");
+
+/** The version a change's answer names in Edgefs-Version, as the contract's result has it. */
+function committed(res: Response): Committed {
+  const v = res.headers.get("edgefs-version");
+  return v === null ? {} : { version: Number(v) };
+}
+
+/** A write's answer: its entry, whether it is new, and the version it made. */
+async function written(res: Response): Promise<WriteResult> {
+  return { entry: (await res.json()) as FileEntry, created: res.status === 201, ...committed(res) };
+}
 
 /** The contract's JSON error body back as the FsError it was. */
 async function failure(res: Response): Promise<never> {
@@ -143,20 +156,20 @@ export class HttpBackend implements Backend {
     const res = await ok(
       await request("PUT", this.url("files", path), { body: body.stream, headers }),
     );
-    return { entry: (await res.json()) as FileEntry, created: res.status === 201 };
+    return written(res);
   }
 
   async mkdir(path: FsPath): Promise<WriteResult> {
     const res = await ok(await request("PUT", `${this.url("files", path)}/`));
-    return { entry: (await res.json()) as FileEntry, created: res.status === 201 };
+    return written(res);
   }
 
-  async remove(path: FsPath, o: { recursive: boolean }): Promise<void> {
+  async remove(path: FsPath, o: { recursive: boolean }): Promise<Committed> {
     const query = o.recursive ? "?recursive=true" : "";
-    await ok(await request("DELETE", this.url("files", path, query)));
+    return committed(await ok(await request("DELETE", this.url("files", path, query))));
   }
 
-  async move(from: FsPath, to: FsPath, o: { overwrite: Overwrite }): Promise<FileEntry> {
+  async move(from: FsPath, to: FsPath, o: { overwrite: Overwrite }): Promise<Moved> {
     return this.tree("move", { from, to, overwrite: this.overwrite(o.overwrite) });
   }
 
@@ -164,7 +177,7 @@ export class HttpBackend implements Backend {
     from: FsPath,
     to: FsPath,
     o: { overwrite: Overwrite; recursive: boolean },
-  ): Promise<FileEntry> {
+  ): Promise<Moved> {
     const overwrite = this.overwrite(o.overwrite);
     return this.tree("copy", { from, to, overwrite, recursive: o.recursive });
   }
@@ -174,10 +187,10 @@ export class HttpBackend implements Backend {
     return o;
   }
 
-  private async tree(op: string, body: Record<string, unknown>): Promise<FileEntry> {
+  private async tree(op: string, body: Record<string, unknown>): Promise<Moved> {
     const url = `/v1/shares/${this.share}/${op}`;
     const res = await ok(await request("POST", url, { body: JSON.stringify(body) }));
-    return (await res.json()) as FileEntry;
+    return { entry: (await res.json()) as FileEntry, ...committed(res) };
   }
 
   private uploads(rest = ""): string {
@@ -214,7 +227,7 @@ export class HttpBackend implements Backend {
 
   async completeUpload(id: string): Promise<WriteResult> {
     const res = await ok(await request("POST", this.uploads(`/${id}/complete`)));
-    return { entry: (await res.json()) as FileEntry, created: res.status === 201 };
+    return written(res);
   }
 
   async abortUpload(id: string): Promise<void> {

@@ -1,7 +1,9 @@
 import type {
   Backend,
   BackendFeatures,
+  Committed,
   ListQuery,
+  Moved,
   Overwrite,
   ReadOptions,
   ReadResult,
@@ -173,21 +175,24 @@ export class WebDavBackend implements Backend {
   }
 
   /** DELETE is always Depth: infinity (RFC 4918 §9.6.1): `recursive` cannot be said. */
-  async remove(path: FsPath): Promise<void> {
+  async remove(path: FsPath): Promise<Committed> {
     const res = await this.send("DELETE", path);
     if (!res.ok) throw await this.failure(res, {}, path);
+    return {};
   }
 
-  async move(from: FsPath, to: FsPath, o: { overwrite: Overwrite }): Promise<FileEntry> {
-    return this.transfer("MOVE", from, to, o.overwrite, "infinity");
+  async move(from: FsPath, to: FsPath, o: { overwrite: Overwrite }): Promise<Moved> {
+    return { entry: await this.transfer("MOVE", from, to, o.overwrite, "infinity") };
   }
 
   async copy(
     from: FsPath,
     to: FsPath,
     o: { overwrite: Overwrite; recursive: boolean },
-  ): Promise<FileEntry> {
-    return this.transfer("COPY", from, to, o.overwrite, o.recursive ? "infinity" : "0");
+  ): Promise<Moved> {
+    return {
+      entry: await this.transfer("COPY", from, to, o.overwrite, o.recursive ? "infinity" : "0"),
+    };
   }
 
   /** COPY or MOVE; WebDAV's Overwrite: T is the contract's "any", F is false. */

@@ -161,13 +161,12 @@ describe("edgefs CLI", () => {
     expect((await edgefs(["nfs", "create", "cli-share"])).code).toBe(0);
     const big = join(work, "big.bin");
     writeFileSync(big, Buffer.alloc(3 * 1024 * 1024, 1));
-    const onTty = (quiet: boolean) =>
+    const onTty = (quiet: boolean, put = ["nfs", "put"]) =>
       new Promise<string>((ok, fail) => {
         const command = [
           process.execPath,
           bin,
-          "nfs",
-          "put",
+          ...put,
           "cli-share",
           big,
           "/big.bin",
@@ -193,6 +192,10 @@ describe("edgefs CLI", () => {
       });
     expect(await onTty(false)).toMatch(/big\.bin \[.*\] 100% \| 3\.0 MiB\/3\.0 MiB/);
     expect(await onTty(true)).not.toContain("%");
+    // volume put: the big file is staged before the one commit, with the same bar.
+    const volumePut = ["volume", "put", "-f"];
+    expect(await onTty(false, volumePut)).toMatch(/big\.bin \[.*\] 100% \| 3\.0 MiB\/3\.0 MiB/);
+    expect(await onTty(true, volumePut)).not.toContain("%");
   });
 
   it("puts a file into a directory with a trailing slash, and gets it to stdout", async () => {
@@ -523,6 +526,159 @@ describe("edgefs CLI", () => {
     expect(put.stderr).toContain("uploaded 1 file,");
     const got = await edgefs(["nfs", "get", "cli-parity", "/one/*.txt", join(work, "one-back")]);
     expect(got.stderr).toContain("downloaded 1 file to");
+  });
+});
+
+describe("edgefs volume, snapshot, --at", () => {
+  const json = <T>(run: Run) => JSON.parse(run.stdout.toString()) as T;
+  const paths = (run: Run) => json<{ path: string }[]>(run).map((e) => e.path);
+  const versionOf = async (name: string) =>
+    json<{ version: number }>(await edgefs(["nfs", "info", name, "--json"])).version;
+
+  it("put a directory is one version (a big file staged); ls, get -, get a glob, rm, cp", async () => {
+    const tree = join(work, "vol-tree");
+    const files: Record<string, Buffer> = {
+      "a.txt": Buffer.from("alpha\n"),
+      "nested/big.bin": Buffer.alloc(2 * 1024 * 1024 + 3, 9),
+      "nested/c.csv": Buffer.from("x,y\n"),
+    };
+    for (const [name, bytes] of Object.entries(files)) {
+      mkdirSync(join(tree, name, ".."), { recursive: true });
+      writeFileSync(join(tree, name), bytes);
+    }
+    const created = await edgefs(["volume", "create", "cli-vol"]);
+    expect(created.code, created.stderr).toBe(0);
+    const before = await versionOf("cli-vol");
+    const put = await edgefs(["volume", "put", "cli-vol", tree, "/data"]);
+    expect(put.code, put.stderr).toBe(0);
+    expect(put.stderr).toContain(`uploaded 3 files to cli-vol: version ${before + 1}`);
+    expect(await versionOf("cli-vol")).toBe(before + 1);
+
+    expect(paths(await edgefs(["volume", "ls", "cli-vol", "/data", "--json"]))).toEqual([
+      "a.txt",
+      "nested",
+    ]);
+    const cat = await edgefs(["volume", "get", "cli-vol", "/data/a.txt", "-"]);
+    expect(cat.stdout.toString()).toBe("alpha\n");
+    const out = join(work, "vol-dump");
+    const got = await edgefs(["volume", "get", "cli-vol", "/data/**", out]);
+    expect(got.code, got.stderr).toBe(0);
+    for (const [name, bytes] of Object.entries(files)) {
+      expect(sha(readFileSync(join(out, name))), name).toBe(sha(bytes));
+    }
+
+    // Without -f an existing target refuses the whole put; nothing is committed.
+    writeFileSync(join(tree, "new.txt"), "new\n");
+    const again = await edgefs(["volume", "put", "cli-vol", tree, "/data"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("EEXIST");
+    expect(await versionOf("cli-vol")).toBe(before + 1);
+    const forced = await edgefs(["volume", "put", "cli-vol", tree, "/data", "-f"]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(await versionOf("cli-vol")).toBe(before + 2);
+
+    const fed = await edgefsFed(["volume", "put", "cli-vol", "-", "/stdin.txt"], "from stdin\n");
+    expect(fed.code, fed.stderr).toBe(0);
+    expect((await edgefs(["volume", "get", "cli-vol", "/stdin.txt", "-"])).stdout.toString()).toBe(
+      "from stdin\n",
+    );
+
+    expect(
+      (await edgefs(["volume", "cp", "cli-vol", "/data/a.txt", "/stdin.txt", "/copies/"])).code,
+    ).toBe(0);
+    expect(paths(await edgefs(["volume", "ls", "cli-vol", "/copies", "--json"])).sort()).toEqual([
+      "a.txt",
+      "stdin.txt",
+    ]);
+    expect((await edgefs(["volume", "cp", "cli-vol", "/data", "/data2"])).stderr).toContain(
+      "EISDIR",
+    );
+    expect((await edgefs(["volume", "cp", "cli-vol", "/data", "/data2", "-r"])).code).toBe(0);
+    expect(paths(await edgefs(["volume", "ls", "cli-vol", "/data2", "--json"]))).toContain(
+      "nested",
+    );
+
+    expect((await edgefs(["volume", "rm", "cli-vol", "/data2"])).stderr).toContain("ENOTEMPTY");
+    expect((await edgefs(["volume", "rm", "cli-vol", "/data2", "-r"])).code).toBe(0);
+    expect(paths(await edgefs(["volume", "ls", "cli-vol", "/", "--json"]))).not.toContain("data2");
+    const listed = json<{ name: string }[]>(await edgefs(["volume", "list", "--json"]));
+    expect(listed.map((s) => s.name)).toContain("cli-vol");
+    expect((await edgefs(["volume", "delete", "cli-vol", "--yes"])).code).toBe(0);
+    expect((await edgefs(["volume", "ls", "cli-vol"])).stderr).toContain("ENOENT");
+  });
+
+  it("--at VERSION and --at SNAPSHOT on ls and get (volume and nfs); snapshot create, list, rm", async () => {
+    expect((await edgefs(["nfs", "create", "cli-at"])).code).toBe(0);
+    expect((await edgefsFed(["nfs", "put", "cli-at", "-", "/f.txt"], "old\n")).code).toBe(0);
+    const old = await versionOf("cli-at");
+    const snap = await edgefs(["snapshot", "create", "cli-at", "before", "--json"]);
+    expect(snap.code, snap.stderr).toBe(0);
+    expect(json<{ version: number }>(snap).version).toBe(old);
+    expect((await edgefsFed(["nfs", "put", "cli-at", "-", "/f.txt"], "new\n")).code).toBe(0);
+    expect((await edgefsFed(["nfs", "put", "cli-at", "-", "/g.txt"], "g\n")).code).toBe(0);
+
+    for (const group of ["nfs", "volume"]) {
+      for (const at of [String(old), "before"]) {
+        const got = await edgefs([group, "get", "cli-at", "/f.txt", "-", "--at", at]);
+        expect(got.stdout.toString(), `${group} --at ${at}`).toBe("old\n");
+        const ls = await edgefs([group, "ls", "cli-at", "/", "--json", "--at", at]);
+        expect(paths(ls), `${group} --at ${at}`).toEqual(["f.txt"]);
+      }
+      expect((await edgefs([group, "get", "cli-at", "/f.txt", "-"])).stdout.toString()).toBe(
+        "new\n",
+      );
+    }
+    const missing = await edgefs(["nfs", "ls", "cli-at", "/", "--at", "no-such-snapshot"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("ENOENT");
+
+    const list = await edgefs(["snapshot", "list", "cli-at"]);
+    expect(list.stdout.toString()).toMatch(new RegExp(`^before\\s+version ${old}\\s`, "m"));
+    expect((await edgefs(["snapshot", "rm", "cli-at", "before"])).code).toBe(0);
+    expect(json<unknown[]>(await edgefs(["snapshot", "list", "cli-at", "--json"]))).toEqual([]);
+    await edgefs(["nfs", "delete", "cli-at", "--yes"]);
+  });
+
+  it("history lists a path's versions; restore --at brings one back (undelete), --to elsewhere", async () => {
+    expect((await edgefs(["volume", "create", "cli-hist"])).code).toBe(0);
+    expect((await edgefsFed(["volume", "put", "cli-hist", "-", "/n.txt"], "one\n")).code).toBe(0);
+    const first = await versionOf("cli-hist");
+    expect((await edgefs(["snapshot", "create", "cli-hist", "first"])).code).toBe(0);
+    expect((await edgefs(["volume", "rm", "cli-hist", "/n.txt"])).code).toBe(0);
+    const deleted = await versionOf("cli-hist");
+
+    const hist = await edgefs(["history", "cli-hist", "/n.txt", "--json"]);
+    expect(hist.code, hist.stderr).toBe(0);
+    expect(json<{ version: number; deleted?: boolean }[]>(hist)).toMatchObject([
+      { version: deleted, deleted: true },
+      { version: first, type: "file", size: 4 },
+    ]);
+    const table = await edgefs(["history", "cli-hist", "/n.txt"]);
+    expect(table.stdout.toString()).toMatch(new RegExp(`^\\s*${deleted}\\s.*deleted`, "m"));
+
+    const back = await edgefs(["restore", "cli-hist", "/n.txt", "--at", String(first)]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr).toContain(`version ${deleted + 1}`);
+    expect((await edgefs(["volume", "get", "cli-hist", "/n.txt", "-"])).stdout.toString()).toBe(
+      "one\n",
+    );
+    const elsewhere = await edgefs([
+      "restore",
+      "cli-hist",
+      "/n.txt",
+      "--at",
+      "first",
+      "--to",
+      "/m.txt",
+    ]);
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    expect((await edgefs(["volume", "get", "cli-hist", "/m.txt", "-"])).stdout.toString()).toBe(
+      "one\n",
+    );
+    const noAt = await edgefs(["restore", "cli-hist", "/n.txt"]);
+    expect(noAt.code).toBe(2);
+    expect(noAt.stderr).toContain("--at");
+    await edgefs(["volume", "delete", "cli-hist", "--yes"]);
   });
 });
 

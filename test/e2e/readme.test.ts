@@ -28,6 +28,7 @@ const read = (file: string) => readFileSync(join(repo, file), "utf8");
  */
 const PAGES: { file: string; from?: string }[] = [
   { file: "README.md", from: "\n## A one-minute tour" },
+  { file: "README.md", from: "\n## Two models" },
   { file: "docs/api.md" },
   { file: "docs/mounts.md" },
   { file: "docs/webdav.md" },
@@ -192,6 +193,8 @@ describe("README and docs examples", () => {
     expect(stdout).toMatch(/^\/runs\/43\/metrics\.json \{"loss":0\.09\}$/m);
     expect(stdout).toMatch(/^done$/m); // edgefs nfs put - / get -
     expect(stdout).toMatch(/^ +\d+ 42\/metrics\.json$/m); // rclone ls over WebDAV
+    // The README's two models: a batch commit read back at its version and at a snapshot.
+    expect(stdout.match(/^v1 notes$/gm)).toHaveLength(2);
     // docs/api.md, as the README's API section promised before.
     expect(stdout).toContain('"code":"ENOENT"'); // the error example
     expect(stdout).toMatch(/^hello$/m); // the file read back
@@ -218,11 +221,20 @@ describe("README and docs examples", () => {
     expect(statuses).toContain(423); // a WebDAV writer without the lock token
     expect(stdout).toMatch(/^second draft$/m); // the lock holder's write, moved, read natively
     // --fail-with-body: each example that shows an error says curl failed
-    // (api.md: batch ifVersion and force:false, lease, CI token ×2, error;
-    // webdav.md: the writer without the lock).
-    expect(stdout.match(/^curl exited 22$/gm)).toHaveLength(7);
+    // (api.md: batch ifVersion and force:false, tar force=false and symlink,
+    // lease, CI token ×2, error; webdav.md: the writer without the lock).
+    expect(stdout.match(/^curl exited 22$/gm)).toHaveLength(9);
+    // api.md's tar upload: the tree in one version, then read back.
+    expect(stdout).toMatch(/"files":3,"bytes":200034\}/);
+    expect(stdout).toMatch(/^h1 \{ color: teal \}$/m);
+    expect(stdout).toMatch(/"code":"EEXIST","message":"[^"]*\/site\//);
+    expect(stdout).toMatch(/is a symbolic link/);
     // docs/sdk.md and docs/cli.md, run to the end (set -e).
     expect(stdout).toMatch(/^ENOENT /m); // sdk.mjs: stat of a missing file, a NotFoundError
     expect(stdout).toMatch(/^# notes$/m); // edgefs nfs get … - of the uploaded notes
+    expect(stdout).toMatch(/^v1\nrefused: EEXIST\npinned at \d+\nv1\nv2$/m); // volume.mjs: pin, reload
+    expect(stdout).toMatch(/^current\.txt v1 v2$/m); // volume.mjs: the tree restored
+    expect(stdout).toMatch(/^refused: the files exist/m); // edgefs volume put without -f
+    expect(stdout).toMatch(/^a,b$/m); // edgefs nfs get --at v1-final of a deleted file
   });
 });

@@ -6,7 +6,7 @@ import type { Backend } from "../../src/core/backend";
 import { SubrequestBudget } from "../../src/core/budget";
 import { FsError } from "../../src/core/errors";
 import type { FsPath } from "../../src/core/paths";
-import { api, newShare, put } from "./helpers";
+import { mountUnreachableBucket, newShare, put } from "./helpers";
 
 // The raw source of the WebDAV front-end, to check what it may import (a
 // layer rule that holds without the linter's help).
@@ -41,15 +41,7 @@ describe("each backend's features match what it does", () => {
 
   beforeAll(async () => {
     share = await newShare("features");
-    const res = await api("PUT", `/v1/shares/${share}/mounts/bucket`, {
-      body: JSON.stringify({
-        bucket: "data-bucket",
-        endpoint: "http://127.0.0.1:9",
-        region: "auto",
-        forcePathStyle: true,
-      }),
-    });
-    expect(res.status).toBe(201);
+    await mountUnreachableBucket(share);
     const target = shareTarget(env, "main", share);
     shareStorage = await backendAt(rt, target, "/f" as FsPath, []);
     mount = await backendAt(rt, target, "/bucket/x" as FsPath, []);
@@ -107,7 +99,7 @@ describe("each backend's features match what it does", () => {
     ]);
     expect((await properties.of(["/f" as FsPath]))["/f"]?.map((p) => p.value)).toEqual(["v"]);
     const moved = await shareStorage.move("/f" as FsPath, "/g" as FsPath, { overwrite: false });
-    expect(moved.path).toBe("/g");
+    expect(moved.entry.path).toBe("/g");
     expect((await properties.of(["/g" as FsPath]))["/g"]?.length).toBe(1);
   });
 });

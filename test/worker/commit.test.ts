@@ -7,6 +7,7 @@ import {
   expectError,
   getText,
   json,
+  mountUnreachableBucket,
   newShare,
   put,
   r2Count,
@@ -236,15 +237,7 @@ describe("batch commit", () => {
 
   it("refuses a path under a bucket mount with 501 naming it, before anything is written", async () => {
     const s = await newShare("batch");
-    const m = await api("PUT", `/v1/shares/${s}/mounts/bucket`, {
-      body: JSON.stringify({
-        bucket: "data-bucket",
-        endpoint: "http://127.0.0.1:9",
-        region: "auto",
-        forcePathStyle: true,
-      }),
-    });
-    expect(m.status).toBe(201);
+    await mountUnreachableBucket(s);
     const res = await commit(s, {
       ops: [
         { op: "put", path: "/ok.txt", content: b64("ok") },

@@ -64,6 +64,22 @@ export function stub(share: string, environment = "main") {
   return env.SHARE.get(env.SHARE.idFromName(`${environment}/${share}`));
 }
 
+/**
+ * Mounts a bucket at /bucket of the share, on the discard port (nothing is
+ * reachable there): for tests of what share-only operations refuse under a mount.
+ */
+export async function mountUnreachableBucket(share: string): Promise<void> {
+  const res = await api("PUT", `/v1/shares/${share}/mounts/bucket`, {
+    body: JSON.stringify({
+      bucket: "data-bucket",
+      endpoint: "http://127.0.0.1:9",
+      region: "auto",
+      forcePathStyle: true,
+    }),
+  });
+  expect(res.status).toBe(201);
+}
+
 /** A body with no Content-Length: the Worker sees a chunked request. */
 export function chunkedBody(bytes: Uint8Array, chunk = 65536): ReadableStream<Uint8Array> {
   let at = 0;
