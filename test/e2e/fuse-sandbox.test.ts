@@ -1,8 +1,8 @@
 // The sandbox flow: a process that knows nothing of edgefs writes with plain
 // shell commands into a share mounted as a file system — `rclone mount` of the
 // WebDAV front-end (docs/webdav.md) through FUSE — and the bytes it wrote are
-// read back through the SDK, identical. The share is ephemeral and is gone
-// once the handle is disposed.
+// read back through the SDK (NetworkFileSystem and Volume), identical. The
+// share is ephemeral and is gone once the handle is disposed.
 //
 // rclone with --vfs-cache-mode writes keeps a written file in its local cache
 // and uploads it after close, in the background: unmounting does NOT wait for
@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort, stopGroup } from "../../scripts/dev-server.mjs";
-import { NetworkFileSystem, NotFoundError } from "../../src/client/index.js";
+import { NetworkFileSystem, NotFoundError, Volume } from "../../src/client/index.js";
 import { Edgefs, prngBytes, sha256, sleep, treeOf } from "./helpers.js";
 
 const run = promisify(execFile);
@@ -199,6 +199,19 @@ describe.skipIf(unavailable !== undefined)(
           expect(sha256(bytes), path).toBe(hash);
         }
         expect(await nfs.readFile("/out/b.txt").text()).toBe("hello\nappended\n");
+
+        // And through a Volume, which reads at the version it pins (the latest now).
+        const vol = Volume.fromName(nfs.name, options);
+        const inVolume = await vol.listdir("/", { recursive: true });
+        expect(
+          inVolume
+            .filter((e) => e.type === "file")
+            .map((e) => e.path)
+            .sort(),
+        ).toEqual(Object.keys(expected).sort());
+        for (const [path, hash] of Object.entries(expected)) {
+          expect(sha256(await vol.readFile(`/${path}`).bytes()), `Volume ${path}`).toBe(hash);
+        }
       } finally {
         await nfs[Symbol.asyncDispose]();
       }
