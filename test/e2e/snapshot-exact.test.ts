@@ -8,7 +8,9 @@
 // * a write sent after the snapshot's answer came back is not in it;
 // * a write in flight across it may go either way, but what the snapshot
 //   holds is whole bytes of a write that was made to that path (no torn content);
-// * and nothing else is in it.
+// * nothing else is in it;
+// * and the versions the answers name (Edgefs-Version) agree: the snapshot
+//   holds, for each path, exactly the write of the highest version ≤ its own.
 // The snapshot is read after the writers have overwritten everything and GC
 // has had its grace period, so it must also keep the bytes it references.
 import { beforeAll, describe, expect, it } from "vitest";
@@ -44,6 +46,8 @@ interface Write {
   /** Clock ticks: request about to be sent; full answer received. */
   sent: number;
   answered: number;
+  /** The version the write made (its answer's Edgefs-Version). */
+  version: number;
 }
 interface Snap {
   name: string;
@@ -84,7 +88,9 @@ describe(`${WRITERS} writers, ${WRITERS * WRITES_PER_WRITER} writes, ${SNAPSHOT_
           sha: sha256(data),
           sent,
           answered: done,
+          version: Number(res.headers.get("edgefs-version")),
         };
+        expect(write.version, `${path}: Edgefs-Version of the answer`).toBeGreaterThan(0);
         writes.push(write);
         bySha.set(write.sha, write);
         answered++;
@@ -118,6 +124,27 @@ describe(`${WRITERS} writers, ${WRITERS * WRITES_PER_WRITER} writes, ${SNAPSHOT_
     // Later snapshots name later versions.
     const versions = snaps.map((x) => x.version);
     expect(versions).toEqual([...new Set(versions)].sort((x, y) => x - y));
+
+    // The versions the answers name agree with the clock: a write answered
+    // before a snapshot was asked for is at or below its version, one sent
+    // after it answered is above it; one writer's writes to a path grow.
+    for (const s of snaps) {
+      for (const x of writes) {
+        if (x.answered < s.sent) {
+          expect(x.version, `${x.path} answered before ${s.name}`).toBeLessThanOrEqual(s.version);
+        }
+        if (x.sent > s.answered) {
+          expect(x.version, `${x.path} sent after ${s.name}`).toBeGreaterThan(s.version);
+        }
+      }
+    }
+    for (const path of new Set(writes.map((x) => x.path))) {
+      const versions = writes
+        .filter((x) => x.path === path)
+        .sort((a, b) => a.sent - b.sent)
+        .map((x) => x.version);
+      expect(versions, path).toEqual([...versions].sort((a, b) => a - b));
+    }
 
     // Everything has been overwritten since; give GC its grace (1 s) to reclaim
     // wrongly what the snapshots still reference.
@@ -169,6 +196,10 @@ describe(`${WRITERS} writers, ${WRITERS * WRITES_PER_WRITER} writes, ${SNAPSHOT_
             `${what}: holds the write sent at ${source.sent}, answered at ${source.answered}; the snapshot was sent at ${s.sent}, answered at ${s.answered}`,
           ).toBe(true);
         }
+        // Exactly the write of the highest version at or below the snapshot's.
+        expect(got, `${what}: not the write of the highest version ≤ v${s.version}`).toBe(
+          mine.filter((x) => x.version <= s.version).at(-1)?.sha,
+        );
         for (const x of mine) {
           if (x.answered < s.sent) tally.before++;
           else if (x.sent > s.answered) tally.after++;
