@@ -186,32 +186,22 @@ describe.skipIf(unavailable !== undefined)(
         expect(mounted(mountDir)).toBe(false);
         expect(rcloneLog).not.toMatch(/ERROR/);
 
-        // The share holds exactly what the shell wrote, read through the SDK.
-        const listed = await nfs.listdir("/", { recursive: true });
-        expect(
-          listed
-            .filter((e) => e.type === "file")
-            .map((e) => e.path)
-            .sort(),
-        ).toEqual(Object.keys(expected).sort());
-        for (const [path, hash] of Object.entries(expected)) {
-          const bytes = await nfs.readFile(`/${path}`).bytes();
-          expect(sha256(bytes), path).toBe(hash);
+        // The share holds exactly what the shell wrote, read through the SDK:
+        // as a NetworkFileSystem, and as a Volume (reads at the version it pins, the latest now).
+        const vol = Volume.fromName(nfs.name, options);
+        for (const [what, fs] of [
+          ["NetworkFileSystem", nfs],
+          ["Volume", vol],
+        ] as const) {
+          const files = (await fs.listdir("/", { recursive: true })).filter(
+            (e) => e.type === "file",
+          );
+          expect(files.map((e) => e.path).sort(), what).toEqual(Object.keys(expected).sort());
+          for (const [path, hash] of Object.entries(expected)) {
+            expect(sha256(await fs.readFile(`/${path}`).bytes()), `${what} ${path}`).toBe(hash);
+          }
         }
         expect(await nfs.readFile("/out/b.txt").text()).toBe("hello\nappended\n");
-
-        // And through a Volume, which reads at the version it pins (the latest now).
-        const vol = Volume.fromName(nfs.name, options);
-        const inVolume = await vol.listdir("/", { recursive: true });
-        expect(
-          inVolume
-            .filter((e) => e.type === "file")
-            .map((e) => e.path)
-            .sort(),
-        ).toEqual(Object.keys(expected).sort());
-        for (const [path, hash] of Object.entries(expected)) {
-          expect(sha256(await vol.readFile(`/${path}`).bytes()), `Volume ${path}`).toBe(hash);
-        }
       } finally {
         await nfs[Symbol.asyncDispose]();
       }
