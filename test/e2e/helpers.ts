@@ -2,8 +2,10 @@
 // contract (docs/api.md), deterministic test data, uploads that
 // stream (or break off) through node:http, and bounded polling of R2 counts.
 import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
+import { join, relative } from "node:path";
 import { inject } from "vitest";
 
 /** A share as `GET /v1/shares/{name}` describes it. */
@@ -109,6 +111,20 @@ export function sha256(data: Uint8Array | Iterable<Uint8Array>): string {
   if (data instanceof Uint8Array) hash.update(data);
   else for (const chunk of data) hash.update(chunk);
   return hash.digest("hex");
+}
+
+/** Every file under a local directory, by relative path, with its bytes' SHA-256. */
+export function treeOf(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[relative(dir, p)] = sha256(readFileSync(p));
+    }
+  };
+  walk(dir);
+  return out;
 }
 
 // ── The client ────────────────────────────────────────────────────────

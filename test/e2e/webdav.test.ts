@@ -1,12 +1,12 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { promisify, stripVTControlCharacters } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Edgefs, prngBytes, uniqueName } from "./helpers.js";
+import { Edgefs, prngBytes, treeOf, uniqueName } from "./helpers.js";
 
 /**
  * The WebDAV front-end against real clients: the litmus compliance suite
@@ -50,20 +50,6 @@ describe("litmus", () => {
     }
   });
 });
-
-/** Every file under a directory, by relative path, with its SHA-256. */
-function treeOf(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[relative(dir, p)] = createHash("sha256").update(readFileSync(p)).digest("hex");
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 describe("rclone (WebDAV backend)", () => {
   async function rclone(...args: string[]) {
