@@ -64,7 +64,7 @@ export async function copyOrMove(dav: DavRequest): Promise<Response> {
   return new Response(null, { status: existing ? 204 : 201, headers: versioned({}, version) });
 }
 
-function overwriteOf(header: string | undefined): boolean {
+export function overwriteOf(header: string | undefined): boolean {
   const value = header?.trim().toUpperCase() ?? "T";
   if (value !== "T" && value !== "F") throw invalid(`Overwrite must be T or F, not ${value}`);
   return value === "T";
