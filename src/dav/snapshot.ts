@@ -1,4 +1,5 @@
 import { requireAllowed } from "../auth/scope";
+import { MOUNT_FEATURES } from "../backends/mount-backend";
 import {
   backendAt,
   mountAt,
@@ -60,16 +61,11 @@ export function shareSegment(share: string, at: ReadAt | undefined): string {
 const describe = (at: ReadAt) =>
   "snapshot" in at ? `the snapshot ${at.snapshot}` : `version ${at.version}`;
 
-/** What a tree at a version can do: be read. No locks, dead properties, quota or history. */
-export const SNAPSHOT_FEATURES: Readonly<BackendFeatures> = Object.freeze({
-  rename: false,
-  leases: false,
-  deadProperties: false,
-  conditionalWrites: false,
-  multipart: false,
-  versions: false,
-  space: false,
-});
+/**
+ * What a tree at a version can do: be read, and nothing else, like a bucket
+ * mount (no locks, dead properties, quota or history of its own).
+ */
+export const SNAPSHOT_FEATURES: Readonly<BackendFeatures> = MOUNT_FEATURES;
 
 /**
  * The share at one version, as a Backend for the read handlers: stat,
