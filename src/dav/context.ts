@@ -167,9 +167,13 @@ export class DavRequest {
     return entry;
   }
 
-  async stat(path: FsPath): Promise<FileEntry | null> {
+  /** The entry at a path, or null; `live`: in the live share, even on a snapshot URL. */
+  async stat(path: FsPath, live = false): Promise<FileEntry | null> {
     try {
-      return await (await this.backend(path)).stat(path);
+      const backend = live
+        ? backendAt(runtimeOf(this.c), this.target, path, this.held)
+        : this.backend(path);
+      return await (await backend).stat(path);
     } catch (e) {
       if (e instanceof FsError && (e.code === "ENOENT" || e.code === "ENOTDIR")) return null;
       throw e;
@@ -189,9 +193,12 @@ export class DavRequest {
     for (const list of this.ifLists) {
       const key = list.resource ?? "";
       if (states.has(key)) continue;
-      const path = list.resource === null ? this.path : this.pathOfUrl(list.resource);
+      let path = list.resource === null ? this.path : this.pathOfUrl(list.resource);
+      // A snapshot's COPY names its live destination: judged in the live share.
+      const live = path === null && list.resource !== null && this.snapshot !== undefined;
+      if (live) path = this.livePathOfUrl(list.resource as string);
       const needsEtag = list.conditions.some((c) => c.etag !== undefined);
-      const entry = path !== null && needsEtag ? await this.stat(path) : null;
+      const entry = path !== null && needsEtag ? await this.stat(path, live) : null;
       states.set(key, { path, etag: entry?.etag });
     }
     const holds = ifHolds(this.ifLists, (resource) => {

@@ -6,8 +6,9 @@ import {
   type El,
   expectDavError,
   LOCKINFO,
+  lock,
   multistatus,
-  PROPFIND_ALL,
+  ORIGIN,
   propfind,
   propfindOf,
   proppatch,
@@ -147,7 +148,7 @@ describe("WebDAV snapshots: reads", () => {
     expect(at?.props.get("{urn:x}color")?.status).toBe(404);
     expect(at?.props.get("{DAV:}quota-used-bytes")?.status).toBe(404);
     expect(propText(at, "{DAV:}supportedlock") ?? "").toBe("");
-    const [all] = await multistatus(await propfind(`${s}@snap`, "/f", "0", PROPFIND_ALL));
+    const [all] = await multistatus(await propfind(`${s}@snap`, "/f", "0"));
     expect(all?.props.has("{urn:x}color")).toBe(false);
   });
 
@@ -284,5 +285,20 @@ describe("WebDAV snapshots: changes", () => {
     });
     expect(outside.status).toBe(502);
     await outside.body?.cancel();
+  });
+
+  it("a restore onto a locked live file needs its token, tagged with the live URL", async () => {
+    const { s } = await changedAfterSnapshot();
+    const { token } = await lock(s, "/a.txt");
+    const restore = (headers: Record<string, string> = {}) =>
+      dav("COPY", `${s}@before`, "/a.txt", {
+        headers: { destination: `/dav/main/${s}/a.txt`, ...headers },
+      });
+    const refused = await expectDavError(await restore(), 423);
+    expect(refused).toContain(`<D:href>/dav/main/${s}/a.txt</D:href>`);
+    expect(await getText(s, "/a.txt")).toBe("new a, longer");
+    const res = await restore({ if: `<${ORIGIN}/dav/main/${s}/a.txt> (<${token}>)` });
+    expect(res.status, await res.clone().text()).toBe(204);
+    expect(await getText(s, "/a.txt")).toBe("old a");
   });
 });
