@@ -111,6 +111,11 @@ export class DavRequest {
     return this.pathOfUrl(url, this.liveRoot);
   }
 
+  /** Whether a URL lies in a snapshot or version tree of this share (`{share}@…`). */
+  inSnapshotOf(url: string): boolean {
+    return withoutOrigin(url.trim()).startsWith(`${this.liveRoot}@`);
+  }
+
   /** The storage at a path: at the request's version for a snapshot URL (read-only). */
   backend(path: FsPath = this.path): Promise<Backend> {
     if (this.snapshot) return this.snapshot.backendAt(path);

@@ -19,6 +19,9 @@ export async function copyOrMove(dav: DavRequest): Promise<Response> {
   if (!destination) throw invalid(`${dav.method} needs a Destination header`);
   const to = dav.pathOfUrl(destination);
   if (to === null) {
+    if (dav.inSnapshotOf(destination)) {
+      throw new FsError("EACCES", "a snapshot is read-only: it cannot be a destination");
+    }
     return davStatusResponse(502, "the destination is not in this share's WebDAV tree");
   }
   const overwrite = overwriteOf(dav.header("overwrite"));
