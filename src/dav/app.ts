@@ -11,6 +11,7 @@ import { copyOrMove } from "./copy-move";
 import { lock, unlock } from "./lock";
 import { DAV_METHODS, getOrHead, options, propfind } from "./read";
 import { davErrorResponse, davStatusResponse } from "./responses";
+import { snapshotRequest } from "./snapshot";
 import { mkcol, proppatch, put, remove } from "./write";
 
 type Handler = (dav: DavRequest) => Promise<Response> | Response;
@@ -57,6 +58,8 @@ dav.all("/:env/:share", dispatch);
 
 async function dispatch(c: import("hono").Context<AppEnv>): Promise<Response> {
   const method = METHODS[c.req.method];
+  const request = new DavRequest(c);
+  if (request.snapshot) return snapshotRequest(request, request.snapshot, method !== undefined);
   if (!method) {
     const refused = davStatusResponse(
       405,
@@ -66,7 +69,6 @@ async function dispatch(c: import("hono").Context<AppEnv>): Promise<Response> {
     return refused;
   }
   const [permission, handle] = method;
-  const request = new DavRequest(c);
   requireAllowed(c.var.principal, permission, request.target.environment, request.target.share);
   return handle(request);
 }

@@ -17,6 +17,7 @@ import { checkName, filePathOf, withoutOrigin } from "../http/params";
 import { type IfList, ifHolds, parseIfHeader, submittedTokens } from "./if-header";
 import { leaseIdOf, lockTokenOf } from "./locks";
 import { davHref } from "./responses";
+import { parseShareSegment, SNAPSHOT_FEATURES, SnapshotSource, shareSegment } from "./snapshot";
 
 /**
  * Whether a lock bears on a resource, for If header matching: it covers
@@ -47,11 +48,18 @@ export class DavRequest {
   private held: string[] = [];
   private parsedIf: IfList[] | null | undefined;
 
+  /** `/dav/{env}/{share}`: the live share's hrefs, whatever version this request reads. */
+  readonly liveRoot: string;
+  /** Set when the URL names a snapshot or a version (`{share}@…`): a read-only tree. */
+  readonly snapshot: SnapshotSource | undefined;
+
   constructor(readonly c: Context<AppEnv>) {
     const environment = checkName(c.req.param("env"), "environment");
-    const share = checkName(c.req.param("share"), "share");
+    const { share, at } = parseShareSegment(c.req.param("share"));
     this.target = shareTarget(c.env, environment, share);
-    this.root = `/dav/${environment}/${share}`;
+    this.liveRoot = `/dav/${environment}/${share}`;
+    this.root = `/dav/${environment}/${shareSegment(share, at)}`;
+    this.snapshot = at && new SnapshotSource(() => runtimeOf(c), this.target, at);
     const { path, trailingSlash } = filePathOf(c.req.url, PATH_AT);
     this.path = path;
     this.trailingSlash = trailingSlash;
@@ -83,7 +91,7 @@ export class DavRequest {
 
   /** A resource's name as DAV:displayname shows it. */
   displayName(path: FsPath): string {
-    return path === ROOT ? this.target.share : baseName(path);
+    return path === ROOT ? this.root.slice(this.root.lastIndexOf("/") + 1) : baseName(path);
   }
 
   /**
@@ -91,14 +99,26 @@ export class DavRequest {
    * this share: absolute or absolute-path form. Null when it lies outside
    * this share's WebDAV tree.
    */
-  pathOfUrl(url: string): FsPath | null {
+  pathOfUrl(url: string, root = this.root): FsPath | null {
     const raw = withoutOrigin(url.trim());
     if (!raw.startsWith("/")) throw invalid(`not an absolute URL or path: ${url.slice(0, 200)}`);
-    if (raw !== this.root && !raw.startsWith(`${this.root}/`)) return null;
+    if (raw !== root && !raw.startsWith(`${root}/`)) return null;
     return filePathOf(raw, PATH_AT).path;
   }
 
+  /** pathOfUrl in the live share's tree, for a snapshot request's COPY destination. */
+  livePathOfUrl(url: string): FsPath | null {
+    return this.pathOfUrl(url, this.liveRoot);
+  }
+
+  /** Whether a URL lies in a snapshot or version tree of this share (`{share}@…`). */
+  inSnapshotOf(url: string): boolean {
+    return withoutOrigin(url.trim()).startsWith(`${this.liveRoot}@`);
+  }
+
+  /** The storage at a path: at the request's version for a snapshot URL (read-only). */
   backend(path: FsPath = this.path): Promise<Backend> {
+    if (this.snapshot) return this.snapshot.backendAt(path);
     return backendAt(runtimeOf(this.c), this.target, path, this.held);
   }
 
@@ -113,6 +133,7 @@ export class DavRequest {
    * answered before any check of the storage itself.
    */
   features(path: FsPath): Promise<Readonly<BackendFeatures>> {
+    if (this.snapshot) return Promise.resolve(SNAPSHOT_FEATURES);
     return featuresAt(this.target, path);
   }
 
@@ -151,9 +172,13 @@ export class DavRequest {
     return entry;
   }
 
-  async stat(path: FsPath): Promise<FileEntry | null> {
+  /** The entry at a path, or null; `live`: in the live share, even on a snapshot URL. */
+  async stat(path: FsPath, live = false): Promise<FileEntry | null> {
     try {
-      return await (await this.backend(path)).stat(path);
+      const backend = live
+        ? backendAt(runtimeOf(this.c), this.target, path, this.held)
+        : this.backend(path);
+      return await (await backend).stat(path);
     } catch (e) {
       if (e instanceof FsError && (e.code === "ENOENT" || e.code === "ENOTDIR")) return null;
       throw e;
@@ -173,9 +198,12 @@ export class DavRequest {
     for (const list of this.ifLists) {
       const key = list.resource ?? "";
       if (states.has(key)) continue;
-      const path = list.resource === null ? this.path : this.pathOfUrl(list.resource);
+      let path = list.resource === null ? this.path : this.pathOfUrl(list.resource);
+      // A snapshot's COPY names its live destination: judged in the live share.
+      const live = path === null && list.resource !== null && this.snapshot !== undefined;
+      if (live) path = this.livePathOfUrl(list.resource as string);
       const needsEtag = list.conditions.some((c) => c.etag !== undefined);
-      const entry = path !== null && needsEtag ? await this.stat(path) : null;
+      const entry = path !== null && needsEtag ? await this.stat(path, live) : null;
       states.set(key, { path, etag: entry?.etag });
     }
     const holds = ifHolds(this.ifLists, (resource) => {

@@ -19,6 +19,9 @@ export async function copyOrMove(dav: DavRequest): Promise<Response> {
   if (!destination) throw invalid(`${dav.method} needs a Destination header`);
   const to = dav.pathOfUrl(destination);
   if (to === null) {
+    if (dav.inSnapshotOf(destination)) {
+      throw new FsError("EACCES", "a snapshot is read-only: it cannot be a destination");
+    }
     return davStatusResponse(502, "the destination is not in this share's WebDAV tree");
   }
   const overwrite = overwriteOf(dav.header("overwrite"));
@@ -64,7 +67,7 @@ export async function copyOrMove(dav: DavRequest): Promise<Response> {
   return new Response(null, { status: existing ? 204 : 201, headers: versioned({}, version) });
 }
 
-function overwriteOf(header: string | undefined): boolean {
+export function overwriteOf(header: string | undefined): boolean {
   const value = header?.trim().toUpperCase() ?? "T";
   if (value !== "T" && value !== "F") throw invalid(`Overwrite must be T or F, not ${value}`);
   return value === "T";

@@ -25,14 +25,12 @@ const PAGE = 1000;
 export function options(): Response {
   return new Response(null, {
     status: 200,
-    headers: {
-      dav: "1, 2",
-      "ms-author-via": "DAV",
-      allow: DAV_METHODS,
-      "content-length": "0",
-    },
+    headers: { ...DAV_CLASSES, allow: DAV_METHODS, "content-length": "0" },
   });
 }
+
+/** The compliance headers of every OPTIONS answer, live share or snapshot. */
+export const DAV_CLASSES = { dav: "1, 2", "ms-author-via": "DAV" } as const;
 
 /**
  * GET/HEAD: a file's bytes (ranges, validators) or, for a collection, an

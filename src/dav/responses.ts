@@ -101,8 +101,16 @@ export function davHref(root: string, path: string, collection = false): string 
   return `${root}${encoded}${collection ? "/" : ""}`;
 }
 
-/** `/dav/{env}/{share}` of a request URL. */
-const davRootOf = (url: string) => new URL(url).pathname.split("/").slice(0, 4).join("/");
+/**
+ * `/dav/{env}/{share}` of a request URL: the live share's, also for a
+ * snapshot URL (`{share}@…`), since locks are always on the live share.
+ */
+const davRootOf = (url: string) =>
+  new URL(url).pathname
+    .split("/")
+    .slice(0, 4)
+    .join("/")
+    .replace(/(@|%40).*$/i, "");
 
 /** Preconditions of RFC 4918 §16 that a client can act on. */
 function condition(err: FsError, url: string): string {

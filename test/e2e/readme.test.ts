@@ -220,6 +220,7 @@ describe("README and docs examples", () => {
     expect(stdout).toContain("<D:href>/dav/main/demo/drafts/plan.txt</D:href>"); // PROPFIND Depth 1
     expect(statuses).toContain(423); // a WebDAV writer without the lock token
     expect(stdout).toMatch(/^second draft$/m); // the lock holder's write, moved, read natively
+    expect(stdout).toContain("<D:href>/dav/main/demo@before-edit/drafts/final.txt</D:href>"); // a snapshot's PROPFIND
     // --fail-with-body: each example that shows an error says curl failed
     // (api.md: batch ifVersion and force:false, tar force=false and symlink,
     // lease, CI token ×2, error; webdav.md: the writer without the lock).
