@@ -6,6 +6,7 @@ import {
   type ShareTarget,
   shareTarget,
 } from "../backends/resolve";
+import { SNAPSHOT_FEATURES, SnapshotSource } from "../backends/snapshot-backend";
 import type { Backend, BackendFeatures } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import { blockingLease, covers, type Lease, type LeaseOps, type Placement } from "../core/leases";
@@ -17,7 +18,7 @@ import { checkName, filePathOf, withoutOrigin } from "../http/params";
 import { type IfList, ifHolds, parseIfHeader, submittedTokens } from "./if-header";
 import { leaseIdOf, lockTokenOf } from "./locks";
 import { davHref } from "./responses";
-import { parseShareSegment, SNAPSHOT_FEATURES, SnapshotSource, shareSegment } from "./snapshot";
+import { parseShareSegment, shareSegment } from "./snapshot";
 
 /**
  * Whether a lock bears on a resource, for If header matching: it covers
