@@ -296,7 +296,9 @@ async function benchVersions(client, problems) {
   const time = async (path, query) => {
     const t0 = performance.now();
     const res = await client.request("GET", `/v1/shares/${big}/${path}${query}`, { expect: [200] });
-    const body = /** @type {{ size?: number, entries?: { name: string }[] }} */ (await res.json());
+    const body = /** @type {{ size?: number, entries?: { path: string, size: number }[] }} */ (
+      await res.json()
+    );
     return { ms: performance.now() - t0, body };
   };
   /** @type {Record<"statOld" | "statNew" | "listOld" | "listNew", number[]>} */
@@ -319,12 +321,18 @@ async function benchVersions(client, problems) {
       const query = `?limit=${pageLimit}${at === "Old" ? `&version=${old}` : ""}`;
       const got = await time("list/d0", query);
       ms[`list${at}`].push(got.ms);
-      // Old: f00000000…f00000999 as seeded; new: the overwritten ones come first still.
-      const first = got.body.entries?.[0]?.name;
-      if (i === 0 && (got.body.entries?.length !== pageLimit || first !== seeded(0))) {
+      // Both start at f00000000: seeded ("abc") at the old version, overwritten ("changed\n") now.
+      const first = got.body.entries?.[0];
+      const size = at === "Old" ? 3 : 8;
+      if (
+        i === 0 &&
+        (got.body.entries?.length !== pageLimit ||
+          first?.path !== seeded(0) ||
+          first?.size !== size)
+      ) {
         problems.push({
           section: "versions",
-          message: `list /d0 (${at}) gave ${got.body.entries?.length} entries starting ${first}`,
+          message: `list /d0 (${at}) gave ${got.body.entries?.length} entries starting ${JSON.stringify(first)}, expected ${seeded(0)} of ${size} bytes`,
         });
       }
     }
