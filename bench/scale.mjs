@@ -79,6 +79,7 @@ const config = {
   /** Per-request limit for copies and deletes (node:http socket idle timeout). */
   longTimeoutMs: 60 * 60_000,
   batchRows: process.env.EDGEFS_BATCH_ROWS ?? "1000 (default)",
+  retentionSeconds: process.env.EDGEFS_VERSION_RETENTION_SECONDS ?? "0",
 };
 
 const SHARE = "scale";
@@ -671,7 +672,13 @@ async function main() {
   let failed = false;
 
   /** @type {Record<string, string>} */
-  const vars = { EDGEFS_DEV_ROUTES: "1" };
+  // Reclaim is measured with no history kept: under a retention window a
+  // deleted tree stays readable at old versions, and its rows are not freed
+  // until the window has passed (docs/api.md "Versions and snapshots").
+  const vars = {
+    EDGEFS_DEV_ROUTES: "1",
+    EDGEFS_VERSION_RETENTION_SECONDS: process.env.EDGEFS_VERSION_RETENTION_SECONDS ?? "0",
+  };
   if (process.env.EDGEFS_BATCH_ROWS) vars.EDGEFS_BATCH_ROWS = process.env.EDGEFS_BATCH_ROWS;
   await withServer(root, vars, async (client, server) => {
     const side = new Client(server.url, server.token);
