@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeRandomFile } from "./files.mjs";
+import { withServer } from "./harness.mjs";
 import { Client } from "./http.mjs";
 import {
   loadAverage,
@@ -30,8 +31,8 @@ import {
   row,
   writeJson,
 } from "./report.mjs";
-import { gitState, snapshot } from "./snapshot.mjs";
-import { int, median, percentile, pool, progress, seconds } from "./stats.mjs";
+import { gitState } from "./snapshot.mjs";
+import { int, median, percentile, pool, progress, rotate, seconds } from "./stats.mjs";
 
 /** @typedef {import("./report.mjs").Row} Row */
 /** @typedef {import("./report.mjs").Problem} Problem */
@@ -74,15 +75,6 @@ const config = QUICK
       stats: 500,
       listRuns: 5,
     };
-
-/**
- * The list rotated left by r: round r starts with a different contender.
- * @template T
- * @param {readonly T[]} list
- * @param {number} r
- * @returns {T[]}
- */
-const rotate = (list, r) => list.map((_, i) => /** @type {T} */ (list[(i + r) % list.length]));
 
 /** @param {number} i */
 const name = (i) => `f${String(i).padStart(6, "0")}`;
@@ -570,29 +562,7 @@ async function main() {
   /** @type {string[]} */
   const failedSections = [];
 
-  log("starting wrangler dev on a snapshot of the working tree …");
-  const source = await snapshot(root);
-  /** @type {Awaited<ReturnType<typeof source.startServer>>} */
-  let server;
-  try {
-    server = await source.startServer({ vars: { EDGEFS_DEV_ROUTES: "1" } });
-  } catch (e) {
-    source.remove();
-    throw e;
-  }
-  // The server runs in its own process group, so Ctrl-C does not reach it: stop it here.
-  const onSignal = () => {
-    log("interrupted: stopping the server");
-    server
-      .stop()
-      .finally(source.remove)
-      .finally(() => process.exit(130));
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  const client = new Client(server.url, server.token);
-  try {
-    log(`server ${server.url} ready after ${seconds(performance.now() - started)}`);
+  await withServer(root, { EDGEFS_DEV_ROUTES: "1" }, async (client) => {
     /** @type {[string, (c: Client, p: Problem[]) => Promise<Row[]>][]} */
     const sections = [
       ["large", benchLarge],
@@ -611,13 +581,7 @@ async function main() {
       }
       log(`section ${section}: ${seconds(performance.now() - t0)}`);
     }
-  } finally {
-    client.close();
-    await server.stop();
-    source.remove();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
+  });
 
   const runtimeSeconds = Math.round((performance.now() - started) / 100) / 10;
   console.log(markdownTable(rows));

@@ -22,6 +22,7 @@
 import http from "node:http";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { withServer } from "./harness.mjs";
 import { Client, HttpError } from "./http.mjs";
 import {
   loadAverage,
@@ -32,7 +33,7 @@ import {
   row,
   writeJson,
 } from "./report.mjs";
-import { gitState, snapshot } from "./snapshot.mjs";
+import { gitState } from "./snapshot.mjs";
 import { int, median, percentile, seconds } from "./stats.mjs";
 
 /** @typedef {import("./report.mjs").Row} Row */
@@ -78,6 +79,7 @@ const config = {
   /** Per-request limit for copies and deletes (node:http socket idle timeout). */
   longTimeoutMs: 60 * 60_000,
   batchRows: process.env.EDGEFS_BATCH_ROWS ?? "1000 (default)",
+  retentionSeconds: process.env.EDGEFS_VERSION_RETENTION_SECONDS ?? "0",
 };
 
 const SHARE = "scale";
@@ -669,46 +671,27 @@ async function main() {
   const problems = [];
   let failed = false;
 
-  log("starting wrangler dev on a snapshot of the working tree …");
-  const source = await snapshot(root);
   /** @type {Record<string, string>} */
-  const vars = { EDGEFS_DEV_ROUTES: "1" };
-  if (process.env.EDGEFS_BATCH_ROWS) vars.EDGEFS_BATCH_ROWS = process.env.EDGEFS_BATCH_ROWS;
-  /** @type {Awaited<ReturnType<typeof source.startServer>>} */
-  let server;
-  try {
-    server = await source.startServer({ vars });
-  } catch (e) {
-    source.remove();
-    throw e;
-  }
-  // The server runs in its own process group, so Ctrl-C does not reach it: stop it here.
-  const onSignal = () => {
-    log("interrupted: stopping the server");
-    server
-      .stop()
-      .finally(source.remove)
-      .finally(() => process.exit(130));
+  // Reclaim is measured with no history kept: under a retention window a
+  // deleted tree stays readable at old versions, and its rows are not freed
+  // until the window has passed (docs/api.md "Versions and snapshots").
+  const vars = {
+    EDGEFS_DEV_ROUTES: "1",
+    EDGEFS_VERSION_RETENTION_SECONDS: process.env.EDGEFS_VERSION_RETENTION_SECONDS ?? "0",
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  const client = new Client(server.url, server.token);
-  const side = new Client(server.url, server.token);
-  try {
-    log(`server ${server.url} ready after ${seconds(performance.now() - started)}`);
-    rows = await benchScale(client, side, problems);
-  } catch (e) {
-    failed = true;
-    problems.push(problemOf("scale", e));
-    log(`failed: ${e instanceof Error ? e.message : e}`);
-  } finally {
-    client.close();
-    side.close();
-    await server.stop();
-    source.remove();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
+  if (process.env.EDGEFS_BATCH_ROWS) vars.EDGEFS_BATCH_ROWS = process.env.EDGEFS_BATCH_ROWS;
+  await withServer(root, vars, async (client, server) => {
+    const side = new Client(server.url, server.token);
+    try {
+      rows = await benchScale(client, side, problems);
+    } catch (e) {
+      failed = true;
+      problems.push(problemOf("scale", e));
+      log(`failed: ${e instanceof Error ? e.message : e}`);
+    } finally {
+      side.close();
+    }
+  });
 
   const runtimeSeconds = Math.round((performance.now() - started) / 100) / 10;
   console.log(markdownTable(rows));

@@ -91,3 +91,13 @@ export function fixed(n, digits) {
 export function seconds(ms) {
   return `${(ms / 1000).toFixed(1)} s`;
 }
+
+/**
+ * The list rotated left by r: round r starts with a different contender.
+ * @template T
+ * @param {readonly T[]} list
+ * @param {number} r
+ * @returns {T[]}
+ */
+export const rotate = (list, r) =>
+  list.map((_, i) => /** @type {T} */ (list[(i + r) % list.length]));
