@@ -204,10 +204,17 @@ export class NodeStore {
     min = "",
     below = "\u{10ffff}\u{10ffff}",
   ): NodeRow[] {
-    const live = this.sql
+    // One compound statement: SQLite merges the two arms, each in name order
+    // from its own partial index (live rows, dead ones), and stops at the
+    // limit — no second pass, and names compare as SQLite orders them.
+    return this.sql
       .exec<NodeRow>(
-        `SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ? AND died IS NULL AND name > ?
-         AND name >= ? AND name < ? AND born <= ? ORDER BY name LIMIT ?`,
+        `SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ?1 AND died IS NULL AND name > ?2
+           AND name >= ?3 AND name < ?4 AND born <= ?5
+         UNION ALL
+         SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ?1 AND died IS NOT NULL AND name > ?2
+           AND name >= ?3 AND name < ?4 AND born <= ?5 AND died > ?5
+         ORDER BY name LIMIT ?6`,
         dir,
         after,
         min,
@@ -216,20 +223,6 @@ export class NodeStore {
         limit,
       )
       .toArray();
-    const dead = this.sql
-      .exec<NodeRow>(
-        `SELECT ${NODE_COLUMNS} FROM nodes WHERE parent = ?1 AND died IS NOT NULL AND name > ?2
-         AND name >= ?3 AND name < ?4 AND born <= ?5 AND died > ?5 ORDER BY name LIMIT ?6`,
-        dir,
-        after,
-        min,
-        below,
-        version,
-        limit,
-      )
-      .toArray();
-    if (dead.length === 0) return live;
-    return [...live, ...dead].sort((a, b) => (a.name < b.name ? -1 : 1)).slice(0, limit);
   }
 
   /** Inserts a live row, born in this change unless said; `id` keeps a node's identity. */
