@@ -77,12 +77,13 @@ function decodeToBytes(raw: string, plusIsSpace: boolean, slashMarker?: number[]
  * %xx made uppercase; a client that left a reserved character bare ('=', '&',
  * '@', '(') signed its encoded form, which this also yields. A literal '/'
  * separates segments and stays; an encoded '%2F' is part of a key and stays
- * encoded. A '+' in the path is a literal plus (encoded %2B), never a space.
+ * encoded. A bare '+' is a space, as AWS S3 reads a path (and as aws4fetch
+ * signs it); SDKs send a plus as %2B. decodeS3Path reads keys the same way.
  */
 export function canonicalUri(rawPath: string): string {
   if (rawPath === "") return "/";
   const slashes: number[] = [];
-  const bytes = decodeToBytes(rawPath, false, slashes);
+  const bytes = decodeToBytes(rawPath, true, slashes);
   let out = "";
   let start = 0;
   for (const at of slashes) {
@@ -90,6 +91,20 @@ export function canonicalUri(rawPath: string): string {
     start = at + 1;
   }
   return out + uriEncodeBytes(bytes.subarray(start), false);
+}
+
+/**
+ * The object key (or bucket/key path) an S3 request path names, read as S3 and
+ * canonicalUri read it: percent-decoded, a bare '+' a space, '%2F' a '/' inside
+ * the name. Undefined when the bytes are not UTF-8. A front-end must take keys
+ * from this, so that what was signed is what is stored.
+ */
+export function decodeS3Path(rawPath: string): string | undefined {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(decodeToBytes(rawPath, true));
+  } catch {
+    return undefined;
+  }
 }
 
 /**

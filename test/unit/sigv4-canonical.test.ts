@@ -6,6 +6,7 @@ import {
   canonicalRequest,
   canonicalUri,
   credentialScope,
+  decodeS3Path,
   rawPathAndQuery,
   stringToSign,
 } from "../../src/auth/sigv4-canonical";
@@ -80,7 +81,7 @@ describe("S3 canonical URI: the path as sent, never normalized or double-encoded
     ["", "/"],
     ["/bucket/a%20b", "/bucket/a%20b"],
     ["/bucket/a%2Bb", "/bucket/a%2Bb"],
-    ["/bucket/a+b", "/bucket/a%2Bb"], // a bare '+' is a literal plus
+    ["/bucket/a+b", "/bucket/a%20b"], // a bare '+' is a space, as AWS S3 reads a path
     ["/bucket/a~b", "/bucket/a~b"],
     ["/bucket/a%7Eb", "/bucket/a~b"], // unreserved characters are never encoded
     ["/bucket/dir%2Fkey", "/bucket/dir%2Fkey"], // an encoded slash stays part of the key
@@ -93,6 +94,14 @@ describe("S3 canonical URI: the path as sent, never normalized or double-encoded
   for (const [raw, canonical] of table) {
     it(`${JSON.stringify(raw)} → ${canonical}`, () => expect(canonicalUri(raw)).toBe(canonical));
   }
+});
+
+describe("decodeS3Path: the key a path names, read as it was signed", () => {
+  it("decodes percent escapes, a bare '+' as a space and keeps %2F inside a name", () => {
+    expect(decodeS3Path("/b/a%2Bb+c%2Fd/%C3%BC")).toBe("/b/a+b c/d/ü");
+    expect(decodeS3Path("/b/%FF")).toBeUndefined();
+    expect(decodeS3Path("/b/100%")).toBe("/b/100%");
+  });
 });
 
 describe("S3 canonical query", () => {

@@ -287,6 +287,14 @@ describe("requests signed by aws4fetch", () => {
     const auth = await verifySigV4(request, NOW, known);
     expect(auth.payload).toEqual({ kind: "sha256", hex: await sha256Hex(body) });
   });
+  it("a bare '+' in the path is a space, as aws4fetch signs it and S3 reads it", async () => {
+    const request = await signed("https://gw.example/bucket/a+b");
+    expect(await reasonOf(request, NOW)).toBe("ok");
+    const asSpace = new Request(request.url.replace("a+b", "a%20b"), { headers: request.headers });
+    expect(await reasonOf(asSpace, NOW)).toBe("ok");
+    const asPlus = new Request(request.url.replace("a+b", "a%2Bb"), { headers: request.headers });
+    expect(await reasonOf(asPlus, NOW)).toBe("EUNAUTHENTICATED/SignatureDoesNotMatch");
+  });
   it("an encoded slash is part of the key: signed for /a/b, sent as /a%2Fb, it fails", async () => {
     const request = await signed("https://gw.example/bucket/a/b");
     const moved = new Request(request.url.replace("/a/b", "/a%2Fb"), { headers: request.headers });
