@@ -101,7 +101,9 @@ export function canonicalUri(rawPath: string): string {
  */
 export function decodeS3Path(rawPath: string): string | undefined {
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(decodeToBytes(rawPath, true));
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
+      decodeToBytes(rawPath, true),
+    );
   } catch {
     return undefined;
   }

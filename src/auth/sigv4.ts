@@ -351,6 +351,32 @@ function headerLines(request: Request): [string, string][] {
   return lines;
 }
 
+/**
+ * x-amz-* headers change what S3 does (metadata, copy source, checksums), so S3
+ * refuses any it finds unsigned rather than let a replayer add them. Exempt:
+ * x-amz-content-sha256 (always covered, as the canonical payload hash) and
+ * x-amz-user-agent, which SDKs never sign.
+ */
+const UNSIGNED_ALLOWED = new Set(["x-amz-content-sha256", "x-amz-user-agent"]);
+
+function checkAllAmzHeadersSigned(request: Request, claim: Claim): void {
+  for (const [name] of request.headers) {
+    if (
+      name.startsWith("x-amz-") &&
+      !UNSIGNED_ALLOWED.has(name) &&
+      !claim.signedHeaders.includes(name)
+    ) {
+      throw new FsError(
+        "EACCES",
+        `There were headers present in the request which were not signed: ${name}`,
+        undefined,
+        undefined,
+        "AccessDenied",
+      );
+    }
+  }
+}
+
 /** The canonical request a claim's signature must cover. */
 function canonicalRequestOf(request: Request, claim: Claim): string {
   const block = canonicalHeaders(claim.signedHeaders, headerLines(request));
@@ -412,6 +438,7 @@ export async function verifySigV4(
     }
   }
 
+  checkAllAmzHeadersSigned(request, claim);
   const secrets = await secretsOf(claim.accessKeyId);
   if (secrets.length === 0) {
     throw new FsError(

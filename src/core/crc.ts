@@ -15,17 +15,17 @@ export interface Checksum {
 }
 
 /** Eight tables of a reflected 32-bit CRC: table k advances a byte k+1 positions. */
-function tables32(poly: number): Uint32Array[] {
-  const t = Array.from({ length: 8 }, () => new Uint32Array(256));
-  const t0 = t[0] as Uint32Array;
+function tables32(poly: number): Int32Array[] {
+  const t = Array.from({ length: 8 }, () => new Int32Array(256));
+  const t0 = t[0] as Int32Array;
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ poly : c >>> 1;
     t0[n] = c >>> 0;
   }
   for (let k = 1; k < 8; k++) {
-    const prev = t[k - 1] as Uint32Array;
-    const cur = t[k] as Uint32Array;
+    const prev = t[k - 1] as Int32Array;
+    const cur = t[k] as Int32Array;
     for (let n = 0; n < 256; n++) {
       const v = prev[n] as number;
       cur[n] = ((v >>> 8) ^ (t0[v & 0xff] as number)) >>> 0;
@@ -34,16 +34,16 @@ function tables32(poly: number): Uint32Array[] {
   return t;
 }
 
-function crc32Family(tables: Uint32Array[]): Checksum {
+function crc32Family(tables: Int32Array[]): Checksum {
   const [t0, t1, t2, t3, t4, t5, t6, t7] = tables as [
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
-    Uint32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Int32Array,
   ];
   let crc = 0xffffffff;
   return {
@@ -78,8 +78,8 @@ function crc32Family(tables: Uint32Array[]): Checksum {
   };
 }
 
-let crc32Tables: Uint32Array[] | undefined;
-let crc32cTables: Uint32Array[] | undefined;
+let crc32Tables: Int32Array[] | undefined;
+let crc32cTables: Int32Array[] | undefined;
 
 /** CRC-32 (ISO-HDLC, zlib's): reflected polynomial 0xEDB88320. */
 export function crc32(): Checksum {
@@ -99,13 +99,13 @@ export function crc32c(): Checksum {
  * instead of BigInt.
  */
 interface Tables64 {
-  lo: Uint32Array;
-  hi: Uint32Array;
+  lo: Int32Array;
+  hi: Int32Array;
 }
 
 function tables64(polyHi: number, polyLo: number): Tables64 {
-  const lo = new Uint32Array(8 * 256);
-  const hi = new Uint32Array(8 * 256);
+  const lo = new Int32Array(8 * 256);
+  const hi = new Int32Array(8 * 256);
   for (let n = 0; n < 256; n++) {
     let l = n;
     let h = 0;

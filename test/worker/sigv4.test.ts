@@ -115,6 +115,21 @@ describe("error reasons", () => {
       await reasonOf(getObjectExample(), EXAMPLE_NOW, secrets({ [AKID]: ["new-secret", SECRET] })),
     ).toBe("ok");
   });
+  it("an unsigned x-amz-* header is AccessDenied; x-amz-user-agent may go unsigned", async () => {
+    expect(await reasonOf(getObjectExample({ "x-amz-meta-added": "1" }))).toBe(
+      "EACCES/AccessDenied",
+    );
+    const presigned = new Request(PRESIGNED_EXAMPLE, { headers: { "x-amz-copy-source": "/b/k" } });
+    expect(await reasonOf(presigned, EXAMPLE_NOW)).toBe("EACCES/AccessDenied");
+    expect(await reasonOf(getObjectExample({ "x-amz-user-agent": "sdk/1" }))).toBe("ok");
+  });
+  it("repeated request headers arrive joined by ', ', which is what gets canonicalized", () => {
+    const headers = new Headers([
+      ["my-header1", "value2"],
+      ["my-header1", "value1"],
+    ]);
+    expect(headers.get("my-header1")).toBe("value2, value1");
+  });
   it("an unknown key is InvalidAccessKeyId", async () => {
     expect(await reasonOf(getObjectExample(), EXAMPLE_NOW, secrets({}))).toBe(
       "EUNAUTHENTICATED/InvalidAccessKeyId",
