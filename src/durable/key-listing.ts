@@ -102,8 +102,9 @@ export class KeyListing {
       }
       const name = rest.slice(0, slash);
       frame.after = `${name}/`;
-      // With delimiter, a directory at the prefix's level is one item, all behind now.
-      if (q.delimiter) break;
+      // With delimiter, a directory at the prefix's level is one item, all behind now;
+      // outside the prefix, the range says what is behind (everything, or nothing).
+      if (q.delimiter || (frame === first && !frame.after.startsWith(partial))) break;
       scanned++;
       const row = this.s.nodes.child(frame.row.id, name);
       const key = `${frame.key}${name}/`;
