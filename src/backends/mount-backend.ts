@@ -334,6 +334,8 @@ export class MountBackend implements Backend {
     const items: KeyItem[] = [];
     let last: string | undefined;
     for (const [i, s] of scanned.entries()) {
+      // Full, with more scanned: more may follow.
+      if (items.length === q.limit) return { items, next: last as string };
       const key = toShare(s.key);
       const path = this.keys.pathOf(s.key);
       let item: KeyItem | undefined;
@@ -357,10 +359,7 @@ export class MountBackend implements Backend {
       } else {
         item = { kind: "object", key, entry: this.keys.fileEntry(s.object, path) };
       }
-      if (item) {
-        if (items.length === q.limit) return { items, next: last };
-        items.push(item);
-      }
+      if (item) items.push(item);
       last = key;
     }
     return page.nextToken !== undefined && last !== undefined ? { items, next: last } : { items };
