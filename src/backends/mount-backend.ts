@@ -2,6 +2,9 @@ import type {
   Backend,
   BackendFeatures,
   Committed,
+  KeyItem,
+  KeyPage,
+  KeyQuery,
   ListQuery,
   Moved,
   Overwrite,
@@ -17,6 +20,7 @@ import { metered, type SubrequestBudget } from "../core/budget";
 import { FsError, invalid, notFound } from "../core/errors";
 import { compileGlob } from "../core/glob";
 import { decodeCursor, encodeCursor } from "../core/ids";
+import { checkKeyQuery, compareKeys } from "../core/key-order";
 import type { Mount } from "../core/mount";
 import { type ObjectStore, ObjectStoreError } from "../core/object-store";
 import { type FsPath, isWithin, parentOf, ROOT } from "../core/paths";
@@ -279,6 +283,86 @@ export class MountBackend implements Backend {
       if (path !== null && glob.matches(path)) entries.push(this.keys.fileEntry(o, path));
     }
     return page.nextToken ? { entries, cursor: encodeCursor(page.nextToken) } : { entries };
+  }
+
+  /**
+   * One ListObjectsV2 call a page, with the key prefix, delimiter "/" and
+   * start-after mapped into the bucket and the keys mapped back below the
+   * mount point ("mnt/…"). The bucket's order is the share's: share keys are
+   * the mount point's key and the rest of the bucket key. A "dir/" marker
+   * is an object only where nothing follows inside it (an empty directory);
+   * a marker that ends a truncated page is left for the next one, which
+   * can tell. Keys that name no valid path are skipped, as in listings.
+   */
+  async listKeys(query: KeyQuery): Promise<KeyPage> {
+    const q = checkKeyQuery(query);
+    const { keyPrefix } = this.mount;
+    const mountKey = `${this.root.slice(1)}/`;
+    // Every key here starts with the mount point's key.
+    if (!q.prefix.startsWith(mountKey) && !mountKey.startsWith(q.prefix)) return { items: [] };
+    if (!q.startAfter.startsWith(mountKey) && compareKeys(q.startAfter, mountKey) > 0) {
+      return { items: [] };
+    }
+    const reachesRoot = q.prefix.length <= mountKey.length;
+    if (q.delimiter && q.prefix.length < mountKey.length) {
+      // The prefix stops above the mount point: it all rolls up into the mount point's path.
+      const key = mountKey.slice(0, mountKey.indexOf("/", q.prefix.length) + 1);
+      return { items: compareKeys(key, q.startAfter) > 0 ? [{ kind: "prefix", key }] : [] };
+    }
+    const toBucket = (shareKey: string) => keyPrefix + shareKey.slice(mountKey.length);
+    const toShare = (bucketKey: string) => mountKey + bucketKey.slice(keyPrefix.length);
+    const bucketAfter = q.startAfter.startsWith(mountKey) ? toBucket(q.startAfter) : "";
+    const page = await this.call(this.root, () =>
+      this.s3.list({
+        prefix: reachesRoot ? keyPrefix : toBucket(q.prefix),
+        delimiter: q.delimiter ? "/" : undefined,
+        startAfter: bucketAfter === "" ? undefined : bucketAfter,
+        // One more than asked: it tells whether a "dir/" marker holds anything.
+        maxKeys: Math.min(q.limit + 1, S3_PAGE),
+      }),
+    );
+    const scanned = [
+      ...page.objects.map((o) => ({ key: o.key, object: o })),
+      ...page.prefixes.map((key) => ({ key, object: undefined })),
+    ].sort((a, b) => compareKeys(a.key, b.key));
+
+    if (scanned.length === 0 && reachesRoot && compareKeys(mountKey, q.startAfter) > 0) {
+      // An empty bucket (or key prefix) is an empty directory: the object "mnt/".
+      const entry = this.keys.dirEntry(this.root);
+      return { items: [{ kind: "object", key: mountKey, entry }] };
+    }
+    const items: KeyItem[] = [];
+    let last: string | undefined;
+    for (const [i, s] of scanned.entries()) {
+      // Full, with more scanned: more may follow.
+      if (items.length === q.limit) return { items, next: last as string };
+      const key = toShare(s.key);
+      const path = this.keys.pathOf(s.key);
+      let item: KeyItem | undefined;
+      if (path === null) {
+        item = undefined;
+      } else if (s.object === undefined) {
+        // A rolled-up prefix at or around startAfter is behind it (KeyQuery.startAfter).
+        if (compareKeys(key, q.startAfter) > 0) item = { kind: "prefix", key };
+      } else if (s.key.endsWith("/")) {
+        let following = scanned[i + 1]?.key;
+        if (following === undefined && page.nextToken !== undefined) {
+          // The page ends at the marker: one key inside it says whether it is empty.
+          const inside = await this.call(this.root, () =>
+            this.s3.list({ prefix: s.key, startAfter: s.key, maxKeys: 1 }),
+          );
+          following = inside.objects[0]?.key ?? inside.prefixes[0];
+        }
+        if (!following?.startsWith(s.key)) {
+          item = { kind: "object", key, entry: this.keys.dirEntry(path) };
+        }
+      } else {
+        item = { kind: "object", key, entry: this.keys.fileEntry(s.object, path) };
+      }
+      if (item) items.push(item);
+      last = key;
+    }
+    return page.nextToken !== undefined && last !== undefined ? { items, next: last } : { items };
   }
 
   async read(path: FsPath, options: ReadOptions): Promise<ReadResult> {

@@ -3,6 +3,8 @@ import type {
   Backend,
   BackendFeatures,
   Committed,
+  KeyPage,
+  KeyQuery,
   ListQuery,
   Moved,
   Overwrite,
@@ -152,6 +154,12 @@ export class ShareBackend implements Backend {
   private async listAt(query: ListQuery, version?: number): Promise<ListPage<FileEntry>> {
     this.subrequests.take(1, "a listing page");
     return this.share.list(query, version);
+  }
+
+  /** One ShareDO call a page; the object bounds the rows it reads. */
+  async listKeys(query: KeyQuery): Promise<KeyPage> {
+    this.subrequests.take(1, "a key listing page");
+    return this.share.listKeys(query);
   }
 
   read(path: FsPath, options: ReadOptions): Promise<ReadResult> {

@@ -45,6 +45,13 @@ class SnapshotBackend implements Backend {
   stat = (path: FsPath) => this.view.stat(path);
   list = (query: ListQuery) => this.view.list(query);
   read = (path: FsPath, options: ReadOptions) => this.view.read(path, options);
+  /** Key order is indexed for live rows only: a version's rows would be a scan. */
+  listKeys = async (): Promise<never> => {
+    throw new FsError(
+      "ENOTSUP",
+      `key listings read the latest version only, not ${describe(this.at)}: list the live share`,
+    );
+  };
 
   private refuse(): never {
     throw readOnly(this.at);

@@ -98,6 +98,18 @@ export interface Backend {
   list(query: ListQuery): Promise<ListPage<FileEntry>>;
 
   /**
+   * S3's ListObjectsV2 over the storage's latest version: keys (share
+   * paths without the leading "/") in UTF-8 byte order of the whole key
+   * (core/key-order.ts), resuming strictly after `startAfter`. Share
+   * storage meets a bucket mount point as a "mount" item (without
+   * delimiter): the caller lists inside it through the mount's backend.
+   * EINVAL for a prefix or startAfter over 1024 bytes or with control
+   * characters, or a limit outside 1…1000; ENOTSUP where the storage
+   * cannot list keys (a version view).
+   */
+  listKeys(query: KeyQuery): Promise<KeyPage>;
+
+  /**
    * Opens a file for reading. ENOENT if missing, EISDIR for a directory,
    * EPRECONDITION if If-Match fails, ERANGE for an unsatisfiable range
    * (Content-Range in its headers), EINVAL for a malformed Range or
@@ -222,6 +234,56 @@ export interface UploadStatus extends UploadInfo {
   /** Bytes received so far, in all parts. */
   received: number;
   parts: UploadPart[];
+}
+
+/**
+ * S3's listing: keys are share paths without the leading "/", in UTF-8
+ * byte order of the whole key; a directory's key ends in "/".
+ *
+ * The order is that of the whole key, not of names depth first: a file
+ * `a.txt` comes before `a/b`, since "." (0x2E) sorts below "/" (0x2F).
+ * Clients merge sorted listings (`aws s3 sync --delete`), so it is exact.
+ */
+export interface KeyQuery {
+  /** Only keys that start with it ("" for all); any string, not only a directory ("photos/2024-" is fine). */
+  prefix: string;
+  /**
+   * Only keys strictly after it in key order ("" from the start); any
+   * string, not only a key. With delimiter, a prefix item counts as its
+   * own key ("dir/"): a startAfter at or inside it resumes past it.
+   */
+  startAfter: string;
+  /**
+   * S3's delimiter "/": what lies below the next "/" after the prefix is
+   * rolled up into one `prefix` item. Every directory at the prefix's level
+   * is one, empty or not; a prefix that ends exactly at a directory's key
+   * ("a/") lists what is inside it, or the object "a/" if it is empty.
+   */
+  delimiter: boolean;
+  /** 1 to 1000 items (objects and prefixes together). */
+  limit: number;
+}
+
+/**
+ * One item of a key listing.
+ * - "object": a file, or an empty directory as the object `dir/` (size 0,
+ *   type "directory"); a directory that holds anything is never an object,
+ *   its contents imply it. `entry` is what stat gives for it.
+ * - "prefix": a rolled-up directory `dir/` (with delimiter only).
+ * - "mount": share storage only, without delimiter: a bucket mount point
+ *   `dir/`. Its keys are the mount's: list them there with the same query,
+ *   then resume here with startAfter past them.
+ */
+export type KeyItem =
+  | { kind: "object"; key: string; entry: FileEntry }
+  | { kind: "prefix"; key: string }
+  | { kind: "mount"; key: string };
+
+export interface KeyPage {
+  /** In key order. */
+  items: KeyItem[];
+  /** Present when more may follow: the key to resume after (it may name something scanned but not returned). */
+  next?: string;
 }
 
 export type ListQuery =

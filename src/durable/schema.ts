@@ -223,6 +223,13 @@ export const MIGRATIONS: string[] = [
           WHERE n.died IS NULL AND n.type = 'directory')
       SELECT coalesce(sum(n.size), 0) FROM nodes n JOIN below b ON n.parent = b.id
         WHERE n.died IS NULL AND n.type = 'file');`,
+  // Key listings (key-listing.ts): live children of a directory in S3 key
+  // order, sort key = name for files and name || '/' for directories, so
+  // "children of D after X in key order" is one index range. The expression
+  // must stay the one key-listing.ts queries with (SORT_KEY).
+  `CREATE INDEX nodes_live_by_key
+     ON nodes (parent, (CASE WHEN type = 'directory' THEN name || '/' ELSE name END))
+     WHERE died IS NULL;`,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { configFrom } from "../config";
-import type { ListQuery, Overwrite, ReadAt } from "../core/backend";
+import type { KeyQuery, ListQuery, Overwrite, ReadAt } from "../core/backend";
 import type { LeaseRequest } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
@@ -137,6 +137,11 @@ export class ShareDO extends DurableObject<Env> {
 
   async list(query: ListQuery, version?: number) {
     return this.read((at) => this.reads.list(at, query, version));
+  }
+
+  /** S3's key listing of the latest tree; `scanBudget` can only lower the rows it reads. */
+  async listKeys(query: KeyQuery, scanBudget?: number) {
+    return this.read((at) => this.reads.listKeys(at, query, scanBudget));
   }
 
   /** The versions of what stood at `path`, newest first, before `cursor` (a version). */

@@ -115,6 +115,11 @@ export class HttpBackend implements Backend {
     return `/v1/shares/${this.share}/${kind}${encodePath(path)}${query}`;
   }
 
+  /** The /v1 API has no key listing: S3's ListObjectsV2 is the S3 front-end's. */
+  async listKeys(): Promise<never> {
+    throw new FsError("ENOTSUP", "the /v1 API has no S3 key listing");
+  }
+
   async stat(path: FsPath): Promise<FileEntry> {
     return (await (await ok(await request("GET", this.url("stat", path)))).json()) as FileEntry;
   }

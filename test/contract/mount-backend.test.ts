@@ -231,3 +231,90 @@ describe("MountBackend when the bucket cannot be reached", () => {
     );
   });
 });
+
+/**
+ * Key listings of a mount as the S3 front-end asks for them: share keys
+ * below the mount point ("mnt/…"), one ListObjectsV2 call a page.
+ */
+describe("MountBackend key listing", () => {
+  const q = { prefix: "", startAfter: "", delimiter: false, limit: 1000 };
+
+  async function storeOf(
+    keys: string[],
+  ): Promise<{ store: MemoryObjectStore; calls: () => number }> {
+    const store = new MemoryObjectStore();
+    for (const key of keys) await store.put(key, new TextEncoder().encode(key), key.length);
+    let n = 0;
+    const list = store.list.bind(store);
+    store.list = (query) => {
+      n++;
+      return list(query);
+    };
+    return { store, calls: () => n };
+  }
+  const backend = (store: MemoryObjectStore) =>
+    new MountBackend(MOUNT, store, new SubrequestBudget(PAID));
+  const keys = (page: { items: { key: string }[] }) => page.items.map((i) => i.key);
+
+  it("maps the key prefix away and the mount point's key in, in one S3 call", async () => {
+    const { store, calls } = await storeOf(["team/a.txt", "team/a/b", "other/x", "team/b"]);
+    const b = backend(store);
+    const page = await b.listKeys(q);
+    expect(keys(page)).toEqual(["mnt/a.txt", "mnt/a/b", "mnt/b"]);
+    expect(page.items[0]).toMatchObject({
+      kind: "object",
+      entry: { absolutePath: "/mnt/a.txt", type: "file", size: 10 },
+    });
+    expect(calls()).toBe(1);
+    // A prefix that stops above the mount point, or startAfter before it, takes all of it.
+    expect(keys(await b.listKeys({ ...q, prefix: "m" }))).toEqual(keys(page));
+    expect(keys(await b.listKeys({ ...q, startAfter: "ma" }))).toEqual(keys(page));
+    expect(keys(await b.listKeys({ ...q, startAfter: "mnt/a.txt" }))).toEqual(["mnt/a/b", "mnt/b"]);
+    // Keys elsewhere in the share are not the mount's.
+    expect(await b.listKeys({ ...q, prefix: "other/" })).toEqual({ items: [] });
+    expect(await b.listKeys({ ...q, startAfter: "n" })).toEqual({ items: [] });
+  });
+
+  it("with delimiter, a prefix above the mount point rolls it up; at it, its directories", async () => {
+    const { store, calls } = await storeOf(["team/a/b", "team/c"]);
+    const b = backend(store);
+    expect(await b.listKeys({ ...q, delimiter: true })).toEqual({
+      items: [{ kind: "prefix", key: "mnt/" }],
+    });
+    expect(calls()).toBe(0);
+    const inside = await b.listKeys({ ...q, prefix: "mnt/", delimiter: true });
+    expect(inside.items.map((i) => [i.kind, i.key])).toEqual([
+      ["prefix", "mnt/a/"],
+      ["object", "mnt/c"],
+    ]);
+    // A startAfter inside a rolled-up prefix is past it.
+    expect(
+      keys(await b.listKeys({ ...q, prefix: "mnt/", delimiter: true, startAfter: "mnt/a/" })),
+    ).toEqual(["mnt/c"]);
+  });
+
+  it("a dir/ marker is an object only while its directory is empty; an empty bucket is mnt/", async () => {
+    const { store } = await storeOf(["team/d/", "team/d/x", "team/e/"]);
+    const b = backend(store);
+    expect(keys(await b.listKeys(q))).toEqual(["mnt/d/x", "mnt/e/"]);
+    expect((await b.listKeys(q)).items[1]).toMatchObject({
+      kind: "object",
+      entry: { absolutePath: "/mnt/e", type: "directory", size: 0 },
+    });
+    const empty = backend((await storeOf([])).store);
+    expect(await empty.listKeys(q)).toMatchObject({ items: [{ kind: "object", key: "mnt/" }] });
+    expect(await empty.listKeys({ ...q, startAfter: "mnt/" })).toEqual({ items: [] });
+  });
+
+  it("a marker that ends a truncated page is settled by one more call; bad keys are skipped", async () => {
+    const { store, calls } = await storeOf(["team/a", "team/bad//x", "team/e/", "team/f"]);
+    const b = backend(store);
+    const first = await b.listKeys({ ...q, limit: 2 });
+    expect(keys(first)).toEqual(["mnt/a", "mnt/e/"]);
+    expect(first.next).toBe("mnt/e/");
+    expect(calls()).toBe(2);
+    const second = await b.listKeys({ ...q, limit: 2, startAfter: first.next as string });
+    expect(second).toMatchObject({ items: [{ key: "mnt/f" }] });
+    expect(second.next).toBeUndefined();
+  });
+});

@@ -96,6 +96,11 @@ export class WebDavBackend implements Backend {
     return entries;
   }
 
+  /** WebDAV has no key listing: S3's ListObjectsV2 is the S3 front-end's. */
+  async listKeys(): Promise<never> {
+    throw new FsError("ENOTSUP", "WebDAV has no S3 key listing");
+  }
+
   async stat(path: FsPath): Promise<FileEntry> {
     const [entry] = await this.propfind(path, "0");
     if (!entry) throw new Error("PROPFIND answered no response");
