@@ -25,6 +25,9 @@ const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
+/** Printable US-ASCII, spaces and tabs. */
+const VALUE = /^[\t\x20-\x7e]*$/;
+
 const utf8 = new TextEncoder();
 
 /**
@@ -60,10 +63,11 @@ export function checkAttributes(a: FileAttributes, path?: string): FileAttribute
           path,
         );
       }
-      if (typeof value !== "string" || CONTROL.test(value)) {
+      // Values travel as HTTP header values (Edgefs-Meta-*, x-amz-meta-*): US-ASCII, as S3's REST API has them.
+      if (typeof value !== "string" || !VALUE.test(value)) {
         throw new FsError(
           "EINVAL",
-          `metadata ${name}: the value must be text without control characters`,
+          `metadata ${name}: the value must be printable US-ASCII (no control characters)`,
           path,
         );
       }
