@@ -416,8 +416,9 @@ export class ShareBackend implements Backend {
     return { ...info, staged: true };
   }
 
-  async completeUpload(uploadId: string): Promise<WriteResult> {
-    const done = await this.completeOrStage(uploadId);
+  /** `etag`: the file's ETag, when the caller computed one (see completeOrStage). */
+  async completeUpload(uploadId: string, etag?: string): Promise<WriteResult> {
+    const done = await this.completeOrStage(uploadId, etag);
     if ("staged" in done) {
       throw invalid(`upload ${uploadId} is staged: a batch commit's put op commits it`);
     }

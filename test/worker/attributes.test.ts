@@ -1,6 +1,12 @@
+import { env } from "cloudflare:workers";
 import { packTar } from "modern-tar";
 import { describe, expect, it } from "vitest";
+import { ShareBackend, shareStub } from "../../src/backends/share-backend";
+import { configFrom } from "../../src/config";
+import { SubrequestBudget } from "../../src/core/budget";
+import type { FsError } from "../../src/core/errors";
 import type { FsPath } from "../../src/core/paths";
+import { shareClient } from "../../src/durable/share-client";
 import { dav } from "./dav-helpers";
 import { api, bytesOf, chunkedBody, expectError, json, newShare, put, stub } from "./helpers";
 
@@ -259,5 +265,53 @@ describe("Content-Type and user metadata", () => {
     expect((await api("HEAD", `/v1/shares/${s}/files/w.dat`)).headers.get("content-type")).toBe(
       "image/png",
     );
+  });
+});
+
+describe("multipart uploads (ShareBackend)", () => {
+  const backendOf = async () => {
+    const name = `attrs-up-${Date.now().toString(36)}`;
+    const share = shareClient(shareStub(env, "main", name));
+    await share.createShare("main", name, true);
+    const config = configFrom(env);
+    return new ShareBackend(share, env.BLOBS, config, () => {}, new SubrequestBudget(1000));
+  };
+
+  it("an upload keeps its attributes for the file; completion takes the caller's ETag", async () => {
+    const backend = await backendOf();
+    const path = "/up/model.bin" as FsPath;
+    const upload = await backend.createUpload(path, {
+      partSize: 5 * 1024 * 1024,
+      conditions: {},
+      attributes: { contentType: "application/x-model", metadata: { epoch: "3" } },
+    });
+    await backend.uploadPart(upload.uploadId, 1, bytesOf(1000), 1000);
+    const etag = '"0123456789abcdef0123456789abcdef-1"';
+    const done = await backend.completeUpload(upload.uploadId, etag);
+    expect(done.entry).toMatchObject({
+      etag,
+      contentType: "application/x-model",
+      metadata: { epoch: "3" },
+    });
+    expect(await backend.stat(path)).toMatchObject({ etag, metadata: { epoch: "3" } });
+    // Without one, a random strong ETag, as before.
+    const other = await backend.createUpload("/up/other.bin" as FsPath, {
+      partSize: 5 * 1024 * 1024,
+      conditions: {},
+    });
+    await backend.uploadPart(other.uploadId, 1, bytesOf(10), 10);
+    expect((await backend.completeUpload(other.uploadId)).entry.etag).toMatch(/^"[0-9a-f]{32}"$/);
+  });
+
+  it("refuses attributes over the bounds when the upload is created", async () => {
+    const backend = await backendOf();
+    const e = await backend
+      .createUpload("/up/x" as FsPath, {
+        partSize: 5 * 1024 * 1024,
+        conditions: {},
+        attributes: { metadata: { k: "v".repeat(3000) } },
+      })
+      .catch((error: unknown) => error);
+    expect((e as FsError).code).toBe("ETOOLARGE");
   });
 });
