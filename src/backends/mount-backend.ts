@@ -1,3 +1,4 @@
+import { checkAttributes } from "../core/attributes";
 import type {
   Backend,
   BackendFeatures,
@@ -5,6 +6,7 @@ import type {
   KeyItem,
   KeyPage,
   KeyQuery,
+  FileAttributes,
   ListQuery,
   Moved,
   Overwrite,
@@ -22,7 +24,7 @@ import { compileGlob } from "../core/glob";
 import { decodeCursor, encodeCursor } from "../core/ids";
 import { checkKeyQuery, compareKeys } from "../core/key-order";
 import type { Mount } from "../core/mount";
-import { type ObjectStore, ObjectStoreError } from "../core/object-store";
+import { type ObjectStore, ObjectStoreError, type StoredObject } from "../core/object-store";
 import { type FsPath, isWithin, parentOf, ROOT } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import { parseRange } from "../core/range";
@@ -208,7 +210,7 @@ export class MountBackend implements Backend {
   async stat(path: FsPath): Promise<FileEntry> {
     if (path !== this.root) {
       const head = await this.call(path, () => this.s3.head(this.key(path)));
-      if (head) return this.keys.fileEntry(head, path);
+      if (head) return withAttributes(this.keys.fileEntry(head, path), head);
     }
     if (await this.isDirectory(path)) return this.keys.dirEntry(path);
     throw notFound(path);
@@ -383,15 +385,22 @@ export class MountBackend implements Backend {
         throw new FsError("EISDIR", `is a directory: ${path}`, path);
       throw notFound(path);
     }
-    const entry = this.keys.fileEntry(got.object, path);
+    const entry = withAttributes(this.keys.fileEntry(got.object, path), got.object);
     if (got.status === 304) return { status: 304, entry };
     if (got.status === 206 && got.range)
       return { status: 206, entry, range: got.range, body: got.body };
     return { status: 200, entry, body: got.body };
   }
 
-  async write(path: FsPath, body: WriteBody, conditions: WriteConditions): Promise<WriteResult> {
+  async write(
+    path: FsPath,
+    body: WriteBody,
+    conditions: WriteConditions,
+    attributes?: FileAttributes,
+  ): Promise<WriteResult> {
     this.writable(path);
+    // The bucket keeps them as Content-Type and x-amz-meta-*, under S3's own bounds.
+    const attrs = checkAttributes(attributes ?? {}, path);
     if (conditions.ifMatch || conditions.ifNoneMatch) {
       throw new FsError("ENOTSUP", "conditional writes are not supported on bucket mounts", path);
     }
@@ -412,10 +421,11 @@ export class MountBackend implements Backend {
     try {
       if (declared !== undefined && declared <= SINGLE_OBJECT_MAX) {
         size = declared;
-        etag = (await this.call(path, () => this.s3.put(key, counted.stream, declared))).etag;
+        etag = (await this.call(path, () => this.s3.put(key, counted.stream, declared, attrs)))
+          .etag;
       } else {
         if (declared !== undefined) this.affordParts(path, Math.ceil(declared / PART_SIZE));
-        ({ etag, size } = await this.putMultipart(path, key, counted.stream));
+        ({ etag, size } = await this.putMultipart(path, key, counted.stream, attrs));
       }
     } catch (e) {
       // A body shorter or longer than its Content-Length is the client's fault,
@@ -424,10 +434,17 @@ export class MountBackend implements Backend {
       throw e;
     }
     if (declared !== undefined && size !== declared) throw bodyError("length mismatch");
-    return {
-      entry: { path, absolutePath: path, type: "file", size, mtime: Date.now(), etag },
-      created: !existing,
+    const entry: FileEntry = {
+      path,
+      absolutePath: path,
+      type: "file",
+      size,
+      mtime: Date.now(),
+      etag,
     };
+    if (attrs.contentType !== undefined) entry.contentType = attrs.contentType;
+    if (attrs.metadata !== undefined) entry.metadata = attrs.metadata;
+    return { entry, created: !existing };
   }
 
   /** EISDIR when keys lie below `path` (it is a directory, a marker counts). */
@@ -468,8 +485,13 @@ export class MountBackend implements Backend {
    * so no parts are left. A part is uploaded only while the budget still
    * holds it and the call that completes (or aborts) the upload.
    */
-  private async putMultipart(path: FsPath, key: string, stream: ReadableStream<Uint8Array>) {
-    const uploadId = await this.call(path, () => this.s3.createMultipart(key));
+  private async putMultipart(
+    path: FsPath,
+    key: string,
+    stream: ReadableStream<Uint8Array>,
+    attrs: FileAttributes,
+  ) {
+    const uploadId = await this.call(path, () => this.s3.createMultipart(key, attrs));
     try {
       const parts: { partNumber: number; etag: string }[] = [];
       let size = 0;
@@ -669,7 +691,7 @@ export class MountBackend implements Backend {
   async copy(
     from: FsPath,
     to: FsPath,
-    options: { overwrite: Overwrite; recursive: boolean },
+    options: { overwrite: Overwrite; recursive: boolean; attributes?: FileAttributes },
   ): Promise<Moved> {
     return { entry: await this.copyKeys(from, to, options) };
   }
@@ -677,11 +699,14 @@ export class MountBackend implements Backend {
   private async copyKeys(
     from: FsPath,
     to: FsPath,
-    options: { overwrite: Overwrite; recursive: boolean },
+    options: { overwrite: Overwrite; recursive: boolean; attributes?: FileAttributes },
   ): Promise<FileEntry> {
     this.writable(to);
-    if (from === to) throw invalid(`cannot copy ${from} onto itself`, to);
+    const attrs =
+      options.attributes === undefined ? undefined : checkAttributes(options.attributes, to);
+    if (from === to && attrs === undefined) throw invalid(`cannot copy ${from} onto itself`, to);
     const source = await this.call(from, () => this.s3.head(this.key(from)));
+    if (from === to && !source) throw notFound(from);
     if (source) {
       if (source.size > SINGLE_OBJECT_MAX) {
         throw new FsError(
@@ -690,12 +715,15 @@ export class MountBackend implements Backend {
           from,
         );
       }
-      const there = await this.checkDestination(to, options.overwrite, "file");
-      refuseClearingSource(from, to, there);
-      const clear = await this.clearing(to, there, 1);
-      await clear();
-      const { etag } = await this.call(to, () => this.s3.copy(this.key(from), this.key(to)));
-      return {
+      // Onto itself with attributes: S3's way to change them (CopyObject REPLACE in place).
+      if (from !== to) {
+        const there = await this.checkDestination(to, options.overwrite, "file");
+        refuseClearingSource(from, to, there);
+        const clear = await this.clearing(to, there, 1);
+        await clear();
+      }
+      const { etag } = await this.call(to, () => this.s3.copy(this.key(from), this.key(to), attrs));
+      const entry: FileEntry = {
         path: to,
         absolutePath: to,
         type: "file",
@@ -703,8 +731,12 @@ export class MountBackend implements Backend {
         mtime: Date.now(),
         etag,
       };
+      return withAttributes(entry, attrs === undefined ? source : attrs);
     }
     if (!(await this.isDirectory(from))) throw notFound(from);
+    if (attrs !== undefined) {
+      throw invalid(`${from} is a directory: only a file's copy can replace attributes`, from);
+    }
     if (!options.recursive)
       throw new FsError("EISDIR", `${from} is a directory: copy it with recursive`, from);
     if (isWithin(to, from))
@@ -827,6 +859,22 @@ export class MountBackend implements Backend {
   abortUpload(): Promise<void> {
     this.unsupported("the multipart upload API");
   }
+}
+
+/**
+ * A file's entry with what the bucket keeps as its attributes. S3 labels an
+ * object stored without a type binary/octet-stream: that is no type, and
+ * the file's name says more (core/attributes.ts contentTypeOf).
+ */
+function withAttributes(
+  entry: FileEntry,
+  o: Pick<StoredObject, "contentType" | "metadata">,
+): FileEntry {
+  if (o.contentType !== undefined && o.contentType !== "binary/octet-stream") {
+    entry.contentType = o.contentType;
+  }
+  if (o.metadata !== undefined && Object.keys(o.metadata).length > 0) entry.metadata = o.metadata;
+  return entry;
 }
 
 /** CopyObject calls for a recursive copy of `objects`. */

@@ -1,10 +1,12 @@
 import type { Config } from "../config";
+import { checkAttributes, encodeAttributes } from "../core/attributes";
 import type {
   Backend,
   BackendFeatures,
   Committed,
   KeyPage,
   KeyQuery,
+  FileAttributes,
   ListQuery,
   Moved,
   Overwrite,
@@ -32,7 +34,7 @@ import type { BatchOptions, BatchResult } from "../durable/batch-commit";
 import type { ShareApi } from "../durable/share-client";
 import type { ShareDO } from "../durable/share-do";
 import type { Staged } from "../durable/write-protocol";
-import { getBlob, putKnownLength } from "../r2/blob-store";
+import { getBlob, md5Etag, putKnownLength } from "../r2/blob-store";
 import { completeMultipart, putPart, startMultipart } from "../r2/multipart";
 import { type BatchRequestOp, commitBatch } from "./share-batch";
 import { commitTar, type TarLimits, type TarResult } from "./share-tar";
@@ -193,15 +195,23 @@ export class ShareBackend implements Backend {
     return range ? { status: 206, entry, range, body } : { status: 200, entry, body };
   }
 
-  async write(path: FsPath, body: WriteBody, conditions: WriteConditions): Promise<WriteResult> {
+  async write(
+    path: FsPath,
+    body: WriteBody,
+    conditions: WriteConditions,
+    attributes?: FileAttributes,
+  ): Promise<WriteResult> {
+    // Checked before a byte is read: attributes over their bounds write nothing.
+    const checked = checkAttributes(attributes ?? {}, path);
+    const attrs = encodeAttributes(checked);
     const inlineMax = this.config.inlineMaxBytes;
     const stream = body.stream ?? new Blob([]).stream();
     if (body.length !== undefined && body.length <= inlineMax) {
       const bytes = await readExactly(stream, body.length);
-      return this.writeSmall(path, bytes, conditions);
+      return this.writeSmall(path, bytes, conditions, attrs);
     }
     if (body.length !== undefined && body.length <= R2_SINGLE_PUT_MAX) {
-      return this.writeOnePut(path, stream, body.length, conditions);
+      return this.writeOnePut(path, stream, body.length, conditions, attrs);
     }
     const reader = stream.getReader();
     let head: Uint8Array[] = [];
@@ -210,7 +220,7 @@ export class ShareBackend implements Backend {
       const start = await readUpTo(reader, inlineMax);
       if (start.done) {
         const bytes = concat(start.chunks, start.size);
-        return this.writeSmall(path, bytes, conditions);
+        return this.writeSmall(path, bytes, conditions, attrs);
       }
       head = start.chunks;
     }
@@ -219,6 +229,7 @@ export class ShareBackend implements Backend {
       fixedSizeParts(head, reader, CHUNKED_PART_SIZE),
       body.length,
       conditions,
+      checked,
     );
   }
 
@@ -227,15 +238,18 @@ export class ShareBackend implements Backend {
     path: FsPath,
     bytes: Uint8Array,
     conditions: WriteConditions,
+    attrs: string | null,
   ): Promise<WriteResult> {
     const written = await this.share.writeInline(
       path,
       bytes.buffer as ArrayBuffer,
       conditions,
       this.held,
+      await md5Etag(bytes),
+      attrs,
     );
     if (!("spill" in written)) return written;
-    return this.writeOnePut(path, new Blob([bytes]).stream(), bytes.byteLength, conditions);
+    return this.writeOnePut(path, new Blob([bytes]).stream(), bytes.byteLength, conditions, attrs);
   }
 
   /** A body of known length up to 5 GiB: reserve, one R2 put, commit. */
@@ -244,11 +258,12 @@ export class ShareBackend implements Backend {
     stream: ReadableStream<Uint8Array>,
     length: number,
     conditions: WriteConditions,
+    attrs: string | null,
   ): Promise<WriteResult> {
     const { blobId, key } = await this.share.reserveWrite(path, conditions, this.held);
     try {
-      await putKnownLength(this.bucket, key, stream, length);
-      return await this.share.commitWrite(path, blobId, length, conditions, this.held);
+      const etag = await putKnownLength(this.bucket, key, stream, length);
+      return await this.share.commitWrite(path, blobId, length, conditions, this.held, etag, attrs);
     } catch (e) {
       // Nothing became visible; let GC reclaim the blob now rather than at expiry.
       this.waitUntil(this.share.abortWrite(blobId).catch(logLeftToExpiry));
@@ -272,6 +287,7 @@ export class ShareBackend implements Backend {
     parts: AsyncIterable<Uint8Array>,
     declaredLength: number | undefined,
     conditions: WriteConditions,
+    attributes: FileAttributes,
   ): Promise<WriteResult> {
     const budget = this.subrequests;
     const partCount =
@@ -289,7 +305,11 @@ export class ShareBackend implements Backend {
       );
     }
     budget.take(START_SUBREQUESTS, "starting the upload");
-    const upload = await this.createUpload(path, { partSize: CHUNKED_PART_SIZE, conditions });
+    const upload = await this.createUpload(path, {
+      partSize: CHUNKED_PART_SIZE,
+      conditions,
+      attributes,
+    });
     let inFlight: Promise<unknown> = Promise.resolve();
     try {
       let n = 0;
@@ -323,9 +343,15 @@ export class ShareBackend implements Backend {
 
   async createUpload(
     path: FsPath,
-    options: { partSize: number; conditions: WriteConditions; size?: number },
+    options: {
+      partSize: number;
+      conditions: WriteConditions;
+      size?: number;
+      attributes?: FileAttributes;
+    },
     stage = false,
   ): Promise<UploadInfo> {
+    const attrs = encodeAttributes(checkAttributes(options.attributes ?? {}, path));
     const created = await this.share.createUpload(
       path,
       options.partSize,
@@ -334,6 +360,7 @@ export class ShareBackend implements Backend {
       this.config.uploadTtlMs,
       options.size,
       stage,
+      attrs,
     );
     let r2UploadId: string | undefined;
     try {
@@ -397,8 +424,9 @@ export class ShareBackend implements Backend {
     return { ...info, staged: true };
   }
 
-  async completeUpload(uploadId: string): Promise<WriteResult> {
-    const done = await this.completeOrStage(uploadId);
+  /** `etag`: the file's ETag, when the caller computed one (see completeOrStage). */
+  async completeUpload(uploadId: string, etag?: string): Promise<WriteResult> {
+    const done = await this.completeOrStage(uploadId, etag);
     if ("staged" in done) {
       throw invalid(`upload ${uploadId} is staged: a batch commit's put op commits it`);
     }
@@ -406,7 +434,11 @@ export class ShareBackend implements Backend {
   }
 
   /** Completes an upload: commits it like a PUT, or, for a staged one, only stitches its parts. */
-  async completeOrStage(uploadId: string): Promise<WriteResult | Staged> {
+  /**
+   * `etag`, when given, becomes the file's ETag (e.g. S3's MD5 of the
+   * parts' MD5s, "…-N"); without one the ShareDO gives it a random one.
+   */
+  async completeOrStage(uploadId: string, etag?: string): Promise<WriteResult | Staged> {
     const { target, parts, size } = await this.share.beginComplete(uploadId, this.held);
     try {
       await completeMultipart(this.bucket, target.key, target.r2UploadId, parts);
@@ -414,7 +446,7 @@ export class ShareBackend implements Backend {
       await this.share.failComplete(uploadId).catch(() => undefined);
       throw e;
     }
-    return this.share.finishUpload(uploadId, size, this.held);
+    return this.share.finishUpload(uploadId, size, this.held, etag);
   }
 
   abortUpload(uploadId: string): Promise<void> {
@@ -460,9 +492,12 @@ export class ShareBackend implements Backend {
   copy(
     from: FsPath,
     to: FsPath,
-    options: { overwrite: Overwrite; recursive: boolean },
+    options: { overwrite: Overwrite; recursive: boolean; attributes?: FileAttributes },
   ): Promise<Moved> {
-    return this.share.copy(from, to, options, this.held);
+    const { attributes, ...rest } = options;
+    if (attributes === undefined) return this.share.copy(from, to, rest, this.held);
+    const attrs = encodeAttributes(checkAttributes(attributes, to));
+    return this.share.copy(from, to, { ...rest, attrs }, this.held);
   }
 
   /** The versions of what stood at `path` the share still keeps, newest first. */

@@ -27,6 +27,13 @@ export interface BackendFeatures {
   space: boolean;
 }
 
+/** What a file keeps besides its bytes: S3's Content-Type and x-amz-meta-* (bounded: core/attributes.ts). */
+export interface FileAttributes {
+  contentType?: string;
+  /** User metadata: lower-case names without the x-amz-meta- prefix → values. */
+  metadata?: Record<string, string>;
+}
+
 /** Which version a read sees: a version number, or a named snapshot. */
 export type ReadAt = { version: number } | { snapshot: string };
 
@@ -122,9 +129,17 @@ export interface Backend {
    * a directory, ENOTDIR if a parent is a file, EPRECONDITION if a condition
    * fails at commit time, EINVAL if the body is shorter or longer than its
    * declared length or breaks off, ENOTSUP for conditions without
-   * `features.conditionalWrites`, ETOOLARGE over the storage's size limit.
+   * `features.conditionalWrites`, ETOOLARGE over the storage's size limit
+   * or attributes over their bounds (core/attributes.ts, which also gives
+   * EINVAL for bad ones). `attributes` replace the file's: a write without
+   * them leaves the file none.
    */
-  write(path: FsPath, body: WriteBody, conditions: WriteConditions): Promise<WriteResult>;
+  write(
+    path: FsPath,
+    body: WriteBody,
+    conditions: WriteConditions,
+    attributes?: FileAttributes,
+  ): Promise<WriteResult>;
 
   /** `mkdir -p`. ENOTDIR if the path or a parent is a file. */
   mkdir(path: FsPath): Promise<WriteResult>;
@@ -153,12 +168,14 @@ export interface Backend {
    * Like move, but the source stays; a directory needs recursive (EISDIR
    * otherwise). EINVAL for a copy onto itself; ETOOLARGE for a file over
    * the storage's single-copy limit (5 GiB on buckets); ENOTSUP across
-   * storage.
+   * storage. A file's copy keeps the source's attributes; `attributes`,
+   * when given, replace them (S3's metadata directive REPLACE; EINVAL for
+   * a directory).
    */
   copy(
     from: FsPath,
     to: FsPath,
-    options: { overwrite: Overwrite; recursive: boolean },
+    options: { overwrite: Overwrite; recursive: boolean; attributes?: FileAttributes },
   ): Promise<Moved>;
 
   /**
@@ -168,11 +185,17 @@ export interface Backend {
    * size it implies, and completion needs them all (core/uploads.ts);
    * ETOOLARGE over R2's object limit, EINVAL when it needs more than
    * 10,000 parts of partSize. ENOTSUP without `features.multipart`, for
-   * this and every upload method.
+   * this and every upload method. `attributes` are checked now, kept with
+   * the upload and given to the file at completion.
    */
   createUpload(
     path: FsPath,
-    options: { partSize: number; conditions: WriteConditions; size?: number },
+    options: {
+      partSize: number;
+      conditions: WriteConditions;
+      size?: number;
+      attributes?: FileAttributes;
+    },
   ): Promise<UploadInfo>;
 
   /**

@@ -25,6 +25,7 @@
  * uploads, upload_parts  multipart uploads in progress; see upload-table.ts.
  * mounts   buckets mounted at paths of the share; see mount-table.ts.
  * node_properties  WebDAV dead properties of nodes; see property-table.ts.
+ * nodes.attrs, uploads.attrs  a file's Content-Type and user metadata (JSON).
  * share.expires_at  set for ephemeral shares: the moment they stop existing.
  * share.listed_until  ephemeral shares: the expiry the environment's registry
  *          holds (never earlier than expires_at); see share-lifecycle.ts.
@@ -230,6 +231,12 @@ export const MIGRATIONS: string[] = [
   `CREATE INDEX nodes_live_by_key
      ON nodes (parent, (CASE WHEN type = 'directory' THEN name || '/' ELSE name END))
      WHERE died IS NULL;`,
+  // File attributes (core/attributes.ts): a file row's Content-Type and user
+  // metadata as JSON, null when it has none, so they travel with the row
+  // through renames, copies, history and restores; an upload keeps the ones
+  // its file gets at completion. Existing files have none.
+  `ALTER TABLE nodes ADD COLUMN attrs TEXT;
+   ALTER TABLE uploads ADD COLUMN attrs TEXT;`,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -191,9 +191,13 @@ export class ShareDO extends DurableObject<Env> {
     path: FsPath,
     data: ArrayBuffer,
     conditions: WriteConditions,
-    held: string[] = [],
+    held: string[],
+    etag: string,
+    attrs: string | null,
   ) {
-    return this.change((at) => this.writes.writeInline(at, path, data, conditions, held));
+    return this.change((at) =>
+      this.writes.writeInline(at, path, data, conditions, held, etag, attrs),
+    );
   }
 
   async reserveWrite(path: FsPath, conditions: WriteConditions, held: string[] = []) {
@@ -205,9 +209,13 @@ export class ShareDO extends DurableObject<Env> {
     blobId: string,
     size: number,
     conditions: WriteConditions,
-    held: string[] = [],
+    held: string[],
+    etag: string,
+    attrs: string | null,
   ) {
-    return this.change((at) => this.writes.commit(at, path, blobId, size, conditions, held));
+    return this.change((at) =>
+      this.writes.commit(at, path, blobId, size, conditions, held, etag, attrs),
+    );
   }
 
   async abortWrite(blobId: string) {
@@ -224,9 +232,10 @@ export class ShareDO extends DurableObject<Env> {
     ttlMs: number,
     size?: number,
     stage = false,
+    attrs: string | null = null,
   ) {
     return this.change((at) =>
-      this.writes.createUpload(at, path, partSize, conditions, held, ttlMs, size, stage),
+      this.writes.createUpload(at, path, partSize, conditions, held, ttlMs, size, stage, attrs),
     );
   }
 
@@ -254,9 +263,10 @@ export class ShareDO extends DurableObject<Env> {
     return this.change((at) => this.writes.failComplete(at, uploadId), "any");
   }
 
-  async finishUpload(uploadId: string, size: number, held: string[]) {
+  /** `etag`: the file's, when the Worker computed one from the parts; else the ShareDO makes a random one. */
+  async finishUpload(uploadId: string, size: number, held: string[], etag?: string) {
     return settled(
-      await this.change((at) => this.writes.finishUpload(at, uploadId, size, held), "any"),
+      await this.change((at) => this.writes.finishUpload(at, uploadId, size, held, etag), "any"),
     );
   }
 
@@ -334,7 +344,7 @@ export class ShareDO extends DurableObject<Env> {
   async copy(
     from: FsPath,
     to: FsPath,
-    opts: { recursive: boolean; overwrite: Overwrite },
+    opts: { recursive: boolean; overwrite: Overwrite; attrs?: string | null },
     held: string[] = [],
   ): Promise<Result<Linked>> {
     return this.waitingForJob((at) => this.changes.copy(at, from, to, opts, held));

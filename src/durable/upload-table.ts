@@ -21,6 +21,8 @@ export interface UploadTarget {
   r2UploadId: string;
   partSize: number;
   conditions: WriteConditions;
+  /** The attributes the file gets at completion, encoded (core/attributes.ts), or null. */
+  attrs: string | null;
 }
 
 interface UploadRow {
@@ -33,6 +35,7 @@ interface UploadRow {
   /** The declared file size, or null. */
   size: number | null;
   conditions: string;
+  attrs: string | null;
   completing: number;
   created_at: number;
   expires_at: number;
@@ -72,14 +75,15 @@ export class UploadTable {
       partSize: number;
       size?: number;
       conditions: WriteConditions;
+      attrs: string | null;
     },
     now: number,
     expiresAt: number,
   ): void {
     if (u.size !== undefined) checkDeclaredSize(u.size, u.partSize);
     this.sql.exec(
-      `INSERT INTO uploads (id, path, blob_id, key, r2_upload_id, part_size, size, conditions, completing, created_at, expires_at)
-       VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 0, ?, ?)`,
+      `INSERT INTO uploads (id, path, blob_id, key, r2_upload_id, part_size, size, conditions, attrs, completing, created_at, expires_at)
+       VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, 0, ?, ?)`,
       u.id,
       u.path,
       u.blobId,
@@ -87,6 +91,7 @@ export class UploadTable {
       u.partSize,
       u.size ?? null,
       JSON.stringify(u.conditions),
+      u.attrs,
       now,
       expiresAt,
     );
@@ -117,6 +122,7 @@ export class UploadTable {
       r2UploadId: row.r2_upload_id,
       partSize: row.part_size,
       conditions: JSON.parse(row.conditions) as WriteConditions,
+      attrs: row.attrs,
     };
   }
 

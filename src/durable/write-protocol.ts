@@ -9,6 +9,11 @@ import type { ShareLifecycle } from "./share-lifecycle";
 import type { At, Live, ShareRow, ShareState } from "./share-state";
 import type { UploadPart, UploadStatus, UploadTarget } from "./upload-table";
 
+/**
+ * The ETag of a file whose bytes no one hashed in one piece (a multipart
+ * upload, unless its completion passes one): random, so it is still strong.
+ * Files written in one piece get the MD5 of their bytes from the Worker.
+ */
 const newEtag = () => `"${randomId()}"`;
 
 /** A committed write: the file's entry, whether it is new, and the version it made. */
@@ -45,6 +50,8 @@ export class WriteProtocol {
    * A small file: bytes and metadata commit together, no R2 involved —
    * unless the share's SQLite nears its storage budget: then nothing is
    * written and the answer says to store the bytes in R2 like a large file.
+   * `etag` is the one the Worker computed (the MD5 of `data`); `attrs` the
+   * file's encoded attributes, checked by the Worker.
    */
   writeInline(
     { now }: Live,
@@ -52,10 +59,12 @@ export class WriteProtocol {
     data: ArrayBuffer,
     conditions: WriteConditions,
     held: readonly string[],
+    etag: string,
+    attrs: string | null,
   ): Written | { spill: true } {
     if (data.byteLength > 0 && !this.s.tree.inlineAllowed()) return { spill: true };
     this.admitCommit(now, path, conditions, held);
-    const version = { size: data.byteLength, etag: newEtag(), blobId: null, data };
+    const version = { size: data.byteLength, etag, blobId: null, data, attrs };
     const created = this.s.tree.putFile(path, version, now, this.s.graceUntil(now));
     return { entry: this.s.tree.entry(path), created, version: this.s.nodes.version() };
   }
@@ -78,6 +87,7 @@ export class WriteProtocol {
   /**
    * Step 2: the blob is durable in R2; swap the path's pointer to it in one
    * transaction, checking the write's conditions against the state now.
+   * `etag` comes from the Worker, which saw the bytes (the DO never does).
    */
   commit(
     { now, share }: Live,
@@ -86,12 +96,14 @@ export class WriteProtocol {
     size: number,
     conditions: WriteConditions,
     held: readonly string[],
+    etag: string,
+    attrs: string | null,
   ): Written {
     this.admitCommit(now, path, conditions, held);
     if (!this.s.ledger.claim(blobId, share.id)) {
       throw new FsError("ENOENT", "the write's reservation expired or its share was deleted", path);
     }
-    const version = { size, etag: newEtag(), blobId, data: null };
+    const version = { size, etag, blobId, data: null, attrs };
     const created = this.s.tree.putFile(path, version, now, this.s.graceUntil(now));
     return { entry: this.s.tree.entry(path), created, version: this.s.nodes.version() };
   }
@@ -112,6 +124,7 @@ export class WriteProtocol {
     ttlMs: number,
     size?: number,
     stage = false,
+    attrs: string | null = null,
   ): { uploadId: string; key: string; partSize: number; expiresAt: number } {
     if (size !== undefined) checkDeclaredSize(size, partSize);
     // A staged upload lands where the batch commit's op says, judged then;
@@ -123,8 +136,8 @@ export class WriteProtocol {
     const uploadId = randomId();
     this.s.uploads.create(
       size === undefined
-        ? { id: uploadId, path, blobId, key, partSize, conditions }
-        : { id: uploadId, path, blobId, key, partSize, size, conditions },
+        ? { id: uploadId, path, blobId, key, partSize, conditions, attrs }
+        : { id: uploadId, path, blobId, key, partSize, size, conditions, attrs },
       at.now,
       expiresAt,
     );
@@ -207,13 +220,15 @@ export class WriteProtocol {
    * Step 2: R2 holds the whole object; commit it like a PUT. If the commit
    * is refused (a condition or lease, judged now), the upload is over and
    * its object is reclaimed; the refusal is returned all the same, so that
-   * ending commits.
+   * ending commits. `etag` is the file's, when the Worker computed one
+   * (from the parts it stitched); else a random one.
    */
   finishUpload(
     { now }: At,
     uploadId: string,
     size: number,
     held: readonly string[],
+    etag?: string,
   ): Result<Written | Staged> {
     const row = this.s.uploads.row(uploadId, now);
     const target = this.s.uploads.target(row);
@@ -230,6 +245,8 @@ export class WriteProtocol {
         size,
         target.conditions,
         held,
+        etag ?? newEtag(),
+        target.attrs,
       ),
     );
     if (!committed.ok) this.s.ledger.abandon(target.blobId, now);

@@ -201,6 +201,80 @@ describe("MountBackend within a subrequest budget", () => {
   });
 });
 
+/** What a bucket keeps besides the bytes: Content-Type and x-amz-meta-*, as S3 has them. */
+describe("MountBackend file attributes", () => {
+  const p = (s: string) => s as FsPath;
+  const body = (text: string) => {
+    const bytes = new TextEncoder().encode(text);
+    return { stream: new Blob([bytes]).stream(), length: bytes.byteLength };
+  };
+
+  it("a write stores them on the object; stat and read return them", async () => {
+    const store = new MemoryObjectStore();
+    const backend = new MountBackend(MOUNT, store, new SubrequestBudget(PAID));
+    const attributes = { contentType: "text/csv", metadata: { Owner: "alice" } };
+    const written = await backend.write(p("/mnt/r.csv"), body("a,b"), {}, attributes);
+    expect(written.entry).toMatchObject({ contentType: "text/csv", metadata: { owner: "alice" } });
+    expect(await store.head("team/r.csv")).toMatchObject({
+      contentType: "text/csv",
+      metadata: { owner: "alice" },
+    });
+    expect(await backend.stat(p("/mnt/r.csv"))).toMatchObject({
+      contentType: "text/csv",
+      metadata: { owner: "alice" },
+    });
+    const read = await backend.read(p("/mnt/r.csv"), { headOnly: true });
+    expect(read.entry).toMatchObject({ contentType: "text/csv", metadata: { owner: "alice" } });
+    // Without attributes S3 labels the object binary/octet-stream: that is no type.
+    await backend.write(p("/mnt/plain.json"), body("{}"), {});
+    const plain = await backend.stat(p("/mnt/plain.json"));
+    expect(plain.contentType).toBeUndefined();
+    expect(plain.metadata).toBeUndefined();
+  });
+
+  it("a copy keeps the source's attributes, or replaces them when given (onto itself too)", async () => {
+    const store = new MemoryObjectStore();
+    const backend = new MountBackend(MOUNT, store, new SubrequestBudget(PAID));
+    await backend.write(
+      p("/mnt/a"),
+      body("x"),
+      {},
+      { contentType: "text/x-a", metadata: { k: "1" } },
+    );
+    await backend.copy(p("/mnt/a"), p("/mnt/kept"), { overwrite: false, recursive: false });
+    expect(await backend.stat(p("/mnt/kept"))).toMatchObject({
+      contentType: "text/x-a",
+      metadata: { k: "1" },
+    });
+    const replaced = await backend.copy(p("/mnt/a"), p("/mnt/new"), {
+      overwrite: false,
+      recursive: false,
+      attributes: { metadata: { k: "2" } },
+    });
+    expect(replaced.entry.metadata).toEqual({ k: "2" });
+    const stat = await backend.stat(p("/mnt/new"));
+    expect(stat.metadata).toEqual({ k: "2" });
+    expect(stat.contentType).toBeUndefined();
+    await backend.copy(p("/mnt/a"), p("/mnt/a"), {
+      overwrite: false,
+      recursive: false,
+      attributes: { contentType: "text/x-b" },
+    });
+    expect(await backend.stat(p("/mnt/a"))).toMatchObject({ contentType: "text/x-b", size: 1 });
+  });
+
+  it("refuses attributes over S3's 2 KiB before anything is stored", async () => {
+    const store = new MemoryObjectStore();
+    const backend = new MountBackend(MOUNT, store, new SubrequestBudget(PAID));
+    const e = await backend
+      .write(p("/mnt/big-meta"), body("x"), {}, { metadata: { k: "v".repeat(2048) } })
+      .catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(FsError);
+    expect((e as FsError).code).toBe("ETOOLARGE");
+    expect(store.keys()).toEqual([]);
+  });
+});
+
 /** A bucket edgefs cannot reach, as Node's fetch reports it: "fetch failed" with the system's code. */
 describe("MountBackend when the bucket cannot be reached", () => {
   const p = (s: string) => s as FsPath;
