@@ -2,6 +2,7 @@ import type {
   Backend,
   BackendFeatures,
   Committed,
+  ListedUpload,
   ListQuery,
   Moved,
   Overwrite,
@@ -727,7 +728,7 @@ export class MountBackend implements Backend {
 
   createUpload(
     _path: FsPath,
-    _options: { partSize: number; conditions: WriteConditions; size?: number },
+    _options: { partSize?: number; conditions: WriteConditions; size?: number },
   ): Promise<UploadInfo> {
     this.unsupported("the multipart upload API");
   }
@@ -741,6 +742,9 @@ export class MountBackend implements Backend {
     this.unsupported("the multipart upload API");
   }
   abortUpload(): Promise<void> {
+    this.unsupported("the multipart upload API");
+  }
+  listUploads(): Promise<{ uploads: ListedUpload[] }> {
     this.unsupported("the multipart upload API");
   }
 }

@@ -42,6 +42,12 @@ export class FsError extends Error {
     readonly path?: string,
     /** Extra response headers (e.g. Content-Range on 416); not sent over RPC. */
     readonly headers?: Record<string, string>,
+    /**
+     * a front-end's finer name for this failure (an S3 error code such as
+     * SignatureDoesNotMatch); front-ends with their own error vocabulary
+     * render it; not sent over RPC
+     */
+    readonly reason?: string,
   ) {
     super(message);
   }
