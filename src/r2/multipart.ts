@@ -46,6 +46,9 @@ export async function putPart(
   }
   const digest = new crypto.DigestStream("MD5");
   const hashing = digest.getWriter();
+  // A body that breaks off aborts the hashing; the put reports that failure, not these.
+  digest.digest.catch(() => undefined);
+  hashing.closed.catch(() => undefined);
   const tap = new TransformStream<Uint8Array, Uint8Array>({
     async transform(chunk, controller) {
       // Hashed before it moves on: what R2 does with the chunk cannot touch the digest.
