@@ -383,11 +383,12 @@ export class ShareBackend implements Backend {
     return this.share.uploadStatus(uploadId);
   }
 
-  listUploads(query: {
+  async listUploads(query: {
     prefix: string;
     after?: { path: string; uploadId?: string };
     limit: number;
   }): Promise<{ uploads: ListedUpload[]; next?: { path: string; uploadId: string } }> {
+    this.subrequests.take(1, "a listing of uploads");
     return this.share.listUploads(query);
   }
 

@@ -9,6 +9,7 @@ import type { FsPath } from "../../src/core/paths";
 import {
   api,
   bytesOf,
+  chunkedBody,
   expectError,
   json,
   mountUnreachableBucket,
@@ -417,5 +418,33 @@ describe("the native uploads API keeps its rules", () => {
     const done = await api("POST", `/v1/shares/${s}/uploads/${u.uploadId}/complete`);
     expect(done.status).toBe(201);
     expect((await json<{ etag: string }>(done)).etag).toBe(await s3MultipartEtag([one, two]));
+  });
+
+  it("a large PUT without Content-Length is stored in parts and gets the multipart ETag too", async () => {
+    const s = await newShare("s3native");
+    const body = bytesOf(200_000, 63);
+    const res = await put(s, "/chunked.bin", chunkedBody(body));
+    expect(res.status).toBe(201);
+    expect((await json<{ etag: string }>(res)).etag).toBe(await s3MultipartEtag([body]));
+  });
+
+  it("a client-picked upload may declare its size: completion checks the parts add up", {
+    timeout: 60_000,
+  }, async () => {
+    const s = await newShare("s3native");
+    const b = await storage(s);
+    const u = await b.createUpload(p("/sized.bin"), { conditions: {}, size: PART + 5 });
+    expect(u).toMatchObject({ size: PART + 5 });
+    expect(u.partSize).toBeUndefined();
+    const p1 = await b.uploadPart(u.uploadId, 1, bytesOf(PART, 71), PART);
+    const short = await failure(b.completeUpload(u.uploadId, [{ partNumber: 1, etag: p1.etag }]));
+    expect(short.code).toBe("EINVAL");
+    expect(short.message).toContain(`not the declared ${PART + 5}`);
+    const p2 = await b.uploadPart(u.uploadId, 2, bytesOf(5, 72), 5);
+    const done = await b.completeUpload(u.uploadId, [
+      { partNumber: 1, etag: p1.etag },
+      { partNumber: 2, etag: p2.etag },
+    ]);
+    expect(done.entry.size).toBe(PART + 5);
   });
 });
