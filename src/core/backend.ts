@@ -214,7 +214,8 @@ export interface Backend {
    * "InvalidPart" for a part never uploaded or whose ETag (quoted or not)
    * is not its current one.
    *
-   * Either way, on an upload without a partSize the parts used must be what
+   * With a partSize, every part used but the last is that size (EINVAL;
+   * with `parts`, reason "InvalidPart"). Without one, the parts used must be what
    * R2 stores — all the same size, at least MIN_PART_SIZE (5 MiB), but the
    * last, which is no bigger: EINVAL with `reason` "EntityTooSmall" for a
    * smaller part that is not the last, "InvalidPart" for unequal ones.
@@ -229,7 +230,8 @@ export interface Backend {
    * Open uploads (not completed, aborted or expired) whose key — the path
    * without its leading "/", as S3 names objects — starts with `prefix`,
    * ordered by key, then upload id; staged uploads (batch commits) are not
-   * listed. At most `limit` of them; `next`, when more follow, is the
+   * listed. Each upload's `path` is its share path ("/a/b"); `after` and
+   * `next` speak keys ("a/b"). At most `limit` of them; `next`, when more follow, is the
    * `after` of the next page. `after` is a key and optionally an upload id
    * (S3's key-marker and upload-id-marker): the page starts after that
    * upload, or after every upload of that key when `uploadId` is absent.
