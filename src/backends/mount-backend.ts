@@ -3,10 +3,11 @@ import type {
   Backend,
   BackendFeatures,
   Committed,
+  FileAttributes,
   KeyItem,
   KeyPage,
   KeyQuery,
-  FileAttributes,
+  ListedUpload,
   ListQuery,
   Moved,
   Overwrite,
@@ -843,7 +844,7 @@ export class MountBackend implements Backend {
 
   createUpload(
     _path: FsPath,
-    _options: { partSize: number; conditions: WriteConditions; size?: number },
+    _options: { partSize?: number; conditions: WriteConditions; size?: number },
   ): Promise<UploadInfo> {
     this.unsupported("the multipart upload API");
   }
@@ -857,6 +858,9 @@ export class MountBackend implements Backend {
     this.unsupported("the multipart upload API");
   }
   abortUpload(): Promise<void> {
+    this.unsupported("the multipart upload API");
+  }
+  listUploads(): Promise<{ uploads: ListedUpload[] }> {
     this.unsupported("the multipart upload API");
   }
 }

@@ -4,9 +4,10 @@ import type {
   Backend,
   BackendFeatures,
   Committed,
+  FileAttributes,
   KeyPage,
   KeyQuery,
-  FileAttributes,
+  ListedUpload,
   ListQuery,
   Moved,
   Overwrite,
@@ -22,7 +23,7 @@ import type {
   WriteResult,
 } from "../core/backend";
 import type { SubrequestBudget } from "../core/budget";
-import { invalid, notFound } from "../core/errors";
+import { FsError, invalid, notFound } from "../core/errors";
 import type { LeaseOps } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import { evaluateReadConditions, type WriteConditions } from "../core/preconditions";
@@ -35,7 +36,7 @@ import type { ShareApi } from "../durable/share-client";
 import type { ShareDO } from "../durable/share-do";
 import type { Staged } from "../durable/write-protocol";
 import { getBlob, md5Etag, putKnownLength } from "../r2/blob-store";
-import { completeMultipart, putPart, startMultipart } from "../r2/multipart";
+import { completeMultipart, multipartEtag, putPart, startMultipart } from "../r2/multipart";
 import { type BatchRequestOp, commitBatch } from "./share-batch";
 import { commitTar, type TarLimits, type TarResult } from "./share-tar";
 
@@ -344,7 +345,7 @@ export class ShareBackend implements Backend {
   async createUpload(
     path: FsPath,
     options: {
-      partSize: number;
+      partSize?: number;
       conditions: WriteConditions;
       size?: number;
       attributes?: FileAttributes;
@@ -385,14 +386,13 @@ export class ShareBackend implements Backend {
       }
       throw e;
     }
-    const info: UploadInfo = {
+    return {
       uploadId: created.uploadId,
       path,
-      partSize: created.partSize,
+      ...(created.partSize === undefined ? {} : { partSize: created.partSize }),
+      ...(options.size === undefined ? {} : { size: options.size }),
       expiresAt: created.expiresAt,
     };
-    if (options.size !== undefined) info.size = options.size;
-    return info;
   }
 
   async uploadPart(
@@ -402,14 +402,29 @@ export class ShareBackend implements Backend {
     length: number,
   ): Promise<UploadPart> {
     const target = await this.share.partTarget(uploadId, n, length);
-    const etag = await putPart(this.bucket, target.key, target.r2UploadId, n, body, length);
-    const part = { partNumber: n, size: length, etag };
-    await this.share.recordPart(uploadId, part);
-    return part;
+    const { r2Etag, md5 } = await putPart(
+      this.bucket,
+      target.key,
+      target.r2UploadId,
+      n,
+      body,
+      length,
+    );
+    await this.share.recordPart(uploadId, { partNumber: n, size: length, r2Etag, md5 });
+    return { partNumber: n, size: length, etag: `"${md5}"` };
   }
 
   uploadStatus(uploadId: string): Promise<UploadStatus> {
     return this.share.uploadStatus(uploadId);
+  }
+
+  async listUploads(query: {
+    prefix: string;
+    after?: { path: string; uploadId?: string };
+    limit: number;
+  }): Promise<{ uploads: ListedUpload[]; next?: { path: string; uploadId: string } }> {
+    this.subrequests.take(1, "a listing of uploads");
+    return this.share.listUploads(query);
   }
 
   /**
@@ -424,28 +439,51 @@ export class ShareBackend implements Backend {
     return { ...info, staged: true };
   }
 
-  /** `etag`: the file's ETag, when the caller computed one (see completeOrStage). */
-  async completeUpload(uploadId: string, etag?: string): Promise<WriteResult> {
-    const done = await this.completeOrStage(uploadId, etag);
+  async completeUpload(
+    uploadId: string,
+    parts?: { partNumber: number; etag: string }[],
+  ): Promise<WriteResult> {
+    const done = await this.completeOrStage(uploadId, parts);
     if ("staged" in done) {
       throw invalid(`upload ${uploadId} is staged: a batch commit's put op commits it`);
     }
     return done;
   }
 
-  /** Completes an upload: commits it like a PUT, or, for a staged one, only stitches its parts. */
   /**
-   * `etag`, when given, becomes the file's ETag (e.g. S3's MD5 of the
-   * parts' MD5s, "…-N"); without one the ShareDO gives it a random one.
+   * Completes an upload: commits it like a PUT, or, for a staged one, only
+   * stitches its parts. R2 is given only the parts used, so parts left out
+   * (S3's completion names them) go with the upload.
    */
-  async completeOrStage(uploadId: string, etag?: string): Promise<WriteResult | Staged> {
-    const { target, parts, size } = await this.share.beginComplete(uploadId, this.held);
+  async completeOrStage(
+    uploadId: string,
+    named?: { partNumber: number; etag: string }[],
+  ): Promise<WriteResult | Staged> {
+    const begun = await this.share.beginComplete(uploadId, this.held, named);
+    if ("refused" in begun) {
+      throw new FsError(
+        "EINVAL",
+        begun.refused.message,
+        undefined,
+        undefined,
+        begun.refused.reason,
+      );
+    }
+    const { target, parts, size } = begun;
     try {
-      await completeMultipart(this.bucket, target.key, target.r2UploadId, parts);
+      await completeMultipart(
+        this.bucket,
+        target.key,
+        target.r2UploadId,
+        parts.map((p) => ({ partNumber: p.partNumber, etag: p.r2Etag })),
+      );
     } catch (e) {
       await this.share.failComplete(uploadId).catch(() => undefined);
       throw e;
     }
+    // Parts stored before edgefs kept MD5s leave the file a fresh ETag instead.
+    const md5s = parts.map((p) => p.md5);
+    const etag = md5s.every((m): m is string => m !== null) ? await multipartEtag(md5s) : undefined;
     return this.share.finishUpload(uploadId, size, this.held, etag);
   }
 

@@ -66,6 +66,7 @@ class SnapshotBackend implements Backend {
   uploadStatus = () => this.refuse();
   completeUpload = () => this.refuse();
   abortUpload = () => this.refuse();
+  listUploads = () => this.refuse();
 }
 
 export function readOnly(at: ReadAt): FsError {

@@ -19,7 +19,7 @@ export interface BackendFeatures {
   deadProperties: boolean;
   /** write() honours If-Match / If-None-Match. Without: a write that carries one throws ENOTSUP. */
   conditionalWrites: boolean;
-  /** The upload API (createUpload … abortUpload). Without: each throws ENOTSUP. */
+  /** The upload API (createUpload … abortUpload, listUploads). Without: each throws ENOTSUP. */
   multipart: boolean;
   /** Reads at an older version or a snapshot: `versions` is present. Without: it is absent. */
   versions: boolean;
@@ -181,9 +181,17 @@ export interface Backend {
   /**
    * Starts a multipart upload of a file too big for one request. The same
    * checks as write() fail fast here and are repeated at completion.
-   * `size`, when given, is the file's size: every part must then be the
-   * size it implies, and completion needs them all (core/uploads.ts);
-   * ETOOLARGE over R2's object limit, EINVAL when it needs more than
+   *
+   * With `partSize` (the native API), the server fixed the parts' size:
+   * every part but the last must be exactly that when it arrives. Without
+   * it (S3), the client picks: parts of any size up to MAX_PART_SIZE are
+   * taken as they come, and only completion judges their shape
+   * (completeUpload).
+   *
+   * `size`, when given, is the file's size: with a partSize every part must
+   * then be the size it implies, and completion needs them all
+   * (core/uploads.ts); without one, completion checks the parts add up to
+   * it. ETOOLARGE over R2's object limit, EINVAL when it needs more than
    * 10,000 parts of partSize. ENOTSUP without `features.multipart`, for
    * this and every upload method. `attributes` are checked now, kept with
    * the upload and given to the file at completion.
@@ -191,7 +199,7 @@ export interface Backend {
   createUpload(
     path: FsPath,
     options: {
-      partSize: number;
+      partSize?: number;
       conditions: WriteConditions;
       size?: number;
       attributes?: FileAttributes;
@@ -199,12 +207,20 @@ export interface Backend {
   ): Promise<UploadInfo>;
 
   /**
-   * Stores part `n` (1-based). Every part but the last is exactly partSize
-   * bytes (EINVAL naming the size otherwise, or for a number outside 1 to
-   * 10,000, or during completion); with a declared size, the last part is
-   * exactly the rest and no part lies past it (EINVAL naming the numbers).
-   * Re-sending a part replaces it. ENOENT for
-   * an unknown, finished, aborted or expired upload.
+   * Stores part `n` (1-based), replacing a part sent before with the same
+   * number. EINVAL for a number outside 1 to 10,000, or during completion.
+   * With a partSize, every part but the last is exactly partSize bytes
+   * (EINVAL naming the size otherwise); with a declared size, the last part
+   * is exactly the rest and no part lies past it (EINVAL naming the
+   * numbers). Without a partSize, any size up to MAX_PART_SIZE is taken,
+   * in any order, small ones too. ENOENT for an unknown, finished, aborted
+   * or expired upload.
+   *
+   * `body` is `length` bytes: a request body, bytes in memory, or any
+   * stream of exactly that many bytes — e.g. the body of a ranged read()
+   * of another file (S3's UploadPartCopy). A body shorter or longer than
+   * `length` is EINVAL and stores nothing. The answer's `etag` is the
+   * quoted MD5 hex of the part's bytes, as S3 gives it.
    */
   uploadPart(
     uploadId: string,
@@ -217,13 +233,49 @@ export interface Backend {
   uploadStatus(uploadId: string): Promise<UploadStatus>;
 
   /**
-   * Commits the upload atomically, like write() (and with its codes).
-   * EINVAL if a part is missing, the parts do not tile the file, they do
-   * not add up to the declared size, or it is already being completed (the
-   * upload then stays open, to finish or abort); conditions and leases are
-   * judged now.
+   * Commits the upload atomically, like write() (and with its codes);
+   * conditions and leases are judged now. The file's ETag is S3's
+   * multipart ETag: the MD5 hex of the parts' binary MD5s, a dash and the
+   * number of parts (`"…-3"`).
+   *
+   * Without `parts`, every part is used: EINVAL if one is missing from 1
+   * to the last, the parts do not tile the file, they do not add up to the
+   * declared size, or it is already being completed (the upload then stays
+   * open, to finish or abort).
+   *
+   * With `parts` (S3's CompleteMultipartUpload), exactly those are used, in
+   * that order, and the others are discarded. EINVAL with `reason`:
+   * "InvalidPartOrder" unless the numbers are strictly ascending;
+   * "InvalidPart" for a part never uploaded or whose ETag (quoted or not)
+   * is not its current one.
+   *
+   * With a partSize, every part used but the last is that size (EINVAL;
+   * with `parts`, reason "InvalidPart"). Without one, the parts used must be what
+   * R2 stores — all the same size, at least MIN_PART_SIZE (5 MiB), but the
+   * last, which is no bigger: EINVAL with `reason` "EntityTooSmall" for a
+   * smaller part that is not the last, "InvalidPart" for unequal ones.
+   * Nothing is committed on any of these, and the upload stays open.
    */
-  completeUpload(uploadId: string): Promise<WriteResult>;
+  completeUpload(
+    uploadId: string,
+    parts?: { partNumber: number; etag: string }[],
+  ): Promise<WriteResult>;
+
+  /**
+   * Open uploads (not completed, aborted or expired) whose key — the path
+   * without its leading "/", as S3 names objects — starts with `prefix`,
+   * ordered by key, then upload id; staged uploads (batch commits) are not
+   * listed. Each upload's `path` is its share path ("/a/b"); `after` and
+   * `next` speak keys ("a/b"). At most `limit` of them; `next`, when more follow, is the
+   * `after` of the next page. `after` is a key and optionally an upload id
+   * (S3's key-marker and upload-id-marker): the page starts after that
+   * upload, or after every upload of that key when `uploadId` is absent.
+   */
+  listUploads(query: {
+    prefix: string;
+    after?: { path: string; uploadId?: string };
+    limit: number;
+  }): Promise<{ uploads: ListedUpload[]; next?: { path: string; uploadId: string } }>;
 
   /** Abandons the upload and everything it stored. ENOENT as for uploadPart. */
   abortUpload(uploadId: string): Promise<void>;
@@ -240,7 +292,8 @@ export type Overwrite = boolean | "any";
 export interface UploadInfo {
   uploadId: string;
   path: string;
-  partSize: number;
+  /** Every part's size but the last's; absent when the client picks part sizes (S3). */
+  partSize?: number;
   /** The file's size as declared on create; absent when none was. */
   size?: number;
   expiresAt: number;
@@ -249,11 +302,16 @@ export interface UploadInfo {
 export interface UploadPart {
   partNumber: number;
   size: number;
+  /** The quoted MD5 hex of the part's bytes (S3's part ETag). */
   etag: string;
 }
 
-export interface UploadStatus extends UploadInfo {
+/** An open upload, as listUploads answers. */
+export interface ListedUpload extends UploadInfo {
   createdAt: number;
+}
+
+export interface UploadStatus extends ListedUpload {
   /** Bytes received so far, in all parts. */
   received: number;
   parts: UploadPart[];

@@ -22,7 +22,8 @@
  *          rows are reclaimed (the client vanished mid-upload).
  * gc       R2 keys (and unfinished multipart uploads) to delete once due.
  * leases   path leases (advisory locks); see lease-table.ts.
- * uploads, upload_parts  multipart uploads in progress; see upload-table.ts.
+ * uploads, upload_parts  multipart uploads in progress; see upload-table.ts
+ *          (part_size 0: the client picks part sizes, as S3 clients do).
  * mounts   buckets mounted at paths of the share; see mount-table.ts.
  * node_properties  WebDAV dead properties of nodes; see property-table.ts.
  * nodes.attrs, uploads.attrs  a file's Content-Type and user metadata (JSON).
@@ -237,6 +238,12 @@ export const MIGRATIONS: string[] = [
   // its file gets at completion. Existing files have none.
   `ALTER TABLE nodes ADD COLUMN attrs TEXT;
    ALTER TABLE uploads ADD COLUMN attrs TEXT;`,
+  // S3 multipart (upload-table.ts): a part's MD5 (hex; its ETag to clients,
+  // the makings of the file's multipart ETag) beside R2's own part ETag,
+  // which R2's complete needs; null for parts stored before. Uploads whose
+  // client picks part sizes have part_size 0. Open uploads list by path.
+  `ALTER TABLE upload_parts ADD COLUMN md5 TEXT;
+   CREATE INDEX uploads_by_path ON uploads (path, id);`,
 ];
 
 export function migrate(sql: SqlStorage): void {

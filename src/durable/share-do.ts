@@ -5,6 +5,7 @@ import type { LeaseRequest } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import type { PropertyChange } from "../core/properties";
+import type { NamedPart } from "../core/uploads";
 import { AlarmSchedule } from "./alarm";
 import { BatchCommit, type BatchOp, type BatchOptions } from "./batch-commit";
 import type { CopyOutcome } from "./file-tree";
@@ -18,7 +19,7 @@ import { type At, type Live, ShareState } from "./share-state";
 import { TreeChanges } from "./tree-changes";
 import { type Linked, TreeJobs } from "./tree-jobs";
 import { type SeedRequest, seedFiles } from "./tree-seed";
-import type { UploadPart } from "./upload-table";
+import type { ReceivedPart } from "./upload-table";
 import { WriteProtocol } from "./write-protocol";
 
 export type { Ephemeral } from "./share-lifecycle";
@@ -226,7 +227,7 @@ export class ShareDO extends DurableObject<Env> {
 
   async createUpload(
     path: FsPath,
-    partSize: number,
+    partSize: number | undefined,
     conditions: WriteConditions,
     held: string[],
     ttlMs: number,
@@ -247,7 +248,7 @@ export class ShareDO extends DurableObject<Env> {
     return this.read((at) => this.writes.partTarget(at, uploadId, n, size));
   }
 
-  async recordPart(uploadId: string, part: UploadPart) {
+  async recordPart(uploadId: string, part: ReceivedPart) {
     return this.change((at) => this.writes.recordPart(at, uploadId, part));
   }
 
@@ -255,8 +256,19 @@ export class ShareDO extends DurableObject<Env> {
     return this.read((at) => this.writes.status(at, uploadId));
   }
 
-  async beginComplete(uploadId: string, held: string[]) {
-    return settled(await this.change((at) => this.writes.beginComplete(at, uploadId, held), "any"));
+  /** Open uploads by key (Backend.listUploads). */
+  async listUploads(query: {
+    prefix: string;
+    after?: { path: string; uploadId?: string };
+    limit: number;
+  }) {
+    return this.read(({ now }) => this.state.uploads.list(query, now));
+  }
+
+  async beginComplete(uploadId: string, held: string[], named?: NamedPart[]) {
+    return settled(
+      await this.change((at) => this.writes.beginComplete(at, uploadId, held, named), "any"),
+    );
   }
 
   async failComplete(uploadId: string) {

@@ -3,11 +3,11 @@ import { randomId } from "../core/ids";
 import { ancestorsOf, type FsPath, ROOT } from "../core/paths";
 import { checkWriteConditions, type WriteConditions } from "../core/preconditions";
 import type { FileEntry } from "../core/types";
-import { checkDeclaredSize } from "../core/uploads";
+import { checkDeclaredSize, MAX_PART_SIZE, type NamedPart } from "../core/uploads";
 import { guardSync, type Result } from "./rpc";
 import type { ShareLifecycle } from "./share-lifecycle";
 import type { At, Live, ShareRow, ShareState } from "./share-state";
-import type { UploadPart, UploadStatus, UploadTarget } from "./upload-table";
+import type { ReceivedPart, StoredPart, UploadStatus, UploadTarget } from "./upload-table";
 
 /**
  * The ETag of a file whose bytes no one hashed in one piece (a multipart
@@ -25,6 +25,15 @@ export interface Staged {
   staged: true;
   size: number;
   expiresAt: number;
+}
+
+/**
+ * A completion the parts' shape refuses, with S3's name for it: an answer
+ * rather than an error, because RPC carries an FsError without its
+ * `reason`; the Worker throws it as EINVAL with the reason.
+ */
+export interface Refused {
+  refused: { message: string; reason: string };
 }
 
 /**
@@ -118,15 +127,16 @@ export class WriteProtocol {
   createUpload(
     at: Live,
     path: FsPath,
-    partSize: number,
+    partSize: number | undefined,
     conditions: WriteConditions,
     held: readonly string[],
     ttlMs: number,
     size?: number,
     stage = false,
     attrs: string | null = null,
-  ): { uploadId: string; key: string; partSize: number; expiresAt: number } {
-    if (size !== undefined) checkDeclaredSize(size, partSize);
+  ): { uploadId: string; key: string; partSize?: number; expiresAt: number } {
+    // Without a partSize, only the object limit applies to a declared size.
+    if (size !== undefined) checkDeclaredSize(size, partSize ?? MAX_PART_SIZE);
     // A staged upload lands where the batch commit's op says, judged then;
     // only a bucket mount is refused now (its bytes could never land there).
     if (stage) this.s.mounts.refuseChange(path, false);
@@ -135,14 +145,21 @@ export class WriteProtocol {
     const { blobId, key } = this.reserveBlob(at.share, expiresAt);
     const uploadId = randomId();
     this.s.uploads.create(
-      size === undefined
-        ? { id: uploadId, path, blobId, key, partSize, conditions, attrs }
-        : { id: uploadId, path, blobId, key, partSize, size, conditions, attrs },
+      {
+        id: uploadId,
+        path,
+        blobId,
+        key,
+        conditions,
+        attrs,
+        ...(partSize === undefined ? {} : { partSize }),
+        ...(size === undefined ? {} : { size }),
+      },
       at.now,
       expiresAt,
     );
     if (stage) this.s.uploads.stage(uploadId);
-    return { uploadId, key, partSize, expiresAt };
+    return { uploadId, key, ...(partSize === undefined ? {} : { partSize }), expiresAt };
   }
 
   /** Records R2's id for the upload, so parts can go to it and GC can abort it. */
@@ -158,7 +175,7 @@ export class WriteProtocol {
     return this.s.uploads.target(row);
   }
 
-  recordPart({ now }: Live, uploadId: string, part: UploadPart): void {
+  recordPart({ now }: Live, uploadId: string, part: ReceivedPart): void {
     this.s.uploads.recordPart(this.s.uploads.row(uploadId, now), part);
   }
 
@@ -171,13 +188,16 @@ export class WriteProtocol {
    * still be allowed. Marks the upload as completing, so no part can change
    * while R2 stitches them. A failed condition ends the upload, as a failed
    * conditional PUT discards its body; a lease (temporary) leaves it open.
-   * A refusal is returned, not thrown, so that ending commits.
+   * A refusal is returned, not thrown, so that ending commits. `named`
+   * (S3) picks the parts to use (UploadTable.completion); a shape R2 could
+   * not store is answered as Refused, and changes nothing.
    */
   beginComplete(
     { now }: At,
     uploadId: string,
     held: readonly string[],
-  ): Result<{ target: UploadTarget; parts: UploadPart[]; size: number }> {
+    named?: readonly NamedPart[],
+  ): Result<{ target: UploadTarget; parts: StoredPart[]; size: number } | Refused> {
     const row = this.s.uploads.row(uploadId, now);
     const staging = this.s.uploads.staging(uploadId);
     if (staging && staging.size !== null) {
@@ -205,7 +225,16 @@ export class WriteProtocol {
       }
       return checked;
     }
-    const { parts, size } = this.s.uploads.tiling(row);
+    let chosen: { parts: StoredPart[]; size: number };
+    try {
+      chosen = this.s.uploads.completion(row, named);
+    } catch (e) {
+      if (e instanceof FsError && e.reason !== undefined) {
+        return { ok: true, value: { refused: { message: e.message, reason: e.reason } } };
+      }
+      throw e;
+    }
+    const { parts, size } = chosen;
     if (parts.length === 0) throw new FsError("EINVAL", "the upload has no parts");
     this.s.uploads.setCompleting(uploadId, true);
     return { ok: true, value: { target, parts, size } };
@@ -228,6 +257,7 @@ export class WriteProtocol {
     uploadId: string,
     size: number,
     held: readonly string[],
+    /** The file's ETag, from the parts' MD5s (the Worker computes it); absent: a fresh one. */
     etag?: string,
   ): Result<Written | Staged> {
     const row = this.s.uploads.row(uploadId, now);

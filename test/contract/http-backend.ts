@@ -3,6 +3,7 @@ import type {
   Backend,
   BackendFeatures,
   Committed,
+  ListedUpload,
   ListQuery,
   Moved,
   Overwrite,
@@ -237,5 +238,10 @@ export class HttpBackend implements Backend {
 
   async abortUpload(id: string): Promise<void> {
     await ok(await request("DELETE", this.uploads(`/${id}`)));
+  }
+
+  /** The native API lists no uploads (S3's ListMultipartUploads is the Backend's only caller). */
+  async listUploads(): Promise<{ uploads: ListedUpload[] }> {
+    throw new FsError("ENOTSUP", "the native API has no listing of uploads");
   }
 }

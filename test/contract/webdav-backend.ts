@@ -2,6 +2,7 @@ import type {
   Backend,
   BackendFeatures,
   Committed,
+  ListedUpload,
   ListQuery,
   Moved,
   Overwrite,
@@ -244,6 +245,9 @@ export class WebDavBackend implements Backend {
     this.unsupported();
   }
   async abortUpload(): Promise<void> {
+    this.unsupported();
+  }
+  async listUploads(): Promise<{ uploads: ListedUpload[] }> {
     this.unsupported();
   }
 }
