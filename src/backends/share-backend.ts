@@ -3,6 +3,8 @@ import type {
   Backend,
   BackendFeatures,
   Committed,
+  KeyDeletions,
+  KeyTarget,
   ListQuery,
   Moved,
   Overwrite,
@@ -18,7 +20,7 @@ import type {
   WriteResult,
 } from "../core/backend";
 import type { SubrequestBudget } from "../core/budget";
-import { invalid, notFound } from "../core/errors";
+import { FsError, invalid, notFound } from "../core/errors";
 import type { LeaseOps } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import { evaluateReadConditions, type WriteConditions } from "../core/preconditions";
@@ -311,6 +313,14 @@ export class ShareBackend implements Backend {
       this.waitUntil(this.abortUpload(upload.uploadId).catch(logLeftToExpiry));
       throw e;
     }
+  }
+
+  async deleteKeys(keys: readonly KeyTarget[]): Promise<KeyDeletions> {
+    const { results, version } = await this.share.removeKeys([...keys], this.held);
+    return {
+      version,
+      results: results.map((r) => ("error" in r ? { error: FsError.fromBody(r.error) } : r)),
+    };
   }
 
   async createUpload(

@@ -115,6 +115,11 @@ export class HttpBackend implements Backend {
     return `/v1/shares/${this.share}/${kind}${encodePath(path)}${query}`;
   }
 
+  /** S3's key deletes have no /v1 spelling; the S3 front-end's tests cover them (test/worker/s3api.test.ts). */
+  deleteKeys(): Promise<never> {
+    return Promise.reject(new FsError("ENOTSUP", "no /v1 route deletes by S3 key"));
+  }
+
   async stat(path: FsPath): Promise<FileEntry> {
     return (await (await ok(await request("GET", this.url("stat", path)))).json()) as FileEntry;
   }
