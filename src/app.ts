@@ -20,6 +20,7 @@ import { snapshots } from "./routes/snapshots";
 import { tokens } from "./routes/tokens";
 import { tree } from "./routes/tree";
 import { uploads } from "./routes/uploads";
+import { isS3Request, s3 } from "./s3api/app";
 
 /**
  * The Worker's HTTP surface. Order matters: CORS first (preflights carry no
@@ -27,11 +28,19 @@ import { uploads } from "./routes/uploads";
  * /v1, then the resources, each route naming the permission it needs. The
  * WebDAV front-end (/dav, src/dav/app.ts) authenticates its own way (Basic
  * or Bearer), renders its own errors, and serves the same Backends.
- * Routes are thin: they parse the request, call a Backend or a Durable
+ * The S3 front-end (src/s3api/app.ts) takes every SigV4-signed request
+ * before any of this. Routes are thin: they parse the request, call a Backend or a Durable
  * Object, and shape the response; every failure ends in the one onError.
  */
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+
+  // S3 first: a SigV4-signed request (or one for {bucket}.EDGEFS_S3_HOST) is
+  // S3's whatever its path, since a bucket may be named like any route.
+  app.use("*", async (c, next) => {
+    if (!isS3Request(c.req.raw, c.env)) return next();
+    return s3.fetch(c.req.raw, c.env, c.executionCtx);
+  });
 
   // CORS on the native API only: Hono's cors answers every OPTIONS as a
   // preflight, and WebDAV's OPTIONS must reach its route.

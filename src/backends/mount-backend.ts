@@ -4,9 +4,12 @@ import type {
   BackendFeatures,
   Committed,
   FileAttributes,
+  KeyDeletion,
+  KeyDeletions,
   KeyItem,
   KeyPage,
   KeyQuery,
+  KeyTarget,
   ListedUpload,
   ListQuery,
   Moved,
@@ -545,6 +548,46 @@ export class MountBackend implements Backend {
   async remove(path: FsPath, options: { recursive: boolean }): Promise<Committed> {
     await this.removeKeys(path, options);
     return {};
+  }
+
+  /** S3's DeleteObjects inside the mount: the bucket's own, 1,000 keys a call (directory keys are markers). */
+  async deleteKeys(keys: readonly KeyTarget[]): Promise<KeyDeletions> {
+    const results: KeyDeletion[] = [];
+    const pending = new Map<string, number[]>();
+    keys.forEach(({ path, directory }, i) => {
+      try {
+        this.writable(path);
+        if (path === this.root) {
+          results[i] = { removed: false };
+          return;
+        }
+        const key = directory ? this.prefixOf(path) : this.key(path);
+        pending.set(key, [...(pending.get(key) ?? []), i]);
+      } catch (e) {
+        if (!(e instanceof FsError)) throw e;
+        results[i] = { error: e };
+      }
+    });
+    const all = [...pending.keys()];
+    for (let start = 0; start < all.length; start += 1000) {
+      const batch = all.slice(start, start + 1000);
+      const errors = await this.call(this.root, () => this.s3.deleteMany(batch));
+      const failed = new Map(errors.map((e) => [e.key, e]));
+      for (const key of batch) {
+        const e = failed.get(key);
+        for (const i of pending.get(key) ?? []) {
+          results[i] = e
+            ? {
+                error: new FsError(
+                  "EUPSTREAM",
+                  `bucket mount ${this.root}: ${e.code} deleting ${e.key}: ${e.message}`,
+                ),
+              }
+            : { removed: true };
+        }
+      }
+    }
+    return { results };
   }
 
   private async removeKeys(path: FsPath, options: { recursive: boolean }): Promise<void> {

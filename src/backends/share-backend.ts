@@ -5,8 +5,10 @@ import type {
   BackendFeatures,
   Committed,
   FileAttributes,
+  KeyDeletions,
   KeyPage,
   KeyQuery,
+  KeyTarget,
   ListedUpload,
   ListQuery,
   Moved,
@@ -340,6 +342,14 @@ export class ShareBackend implements Backend {
       this.waitUntil(this.abortUpload(upload.uploadId).catch(logLeftToExpiry));
       throw e;
     }
+  }
+
+  async deleteKeys(keys: readonly KeyTarget[]): Promise<KeyDeletions> {
+    const { results, version } = await this.share.removeKeys([...keys], this.held);
+    return {
+      version,
+      results: results.map((r) => ("error" in r ? { error: FsError.fromBody(r.error) } : r)),
+    };
   }
 
   async createUpload(

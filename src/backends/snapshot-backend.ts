@@ -59,6 +59,7 @@ class SnapshotBackend implements Backend {
   write = () => this.refuse();
   mkdir = () => this.refuse();
   remove = () => this.refuse();
+  deleteKeys = () => this.refuse();
   move = () => this.refuse();
   copy = () => this.refuse();
   createUpload = () => this.refuse();

@@ -197,6 +197,7 @@ export function registerAdmin(program: Command, common: (c: Command) => Command)
       )
       .option("--expires-in <seconds>", "lifetime in seconds (default one day)")
       .option("--name <label>", "a label shown in listings")
+      .option("--s3", "also mint an S3 key pair (for one --scope-env); printed once, on stdout")
       .option("--json", "print JSON")
       .description("mint a token; prints it once, on stdout"),
   ).action(
@@ -207,6 +208,7 @@ export function registerAdmin(program: Command, common: (c: Command) => Command)
         scopeEnv?: string[];
         expiresIn?: string;
         name?: string;
+        s3?: boolean;
       },
     ) => {
       const expiresIn = o.expiresIn === undefined ? undefined : Number(o.expiresIn);
@@ -218,16 +220,22 @@ export function registerAdmin(program: Command, common: (c: Command) => Command)
         ...(o.scopeEnv ? { envs: o.scopeEnv } : {}),
         ...(expiresIn !== undefined ? { expiresIn } : {}),
         ...(o.name ? { name: o.name } : {}),
+        ...(o.s3 ? { s3: true } : {}),
       };
-      const minted = await client(o).json<{ token: string; tokenId: string; expiresAt: number }>(
-        "POST",
-        "/v1/tokens",
-        {
-          body: JSON.stringify(body),
-        },
-      );
+      const minted = await client(o).json<{
+        token: string;
+        tokenId: string;
+        expiresAt: number;
+        s3?: { accessKeyId: string; secretAccessKey: string };
+      }>("POST", "/v1/tokens", {
+        body: JSON.stringify(body),
+      });
       if (o.json) return void console.log(JSON.stringify(minted, null, 2));
       console.log(minted.token);
+      if (minted.s3) {
+        console.log(`AWS_ACCESS_KEY_ID=${minted.s3.accessKeyId}`);
+        console.log(`AWS_SECRET_ACCESS_KEY=${minted.s3.secretAccessKey}`);
+      }
       console.error(`token ${minted.tokenId}, expires ${new Date(minted.expiresAt).toISOString()}`);
     },
   );

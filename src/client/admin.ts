@@ -109,6 +109,8 @@ export interface TokenInfo {
 /** A new token: the only time `token` is shown. */
 export interface MintedToken extends TokenInfo {
   token: string;
+  /** With `s3: true`: the S3 key pair, shown in this answer only (docs/s3.md). */
+  s3?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /** Options of Token.create(): the client's, and the new token's scope. */
@@ -123,6 +125,8 @@ export type TokenCreateOptions = ClientOptions & {
   expiresIn?: number;
   /** A label shown in listings. */
   name?: string;
+  /** Also mint an S3 key pair for the S3 API; the token must then name exactly one environment. */
+  s3?: boolean;
 };
 
 const TOKEN_CREATE_KEYS = {
@@ -132,6 +136,7 @@ const TOKEN_CREATE_KEYS = {
   envs: true,
   expiresIn: true,
   name: true,
+  s3: true,
 } as const satisfies KeysOf<TokenCreateOptions>;
 
 /**
@@ -147,7 +152,7 @@ export class Token {
 
   /** Mints a token; its secret `token` is in this answer only. */
   static async create(options: TokenCreateOptions): Promise<MintedToken> {
-    const { permissions, shares, envs, expiresIn, name, ...client } = checkOptions(
+    const { permissions, shares, envs, expiresIn, name, s3, ...client } = checkOptions(
       "Token.create",
       options,
       TOKEN_CREATE_KEYS,
@@ -171,12 +176,14 @@ export class Token {
       "whole seconds",
     );
     checkValue(what, "name", name, (v) => typeof v === "string", "a string");
+    checkValue(what, "s3", s3, (v) => typeof v === "boolean", "true or false");
     const body = {
       permissions,
       ...(shares === undefined ? {} : { shares }),
       ...(envs === undefined ? {} : { envs }),
       ...(expiresIn === undefined ? {} : { expiresIn }),
       ...(name === undefined ? {} : { name }),
+      ...(s3 === undefined ? {} : { s3 }),
     };
     return new HttpClient(client).json<MintedToken>("POST", "/v1/tokens", jsonBody(body));
   }

@@ -16,6 +16,8 @@ export interface Config {
   uploadTtlMs: number;
   revocationTtlMs: number;
   corsOrigins: string[];
+  /** EDGEFS_S3_HOST, lower-case, without a port: `{bucket}.{s3Host}` is virtual-hosted S3 ("" for none). */
+  s3Host: string;
   devRoutes: boolean;
   /** EDGEFS_MOUNT_ALLOW_HOSTS: non-public bucket endpoints an operator permits. */
   mountAllowHosts: AllowedHost[];
@@ -87,6 +89,7 @@ function parse(env: Env): Config {
       .split(",")
       .map((o) => o.trim())
       .filter((o) => o !== ""),
+    s3Host: (env.EDGEFS_S3_HOST ?? "").trim().toLowerCase().replace(/:\d+$/, ""),
     devRoutes: env.EDGEFS_DEV_ROUTES === "1",
     mountAllowHosts: parseAllowHosts(env.EDGEFS_MOUNT_ALLOW_HOSTS),
     subrequestBudget: intVar(env, "EDGEFS_SUBREQUEST_BUDGET"),

@@ -1,3 +1,4 @@
+import type { FsError } from "./errors.js";
 import type { LeaseOps } from "./leases.js";
 import type { FsPath } from "./paths.js";
 import type { WriteConditions } from "./preconditions.js";
@@ -153,6 +154,16 @@ export interface Backend {
   remove(path: FsPath, options: { recursive: boolean; dropLeases?: boolean }): Promise<Committed>;
 
   /**
+   * S3's DeleteObject(s): each key's file, or a directory's key (`dir/`)
+   * when that directory is empty; a missing key is no error, a file's key
+   * never removes a directory, and on share storage directories left empty
+   * above a removed entry go too (prefixes vanish with their last object).
+   * One change (one version) for up to 1,000 keys; a key refused (a lease,
+   * a read-only mount) is reported in its result and the others go on.
+   */
+  deleteKeys(keys: readonly KeyTarget[]): Promise<KeyDeletions>;
+
+  /**
    * Renames without copying bytes. ENOENT (source), EEXIST (target exists,
    * no overwrite), EINVAL (into itself, or the root), EISDIR / ENOTDIR /
    * ENOTEMPTY as rename(2) has them with overwrite. ENOTSUP without
@@ -279,6 +290,20 @@ export interface Backend {
 
   /** Abandons the upload and everything it stored. ENOENT as for uploadPart. */
   abortUpload(uploadId: string): Promise<void>;
+}
+
+/** One key of S3's DeleteObject(s): a file's path, or a directory's (the key `dir/`). */
+export interface KeyTarget {
+  path: FsPath;
+  directory: boolean;
+}
+
+/** What became of one key: removed or not there (`removed: false`: no error in S3), or refused. */
+export type KeyDeletion = { removed: boolean } | { error: FsError };
+
+export interface KeyDeletions extends Committed {
+  /** One per key, in the order asked. */
+  results: KeyDeletion[];
 }
 
 /**

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { configFrom } from "../config";
-import type { KeyQuery, ListQuery, Overwrite, ReadAt } from "../core/backend";
+import type { KeyQuery, KeyTarget, ListQuery, Overwrite, ReadAt } from "../core/backend";
 import type { LeaseRequest } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
@@ -9,6 +9,7 @@ import type { NamedPart } from "../core/uploads";
 import { AlarmSchedule } from "./alarm";
 import { BatchCommit, type BatchOp, type BatchOptions } from "./batch-commit";
 import type { CopyOutcome } from "./file-tree";
+import { removeKeys } from "./key-removal";
 import { MountPoints } from "./mount-points";
 import type { MountConfig } from "./mount-table";
 import { guard, guardSync, type Result } from "./rpc";
@@ -328,6 +329,14 @@ export class ShareDO extends DurableObject<Env> {
   }
 
   /** `dropLeases`: the leases on what is removed go in the same transaction. */
+  /** S3's DeleteObject(s): many keys in one change (key-removal.ts). */
+  async removeKeys(keys: KeyTarget[], held: string[] = []) {
+    return this.change((at) => ({
+      results: removeKeys(this.state, at, keys, held),
+      version: this.state.nodes.version(),
+    }));
+  }
+
   async remove(path: FsPath, recursive: boolean, held: string[] = [], dropLeases = false) {
     return this.change((at) => {
       this.changes.remove(at, path, recursive, held, dropLeases);

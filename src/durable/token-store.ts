@@ -16,6 +16,8 @@ export interface TokenInfo {
    * does not reach them).
    */
   issuer: string | null;
+  /** Minted with `"s3": true`: its S3 key pair is valid (auth/s3-keys.ts). */
+  s3?: boolean;
 }
 
 interface TokenRow {
@@ -26,6 +28,7 @@ interface TokenRow {
   expires_at: number;
   revoked_at: number | null;
   issuer: string | null;
+  s3: number | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -37,6 +40,7 @@ const toInfo = (r: TokenRow): TokenInfo => ({
   expiresAt: r.expires_at,
   revokedAt: r.revoked_at,
   issuer: r.issuer,
+  ...(r.s3 ? { s3: true } : {}),
 });
 
 /** Expired tokens are kept this long for the listing, then forgotten. */
@@ -67,17 +71,21 @@ export class TokenStore extends DurableObject<Env> {
       this.sql.exec("ALTER TABLE tokens ADD COLUMN issuer TEXT");
       this.sql.exec("CREATE INDEX tokens_by_issuer ON tokens (issuer)");
     }
+    if (!columns.some((c) => c.name === "s3")) {
+      this.sql.exec("ALTER TABLE tokens ADD COLUMN s3 INTEGER");
+    }
   }
 
   async record(info: TokenInfo): Promise<void> {
     this.sql.exec(
-      "INSERT INTO tokens (id, name, scope, created_at, expires_at, revoked_at, issuer) VALUES (?, ?, ?, ?, ?, NULL, ?)",
+      "INSERT INTO tokens (id, name, scope, created_at, expires_at, revoked_at, issuer, s3) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
       info.tokenId,
       info.name,
       JSON.stringify(info.scope),
       info.createdAt,
       info.expiresAt,
       info.issuer,
+      info.s3 ? 1 : null,
     );
     this.sql.exec("DELETE FROM tokens WHERE expires_at < ?", Date.now() - KEEP_EXPIRED_MS);
   }

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { keysFrom } from "../auth/keys";
 import { noteRevoked } from "../auth/revocations";
+import { pairFor } from "../auth/s3-keys";
 import { isWithin, PERMISSIONS, type Permission, type Scope, scopeOf } from "../auth/scope";
 import { mintToken } from "../auth/tokens";
 import { FsError, invalid } from "../core/errors";
@@ -29,6 +30,8 @@ const mintBody = z.strictObject({
   shares: z.array(nameOrAll).min(1).max(256).optional(),
   permissions: z.array(z.enum(PERMISSIONS as [Permission, ...Permission[]])).min(1),
   expiresIn: z.number().int().min(60).max(MAX_LIFETIME_SECONDS).optional(),
+  /** Also mint an S3 key pair (docs/s3.md): it belongs to exactly one environment. */
+  s3: z.boolean().optional(),
 });
 
 tokens.post("/", can("admin", null), async (c) => {
@@ -39,6 +42,9 @@ tokens.post("/", can("admin", null), async (c) => {
     shares: body.shares ?? ["*"],
     permissions: [...new Set(body.permissions)],
   };
+  if (body.s3 && (scope.envs.length !== 1 || scope.envs[0] === "*")) {
+    throw invalid('an S3 key pair belongs to one environment: give "envs" with exactly one name');
+  }
   if (!isWithin(scope, scopeOf(principal))) {
     throw new FsError("EACCES", "a token can only mint tokens within its own scope");
   }
@@ -55,9 +61,12 @@ tokens.post("/", can("admin", null), async (c) => {
     expiresAt,
     revokedAt: null,
     issuer: principal.kind === "root" ? "root" : principal.tokenId,
+    ...(body.s3 ? { s3: true } : {}),
   };
   await tokenStore(c.env).record(info);
-  return c.json({ token, ...info }, 201);
+  // The secret is shown once, here; it is derived again when a request is verified.
+  const s3 = body.s3 ? { s3: await pairFor(keysFrom(c.env), tokenId) } : {};
+  return c.json({ token, ...info, ...s3 }, 201);
 });
 
 tokens.get("/", can("admin", null), async (c) => {

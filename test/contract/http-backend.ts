@@ -121,6 +121,11 @@ export class HttpBackend implements Backend {
     throw new FsError("ENOTSUP", "the /v1 API has no S3 key listing");
   }
 
+  /** S3's key deletes have no /v1 spelling; the S3 front-end's tests cover them (test/worker/s3api.test.ts). */
+  deleteKeys(): Promise<never> {
+    return Promise.reject(new FsError("ENOTSUP", "no /v1 route deletes by S3 key"));
+  }
+
   async stat(path: FsPath): Promise<FileEntry> {
     return (await (await ok(await request("GET", this.url("stat", path)))).json()) as FileEntry;
   }

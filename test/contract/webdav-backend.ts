@@ -102,6 +102,11 @@ export class WebDavBackend implements Backend {
     throw new FsError("ENOTSUP", "WebDAV has no S3 key listing");
   }
 
+  /** S3's key deletes have no WebDAV spelling; the S3 front-end's tests cover them (test/worker/s3api.test.ts). */
+  deleteKeys(): Promise<never> {
+    return Promise.reject(new FsError("ENOTSUP", "WebDAV deletes by path, not by S3 key"));
+  }
+
   async stat(path: FsPath): Promise<FileEntry> {
     const [entry] = await this.propfind(path, "0");
     if (!entry) throw new Error("PROPFIND answered no response");
