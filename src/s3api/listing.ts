@@ -258,7 +258,8 @@ export async function listObjects(call: S3Call): Promise<Response> {
   return xmlResponse("ListBucketResult", {
     ...common,
     Marker: enc(startAfter),
-    NextMarker: page.next ? enc(page.next.after) : undefined,
+    // S3's NextMarker is the last key (or prefix) answered; resuming there is always right.
+    NextMarker: page.next ? enc(page.items.at(-1)?.key ?? page.next.after) : undefined,
     Contents: contents,
     CommonPrefixes: prefixes,
   });

@@ -225,16 +225,15 @@ describe("S3 objects", () => {
 
   it("refuses keys no path can stand for, and names file/prefix conflicts", async () => {
     const bucket = await newBucket();
-    for (const key of ["a//b", "a/%2E%2E/b", "x\\y", "a/\u0001"]) {
-      const res = await s3(
-        "PUT",
-        `/${bucket}/${key.split("/").map(encodeURIComponent).join("/")}`,
-        {
-          body: "x",
-        },
-      );
-      expect([400], `${key}: ${res.status}`).toContain(res.status);
+    for (const raw of ["a//b", "x%5Cy", "a/%01", "/lead"]) {
+      const res = await s3("PUT", `/${bucket}/${raw}`, { body: "x" });
+      await expectS3Error(res, 400, "InvalidArgument");
     }
+    // Raw dot segments are resolved by the runtime before edgefs sees them (the
+    // URL standard): the signature no longer matches and nothing is written.
+    const dots = await s3("PUT", `/${bucket}/a/%2E%2E/b`, { body: "x" });
+    expect([400, 403]).toContain(dots.status);
+    expect((await api("GET", `/v1/shares/${bucket}/stat/b`)).status).toBe(404);
     await expectS3Error(
       await s3("PUT", keyUrl(bucket, "k".repeat(1025)), { body: "x" }),
       400,
@@ -342,7 +341,7 @@ describe("S3 objects", () => {
 describe("S3 listing", () => {
   it("lists in S3's key order, with prefixes, delimiter and pagination", async () => {
     const bucket = await newBucket();
-    const keys = ["a", "a b/x", "a-b/y", "a.txt", "a/b/c", "a/d", "b/é.txt", "z"];
+    const keys = ["a0", "a b/x", "a-b/y", "a.txt", "a/b/c", "a/d", "b/é.txt", "z"];
     for (const k of keys) await put(bucket, k, k);
     const utf8 = new TextEncoder();
     const byBytes = (x: string, y: string) => {
@@ -365,12 +364,12 @@ describe("S3 listing", () => {
     }
     expect(seen).toEqual(sorted);
     const rolled = await (await s3("GET", `/${bucket}?list-type=2&delimiter=%2F`)).text();
-    expect(texts(rolled, "Key")).toEqual(["a", "a.txt", "z"]);
+    expect(texts(rolled, "Key")).toEqual(["a.txt", "a0", "z"]);
     expect(texts(rolled, "Prefix").slice(1)).toEqual(["a b/", "a-b/", "a/", "b/"]);
     const prefixed = await (await s3("GET", `/${bucket}?list-type=2&prefix=a%2F`)).text();
     expect(texts(prefixed, "Key")).toEqual(["a/b/c", "a/d"]);
     const after = await (await s3("GET", `/${bucket}?list-type=2&start-after=a.txt`)).text();
-    expect(texts(after, "Key")).toEqual(["a/b/c", "a/d", "b/é.txt", "z"]);
+    expect(texts(after, "Key")).toEqual(["a/b/c", "a/d", "a0", "b/é.txt", "z"]);
     const encoded = await (
       await s3("GET", `/${bucket}?list-type=2&encoding-type=url&prefix=b`)
     ).text();
