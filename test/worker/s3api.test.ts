@@ -229,11 +229,6 @@ describe("S3 objects", () => {
       const res = await s3("PUT", `/${bucket}/${raw}`, { body: "x" });
       await expectS3Error(res, 400, "InvalidArgument");
     }
-    // Raw dot segments are resolved by the runtime before edgefs sees them (the
-    // URL standard): the signature no longer matches and nothing is written.
-    const dots = await s3("PUT", `/${bucket}/a/%2E%2E/b`, { body: "x" });
-    expect([400, 403]).toContain(dots.status);
-    expect((await api("GET", `/v1/shares/${bucket}/stat/b`)).status).toBe(404);
     await expectS3Error(
       await s3("PUT", keyUrl(bucket, "k".repeat(1025)), { body: "x" }),
       400,
