@@ -141,8 +141,9 @@ async function walk(call: S3Call, bucket: string, q: Query): Promise<Walked> {
     });
     let mountMet = false;
     for (const item of page.items) {
-      if (item.kind !== "mount") {
-        items.push(item);
+      if (item.kind !== "mount" || q.delimiter) {
+        // With the delimiter a mount point is one more common prefix.
+        items.push(item.kind === "mount" ? { kind: "prefix", key: item.key } : item);
         after = item.key;
         continue;
       }

@@ -336,10 +336,15 @@ export async function copyObject(call: S3Call): Promise<Response> {
   const entry = await source.reader.stat(source.path);
   if (entry.type !== "file") throw s3Error("NoSuchKey", `${source.key} is a directory`);
   checkCopySource(headers, entry);
-  if (source.bucket === bucket && source.path === path && source.versionId === undefined) {
+  if (
+    source.bucket === bucket &&
+    source.path === path &&
+    source.versionId === undefined &&
+    attributes === undefined
+  ) {
     throw s3Error(
-      "NotImplemented",
-      "copying an object onto itself (to change its metadata) is not supported: write it again",
+      "InvalidRequest",
+      "copying an object onto itself changes nothing: replace its metadata (x-amz-metadata-directive: REPLACE)",
     );
   }
   let copied: { entry: FileEntry; version?: number } | undefined;

@@ -324,6 +324,25 @@ describe("S3 objects", () => {
       412,
       "PreconditionFailed",
     );
+    // Onto itself: only to replace the metadata; the bytes and ETag stay.
+    await expectS3Error(
+      await s3("PUT", keyUrl(bucket, "src"), {
+        headers: { "x-amz-copy-source": `/${bucket}/src` },
+      }),
+      400,
+      "InvalidRequest",
+    );
+    const inPlace = await s3("PUT", keyUrl(bucket, "src"), {
+      headers: {
+        "x-amz-copy-source": `/${bucket}/src`,
+        "x-amz-metadata-directive": "REPLACE",
+        "x-amz-meta-mtime": "1700000000",
+      },
+    });
+    expect(inPlace.status, await inPlace.clone().text()).toBe(200);
+    const changed = await s3("HEAD", keyUrl(bucket, "src"));
+    expect(changed.headers.get("x-amz-meta-mtime")).toBe("1700000000");
+    expect(changed.headers.get("etag")).toBe(await md5Etag("copied"));
     // Across buckets the bytes stream through the Worker.
     const across = await s3("PUT", keyUrl(other, "from-elsewhere"), {
       headers: { "x-amz-copy-source": `/${bucket}/src` },
