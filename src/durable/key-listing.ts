@@ -24,7 +24,7 @@ const KEY_BATCH = 64;
  * TEXT as UTF-8 bytes (BINARY), which is that order. The same expression
  * as the index nodes_live_by_key (schema.ts), so a page is one index range.
  */
-const SORT_KEY = "(CASE WHEN type = 'directory' THEN name || '/' ELSE name END)";
+export const SORT_KEY = "(CASE WHEN type = 'directory' THEN name || '/' ELSE name END)";
 
 type KeyRow = NodeRow & { sort_key: string };
 

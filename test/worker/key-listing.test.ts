@@ -1,5 +1,6 @@
 // S3 key listing of share storage (Backend.listKeys, src/durable/key-listing.ts):
 // whole keys in UTF-8 byte order, against a model that sorts every key.
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -10,7 +11,10 @@ import { SubrequestBudget } from "../../src/core/budget";
 import { FsError } from "../../src/core/errors";
 import { compareKeys } from "../../src/core/key-order";
 import { parsePath } from "../../src/core/paths";
+import { SORT_KEY } from "../../src/durable/key-listing";
+import { MIGRATIONS, migrate } from "../../src/durable/schema";
 import { type ShareApi, shareClient } from "../../src/durable/share-client";
+import type { ShareDO } from "../../src/durable/share-do";
 import { newShare } from "./helpers";
 
 const LONG = (env as unknown as { EDGEFS_STRESS?: string }).EDGEFS_STRESS === "long";
@@ -428,5 +432,54 @@ describe("listKeys bounds its work", () => {
         items: [],
       });
     }
+  });
+});
+
+describe("listKeys storage", () => {
+  it("each directory step is one range of the key index, no sort", async () => {
+    const { backend, share } = await newBackend();
+    await write(backend, "a/b");
+    await runInDurableObject(shareStub(env, "main", share), (_instance, state) => {
+      const plan = state.storage.sql
+        .exec<{ detail: string }>(
+          `EXPLAIN QUERY PLAN SELECT name FROM nodes
+           WHERE parent = 1 AND died IS NULL AND ${SORT_KEY} > 'a' AND ${SORT_KEY} >= 'a'
+             AND ${SORT_KEY} < 'b' ORDER BY ${SORT_KEY} LIMIT 5`,
+        )
+        .toArray()
+        .map((r) => r.detail)
+        .join("; ");
+      expect(plan).toContain("nodes_live_by_key");
+      expect(plan).not.toContain("TEMP B-TREE");
+    });
+  });
+
+  it("a share from before the key index gets it on upgrade and lists its existing files", async () => {
+    const { backend, share } = await newBackend();
+    for (const key of ["a/b", "a.txt", "c/"]) {
+      if (key.endsWith("/")) await backend.mkdir(parsePath(`/${key}`));
+      else await write(backend, key);
+    }
+    await runInDurableObject(
+      shareStub(env, "main", share) as DurableObjectStub<ShareDO>,
+      async (instance: ShareDO, state) => {
+        const sql = state.storage.sql;
+        // As deployed before the key index: one schema version back, without it.
+        sql.exec("DROP INDEX nodes_live_by_key");
+        sql.exec("UPDATE schema_version SET version = ?", MIGRATIONS.length - 1);
+        migrate(sql);
+        const has = sql
+          .exec("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'nodes_live_by_key'")
+          .toArray();
+        expect(has).toHaveLength(1);
+        const page = await instance.listKeys({
+          prefix: "",
+          startAfter: "",
+          delimiter: false,
+          limit: 10,
+        });
+        expect(page.ok && page.value.items.map((i) => i.key)).toEqual(["a.txt", "a/b", "c/"]);
+      },
+    );
   });
 });
