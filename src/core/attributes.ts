@@ -1,5 +1,5 @@
-import type { FileAttributes } from "./backend";
-import { FsError } from "./errors";
+import type { FileAttributes } from "./backend.js";
+import { FsError } from "./errors.js";
 
 /**
  * A file's attributes besides its bytes (S3's Content-Type and

@@ -1,4 +1,4 @@
-import type { FileAttributes } from "./backend";
+import type { FileAttributes } from "./backend.js";
 
 /**
  * What a bucket mount needs of an object store: exactly the S3 calls

@@ -69,6 +69,12 @@ function fileHeaders(entry: FileEntry): Headers {
     "accept-ranges": "bytes",
     "last-modified": new Date(entry.mtime).toUTCString(),
     "content-type": type,
+    // The stored bytes as they are: a response of a text type is otherwise
+    // gzipped on the way (workerd and Cloudflare compress text/* for clients
+    // that accept it), which drops Content-Length and breaks ranges and
+    // the strong ETag; no-transform alone is not honoured by wrangler dev.
+    "cache-control": "no-transform",
+    "content-encoding": "identity",
   });
   if (entry.etag) h.set("etag", entry.etag);
   for (const [name, value] of Object.entries(entry.metadata ?? {})) {

@@ -207,9 +207,9 @@ function objectOf(key: string, headers: Headers, size: number): S3Object {
   const type = headers.get("content-type");
   if (type) o.contentType = type;
   const metadata: Record<string, string> = {};
-  for (const [name, value] of headers) {
+  headers.forEach((value, name) => {
     if (name.startsWith(META)) metadata[name.slice(META.length)] = value;
-  }
+  });
   if (Object.keys(metadata).length > 0) o.metadata = metadata;
   return o;
 }

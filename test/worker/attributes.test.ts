@@ -222,6 +222,32 @@ describe("Content-Type and user metadata", () => {
     expect(await (await api("GET", `/v1/shares/${s}/files/moved.txt`)).text()).toBe("data");
   });
 
+  it("a directory's copy and restore carry its files' attributes", async () => {
+    const s = await newShare();
+    await put(s, "/dir/a.bin", "a", { "content-type": "text/x-a", "edgefs-meta-n": "1" });
+    const cp = await api("POST", `/v1/shares/${s}/copy`, {
+      body: JSON.stringify({ from: "/dir", to: "/dir2", recursive: true }),
+    });
+    expect(cp.status).toBeLessThan(300);
+    expect(await stat(s, "/dir2/a.bin")).toMatchObject({
+      contentType: "text/x-a",
+      metadata: { n: "1" },
+    });
+    const snap = await api("POST", `/v1/shares/${s}/snapshots`, {
+      body: JSON.stringify({ name: "s1" }),
+    });
+    expect(snap.status).toBe(201);
+    await put(s, "/dir/a.bin", "b");
+    const res = await api("POST", `/v1/shares/${s}/restore`, {
+      body: JSON.stringify({ path: "/dir", snapshot: "s1" }),
+    });
+    expect(res.status).toBe(200);
+    expect(await stat(s, "/dir/a.bin")).toMatchObject({
+      contentType: "text/x-a",
+      metadata: { n: "1" },
+    });
+  });
+
   it("an old version reads with its old attributes, and a restore brings them back", async () => {
     const s = await newShare();
     await put(s, "/doc.txt", "old", { "content-type": "text/x-old", "edgefs-meta-v": "1" });
