@@ -141,8 +141,9 @@ async function walk(call: S3Call, bucket: string, q: Query): Promise<Walked> {
     });
     let mountMet = false;
     for (const item of page.items) {
-      if (item.kind !== "mount") {
-        items.push(item);
+      if (item.kind !== "mount" || q.delimiter) {
+        // With the delimiter a mount point is one more common prefix.
+        items.push(item.kind === "mount" ? { kind: "prefix", key: item.key } : item);
         after = item.key;
         continue;
       }
@@ -258,7 +259,8 @@ export async function listObjects(call: S3Call): Promise<Response> {
   return xmlResponse("ListBucketResult", {
     ...common,
     Marker: enc(startAfter),
-    NextMarker: page.next ? enc(page.next.after) : undefined,
+    // S3's NextMarker is the last key (or prefix) answered; resuming there is always right.
+    NextMarker: page.next ? enc(page.items.at(-1)?.key ?? page.next.after) : undefined,
     Contents: contents,
     CommonPrefixes: prefixes,
   });
