@@ -4,7 +4,7 @@ import type { KeyItem } from "../core/backend";
 import { FsError } from "../core/errors";
 import { parsePath, ROOT } from "../core/paths";
 import type { PathVersion } from "../core/types";
-import { runtimeOf } from "../http/backend";
+import { runtimeOf, subrequestsOf } from "../http/backend";
 import { backendOf, bucketOf, requirePermission, type S3Call } from "./call";
 import { s3Error } from "./errors";
 import { MAX_KEY_BYTES, pathOfKey } from "./keys";
@@ -293,7 +293,11 @@ export async function listObjectVersions(call: S3Call): Promise<Response> {
   const page = await walk(call, bucket, {
     ...q,
     after: versionMarker !== null && keyMarker !== "" ? keyBefore(keyMarker) : keyMarker,
-    maxKeys: Math.min(VERSION_KEYS_PER_PAGE, Math.max(1, maxVersions)),
+    // One history call per key: the page never takes more subrequests than the request has.
+    maxKeys: Math.max(
+      1,
+      Math.min(VERSION_KEYS_PER_PAGE, maxVersions, subrequestsOf(call.c).remaining - MAX_CALLS),
+    ),
   });
   const storage = await shareStorageAt(
     runtimeOf(call.c),
