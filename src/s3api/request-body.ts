@@ -46,7 +46,8 @@ export function bodyOf(request: Request, auth: SigV4Auth): BodyOf {
       try {
         return await work;
       } catch (e) {
-        throw failure instanceof FsError ? failure : e;
+        const why = verified.failure() ?? failure;
+        throw why instanceof FsError ? why : e;
       }
     },
     checksums() {
