@@ -46,10 +46,11 @@ export function xmlResponse(
 export async function readS3Xml(
   body: ReadableStream<Uint8Array> | null,
   root: string,
+  maxBytes?: number,
 ): Promise<XmlElement | null> {
   let doc: XmlElement | null;
   try {
-    doc = await readXmlBody(new Request("http://body/", { method: "POST", body }));
+    doc = await readXmlBody(new Request("http://body/", { method: "POST", body }), maxBytes);
   } catch (e) {
     if (e instanceof FsError) throw s3Error("MalformedXML", e.message);
     throw e;
