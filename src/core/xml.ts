@@ -114,8 +114,13 @@ export const elementsOf = (el: XmlElement): XmlElement[] =>
 /** Characters XML 1.0 cannot carry at all, even escaped (file names may hold them). */
 const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
+/** Whatever escapeText would change. */
+const NEEDS_ESCAPE = /[&<>]|[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
 /** Text for an XML document; a character XML cannot hold becomes U+FFFD. */
 export function escapeText(s: string): string {
+  // Most text (names, numbers, dates) needs nothing: one test instead of four replaces.
+  if (!NEEDS_ESCAPE.test(s)) return s;
   return s
     .replace(NOT_XML, "\uFFFD")
     .replace(/&/g, "&amp;")
