@@ -22,8 +22,23 @@ export const accessKeyIdOf = (tokenId: string): string => `EF${tokenId.toUpperCa
 
 const encoder = new TextEncoder();
 
+/** Derived secrets per isolate (they change only when a key rotates); bounded. */
+const derived = new Map<string, Promise<string>>();
+const MAX_DERIVED = 10_000;
+
 /** 30 bytes of HMAC-SHA256, base64url: 40 characters, the length of an AWS secret key. */
-async function derive(key: string, label: string): Promise<string> {
+function derive(key: string, label: string): Promise<string> {
+  const id = `${label}\n${key}`;
+  let secret = derived.get(id);
+  if (!secret) {
+    if (derived.size >= MAX_DERIVED) derived.clear();
+    secret = computeSecret(key, label);
+    derived.set(id, secret);
+  }
+  return secret;
+}
+
+async function computeSecret(key: string, label: string): Promise<string> {
   const k = await crypto.subtle.importKey(
     "raw",
     encoder.encode(key),

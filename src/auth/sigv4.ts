@@ -88,6 +88,29 @@ export async function deriveSigningKey(
   return hmac(kService, "aws4_request");
 }
 
+/**
+ * Signing keys by secret, day and region, per isolate, as AWS's SDKs keep
+ * them: a key changes once a day, so each request costs one HMAC instead of
+ * five (and no import). Bounded: cleared when full.
+ */
+const signingKeys = new Map<string, Promise<CryptoKey>>();
+const MAX_SIGNING_KEYS = 1000;
+
+function signingKeyFor(secret: string, date: string, region: string): Promise<CryptoKey> {
+  const id = `${date}/${region}/${secret}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+    key = deriveSigningKey(secret, date, region).then((raw) =>
+      crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]),
+    );
+    // A failed derivation is not kept.
+    key.catch(() => signingKeys.delete(id));
+    signingKeys.set(id, key);
+  }
+  return key;
+}
+
 /** The hex HMAC-SHA256 of a string to sign under a derived signing key. */
 export async function signWith(key: CryptoKey | ArrayBuffer, data: string): Promise<string> {
   const k =
@@ -455,7 +478,7 @@ export async function verifySigV4(
     await sha256Hex(canonicalRequestOf(request, claim)),
   );
   for (const secret of secrets) {
-    const key = await deriveSigningKey(secret, claim.date, claim.region);
+    const key = await signingKeyFor(secret, claim.date, claim.region);
     if (await signaturesEqual(await signWith(key, toSign), claim.signature)) {
       return {
         accessKeyId: claim.accessKeyId,
@@ -466,13 +489,7 @@ export async function verifySigV4(
         presigned: claim.presigned,
         ...(claim.expiresAt === undefined ? {} : { expiresAt: claim.expiresAt }),
         signature: claim.signature,
-        signingKey: await crypto.subtle.importKey(
-          "raw",
-          key,
-          { name: "HMAC", hash: "SHA-256" },
-          false,
-          ["sign"],
-        ),
+        signingKey: key,
       };
     }
   }

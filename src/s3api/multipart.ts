@@ -114,11 +114,19 @@ async function uploadPartCopy(
   return xmlResponse("CopyPartResult", { ETag: part.etag, LastModified: isoTime(Date.now()) });
 }
 
+/**
+ * A completion names up to 10,000 parts, each with its ETag and perhaps a
+ * checksum (~200 bytes): more than the 1 MiB other XML bodies get.
+ */
+const COMPLETE_XML_MAX_BYTES = 4 * 1024 * 1024;
+
 export async function completeUpload(call: S3Call): Promise<Response> {
   requirePermission(call, "write", bucketOf(call));
   const { bucket, uploadId, backend } = await uploadOf(call);
   const body = bodyOf(call.request, call.auth);
-  const doc = await body.settle(readS3Xml(body.stream, "CompleteMultipartUpload"));
+  const doc = await body.settle(
+    readS3Xml(body.stream, "CompleteMultipartUpload", COMPLETE_XML_MAX_BYTES),
+  );
   if (doc === null) throw s3Error("MalformedXML", "CompleteMultipartUpload needs the parts");
   const parts = childrenNamed(doc, "Part").map((p) => {
     const raw = textOf(p, "PartNumber")?.trim() ?? "";

@@ -2,9 +2,10 @@
  * The body of a SigV4-verified S3 request as the bytes to store, verified while
  * it streams: the signed SHA-256 (x-amz-content-sha256), aws-chunked framing with
  * its chunk and trailer signatures, and the S3 checksums (x-amz-checksum-*,
- * Content-MD5). Nothing is buffered beyond one chunk header line: bytes are handed
- * on as they arrive, and a failed check errors the stream at its end instead of
- * closing it, so the storage write it feeds fails and nothing commits.
+ * Content-MD5). Nothing is buffered beyond one chunk header line and one piece: bytes are handed
+ * on as they arrive except the latest piece, which is held until the next one
+ * (the last until every check passed); a failed check errors the stream instead
+ * of closing it, so the storage write it feeds is short, fails, and nothing commits.
  */
 import { type SigV4Auth, sha256Hex, signaturesEqual, signWith } from "../auth/sigv4.js";
 import { credentialScope } from "../auth/sigv4-canonical.js";
@@ -14,6 +15,12 @@ import { FsError } from "../core/errors.js";
 export interface VerifiedBody {
   stream: ReadableStream<Uint8Array> | null;
   length: number | undefined;
+  /**
+   * The FsError the stream failed verification with, once it has. Storage that
+   * consumed the stream (R2 put) rejects with a plain copy of it, not an FsError:
+   * render this instead.
+   */
+  failure(): FsError | undefined;
 }
 
 const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -204,7 +211,9 @@ export function verifiedBody(request: Request, auth: SigV4Auth): VerifiedBody {
         : undefined;
   }
 
-  if (!decoder && checks.length === 0) return { stream: request.body, length };
+  let failure: FsError | undefined;
+  const failed = () => failure;
+  if (!decoder && checks.length === 0) return { stream: request.body, length, failure: failed };
   // An absent body still has to match what was signed and declared (the hash of "").
   const source =
     request.body ??
@@ -214,26 +223,42 @@ export function verifiedBody(request: Request, auth: SigV4Auth): VerifiedBody {
   const feed = async (bytes: Uint8Array) => {
     for (const check of checks) await check.digest.update(bytes);
   };
+  const remember = async (step: () => Promise<void>) => {
+    try {
+      await step();
+    } catch (e) {
+      if (e instanceof FsError) failure ??= e;
+      throw e;
+    }
+  };
+  // The latest bytes are held back until the next ones arrive, and the last are
+  // handed on only after every check passed: storage that commits once it has
+  // the declared length (R2 behind a FixedLengthStream does, even when the
+  // stream then errors) must never receive a whole body that did not verify.
+  let held: Uint8Array | undefined;
   const verifier = new TransformStream<Uint8Array, Uint8Array>({
-    async transform(chunk, controller) {
-      if (decoder) {
-        await decoder.push(chunk, async (data) => {
+    transform: (chunk, controller) =>
+      remember(async () => {
+        const pass = async (data: Uint8Array) => {
+          if (data.length === 0) return;
           await feed(data);
-          controller.enqueue(data);
-        });
-      } else {
-        await feed(chunk);
-        controller.enqueue(chunk);
-      }
-    },
+          if (held) controller.enqueue(held);
+          held = data;
+        };
+        if (decoder) await decoder.push(chunk, pass);
+        else await pass(chunk);
+      }),
     // Throwing here errors the readable side instead of closing it: the consumer
     // sees a failure, never a clean end of a body that did not verify.
-    async flush() {
-      if (decoder) await decoder.end();
-      for (const check of checks) await check.verify(await check.digest.finish());
-    },
+    flush: (controller) =>
+      remember(async () => {
+        if (decoder) await decoder.end();
+        for (const check of checks) await check.verify(await check.digest.finish());
+        if (held) controller.enqueue(held);
+        held = undefined;
+      }),
   });
-  return { stream: source.pipeThrough(verifier), length };
+  return { stream: source.pipeThrough(verifier), length, failure: failed };
 }
 
 type DecoderState = "header" | "data" | "data-crlf" | "trailer" | "done";

@@ -1,5 +1,4 @@
 import type { SigV4Auth } from "../auth/sigv4";
-import { FsError } from "../core/errors";
 import { verifiedBody } from "./payload";
 
 /**
@@ -20,33 +19,14 @@ export interface BodyOf {
 
 export function bodyOf(request: Request, auth: SigV4Auth): BodyOf {
   const verified = verifiedBody(request, auth);
-  let failure: unknown;
-  let stream = verified.stream;
-  // A body nothing verifies is handed on untouched (no JavaScript on its path).
-  if (stream !== null && stream !== request.body) {
-    const reader = stream.getReader();
-    stream = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          const { done, value } = await reader.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
-        } catch (e) {
-          failure ??= e;
-          controller.error(e);
-        }
-      },
-      cancel: (reason) => reader.cancel(reason),
-    });
-  }
   return {
-    stream,
+    stream: verified.stream,
     length: verified.length,
     async settle(work) {
       try {
         return await work;
       } catch (e) {
-        throw failure instanceof FsError ? failure : e;
+        throw verified.failure() ?? e;
       }
     },
     checksums() {

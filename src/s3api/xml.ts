@@ -13,12 +13,12 @@ function render(name: string, value: XmlValue): string {
   if (value === undefined) return "";
   if (Array.isArray(value)) return value.map((v) => render(name, v)).join("");
   if (typeof value === "object") {
-    const inner = Object.entries(value)
-      .map(([k, v]) => render(k, v))
-      .join("");
+    let inner = "";
+    for (const k in value) inner += render(k, value[k]);
     return `<${name}>${inner}</${name}>`;
   }
-  return `<${name}>${escapeText(String(value))}</${name}>`;
+  const text = typeof value === "string" ? escapeText(value) : String(value);
+  return `<${name}>${text}</${name}>`;
 }
 
 /** An S3 answer document: `<Root xmlns="…">…</Root>`. */
@@ -46,10 +46,11 @@ export function xmlResponse(
 export async function readS3Xml(
   body: ReadableStream<Uint8Array> | null,
   root: string,
+  maxBytes?: number,
 ): Promise<XmlElement | null> {
   let doc: XmlElement | null;
   try {
-    doc = await readXmlBody(new Request("http://body/", { method: "POST", body }));
+    doc = await readXmlBody(new Request("http://body/", { method: "POST", body }), maxBytes);
   } catch (e) {
     if (e instanceof FsError) throw s3Error("MalformedXML", e.message);
     throw e;

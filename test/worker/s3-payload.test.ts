@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -386,7 +387,9 @@ describe("x-amz-content-sha256 and checksums on a plain body", () => {
   it("an unsigned body without checksums is the request's own stream", async () => {
     const { auth, request } = await plainRequest(enc.encode("abc"), {}, { kind: "unsigned" });
     const body = verifiedBody(request, auth);
-    expect(body).toEqual({ stream: request.body, length: 3 });
+    expect(body.stream).toBe(request.body);
+    expect(body.length).toBe(3);
+    expect(body.failure()).toBeUndefined();
   });
   const data = random(256 * 1024);
   const digest = async (alg: string) => b64(new Uint8Array(await crypto.subtle.digest(alg, data)));
@@ -438,5 +441,40 @@ describe("x-amz-content-sha256 and checksums on a plain body", () => {
       { kind: "unsigned" },
     );
     expect(reasonOfCall(() => verifiedBody(request, auth))).toBe("EINVAL/InvalidRequest");
+  });
+});
+
+describe("feeding storage", () => {
+  it("an R2 put of a body that fails verification fails with the FsError, and nothing is stored", async () => {
+    const data = random(200_000);
+    const { auth, request } = await plainRequest(data, {}, { kind: "sha256", hex: EMPTY });
+    const body = verifiedBody(request, auth);
+    const sized = (body.stream as ReadableStream<Uint8Array>).pipeThrough(
+      new FixedLengthStream(body.length as number),
+    );
+    const error = await env.BLOBS.put("s3-payload/bad", sized).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // R2 rejects with a plain copy of the stream's error; failure() has the FsError.
+    expect(error).toBeInstanceOf(Error);
+    expect(body.failure()).toBeInstanceOf(FsError);
+    expect(body.failure()?.reason).toBe("XAmzContentSHA256Mismatch");
+    expect(await env.BLOBS.head("s3-payload/bad")).toBeNull();
+  });
+  it("a verified body stores its bytes", async () => {
+    const data = random(200_000);
+    const { auth, request } = await plainRequest(
+      data,
+      {},
+      { kind: "sha256", hex: await sha256Hex(data) },
+    );
+    const body = verifiedBody(request, auth);
+    const sized = (body.stream as ReadableStream<Uint8Array>).pipeThrough(
+      new FixedLengthStream(body.length as number),
+    );
+    await env.BLOBS.put("s3-payload/good", sized);
+    const stored = await env.BLOBS.get("s3-payload/good");
+    expect(new Uint8Array(await (stored as R2ObjectBody).arrayBuffer())).toEqual(data);
   });
 });
