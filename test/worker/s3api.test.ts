@@ -176,6 +176,11 @@ describe("S3 objects", () => {
       412,
       "PreconditionFailed",
     );
+    await expectS3Error(
+      await s3("GET", `${keyUrl(bucket, "dir/hello.txt")}?response-expires=a%00b`),
+      400,
+      "InvalidArgument",
+    );
     const override = await s3(
       "GET",
       `${keyUrl(bucket, "dir/hello.txt")}?response-content-type=application%2Fjson`,
@@ -484,7 +489,17 @@ describe("S3 versions", () => {
       "first",
     );
     expect(await (await s3("GET", keyUrl(bucket, "v.txt"))).text()).toBe("second");
-    const xml = await (await s3("GET", `/${bucket}?versions`)).text();
+    // The live state keeps its id however far the share moves on (no retention window here).
+    await put(bucket, "other.txt", "moves the share on");
+    expect(await (await s3("GET", `${keyUrl(bucket, "v.txt")}?versionId=${v2}`)).text()).toBe(
+      "second",
+    );
+    await expectS3Error(
+      await s3("GET", `${keyUrl(bucket, "other.txt")}?versionId=${v2}`),
+      404,
+      "NoSuchVersion",
+    );
+    const xml = await (await s3("GET", `/${bucket}?versions&prefix=v`)).text();
     expect(texts(xml, "VersionId")).toEqual([v2, v1]);
     expect(texts(xml, "IsLatest")).toEqual(["true", "false"]);
   });
