@@ -17,6 +17,8 @@ export default defineConfig({
           EDGEFS_SIGNING_KEY_PREVIOUS: "old-signing-key",
           EDGEFS_SECRETS_KEY: "test-secrets-key",
           EDGEFS_CORS_ORIGINS: "https://app.example",
+          // Virtual-hosted S3 requests: {bucket}.s3.edgefs.test.
+          EDGEFS_S3_HOST: "s3.edgefs.test",
           EDGEFS_DEV_ROUTES: "1",
           // A tiny budget of tree rows per transaction, so every test with a subtree
           // of 100 entries or more runs the background delete and copy paths.

@@ -39,7 +39,7 @@ export function createApp(): Hono<AppEnv> {
   // S3's whatever its path, since a bucket may be named like any route.
   app.use("*", async (c, next) => {
     if (!isS3Request(c.req.raw, c.env)) return next();
-    c.res = await s3.fetch(c.req.raw, c.env, c.executionCtx);
+    return s3.fetch(c.req.raw, c.env, c.executionCtx);
   });
 
   // CORS on the native API only: Hono's cors answers every OPTIONS as a

@@ -1,7 +1,16 @@
+import { checkAttributes } from "../core/attributes";
 import type {
   Backend,
   BackendFeatures,
   Committed,
+  FileAttributes,
+  KeyDeletion,
+  KeyDeletions,
+  KeyItem,
+  KeyPage,
+  KeyQuery,
+  KeyTarget,
+  ListedUpload,
   ListQuery,
   Moved,
   Overwrite,
@@ -17,8 +26,9 @@ import { metered, type SubrequestBudget } from "../core/budget";
 import { FsError, invalid, notFound } from "../core/errors";
 import { compileGlob } from "../core/glob";
 import { decodeCursor, encodeCursor } from "../core/ids";
+import { checkKeyQuery, compareKeys } from "../core/key-order";
 import type { Mount } from "../core/mount";
-import { type ObjectStore, ObjectStoreError } from "../core/object-store";
+import { type ObjectStore, ObjectStoreError, type StoredObject } from "../core/object-store";
 import { type FsPath, isWithin, parentOf, ROOT } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import { parseRange } from "../core/range";
@@ -204,7 +214,7 @@ export class MountBackend implements Backend {
   async stat(path: FsPath): Promise<FileEntry> {
     if (path !== this.root) {
       const head = await this.call(path, () => this.s3.head(this.key(path)));
-      if (head) return this.keys.fileEntry(head, path);
+      if (head) return withAttributes(this.keys.fileEntry(head, path), head);
     }
     if (await this.isDirectory(path)) return this.keys.dirEntry(path);
     throw notFound(path);
@@ -281,6 +291,86 @@ export class MountBackend implements Backend {
     return page.nextToken ? { entries, cursor: encodeCursor(page.nextToken) } : { entries };
   }
 
+  /**
+   * One ListObjectsV2 call a page, with the key prefix, delimiter "/" and
+   * start-after mapped into the bucket and the keys mapped back below the
+   * mount point ("mnt/…"). The bucket's order is the share's: share keys are
+   * the mount point's key and the rest of the bucket key. A "dir/" marker
+   * is an object only where nothing follows inside it (an empty directory);
+   * a marker that ends a truncated page is left for the next one, which
+   * can tell. Keys that name no valid path are skipped, as in listings.
+   */
+  async listKeys(query: KeyQuery): Promise<KeyPage> {
+    const q = checkKeyQuery(query);
+    const { keyPrefix } = this.mount;
+    const mountKey = `${this.root.slice(1)}/`;
+    // Every key here starts with the mount point's key.
+    if (!q.prefix.startsWith(mountKey) && !mountKey.startsWith(q.prefix)) return { items: [] };
+    if (!q.startAfter.startsWith(mountKey) && compareKeys(q.startAfter, mountKey) > 0) {
+      return { items: [] };
+    }
+    const reachesRoot = q.prefix.length <= mountKey.length;
+    if (q.delimiter && q.prefix.length < mountKey.length) {
+      // The prefix stops above the mount point: it all rolls up into the mount point's path.
+      const key = mountKey.slice(0, mountKey.indexOf("/", q.prefix.length) + 1);
+      return { items: compareKeys(key, q.startAfter) > 0 ? [{ kind: "prefix", key }] : [] };
+    }
+    const toBucket = (shareKey: string) => keyPrefix + shareKey.slice(mountKey.length);
+    const toShare = (bucketKey: string) => mountKey + bucketKey.slice(keyPrefix.length);
+    const bucketAfter = q.startAfter.startsWith(mountKey) ? toBucket(q.startAfter) : "";
+    const page = await this.call(this.root, () =>
+      this.s3.list({
+        prefix: reachesRoot ? keyPrefix : toBucket(q.prefix),
+        delimiter: q.delimiter ? "/" : undefined,
+        startAfter: bucketAfter === "" ? undefined : bucketAfter,
+        // One more than asked: it tells whether a "dir/" marker holds anything.
+        maxKeys: Math.min(q.limit + 1, S3_PAGE),
+      }),
+    );
+    const scanned = [
+      ...page.objects.map((o) => ({ key: o.key, object: o })),
+      ...page.prefixes.map((key) => ({ key, object: undefined })),
+    ].sort((a, b) => compareKeys(a.key, b.key));
+
+    if (scanned.length === 0 && reachesRoot && compareKeys(mountKey, q.startAfter) > 0) {
+      // An empty bucket (or key prefix) is an empty directory: the object "mnt/".
+      const entry = this.keys.dirEntry(this.root);
+      return { items: [{ kind: "object", key: mountKey, entry }] };
+    }
+    const items: KeyItem[] = [];
+    let last: string | undefined;
+    for (const [i, s] of scanned.entries()) {
+      // Full, with more scanned: more may follow.
+      if (items.length === q.limit) return { items, next: last as string };
+      const key = toShare(s.key);
+      const path = this.keys.pathOf(s.key);
+      let item: KeyItem | undefined;
+      if (path === null) {
+        item = undefined;
+      } else if (s.object === undefined) {
+        // A rolled-up prefix at or around startAfter is behind it (KeyQuery.startAfter).
+        if (compareKeys(key, q.startAfter) > 0) item = { kind: "prefix", key };
+      } else if (s.key.endsWith("/")) {
+        let following = scanned[i + 1]?.key;
+        if (following === undefined && page.nextToken !== undefined) {
+          // The page ends at the marker: one key inside it says whether it is empty.
+          const inside = await this.call(this.root, () =>
+            this.s3.list({ prefix: s.key, startAfter: s.key, maxKeys: 1 }),
+          );
+          following = inside.objects[0]?.key ?? inside.prefixes[0];
+        }
+        if (!following?.startsWith(s.key)) {
+          item = { kind: "object", key, entry: this.keys.dirEntry(path) };
+        }
+      } else {
+        item = { kind: "object", key, entry: this.keys.fileEntry(s.object, path) };
+      }
+      if (item) items.push(item);
+      last = key;
+    }
+    return page.nextToken !== undefined && last !== undefined ? { items, next: last } : { items };
+  }
+
   async read(path: FsPath, options: ReadOptions): Promise<ReadResult> {
     // S3 ignores a malformed Range; the contract refuses it, so check the syntax here.
     if (options.range !== undefined) parseRange(options.range, Number.MAX_SAFE_INTEGER);
@@ -299,15 +389,22 @@ export class MountBackend implements Backend {
         throw new FsError("EISDIR", `is a directory: ${path}`, path);
       throw notFound(path);
     }
-    const entry = this.keys.fileEntry(got.object, path);
+    const entry = withAttributes(this.keys.fileEntry(got.object, path), got.object);
     if (got.status === 304) return { status: 304, entry };
     if (got.status === 206 && got.range)
       return { status: 206, entry, range: got.range, body: got.body };
     return { status: 200, entry, body: got.body };
   }
 
-  async write(path: FsPath, body: WriteBody, conditions: WriteConditions): Promise<WriteResult> {
+  async write(
+    path: FsPath,
+    body: WriteBody,
+    conditions: WriteConditions,
+    attributes?: FileAttributes,
+  ): Promise<WriteResult> {
     this.writable(path);
+    // The bucket keeps them as Content-Type and x-amz-meta-*, under S3's own bounds.
+    const attrs = checkAttributes(attributes ?? {}, path);
     if (conditions.ifMatch || conditions.ifNoneMatch) {
       throw new FsError("ENOTSUP", "conditional writes are not supported on bucket mounts", path);
     }
@@ -328,10 +425,11 @@ export class MountBackend implements Backend {
     try {
       if (declared !== undefined && declared <= SINGLE_OBJECT_MAX) {
         size = declared;
-        etag = (await this.call(path, () => this.s3.put(key, counted.stream, declared))).etag;
+        etag = (await this.call(path, () => this.s3.put(key, counted.stream, declared, attrs)))
+          .etag;
       } else {
         if (declared !== undefined) this.affordParts(path, Math.ceil(declared / PART_SIZE));
-        ({ etag, size } = await this.putMultipart(path, key, counted.stream));
+        ({ etag, size } = await this.putMultipart(path, key, counted.stream, attrs));
       }
     } catch (e) {
       // A body shorter or longer than its Content-Length is the client's fault,
@@ -340,10 +438,17 @@ export class MountBackend implements Backend {
       throw e;
     }
     if (declared !== undefined && size !== declared) throw bodyError("length mismatch");
-    return {
-      entry: { path, absolutePath: path, type: "file", size, mtime: Date.now(), etag },
-      created: !existing,
+    const entry: FileEntry = {
+      path,
+      absolutePath: path,
+      type: "file",
+      size,
+      mtime: Date.now(),
+      etag,
     };
+    if (attrs.contentType !== undefined) entry.contentType = attrs.contentType;
+    if (attrs.metadata !== undefined) entry.metadata = attrs.metadata;
+    return { entry, created: !existing };
   }
 
   /** EISDIR when keys lie below `path` (it is a directory, a marker counts). */
@@ -384,8 +489,13 @@ export class MountBackend implements Backend {
    * so no parts are left. A part is uploaded only while the budget still
    * holds it and the call that completes (or aborts) the upload.
    */
-  private async putMultipart(path: FsPath, key: string, stream: ReadableStream<Uint8Array>) {
-    const uploadId = await this.call(path, () => this.s3.createMultipart(key));
+  private async putMultipart(
+    path: FsPath,
+    key: string,
+    stream: ReadableStream<Uint8Array>,
+    attrs: FileAttributes,
+  ) {
+    const uploadId = await this.call(path, () => this.s3.createMultipart(key, attrs));
     try {
       const parts: { partNumber: number; etag: string }[] = [];
       let size = 0;
@@ -438,6 +548,46 @@ export class MountBackend implements Backend {
   async remove(path: FsPath, options: { recursive: boolean }): Promise<Committed> {
     await this.removeKeys(path, options);
     return {};
+  }
+
+  /** S3's DeleteObjects inside the mount: the bucket's own, 1,000 keys a call (directory keys are markers). */
+  async deleteKeys(keys: readonly KeyTarget[]): Promise<KeyDeletions> {
+    const results: KeyDeletion[] = [];
+    const pending = new Map<string, number[]>();
+    keys.forEach(({ path, directory }, i) => {
+      try {
+        this.writable(path);
+        if (path === this.root) {
+          results[i] = { removed: false };
+          return;
+        }
+        const key = directory ? this.prefixOf(path) : this.key(path);
+        pending.set(key, [...(pending.get(key) ?? []), i]);
+      } catch (e) {
+        if (!(e instanceof FsError)) throw e;
+        results[i] = { error: e };
+      }
+    });
+    const all = [...pending.keys()];
+    for (let start = 0; start < all.length; start += 1000) {
+      const batch = all.slice(start, start + 1000);
+      const errors = await this.call(this.root, () => this.s3.deleteMany(batch));
+      const failed = new Map(errors.map((e) => [e.key, e]));
+      for (const key of batch) {
+        const e = failed.get(key);
+        for (const i of pending.get(key) ?? []) {
+          results[i] = e
+            ? {
+                error: new FsError(
+                  "EUPSTREAM",
+                  `bucket mount ${this.root}: ${e.code} deleting ${e.key}: ${e.message}`,
+                ),
+              }
+            : { removed: true };
+        }
+      }
+    }
+    return { results };
   }
 
   private async removeKeys(path: FsPath, options: { recursive: boolean }): Promise<void> {
@@ -585,7 +735,7 @@ export class MountBackend implements Backend {
   async copy(
     from: FsPath,
     to: FsPath,
-    options: { overwrite: Overwrite; recursive: boolean },
+    options: { overwrite: Overwrite; recursive: boolean; attributes?: FileAttributes },
   ): Promise<Moved> {
     return { entry: await this.copyKeys(from, to, options) };
   }
@@ -593,11 +743,14 @@ export class MountBackend implements Backend {
   private async copyKeys(
     from: FsPath,
     to: FsPath,
-    options: { overwrite: Overwrite; recursive: boolean },
+    options: { overwrite: Overwrite; recursive: boolean; attributes?: FileAttributes },
   ): Promise<FileEntry> {
     this.writable(to);
-    if (from === to) throw invalid(`cannot copy ${from} onto itself`, to);
+    const attrs =
+      options.attributes === undefined ? undefined : checkAttributes(options.attributes, to);
+    if (from === to && attrs === undefined) throw invalid(`cannot copy ${from} onto itself`, to);
     const source = await this.call(from, () => this.s3.head(this.key(from)));
+    if (from === to && !source) throw notFound(from);
     if (source) {
       if (source.size > SINGLE_OBJECT_MAX) {
         throw new FsError(
@@ -606,12 +759,15 @@ export class MountBackend implements Backend {
           from,
         );
       }
-      const there = await this.checkDestination(to, options.overwrite, "file");
-      refuseClearingSource(from, to, there);
-      const clear = await this.clearing(to, there, 1);
-      await clear();
-      const { etag } = await this.call(to, () => this.s3.copy(this.key(from), this.key(to)));
-      return {
+      // Onto itself with attributes: S3's way to change them (CopyObject REPLACE in place).
+      if (from !== to) {
+        const there = await this.checkDestination(to, options.overwrite, "file");
+        refuseClearingSource(from, to, there);
+        const clear = await this.clearing(to, there, 1);
+        await clear();
+      }
+      const { etag } = await this.call(to, () => this.s3.copy(this.key(from), this.key(to), attrs));
+      const entry: FileEntry = {
         path: to,
         absolutePath: to,
         type: "file",
@@ -619,8 +775,12 @@ export class MountBackend implements Backend {
         mtime: Date.now(),
         etag,
       };
+      return withAttributes(entry, attrs === undefined ? source : attrs);
     }
     if (!(await this.isDirectory(from))) throw notFound(from);
+    if (attrs !== undefined) {
+      throw invalid(`${from} is a directory: only a file's copy can replace attributes`, from);
+    }
     if (!options.recursive)
       throw new FsError("EISDIR", `${from} is a directory: copy it with recursive`, from);
     if (isWithin(to, from))
@@ -727,7 +887,7 @@ export class MountBackend implements Backend {
 
   createUpload(
     _path: FsPath,
-    _options: { partSize: number; conditions: WriteConditions; size?: number },
+    _options: { partSize?: number; conditions: WriteConditions; size?: number },
   ): Promise<UploadInfo> {
     this.unsupported("the multipart upload API");
   }
@@ -743,6 +903,25 @@ export class MountBackend implements Backend {
   abortUpload(): Promise<void> {
     this.unsupported("the multipart upload API");
   }
+  listUploads(): Promise<{ uploads: ListedUpload[] }> {
+    this.unsupported("the multipart upload API");
+  }
+}
+
+/**
+ * A file's entry with what the bucket keeps as its attributes. S3 labels an
+ * object stored without a type binary/octet-stream: that is no type, and
+ * the file's name says more (core/attributes.ts contentTypeOf).
+ */
+function withAttributes(
+  entry: FileEntry,
+  o: Pick<StoredObject, "contentType" | "metadata">,
+): FileEntry {
+  if (o.contentType !== undefined && o.contentType !== "binary/octet-stream") {
+    entry.contentType = o.contentType;
+  }
+  if (o.metadata !== undefined && Object.keys(o.metadata).length > 0) entry.metadata = o.metadata;
+  return entry;
 }
 
 /** CopyObject calls for a recursive copy of `objects`. */

@@ -1,8 +1,15 @@
 import type { Config } from "../config";
+import { checkAttributes, encodeAttributes } from "../core/attributes";
 import type {
   Backend,
   BackendFeatures,
   Committed,
+  FileAttributes,
+  KeyDeletions,
+  KeyPage,
+  KeyQuery,
+  KeyTarget,
+  ListedUpload,
   ListQuery,
   Moved,
   Overwrite,
@@ -18,7 +25,7 @@ import type {
   WriteResult,
 } from "../core/backend";
 import type { SubrequestBudget } from "../core/budget";
-import { invalid, notFound } from "../core/errors";
+import { FsError, invalid, notFound } from "../core/errors";
 import type { LeaseOps } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import { evaluateReadConditions, type WriteConditions } from "../core/preconditions";
@@ -30,8 +37,8 @@ import type { BatchOptions, BatchResult } from "../durable/batch-commit";
 import type { ShareApi } from "../durable/share-client";
 import type { ShareDO } from "../durable/share-do";
 import type { Staged } from "../durable/write-protocol";
-import { getBlob, putKnownLength } from "../r2/blob-store";
-import { completeMultipart, putPart, startMultipart } from "../r2/multipart";
+import { getBlob, md5Etag, putKnownLength } from "../r2/blob-store";
+import { completeMultipart, multipartEtag, putPart, startMultipart } from "../r2/multipart";
 import { type BatchRequestOp, commitBatch } from "./share-batch";
 import { commitTar, type TarLimits, type TarResult } from "./share-tar";
 
@@ -154,6 +161,12 @@ export class ShareBackend implements Backend {
     return this.share.list(query, version);
   }
 
+  /** One ShareDO call a page; the object bounds the rows it reads. */
+  async listKeys(query: KeyQuery): Promise<KeyPage> {
+    this.subrequests.take(1, "a key listing page");
+    return this.share.listKeys(query);
+  }
+
   read(path: FsPath, options: ReadOptions): Promise<ReadResult> {
     return this.readAt(path, options);
   }
@@ -185,15 +198,23 @@ export class ShareBackend implements Backend {
     return range ? { status: 206, entry, range, body } : { status: 200, entry, body };
   }
 
-  async write(path: FsPath, body: WriteBody, conditions: WriteConditions): Promise<WriteResult> {
+  async write(
+    path: FsPath,
+    body: WriteBody,
+    conditions: WriteConditions,
+    attributes?: FileAttributes,
+  ): Promise<WriteResult> {
+    // Checked before a byte is read: attributes over their bounds write nothing.
+    const checked = checkAttributes(attributes ?? {}, path);
+    const attrs = encodeAttributes(checked);
     const inlineMax = this.config.inlineMaxBytes;
     const stream = body.stream ?? new Blob([]).stream();
     if (body.length !== undefined && body.length <= inlineMax) {
       const bytes = await readExactly(stream, body.length);
-      return this.writeSmall(path, bytes, conditions);
+      return this.writeSmall(path, bytes, conditions, attrs);
     }
     if (body.length !== undefined && body.length <= R2_SINGLE_PUT_MAX) {
-      return this.writeOnePut(path, stream, body.length, conditions);
+      return this.writeOnePut(path, stream, body.length, conditions, attrs);
     }
     const reader = stream.getReader();
     let head: Uint8Array[] = [];
@@ -202,7 +223,7 @@ export class ShareBackend implements Backend {
       const start = await readUpTo(reader, inlineMax);
       if (start.done) {
         const bytes = concat(start.chunks, start.size);
-        return this.writeSmall(path, bytes, conditions);
+        return this.writeSmall(path, bytes, conditions, attrs);
       }
       head = start.chunks;
     }
@@ -211,6 +232,7 @@ export class ShareBackend implements Backend {
       fixedSizeParts(head, reader, CHUNKED_PART_SIZE),
       body.length,
       conditions,
+      checked,
     );
   }
 
@@ -219,15 +241,18 @@ export class ShareBackend implements Backend {
     path: FsPath,
     bytes: Uint8Array,
     conditions: WriteConditions,
+    attrs: string | null,
   ): Promise<WriteResult> {
     const written = await this.share.writeInline(
       path,
       bytes.buffer as ArrayBuffer,
       conditions,
       this.held,
+      await md5Etag(bytes),
+      attrs,
     );
     if (!("spill" in written)) return written;
-    return this.writeOnePut(path, new Blob([bytes]).stream(), bytes.byteLength, conditions);
+    return this.writeOnePut(path, new Blob([bytes]).stream(), bytes.byteLength, conditions, attrs);
   }
 
   /** A body of known length up to 5 GiB: reserve, one R2 put, commit. */
@@ -236,11 +261,12 @@ export class ShareBackend implements Backend {
     stream: ReadableStream<Uint8Array>,
     length: number,
     conditions: WriteConditions,
+    attrs: string | null,
   ): Promise<WriteResult> {
     const { blobId, key } = await this.share.reserveWrite(path, conditions, this.held);
     try {
-      await putKnownLength(this.bucket, key, stream, length);
-      return await this.share.commitWrite(path, blobId, length, conditions, this.held);
+      const etag = await putKnownLength(this.bucket, key, stream, length);
+      return await this.share.commitWrite(path, blobId, length, conditions, this.held, etag, attrs);
     } catch (e) {
       // Nothing became visible; let GC reclaim the blob now rather than at expiry.
       this.waitUntil(this.share.abortWrite(blobId).catch(logLeftToExpiry));
@@ -264,6 +290,7 @@ export class ShareBackend implements Backend {
     parts: AsyncIterable<Uint8Array>,
     declaredLength: number | undefined,
     conditions: WriteConditions,
+    attributes: FileAttributes,
   ): Promise<WriteResult> {
     const budget = this.subrequests;
     const partCount =
@@ -281,7 +308,11 @@ export class ShareBackend implements Backend {
       );
     }
     budget.take(START_SUBREQUESTS, "starting the upload");
-    const upload = await this.createUpload(path, { partSize: CHUNKED_PART_SIZE, conditions });
+    const upload = await this.createUpload(path, {
+      partSize: CHUNKED_PART_SIZE,
+      conditions,
+      attributes,
+    });
     let inFlight: Promise<unknown> = Promise.resolve();
     try {
       let n = 0;
@@ -313,11 +344,25 @@ export class ShareBackend implements Backend {
     }
   }
 
+  async deleteKeys(keys: readonly KeyTarget[]): Promise<KeyDeletions> {
+    const { results, version } = await this.share.removeKeys([...keys], this.held);
+    return {
+      version,
+      results: results.map((r) => ("error" in r ? { error: FsError.fromBody(r.error) } : r)),
+    };
+  }
+
   async createUpload(
     path: FsPath,
-    options: { partSize: number; conditions: WriteConditions; size?: number },
+    options: {
+      partSize?: number;
+      conditions: WriteConditions;
+      size?: number;
+      attributes?: FileAttributes;
+    },
     stage = false,
   ): Promise<UploadInfo> {
+    const attrs = encodeAttributes(checkAttributes(options.attributes ?? {}, path));
     const created = await this.share.createUpload(
       path,
       options.partSize,
@@ -326,6 +371,7 @@ export class ShareBackend implements Backend {
       this.config.uploadTtlMs,
       options.size,
       stage,
+      attrs,
     );
     let r2UploadId: string | undefined;
     try {
@@ -350,14 +396,13 @@ export class ShareBackend implements Backend {
       }
       throw e;
     }
-    const info: UploadInfo = {
+    return {
       uploadId: created.uploadId,
       path,
-      partSize: created.partSize,
+      ...(created.partSize === undefined ? {} : { partSize: created.partSize }),
+      ...(options.size === undefined ? {} : { size: options.size }),
       expiresAt: created.expiresAt,
     };
-    if (options.size !== undefined) info.size = options.size;
-    return info;
   }
 
   async uploadPart(
@@ -367,14 +412,29 @@ export class ShareBackend implements Backend {
     length: number,
   ): Promise<UploadPart> {
     const target = await this.share.partTarget(uploadId, n, length);
-    const etag = await putPart(this.bucket, target.key, target.r2UploadId, n, body, length);
-    const part = { partNumber: n, size: length, etag };
-    await this.share.recordPart(uploadId, part);
-    return part;
+    const { r2Etag, md5 } = await putPart(
+      this.bucket,
+      target.key,
+      target.r2UploadId,
+      n,
+      body,
+      length,
+    );
+    await this.share.recordPart(uploadId, { partNumber: n, size: length, r2Etag, md5 });
+    return { partNumber: n, size: length, etag: `"${md5}"` };
   }
 
   uploadStatus(uploadId: string): Promise<UploadStatus> {
     return this.share.uploadStatus(uploadId);
+  }
+
+  async listUploads(query: {
+    prefix: string;
+    after?: { path: string; uploadId?: string };
+    limit: number;
+  }): Promise<{ uploads: ListedUpload[]; next?: { path: string; uploadId: string } }> {
+    this.subrequests.take(1, "a listing of uploads");
+    return this.share.listUploads(query);
   }
 
   /**
@@ -389,24 +449,52 @@ export class ShareBackend implements Backend {
     return { ...info, staged: true };
   }
 
-  async completeUpload(uploadId: string): Promise<WriteResult> {
-    const done = await this.completeOrStage(uploadId);
+  async completeUpload(
+    uploadId: string,
+    parts?: { partNumber: number; etag: string }[],
+  ): Promise<WriteResult> {
+    const done = await this.completeOrStage(uploadId, parts);
     if ("staged" in done) {
       throw invalid(`upload ${uploadId} is staged: a batch commit's put op commits it`);
     }
     return done;
   }
 
-  /** Completes an upload: commits it like a PUT, or, for a staged one, only stitches its parts. */
-  async completeOrStage(uploadId: string): Promise<WriteResult | Staged> {
-    const { target, parts, size } = await this.share.beginComplete(uploadId, this.held);
+  /**
+   * Completes an upload: commits it like a PUT, or, for a staged one, only
+   * stitches its parts. R2 is given only the parts used, so parts left out
+   * (S3's completion names them) go with the upload.
+   */
+  async completeOrStage(
+    uploadId: string,
+    named?: { partNumber: number; etag: string }[],
+  ): Promise<WriteResult | Staged> {
+    const begun = await this.share.beginComplete(uploadId, this.held, named);
+    if ("refused" in begun) {
+      throw new FsError(
+        "EINVAL",
+        begun.refused.message,
+        undefined,
+        undefined,
+        begun.refused.reason,
+      );
+    }
+    const { target, parts, size } = begun;
     try {
-      await completeMultipart(this.bucket, target.key, target.r2UploadId, parts);
+      await completeMultipart(
+        this.bucket,
+        target.key,
+        target.r2UploadId,
+        parts.map((p) => ({ partNumber: p.partNumber, etag: p.r2Etag })),
+      );
     } catch (e) {
       await this.share.failComplete(uploadId).catch(() => undefined);
       throw e;
     }
-    return this.share.finishUpload(uploadId, size, this.held);
+    // Parts stored before edgefs kept MD5s leave the file a fresh ETag instead.
+    const md5s = parts.map((p) => p.md5);
+    const etag = md5s.every((m): m is string => m !== null) ? await multipartEtag(md5s) : undefined;
+    return this.share.finishUpload(uploadId, size, this.held, etag);
   }
 
   abortUpload(uploadId: string): Promise<void> {
@@ -452,9 +540,12 @@ export class ShareBackend implements Backend {
   copy(
     from: FsPath,
     to: FsPath,
-    options: { overwrite: Overwrite; recursive: boolean },
+    options: { overwrite: Overwrite; recursive: boolean; attributes?: FileAttributes },
   ): Promise<Moved> {
-    return this.share.copy(from, to, options, this.held);
+    const { attributes, ...rest } = options;
+    if (attributes === undefined) return this.share.copy(from, to, rest, this.held);
+    const attrs = encodeAttributes(checkAttributes(attributes, to));
+    return this.share.copy(from, to, { ...rest, attrs }, this.held);
   }
 
   /** The versions of what stood at `path` the share still keeps, newest first. */

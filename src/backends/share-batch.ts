@@ -3,6 +3,7 @@ import type { SubrequestBudget } from "../core/budget";
 import type { FsPath } from "../core/paths";
 import type { BatchOp, BatchOptions, BatchResult } from "../durable/batch-commit";
 import type { ShareApi } from "../durable/share-client";
+import { md5Etag } from "../r2/blob-store";
 
 /** An op of a batch as the route parsed it: a put carries its decoded bytes or a staged upload. */
 export type BatchRequestOp =
@@ -64,17 +65,18 @@ async function place(
 ): Promise<BatchOp[]> {
   const bytesOf = (op: Placeable): Uint8Array =>
     "content" in op ? op.content : new Uint8Array((op as { data: ArrayBuffer }).data);
-  const inline = (op: Placeable): BatchOp => {
+  // Each content's ETag is the MD5 of its bytes, hashed here where the bytes are.
+  const inline = async (op: Placeable): Promise<BatchOp> => {
     if (!("content" in op)) return op;
     const bytes = op.content;
     const data =
       bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
         ? (bytes.buffer as ArrayBuffer)
         : (bytes.slice().buffer as ArrayBuffer);
-    return { op: "put", path: op.path, data };
+    return { op: "put", path: op.path, data, etag: await md5Etag(bytes) };
   };
   const chosen = ops.flatMap((op, i) => (bound(op) ? [i] : []));
-  if (chosen.length === 0) return ops.map(inline);
+  if (chosen.length === 0) return Promise.all(ops.map(inline));
   // A reserve, a put per content, and the commit (and, on failure, an abort).
   s.subrequests.take(
     chosen.length + 3,
@@ -82,7 +84,7 @@ async function place(
   );
   const putPaths = ops.flatMap((o) => (o.op === "put" ? [o.path] : []));
   const blobs = await s.share.reserveBatch(options, putPaths, chosen.length);
-  const out = ops.map(inline);
+  const out = await Promise.all(ops.map(inline));
   try {
     let next = 0;
     const worker = async () => {
@@ -96,7 +98,8 @@ async function place(
         if (!stored || stored.size !== bytes.byteLength) {
           throw new Error(`R2 did not store ${blob.key}`);
         }
-        out[i] = { op: "put", path: op.path, blobId: blob.blobId, size: bytes.byteLength };
+        const etag = (out[i] as { etag: string }).etag;
+        out[i] = { op: "put", path: op.path, blobId: blob.blobId, size: bytes.byteLength, etag };
       }
     };
     await Promise.all(Array.from({ length: Math.min(PUT_CONCURRENCY, chosen.length) }, worker));

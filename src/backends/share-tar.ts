@@ -102,10 +102,10 @@ export async function commitTar(
       }
       const blob = await blobs.take(path);
       s.subrequests.take(1, `storing ${label} in R2`);
-      await putKnownLength(s.bucket, blob.key, content, size).catch((e: unknown) => {
+      const etag = await putKnownLength(s.bucket, blob.key, content, size).catch((e: unknown) => {
         throw e instanceof FsError && e.code === "EINVAL" ? corrupt(e) : e;
       });
-      ops.push({ op: "put", path, blobId: blob.blobId, size });
+      ops.push({ op: "put", path, blobId: blob.blobId, size, etag });
     }
     const broken = await piping;
     if (broken !== undefined) throw corrupt(broken);

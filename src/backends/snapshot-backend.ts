@@ -45,6 +45,13 @@ class SnapshotBackend implements Backend {
   stat = (path: FsPath) => this.view.stat(path);
   list = (query: ListQuery) => this.view.list(query);
   read = (path: FsPath, options: ReadOptions) => this.view.read(path, options);
+  /** Key order is indexed for live rows only: a version's rows would be a scan. */
+  listKeys = async (): Promise<never> => {
+    throw new FsError(
+      "ENOTSUP",
+      `key listings read the latest version only, not ${describe(this.at)}: list the live share`,
+    );
+  };
 
   private refuse(): never {
     throw readOnly(this.at);
@@ -52,6 +59,7 @@ class SnapshotBackend implements Backend {
   write = () => this.refuse();
   mkdir = () => this.refuse();
   remove = () => this.refuse();
+  deleteKeys = () => this.refuse();
   move = () => this.refuse();
   copy = () => this.refuse();
   createUpload = () => this.refuse();
@@ -59,6 +67,7 @@ class SnapshotBackend implements Backend {
   uploadStatus = () => this.refuse();
   completeUpload = () => this.refuse();
   abortUpload = () => this.refuse();
+  listUploads = () => this.refuse();
 }
 
 export function readOnly(at: ReadAt): FsError {

@@ -1,3 +1,4 @@
+import type { FsError } from "./errors.js";
 import type { LeaseOps } from "./leases.js";
 import type { FsPath } from "./paths.js";
 import type { WriteConditions } from "./preconditions.js";
@@ -19,12 +20,19 @@ export interface BackendFeatures {
   deadProperties: boolean;
   /** write() honours If-Match / If-None-Match. Without: a write that carries one throws ENOTSUP. */
   conditionalWrites: boolean;
-  /** The upload API (createUpload … abortUpload). Without: each throws ENOTSUP. */
+  /** The upload API (createUpload … abortUpload, listUploads). Without: each throws ENOTSUP. */
   multipart: boolean;
   /** Reads at an older version or a snapshot: `versions` is present. Without: it is absent. */
   versions: boolean;
   /** What the storage holds and may still hold (WebDAV quota properties): `space` is present. */
   space: boolean;
+}
+
+/** What a file keeps besides its bytes: S3's Content-Type and x-amz-meta-* (bounded: core/attributes.ts). */
+export interface FileAttributes {
+  contentType?: string;
+  /** User metadata: lower-case names without the x-amz-meta- prefix → values. */
+  metadata?: Record<string, string>;
 }
 
 /** Which version a read sees: a version number, or a named snapshot. */
@@ -98,6 +106,18 @@ export interface Backend {
   list(query: ListQuery): Promise<ListPage<FileEntry>>;
 
   /**
+   * S3's ListObjectsV2 over the storage's latest version: keys (share
+   * paths without the leading "/") in UTF-8 byte order of the whole key
+   * (core/key-order.ts), resuming strictly after `startAfter`. Share
+   * storage meets a bucket mount point as a "mount" item (without
+   * delimiter): the caller lists inside it through the mount's backend.
+   * EINVAL for a prefix or startAfter over 1024 bytes or with control
+   * characters, or a limit outside 1…1000; ENOTSUP where the storage
+   * cannot list keys (a version view).
+   */
+  listKeys(query: KeyQuery): Promise<KeyPage>;
+
+  /**
    * Opens a file for reading. ENOENT if missing, EISDIR for a directory,
    * EPRECONDITION if If-Match fails, ERANGE for an unsatisfiable range
    * (Content-Range in its headers), EINVAL for a malformed Range or
@@ -110,9 +130,17 @@ export interface Backend {
    * a directory, ENOTDIR if a parent is a file, EPRECONDITION if a condition
    * fails at commit time, EINVAL if the body is shorter or longer than its
    * declared length or breaks off, ENOTSUP for conditions without
-   * `features.conditionalWrites`, ETOOLARGE over the storage's size limit.
+   * `features.conditionalWrites`, ETOOLARGE over the storage's size limit
+   * or attributes over their bounds (core/attributes.ts, which also gives
+   * EINVAL for bad ones). `attributes` replace the file's: a write without
+   * them leaves the file none.
    */
-  write(path: FsPath, body: WriteBody, conditions: WriteConditions): Promise<WriteResult>;
+  write(
+    path: FsPath,
+    body: WriteBody,
+    conditions: WriteConditions,
+    attributes?: FileAttributes,
+  ): Promise<WriteResult>;
 
   /** `mkdir -p`. ENOTDIR if the path or a parent is a file. */
   mkdir(path: FsPath): Promise<WriteResult>;
@@ -124,6 +152,16 @@ export interface Backend {
    * locks of a deleted resource die with it).
    */
   remove(path: FsPath, options: { recursive: boolean; dropLeases?: boolean }): Promise<Committed>;
+
+  /**
+   * S3's DeleteObject(s): each key's file, or a directory's key (`dir/`)
+   * when that directory is empty; a missing key is no error, a file's key
+   * never removes a directory, and on share storage directories left empty
+   * above a removed entry go too (prefixes vanish with their last object).
+   * One change (one version) for up to 1,000 keys; a key refused (a lease,
+   * a read-only mount) is reported in its result and the others go on.
+   */
+  deleteKeys(keys: readonly KeyTarget[]): Promise<KeyDeletions>;
 
   /**
    * Renames without copying bytes. ENOENT (source), EEXIST (target exists,
@@ -141,35 +179,59 @@ export interface Backend {
    * Like move, but the source stays; a directory needs recursive (EISDIR
    * otherwise). EINVAL for a copy onto itself; ETOOLARGE for a file over
    * the storage's single-copy limit (5 GiB on buckets); ENOTSUP across
-   * storage.
+   * storage. A file's copy keeps the source's attributes; `attributes`,
+   * when given, replace them (S3's metadata directive REPLACE; EINVAL for
+   * a directory).
    */
   copy(
     from: FsPath,
     to: FsPath,
-    options: { overwrite: Overwrite; recursive: boolean },
+    options: { overwrite: Overwrite; recursive: boolean; attributes?: FileAttributes },
   ): Promise<Moved>;
 
   /**
    * Starts a multipart upload of a file too big for one request. The same
    * checks as write() fail fast here and are repeated at completion.
-   * `size`, when given, is the file's size: every part must then be the
-   * size it implies, and completion needs them all (core/uploads.ts);
-   * ETOOLARGE over R2's object limit, EINVAL when it needs more than
+   *
+   * With `partSize` (the native API), the server fixed the parts' size:
+   * every part but the last must be exactly that when it arrives. Without
+   * it (S3), the client picks: parts of any size up to MAX_PART_SIZE are
+   * taken as they come, and only completion judges their shape
+   * (completeUpload).
+   *
+   * `size`, when given, is the file's size: with a partSize every part must
+   * then be the size it implies, and completion needs them all
+   * (core/uploads.ts); without one, completion checks the parts add up to
+   * it. ETOOLARGE over R2's object limit, EINVAL when it needs more than
    * 10,000 parts of partSize. ENOTSUP without `features.multipart`, for
-   * this and every upload method.
+   * this and every upload method. `attributes` are checked now, kept with
+   * the upload and given to the file at completion.
    */
   createUpload(
     path: FsPath,
-    options: { partSize: number; conditions: WriteConditions; size?: number },
+    options: {
+      partSize?: number;
+      conditions: WriteConditions;
+      size?: number;
+      attributes?: FileAttributes;
+    },
   ): Promise<UploadInfo>;
 
   /**
-   * Stores part `n` (1-based). Every part but the last is exactly partSize
-   * bytes (EINVAL naming the size otherwise, or for a number outside 1 to
-   * 10,000, or during completion); with a declared size, the last part is
-   * exactly the rest and no part lies past it (EINVAL naming the numbers).
-   * Re-sending a part replaces it. ENOENT for
-   * an unknown, finished, aborted or expired upload.
+   * Stores part `n` (1-based), replacing a part sent before with the same
+   * number. EINVAL for a number outside 1 to 10,000, or during completion.
+   * With a partSize, every part but the last is exactly partSize bytes
+   * (EINVAL naming the size otherwise); with a declared size, the last part
+   * is exactly the rest and no part lies past it (EINVAL naming the
+   * numbers). Without a partSize, any size up to MAX_PART_SIZE is taken,
+   * in any order, small ones too. ENOENT for an unknown, finished, aborted
+   * or expired upload.
+   *
+   * `body` is `length` bytes: a request body, bytes in memory, or any
+   * stream of exactly that many bytes — e.g. the body of a ranged read()
+   * of another file (S3's UploadPartCopy). A body shorter or longer than
+   * `length` is EINVAL and stores nothing. The answer's `etag` is the
+   * quoted MD5 hex of the part's bytes, as S3 gives it.
    */
   uploadPart(
     uploadId: string,
@@ -182,16 +244,66 @@ export interface Backend {
   uploadStatus(uploadId: string): Promise<UploadStatus>;
 
   /**
-   * Commits the upload atomically, like write() (and with its codes).
-   * EINVAL if a part is missing, the parts do not tile the file, they do
-   * not add up to the declared size, or it is already being completed (the
-   * upload then stays open, to finish or abort); conditions and leases are
-   * judged now.
+   * Commits the upload atomically, like write() (and with its codes);
+   * conditions and leases are judged now. The file's ETag is S3's
+   * multipart ETag: the MD5 hex of the parts' binary MD5s, a dash and the
+   * number of parts (`"…-3"`).
+   *
+   * Without `parts`, every part is used: EINVAL if one is missing from 1
+   * to the last, the parts do not tile the file, they do not add up to the
+   * declared size, or it is already being completed (the upload then stays
+   * open, to finish or abort).
+   *
+   * With `parts` (S3's CompleteMultipartUpload), exactly those are used, in
+   * that order, and the others are discarded. EINVAL with `reason`:
+   * "InvalidPartOrder" unless the numbers are strictly ascending;
+   * "InvalidPart" for a part never uploaded or whose ETag (quoted or not)
+   * is not its current one.
+   *
+   * With a partSize, every part used but the last is that size (EINVAL;
+   * with `parts`, reason "InvalidPart"). Without one, the parts used must be what
+   * R2 stores — all the same size, at least MIN_PART_SIZE (5 MiB), but the
+   * last, which is no bigger: EINVAL with `reason` "EntityTooSmall" for a
+   * smaller part that is not the last, "InvalidPart" for unequal ones.
+   * Nothing is committed on any of these, and the upload stays open.
    */
-  completeUpload(uploadId: string): Promise<WriteResult>;
+  completeUpload(
+    uploadId: string,
+    parts?: { partNumber: number; etag: string }[],
+  ): Promise<WriteResult>;
+
+  /**
+   * Open uploads (not completed, aborted or expired) whose key — the path
+   * without its leading "/", as S3 names objects — starts with `prefix`,
+   * ordered by key, then upload id; staged uploads (batch commits) are not
+   * listed. Each upload's `path` is its share path ("/a/b"); `after` and
+   * `next` speak keys ("a/b"). At most `limit` of them; `next`, when more follow, is the
+   * `after` of the next page. `after` is a key and optionally an upload id
+   * (S3's key-marker and upload-id-marker): the page starts after that
+   * upload, or after every upload of that key when `uploadId` is absent.
+   */
+  listUploads(query: {
+    prefix: string;
+    after?: { path: string; uploadId?: string };
+    limit: number;
+  }): Promise<{ uploads: ListedUpload[]; next?: { path: string; uploadId: string } }>;
 
   /** Abandons the upload and everything it stored. ENOENT as for uploadPart. */
   abortUpload(uploadId: string): Promise<void>;
+}
+
+/** One key of S3's DeleteObject(s): a file's path, or a directory's (the key `dir/`). */
+export interface KeyTarget {
+  path: FsPath;
+  directory: boolean;
+}
+
+/** What became of one key: removed or not there (`removed: false`: no error in S3), or refused. */
+export type KeyDeletion = { removed: boolean } | { error: FsError };
+
+export interface KeyDeletions extends Committed {
+  /** One per key, in the order asked. */
+  results: KeyDeletion[];
 }
 
 /**
@@ -205,7 +317,8 @@ export type Overwrite = boolean | "any";
 export interface UploadInfo {
   uploadId: string;
   path: string;
-  partSize: number;
+  /** Every part's size but the last's; absent when the client picks part sizes (S3). */
+  partSize?: number;
   /** The file's size as declared on create; absent when none was. */
   size?: number;
   expiresAt: number;
@@ -214,14 +327,69 @@ export interface UploadInfo {
 export interface UploadPart {
   partNumber: number;
   size: number;
+  /** The quoted MD5 hex of the part's bytes (S3's part ETag). */
   etag: string;
 }
 
-export interface UploadStatus extends UploadInfo {
+/** An open upload, as listUploads answers. */
+export interface ListedUpload extends UploadInfo {
   createdAt: number;
+}
+
+export interface UploadStatus extends ListedUpload {
   /** Bytes received so far, in all parts. */
   received: number;
   parts: UploadPart[];
+}
+
+/**
+ * S3's listing: keys are share paths without the leading "/", in UTF-8
+ * byte order of the whole key; a directory's key ends in "/".
+ *
+ * The order is that of the whole key, not of names depth first: a file
+ * `a.txt` comes before `a/b`, since "." (0x2E) sorts below "/" (0x2F).
+ * Clients merge sorted listings (`aws s3 sync --delete`), so it is exact.
+ */
+export interface KeyQuery {
+  /** Only keys that start with it ("" for all); any string, not only a directory ("photos/2024-" is fine). */
+  prefix: string;
+  /**
+   * Only keys strictly after it in key order ("" from the start); any
+   * string, not only a key. With delimiter, a prefix item counts as its
+   * own key ("dir/"): a startAfter at or inside it resumes past it.
+   */
+  startAfter: string;
+  /**
+   * S3's delimiter "/": what lies below the next "/" after the prefix is
+   * rolled up into one `prefix` item. Every directory at the prefix's level
+   * is one, empty or not; a prefix that ends exactly at a directory's key
+   * ("a/") lists what is inside it, or the object "a/" if it is empty.
+   */
+  delimiter: boolean;
+  /** 1 to 1000 items (objects and prefixes together). */
+  limit: number;
+}
+
+/**
+ * One item of a key listing.
+ * - "object": a file, or an empty directory as the object `dir/` (size 0,
+ *   type "directory"); a directory that holds anything is never an object,
+ *   its contents imply it. `entry` is what stat gives for it.
+ * - "prefix": a rolled-up directory `dir/` (with delimiter only).
+ * - "mount": share storage only, without delimiter: a bucket mount point
+ *   `dir/`. Its keys are the mount's: list them there with the same query,
+ *   then resume here with startAfter past them.
+ */
+export type KeyItem =
+  | { kind: "object"; key: string; entry: FileEntry }
+  | { kind: "prefix"; key: string }
+  | { kind: "mount"; key: string };
+
+export interface KeyPage {
+  /** In key order. */
+  items: KeyItem[];
+  /** Present when more may follow: the key to resume after (it may name something scanned but not returned). */
+  next?: string;
 }
 
 export type ListQuery =

@@ -44,8 +44,8 @@ export class FsError extends Error {
     readonly headers?: Record<string, string>,
     /**
      * A front-end's finer name for this failure (an S3 error code such as
-     * SignatureDoesNotMatch); front-ends with their own error vocabulary
-     * render it; not sent over RPC.
+     * SignatureDoesNotMatch); front-ends with their own error vocabulary render it;
+     * not sent over RPC.
      */
     readonly reason?: string,
   ) {

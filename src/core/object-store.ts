@@ -1,3 +1,5 @@
+import type { FileAttributes } from "./backend.js";
+
 /**
  * What a bucket mount needs of an object store: exactly the S3 calls
  * MountBackend makes, with S3's semantics (ListObjectsV2, conditional GET,
@@ -18,11 +20,19 @@ export interface ObjectStore {
    */
   get(key: string, options: GetOptions): Promise<GetResult | null>;
 
-  /** PutObject of exactly `length` bytes; a body of another length fails. */
-  put(key: string, body: ObjectBody, length: number): Promise<{ etag: string }>;
+  /**
+   * PutObject of exactly `length` bytes; a body of another length fails.
+   * `attributes` become its Content-Type and x-amz-meta-* headers.
+   */
+  put(
+    key: string,
+    body: ObjectBody,
+    length: number,
+    attributes?: FileAttributes,
+  ): Promise<{ etag: string }>;
 
-  /** CreateMultipartUpload: the UploadId. */
-  createMultipart(key: string): Promise<string>;
+  /** CreateMultipartUpload (with the object's attributes, as put): the UploadId. */
+  createMultipart(key: string, attributes?: FileAttributes): Promise<string>;
 
   /** UploadPart `n` (1…10000): its ETag, needed by completeMultipart. */
   uploadPart(
@@ -55,8 +65,11 @@ export interface ObjectStore {
   /** DeleteObjects (at most 1000 keys): only the failures come back. */
   deleteMany(keys: string[]): Promise<{ key: string; code: string; message: string }[]>;
 
-  /** CopyObject within the store. */
-  copy(fromKey: string, toKey: string): Promise<{ etag: string }>;
+  /**
+   * CopyObject within the store: the copy keeps the source's attributes,
+   * or with `attributes` has those instead (x-amz-metadata-directive: REPLACE).
+   */
+  copy(fromKey: string, toKey: string, attributes?: FileAttributes): Promise<{ etag: string }>;
 }
 
 export type ObjectBody = ReadableStream<Uint8Array> | Uint8Array;
@@ -69,6 +82,10 @@ export interface StoredObject {
   etag: string;
   /** ms since the epoch. */
   lastModified: number;
+  /** HEAD and GET only (a listing has neither): the object's Content-Type … */
+  contentType?: string;
+  /** … and its x-amz-meta-* headers, names lower-case without the prefix. */
+  metadata?: Record<string, string>;
 }
 
 export interface GetOptions {

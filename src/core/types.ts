@@ -12,8 +12,15 @@ export interface FileEntry {
   size: number;
   /** Milliseconds since the epoch. */
   mtime: number;
-  /** A strong entity tag, quoted as in HTTP: `"…"`. Files only. */
+  /**
+   * A strong entity tag, quoted as in HTTP: `"…"`. Files only. On share
+   * storage a file written in one piece has the MD5 of its bytes in hex.
+   */
   etag?: string;
+  /** The Content-Type stored with a file (absent: none was; core/attributes.ts guesses one). */
+  contentType?: string;
+  /** User metadata of a file (S3's x-amz-meta-*); stat and reads carry it, listings may not. */
+  metadata?: Record<string, string>;
 }
 
 export interface ShareInfo {

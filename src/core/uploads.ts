@@ -67,3 +67,116 @@ export function checkDeclaredSize(size: number, partSize: number): void {
     );
   }
 }
+
+/** A part a completion names, as S3's CompleteMultipartUpload lists them. */
+export interface NamedPart {
+  partNumber: number;
+  etag: string;
+}
+
+/** An ETag without its quotes: clients send a part's ETag back quoted or bare. */
+const bareEtag = (etag: string) => etag.trim().replace(/^"(.*)"$/, "$1");
+
+const invalidAs = (reason: string, message: string) =>
+  new FsError("EINVAL", message, undefined, undefined, reason);
+
+/**
+ * The parts a completion stitches, and the file's size, judged against R2's
+ * rules. `named` (S3) picks parts by number and ETag, strictly ascending;
+ * parts uploaded but not named are left out of the file. Without it, every
+ * part is used and they must run from 1 with none missing.
+ *
+ * `partSize` absent means the client picked the sizes as it sent them; the
+ * parts used must then have the shape R2 stores: all the same size, at
+ * least MIN_PART_SIZE, but the last, which may be shorter. With a partSize,
+ * every part used but the last is that size. A declared `size` must be
+ * what the parts add up to.
+ *
+ * Errors carry S3's names in `reason`: InvalidPartOrder, InvalidPart,
+ * EntityTooSmall.
+ */
+export function chooseParts<P extends { partNumber: number; size: number; etag: string }>(
+  stored: readonly P[],
+  named: readonly NamedPart[] | undefined,
+  sizing: { partSize?: number; size?: number },
+): { parts: P[]; size: number } {
+  const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
+  let parts: P[];
+  if (named) {
+    if (named.length === 0) throw invalid("a completion names at least one part");
+    parts = named.map((want, i) => {
+      const before = named[i - 1];
+      if (before && want.partNumber <= before.partNumber) {
+        throw invalidAs(
+          "InvalidPartOrder",
+          `parts are listed in ascending order of part number, each once: part ${want.partNumber} follows part ${before.partNumber}`,
+        );
+      }
+      const part = byNumber.get(want.partNumber);
+      if (!part) {
+        throw invalidAs(
+          "InvalidPart",
+          `part ${want.partNumber} was never uploaded (or was replaced and its upload failed)`,
+        );
+      }
+      if (bareEtag(part.etag) !== bareEtag(want.etag)) {
+        throw invalidAs(
+          "InvalidPart",
+          `part ${want.partNumber} has the ETag ${part.etag}, not ${want.etag}: the part was sent again since, or the ETag is another part's`,
+        );
+      }
+      return part;
+    });
+  } else {
+    parts = [...stored].sort((a, b) => a.partNumber - b.partNumber);
+    parts.forEach((p, i) => {
+      if (p.partNumber !== i + 1) throw invalid(`part ${i + 1} is missing`);
+    });
+  }
+  if (parts.length === 0) throw invalid("the upload has no parts");
+  checkPartShape(parts, sizing.partSize);
+  const size = parts.reduce((n, p) => n + p.size, 0);
+  if (size > MAX_OBJECT_SIZE) {
+    throw new FsError(
+      "ETOOLARGE",
+      `the parts add up to ${size} bytes, over R2's object limit of ${MAX_OBJECT_SIZE} bytes`,
+    );
+  }
+  if (sizing.size !== undefined && size !== sizing.size) {
+    throw invalid(
+      `the parts add up to ${size} bytes, not the declared ${sizing.size}; nothing was committed, the upload stays open`,
+    );
+  }
+  return { parts, size };
+}
+
+/** R2 stores a multipart object only as equal parts and a last one no bigger (see chooseParts). */
+function checkPartShape(
+  parts: readonly { partNumber: number; size: number }[],
+  partSize: number | undefined,
+): void {
+  const [first] = parts;
+  const last = parts[parts.length - 1];
+  if (!first || !last || parts.length === 1) return;
+  const full = partSize ?? first.size;
+  for (const p of parts.slice(0, -1)) {
+    if (partSize === undefined && p.size < MIN_PART_SIZE) {
+      throw invalidAs(
+        "EntityTooSmall",
+        `part ${p.partNumber} is ${p.size} bytes: every part but the last must be at least ${MIN_PART_SIZE} bytes (5 MiB)`,
+      );
+    }
+    if (p.size !== full) {
+      throw invalidAs(
+        "InvalidPart",
+        `part ${p.partNumber} is ${p.size} bytes, not ${full} like ${partSize === undefined ? `part ${first.partNumber}` : "the upload's partSize"}: edgefs stores an upload as an R2 multipart upload, whose parts must all be the same size except the last, which may be smaller; nothing was committed, the upload stays open`,
+      );
+    }
+  }
+  if (last.size > full) {
+    throw invalidAs(
+      "InvalidPart",
+      `the last part, ${last.partNumber}, is ${last.size} bytes, more than the ${full} of the parts before it: edgefs stores an upload as an R2 multipart upload, whose parts must all be the same size except the last, which may be smaller; nothing was committed, the upload stays open`,
+    );
+  }
+}

@@ -1,3 +1,4 @@
+import { contentTypeOf } from "../core/attributes";
 import type { SpaceUsage } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import type { Lease } from "../core/leases";
@@ -145,7 +146,8 @@ function live(local: string, view: ResourceView, now: number): string | undefine
     case "getcontentlength":
       return file ? String(entry.size) : undefined;
     case "getcontenttype":
-      return file ? "application/octet-stream" : undefined;
+      // The type a GET answers with: stored with the file, else guessed from its name.
+      return file ? escapeText(contentTypeOf(entry.absolutePath, entry.contentType)) : undefined;
     case "getetag":
       return entry.etag === undefined ? undefined : escapeText(entry.etag);
     case "getlastmodified":

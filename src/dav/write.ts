@@ -1,7 +1,7 @@
 import { invalid } from "../core/errors";
 import { writeConditionsFrom } from "../core/preconditions";
 import type { PropertyChange } from "../core/properties";
-import { carriesBytes, contentLength } from "../http/params";
+import { attributesFrom, carriesBytes, contentLength } from "../http/params";
 import type { DavRequest } from "./context";
 import { isProtected, parseProppatch, proppatchResponse } from "./properties";
 import { davStatusResponse, versioned, xmlResponse } from "./responses";
@@ -33,6 +33,8 @@ export async function put(dav: DavRequest): Promise<Response> {
       ifMatch: dav.header("if-match"),
       ifNoneMatch: dav.header("if-none-match"),
     }),
+    // WebDAV has no user metadata; the type the client sent is kept (RFC 4918 §9.7.1 lets a PUT set it).
+    { contentType: attributesFrom(dav.c.req.raw.headers).contentType },
   );
   const headers: Record<string, string> = entry.etag ? { etag: entry.etag } : {};
   return new Response(null, { status: created ? 201 : 204, headers: versioned(headers, version) });

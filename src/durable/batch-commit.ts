@@ -10,9 +10,9 @@ import type { TreeChanges } from "./tree-changes";
  * (`blobId`, reserved by `reserve` and put by the Worker).
  */
 export type BatchOp =
-  | { op: "put"; path: FsPath; data: ArrayBuffer }
-  | { op: "put"; path: FsPath; blobId: string; size: number }
-  | { op: "put"; path: FsPath; uploadId: string }
+  | { op: "put"; path: FsPath; data: ArrayBuffer; etag: string; attrs?: string | null }
+  | { op: "put"; path: FsPath; blobId: string; size: number; etag: string; attrs?: string | null }
+  | { op: "put"; path: FsPath; uploadId: string; etag?: string; attrs?: string | null }
   | { op: "mkdir"; path: FsPath }
   | { op: "delete"; path: FsPath; recursive: boolean }
   | { op: "move"; from: FsPath; to: FsPath }
@@ -33,6 +33,7 @@ export interface BatchResult {
 /** How many existing targets a force:false refusal names before "and N more". */
 const LISTED = 20;
 
+/** A staged upload's ETag when the Worker passes none (write-protocol.ts newEtag). */
 const newEtag = () => `"${randomId()}"`;
 
 /** "op 3 (move /a → /b)": how an error names the op it comes from. */
@@ -175,8 +176,9 @@ export class BatchCommit {
     this.s.mounts.refuseChange(path, false);
     this.s.leases.checkWrite([{ path, subtree: false }], held, now);
     const grace = this.s.graceUntil(now);
+    const attrs = op.attrs ?? null;
     if ("data" in op) {
-      const v = { size: op.data.byteLength, etag: newEtag(), blobId: null, data: op.data };
+      const v = { size: op.data.byteLength, etag: op.etag, blobId: null, data: op.data, attrs };
       this.s.tree.putFile(path, v, now, grace);
       return;
     }
@@ -191,7 +193,8 @@ export class BatchCommit {
     if (!this.s.ledger.claim(blobId, share.id)) {
       throw new FsError("ENOENT", "the content's reservation expired: send the batch again", path);
     }
-    this.s.tree.putFile(path, { size, etag: newEtag(), blobId, data: null }, now, grace);
+    const etag = op.etag ?? newEtag();
+    this.s.tree.putFile(path, { size, etag, blobId, data: null, attrs }, now, grace);
   }
 
   /** The rows a recursive copy of `from` builds: the directory and everything below it (a file copy is one row: free). */

@@ -1,3 +1,4 @@
+import { decodeAttributes } from "../core/attributes";
 import type { Overwrite } from "../core/backend";
 import { FsError, invalid, notFound } from "../core/errors";
 import { baseName, type FsPath, isWithin, ROOT } from "../core/paths";
@@ -17,6 +18,8 @@ export interface FileVersion {
   etag: string;
   blobId: string | null;
   data: ArrayBuffer | null;
+  /** Its attributes, encoded (core/attributes.ts), or null. */
+  attrs: string | null;
 }
 
 /** A node found by path, with the ids of the directories above it (root first). */
@@ -25,10 +28,24 @@ export interface Resolved {
   chain: number[];
 }
 
-/** The entry of a row at `absolutePath`, shown as `path` (a listing's relative name). */
-export function toEntry(row: NodeRow, absolutePath: string, path = absolutePath): FileEntry {
+/**
+ * The entry of a row at `absolutePath`, shown as `path` (a listing's
+ * relative name). A listing's entries (`lean`) leave out user metadata,
+ * which keeps pages small; the content type costs nothing and stays.
+ */
+export function toEntry(
+  row: NodeRow,
+  absolutePath: string,
+  path = absolutePath,
+  lean = false,
+): FileEntry {
   const e: FileEntry = { path, absolutePath, type: row.type, size: row.size, mtime: row.mtime };
   if (row.etag !== null) e.etag = row.etag;
+  if (row.attrs !== null) {
+    const a = decodeAttributes(row.attrs);
+    if (a.contentType !== undefined) e.contentType = a.contentType;
+    if (a.metadata !== undefined && !lean) e.metadata = a.metadata;
+  }
   return e;
 }
 
@@ -191,6 +208,7 @@ export class FileTree {
       etag: null,
       blob_id: null,
       inline_id: null,
+      attrs: null,
     });
     this.usage.open(row.id);
     this.usage.add([...parent.chain, parent.node.id], delta);
@@ -243,6 +261,7 @@ export class FileTree {
       etag: v.etag,
       blob_id: v.blobId,
       inline_id: inlineId,
+      attrs: v.attrs,
     });
     this.usage.add([...parent.chain, parent.node.id], delta);
     return old === undefined;
@@ -388,20 +407,30 @@ export class FileTree {
   copy(
     from: FsPath,
     to: FsPath,
-    opts: { recursive: boolean; overwrite: Overwrite },
+    opts: { recursive: boolean; overwrite: Overwrite; attrs?: string | null },
     held: readonly string[],
     now: number,
     graceUntil: number,
   ): CopyOutcome {
     const src = this.checkMoveOrCopy(from, to, "copy");
-    if (from === to) throw invalid("source and destination are the same", to);
+    if (from === to && opts.attrs === undefined) {
+      throw invalid("source and destination are the same", to);
+    }
     if (src.node.type === "directory" && !opts.recursive) {
       throw new FsError("EISDIR", `${from} is a directory: copy it with recursive`, from);
     }
+    if (src.node.type === "directory" && opts.attrs !== undefined) {
+      throw invalid(`${from} is a directory: only a file's copy can replace attributes`, from);
+    }
+    if (from === to) {
+      return { entry: this.replaceAttributes(src, to, opts.attrs ?? null, now, graceUntil) };
+    }
     // Fail fast on what linking would refuse; linking judges again.
     this.checkDestination(src.node.type, to, opts.overwrite);
-    if (src.node.type === "file")
-      return { entry: this.copyFile(src.node, to, opts.overwrite, now, now, graceUntil) };
+    if (src.node.type === "file") {
+      const file = opts.attrs === undefined ? src.node : { ...src.node, attrs: opts.attrs };
+      return { entry: this.copyFile(file, to, opts.overwrite, now, now, graceUntil) };
+    }
     const below = this.usage.of(src.node.id);
     const totals = weight(src.node, below);
     this.admit(totals, to);
@@ -411,6 +440,28 @@ export class FileTree {
     const { complete } = this.copies.step(2 * this.batchRows + 2, job.id);
     if (!complete.some((j) => j.id === job.id)) return { job };
     return { entry: this.linkCopy(job, now, graceUntil) };
+  }
+
+  /**
+   * A file copied onto itself with new attributes (S3's way to change them):
+   * a new version of the same node, same bytes and ETag, modified now. Its
+   * bytes gain the new row's reference before the old row lets go of its.
+   */
+  private replaceAttributes(
+    { node, chain }: Resolved,
+    path: FsPath,
+    attrs: string | null,
+    now: number,
+    graceUntil: number,
+  ): FileEntry {
+    this.nodes.addRefs(node, 1);
+    this.nodes.retire(node, graceUntil);
+    const row = this.nodes.insert(node.id, chain[chain.length - 1] as number, node.name, {
+      ...node,
+      mtime: now,
+      attrs,
+    });
+    return toEntry(row, path);
   }
 
   /** A file's copy at `to`, modified at `mtime` (a copy's: now; a restore's: the old file's). */

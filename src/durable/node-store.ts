@@ -21,16 +21,18 @@ export interface NodeRow {
   etag: string | null;
   blob_id: string | null;
   inline_id: number | null;
+  /** The file's attributes, encoded (core/attributes.ts), or null. */
+  attrs: string | null;
   [key: string]: SqlStorageValue;
 }
 
 export const NODE_COLUMNS =
-  "row, id, parent, name, born, died, type, size, mtime, etag, blob_id, inline_id";
+  "row, id, parent, name, born, died, type, size, mtime, etag, blob_id, inline_id, attrs";
 
 /** What a new row holds besides where it sits. */
 export type NodeFields = Pick<
   NodeRow,
-  "type" | "size" | "mtime" | "etag" | "blob_id" | "inline_id"
+  "type" | "size" | "mtime" | "etag" | "blob_id" | "inline_id" | "attrs"
 >;
 
 /**
@@ -229,8 +231,8 @@ export class NodeStore {
   insert(id: number, parent: number, name: string, f: NodeFields, born = this.stamp()): NodeRow {
     return this.sql
       .exec<NodeRow>(
-        `INSERT INTO nodes (id, parent, name, born, type, size, mtime, etag, blob_id, inline_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${NODE_COLUMNS}`,
+        `INSERT INTO nodes (id, parent, name, born, type, size, mtime, etag, blob_id, inline_id, attrs)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${NODE_COLUMNS}`,
         id,
         parent,
         name,
@@ -241,6 +243,7 @@ export class NodeStore {
         f.etag,
         f.blob_id,
         f.inline_id,
+        f.attrs,
       )
       .one();
   }

@@ -22,9 +22,11 @@
  *          rows are reclaimed (the client vanished mid-upload).
  * gc       R2 keys (and unfinished multipart uploads) to delete once due.
  * leases   path leases (advisory locks); see lease-table.ts.
- * uploads, upload_parts  multipart uploads in progress; see upload-table.ts.
+ * uploads, upload_parts  multipart uploads in progress; see upload-table.ts
+ *          (part_size 0: the client picks part sizes, as S3 clients do).
  * mounts   buckets mounted at paths of the share; see mount-table.ts.
  * node_properties  WebDAV dead properties of nodes; see property-table.ts.
+ * nodes.attrs, uploads.attrs  a file's Content-Type and user metadata (JSON).
  * share.expires_at  set for ephemeral shares: the moment they stop existing.
  * share.listed_until  ephemeral shares: the expiry the environment's registry
  *          holds (never earlier than expires_at); see share-lifecycle.ts.
@@ -223,6 +225,25 @@ export const MIGRATIONS: string[] = [
           WHERE n.died IS NULL AND n.type = 'directory')
       SELECT coalesce(sum(n.size), 0) FROM nodes n JOIN below b ON n.parent = b.id
         WHERE n.died IS NULL AND n.type = 'file');`,
+  // Key listings (key-listing.ts): live children of a directory in S3 key
+  // order, sort key = name for files and name || '/' for directories, so
+  // "children of D after X in key order" is one index range. The expression
+  // must stay the one key-listing.ts queries with (SORT_KEY).
+  `CREATE INDEX nodes_live_by_key
+     ON nodes (parent, (CASE WHEN type = 'directory' THEN name || '/' ELSE name END))
+     WHERE died IS NULL;`,
+  // File attributes (core/attributes.ts): a file row's Content-Type and user
+  // metadata as JSON, null when it has none, so they travel with the row
+  // through renames, copies, history and restores; an upload keeps the ones
+  // its file gets at completion. Existing files have none.
+  `ALTER TABLE nodes ADD COLUMN attrs TEXT;
+   ALTER TABLE uploads ADD COLUMN attrs TEXT;`,
+  // S3 multipart (upload-table.ts): a part's MD5 (hex; its ETag to clients,
+  // the makings of the file's multipart ETag) beside R2's own part ETag,
+  // which R2's complete needs; null for parts stored before. Uploads whose
+  // client picks part sizes have part_size 0. Open uploads list by path.
+  `ALTER TABLE upload_parts ADD COLUMN md5 TEXT;
+   CREATE INDEX uploads_by_path ON uploads (path, id);`,
 ];
 
 export function migrate(sql: SqlStorage): void {

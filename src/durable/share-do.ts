@@ -1,13 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
 import { configFrom } from "../config";
-import type { ListQuery, Overwrite, ReadAt } from "../core/backend";
+import type { KeyQuery, KeyTarget, ListQuery, Overwrite, ReadAt } from "../core/backend";
 import type { LeaseRequest } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import type { PropertyChange } from "../core/properties";
+import type { NamedPart } from "../core/uploads";
 import { AlarmSchedule } from "./alarm";
 import { BatchCommit, type BatchOp, type BatchOptions } from "./batch-commit";
 import type { CopyOutcome } from "./file-tree";
+import { removeKeys } from "./key-removal";
 import { MountPoints } from "./mount-points";
 import type { MountConfig } from "./mount-table";
 import { guard, guardSync, type Result } from "./rpc";
@@ -18,7 +20,7 @@ import { type At, type Live, ShareState } from "./share-state";
 import { TreeChanges } from "./tree-changes";
 import { type Linked, TreeJobs } from "./tree-jobs";
 import { type SeedRequest, seedFiles } from "./tree-seed";
-import type { UploadPart } from "./upload-table";
+import type { ReceivedPart } from "./upload-table";
 import { WriteProtocol } from "./write-protocol";
 
 export type { Ephemeral } from "./share-lifecycle";
@@ -139,6 +141,11 @@ export class ShareDO extends DurableObject<Env> {
     return this.read((at) => this.reads.list(at, query, version));
   }
 
+  /** S3's key listing of the latest tree; `scanBudget` can only lower the rows it reads. */
+  async listKeys(query: KeyQuery, scanBudget?: number) {
+    return this.read((at) => this.reads.listKeys(at, query, scanBudget));
+  }
+
   /** The versions of what stood at `path`, newest first, before `cursor` (a version). */
   async history(path: FsPath, limit: number, before?: number) {
     return this.read(({ share }) =>
@@ -186,9 +193,13 @@ export class ShareDO extends DurableObject<Env> {
     path: FsPath,
     data: ArrayBuffer,
     conditions: WriteConditions,
-    held: string[] = [],
+    held: string[],
+    etag: string,
+    attrs: string | null,
   ) {
-    return this.change((at) => this.writes.writeInline(at, path, data, conditions, held));
+    return this.change((at) =>
+      this.writes.writeInline(at, path, data, conditions, held, etag, attrs),
+    );
   }
 
   async reserveWrite(path: FsPath, conditions: WriteConditions, held: string[] = []) {
@@ -200,9 +211,13 @@ export class ShareDO extends DurableObject<Env> {
     blobId: string,
     size: number,
     conditions: WriteConditions,
-    held: string[] = [],
+    held: string[],
+    etag: string,
+    attrs: string | null,
   ) {
-    return this.change((at) => this.writes.commit(at, path, blobId, size, conditions, held));
+    return this.change((at) =>
+      this.writes.commit(at, path, blobId, size, conditions, held, etag, attrs),
+    );
   }
 
   async abortWrite(blobId: string) {
@@ -213,15 +228,16 @@ export class ShareDO extends DurableObject<Env> {
 
   async createUpload(
     path: FsPath,
-    partSize: number,
+    partSize: number | undefined,
     conditions: WriteConditions,
     held: string[],
     ttlMs: number,
     size?: number,
     stage = false,
+    attrs: string | null = null,
   ) {
     return this.change((at) =>
-      this.writes.createUpload(at, path, partSize, conditions, held, ttlMs, size, stage),
+      this.writes.createUpload(at, path, partSize, conditions, held, ttlMs, size, stage, attrs),
     );
   }
 
@@ -233,7 +249,7 @@ export class ShareDO extends DurableObject<Env> {
     return this.read((at) => this.writes.partTarget(at, uploadId, n, size));
   }
 
-  async recordPart(uploadId: string, part: UploadPart) {
+  async recordPart(uploadId: string, part: ReceivedPart) {
     return this.change((at) => this.writes.recordPart(at, uploadId, part));
   }
 
@@ -241,17 +257,29 @@ export class ShareDO extends DurableObject<Env> {
     return this.read((at) => this.writes.status(at, uploadId));
   }
 
-  async beginComplete(uploadId: string, held: string[]) {
-    return settled(await this.change((at) => this.writes.beginComplete(at, uploadId, held), "any"));
+  /** Open uploads by key (Backend.listUploads). */
+  async listUploads(query: {
+    prefix: string;
+    after?: { path: string; uploadId?: string };
+    limit: number;
+  }) {
+    return this.read(({ now }) => this.state.uploads.list(query, now));
+  }
+
+  async beginComplete(uploadId: string, held: string[], named?: NamedPart[]) {
+    return settled(
+      await this.change((at) => this.writes.beginComplete(at, uploadId, held, named), "any"),
+    );
   }
 
   async failComplete(uploadId: string) {
     return this.change((at) => this.writes.failComplete(at, uploadId), "any");
   }
 
-  async finishUpload(uploadId: string, size: number, held: string[]) {
+  /** `etag`: the file's, when the Worker computed one from the parts; else the ShareDO makes a random one. */
+  async finishUpload(uploadId: string, size: number, held: string[], etag?: string) {
     return settled(
-      await this.change((at) => this.writes.finishUpload(at, uploadId, size, held), "any"),
+      await this.change((at) => this.writes.finishUpload(at, uploadId, size, held, etag), "any"),
     );
   }
 
@@ -301,6 +329,14 @@ export class ShareDO extends DurableObject<Env> {
   }
 
   /** `dropLeases`: the leases on what is removed go in the same transaction. */
+  /** S3's DeleteObject(s): many keys in one change (key-removal.ts). */
+  async removeKeys(keys: KeyTarget[], held: string[] = []) {
+    return this.change((at) => ({
+      results: removeKeys(this.state, at, keys, held),
+      version: this.state.nodes.version(),
+    }));
+  }
+
   async remove(path: FsPath, recursive: boolean, held: string[] = [], dropLeases = false) {
     return this.change((at) => {
       this.changes.remove(at, path, recursive, held, dropLeases);
@@ -329,7 +365,7 @@ export class ShareDO extends DurableObject<Env> {
   async copy(
     from: FsPath,
     to: FsPath,
-    opts: { recursive: boolean; overwrite: Overwrite },
+    opts: { recursive: boolean; overwrite: Overwrite; attrs?: string | null },
     held: string[] = [],
   ): Promise<Result<Linked>> {
     return this.waitingForJob((at) => this.changes.copy(at, from, to, opts, held));

@@ -1,10 +1,11 @@
-import type { ListQuery, ReadAt } from "../core/backend";
+import type { KeyPage, KeyQuery, ListQuery, ReadAt } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import type { Lease } from "../core/leases";
 import { type FsPath, parentOf, ROOT } from "../core/paths";
 import type { DeadProperty } from "../core/properties";
 import type { FileEntry, ListPage } from "../core/types";
 import { toEntry } from "./file-tree";
+import { KEY_SCAN_BUDGET, KeyListing } from "./key-listing";
 import type { Live, ShareState } from "./share-state";
 
 /** Where a file's bytes are, for the Worker to stream them (never through here). */
@@ -75,6 +76,18 @@ export class ShareReads {
     return query.kind === "glob"
       ? this.s.listing.listGlob(query.pattern, query.limit, query.cursor, version)
       : this.s.listing.listPath(query.path, query.recursive, query.limit, query.cursor, version);
+  }
+
+  /**
+   * S3's key listing of the latest tree (key-listing.ts). `scanBudget`
+   * lowers the rows one call may read (tests); it never raises it.
+   */
+  listKeys(_at: Live, query: KeyQuery, scanBudget?: number): KeyPage {
+    const budget =
+      scanBudget !== undefined && Number.isSafeInteger(scanBudget) && scanBudget >= 1
+        ? Math.min(scanBudget, KEY_SCAN_BUDGET)
+        : KEY_SCAN_BUDGET;
+    return new KeyListing(this.s).list(query, budget);
   }
 
   placement({ now, share }: Live, path: FsPath): Placement {

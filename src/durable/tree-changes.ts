@@ -65,7 +65,7 @@ export class TreeChanges {
     { now }: Live,
     from: FsPath,
     to: FsPath,
-    opts: { recursive: boolean; overwrite: Overwrite },
+    opts: { recursive: boolean; overwrite: Overwrite; attrs?: string | null },
     held: readonly string[],
   ): CopyOutcome {
     this.s.mounts.refuseChange(to, true);

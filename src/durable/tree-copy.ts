@@ -107,7 +107,15 @@ export class TreeCopy {
       staging,
       -job.id,
       source.name,
-      { type: "directory", size: 0, mtime: now, etag: null, blob_id: null, inline_id: null },
+      {
+        type: "directory",
+        size: 0,
+        mtime: now,
+        etag: null,
+        blob_id: null,
+        inline_id: null,
+        attrs: null,
+      },
       born,
     );
     this.usage.open(staging);
@@ -199,9 +207,10 @@ export class TreeCopy {
     const first = this.nodes.allocate(rows.length);
     const plan = rows.map((r, i) => ({ ...r, src: r.id, id: first + i }));
     this.sql.exec(
-      `INSERT INTO nodes (id, parent, name, born, type, size, mtime, etag, blob_id, inline_id)
+      `INSERT INTO nodes (id, parent, name, born, type, size, mtime, etag, blob_id, inline_id, attrs)
        SELECT value->>'id', ?, value->>'name', ?, value->>'type', value->>'size',
-         coalesce(?, value->>'mtime'), value->>'etag', value->>'blob_id', value->>'inline_id'
+         coalesce(?, value->>'mtime'), value->>'etag', value->>'blob_id', value->>'inline_id',
+         value->>'attrs'
        FROM json_each(?)`,
       target,
       job.born ?? job.version,

@@ -101,13 +101,13 @@ export class TreeListing {
     at?: number,
   ): ListPage<FileEntry> {
     const row = this.tree.requireAt(path, at);
-    if (row.type === "file") return { entries: [toEntry(row, path)] };
+    if (row.type === "file") return { entries: [toEntry(row, path, path, true)] };
     const frames = this.resume(row.id, cursor, { dir: row.id, after: "", prefix: "" }, at);
     const entries: FileEntry[] = [];
     const above = path === ROOT ? "/" : `${path}/`;
     const depth = recursive ? Number.POSITIVE_INFINITY : 1;
     for (const { row: r, rel } of this.walk(frames, depth, at)) {
-      entries.push(toEntry(r, above + rel, rel));
+      entries.push(toEntry(r, above + rel, rel, true));
       if (entries.length === limit) break;
     }
     if (entries.length < limit || !this.more(frames, depth, at)) {
@@ -144,7 +144,7 @@ export class TreeListing {
     for (const { row, rel } of this.walk(frames, maxDepth, at)) {
       scanned++;
       if (glob.matches(rel)) {
-        entries.push(toEntry(row, rel));
+        entries.push(toEntry(row, rel, rel, true));
         if (entries.length === limit) break;
       }
       if (scanned >= GLOB_SCAN_BUDGET.rows || glob.steps >= GLOB_SCAN_BUDGET.steps) break;

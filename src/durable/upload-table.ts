@@ -1,16 +1,38 @@
-import type { UploadPart, UploadStatus } from "../core/backend";
+import type { ListedUpload, UploadPart, UploadStatus } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
 import {
   checkDeclaredSize,
+  chooseParts,
   declaredPartSize,
   MAX_OBJECT_SIZE,
+  MAX_PART_SIZE,
   MAX_PARTS,
+  type NamedPart,
   partsFor,
 } from "../core/uploads";
 
-export type { UploadPart, UploadStatus };
+export type { ListedUpload, UploadPart, UploadStatus };
+
+/**
+ * A part as the table keeps it: `etag` is what clients see (the quoted MD5
+ * of its bytes), `r2Etag` what R2's complete needs, and `md5` the hex digest
+ * the file's multipart ETag is made of (null for parts stored before
+ * edgefs kept it; their `etag` is R2's then).
+ */
+export interface StoredPart extends UploadPart {
+  r2Etag: string;
+  md5: string | null;
+}
+
+/** A part the Worker streamed to R2: its size, R2's ETag and its MD5 (hex). */
+export interface ReceivedPart {
+  partNumber: number;
+  size: number;
+  r2Etag: string;
+  md5: string;
+}
 
 /** What the Worker needs to move bytes for an upload (never sent to clients). */
 export interface UploadTarget {
@@ -19,8 +41,11 @@ export interface UploadTarget {
   blobId: string;
   key: string;
   r2UploadId: string;
-  partSize: number;
+  /** Absent when the client picks part sizes. */
+  partSize?: number;
   conditions: WriteConditions;
+  /** The attributes the file gets at completion, encoded (core/attributes.ts), or null. */
+  attrs: string | null;
 }
 
 interface UploadRow {
@@ -29,10 +54,12 @@ interface UploadRow {
   blob_id: string;
   key: string;
   r2_upload_id: string | null;
+  /** Every part's size but the last's; 0 when the client picks (S3). */
   part_size: number;
   /** The declared file size, or null. */
   size: number | null;
   conditions: string;
+  attrs: string | null;
   completing: number;
   created_at: number;
   expires_at: number;
@@ -69,24 +96,26 @@ export class UploadTable {
       path: FsPath;
       blobId: string;
       key: string;
-      partSize: number;
+      partSize?: number;
       size?: number;
       conditions: WriteConditions;
+      attrs: string | null;
     },
     now: number,
     expiresAt: number,
   ): void {
-    if (u.size !== undefined) checkDeclaredSize(u.size, u.partSize);
+    if (u.size !== undefined) checkDeclaredSize(u.size, u.partSize ?? MAX_PART_SIZE);
     this.sql.exec(
-      `INSERT INTO uploads (id, path, blob_id, key, r2_upload_id, part_size, size, conditions, completing, created_at, expires_at)
-       VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 0, ?, ?)`,
+      `INSERT INTO uploads (id, path, blob_id, key, r2_upload_id, part_size, size, conditions, attrs, completing, created_at, expires_at)
+       VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, 0, ?, ?)`,
       u.id,
       u.path,
       u.blobId,
       u.key,
-      u.partSize,
+      u.partSize ?? 0,
       u.size ?? null,
       JSON.stringify(u.conditions),
+      u.attrs,
       now,
       expiresAt,
     );
@@ -109,41 +138,86 @@ export class UploadTable {
 
   target(row: UploadRow): UploadTarget {
     if (row.r2_upload_id === null) throw new FsError("ENOENT", "the upload was never started");
-    return {
+    const target: UploadTarget = {
       uploadId: row.id,
       path: row.path as FsPath,
       blobId: row.blob_id,
       key: row.key,
       r2UploadId: row.r2_upload_id,
-      partSize: row.part_size,
       conditions: JSON.parse(row.conditions) as WriteConditions,
+      attrs: row.attrs,
     };
+    if (row.part_size > 0) target.partSize = row.part_size;
+    return target;
   }
 
-  parts(id: string): UploadPart[] {
+  /** The parts received, by number. */
+  storedParts(id: string): StoredPart[] {
     return this.sql
-      .exec<{ part_number: number; size: number; etag: string }>(
-        "SELECT part_number, size, etag FROM upload_parts WHERE upload_id = ? ORDER BY part_number",
+      .exec<{ part_number: number; size: number; etag: string; md5: string | null }>(
+        "SELECT part_number, size, etag, md5 FROM upload_parts WHERE upload_id = ? ORDER BY part_number",
         id,
       )
       .toArray()
-      .map((p) => ({ partNumber: p.part_number, size: p.size, etag: p.etag }));
+      .map((p) => ({
+        partNumber: p.part_number,
+        size: p.size,
+        etag: p.md5 === null ? p.etag : `"${p.md5}"`,
+        r2Etag: p.etag,
+        md5: p.md5,
+      }));
+  }
+
+  /** The parts received, as clients see them. */
+  parts(id: string): UploadPart[] {
+    return this.storedParts(id).map(({ partNumber, size, etag }) => ({ partNumber, size, etag }));
   }
 
   status(id: string, now: number): UploadStatus {
     const row = this.row(id, now);
     const parts = this.parts(id);
-    const status: UploadStatus = {
-      uploadId: row.id,
-      path: row.path,
-      partSize: row.part_size,
-      createdAt: row.created_at,
-      expiresAt: row.expires_at,
+    return {
+      ...listed(row),
       received: parts.reduce((n, p) => n + p.size, 0),
       parts,
     };
-    if (row.size !== null) status.size = row.size;
-    return status;
+  }
+
+  /**
+   * Open uploads whose key (path without its leading "/") starts with
+   * `prefix`, by key then id, after `after`; staged uploads and ones never
+   * started in R2 are not listed. One row more than `limit` is read, to
+   * know whether a next page exists.
+   */
+  list(
+    query: { prefix: string; after?: { path: string; uploadId?: string }; limit: number },
+    now: number,
+  ): { uploads: ListedUpload[]; next?: { path: string; uploadId: string } } {
+    const prefix = `/${query.prefix}`;
+    const afterPath = query.after ? `/${query.after.path}` : "";
+    // Without an upload id, every upload of the key is passed: ids are hex, so none sorts after "~".
+    const afterId = query.after?.uploadId ?? "~";
+    const rows = this.sql
+      .exec<UploadRow>(
+        `SELECT * FROM uploads
+         WHERE path >= ? AND substr(path, 1, length(?)) = ? AND (path > ? OR (path = ? AND id > ?))
+           AND expires_at > ? AND r2_upload_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM staged_uploads s WHERE s.upload_id = uploads.id)
+         ORDER BY path, id LIMIT ?`,
+        prefix,
+        prefix,
+        prefix,
+        afterPath,
+        afterPath,
+        afterId,
+        now,
+        query.limit + 1,
+      )
+      .toArray();
+    const page = rows.slice(0, query.limit).map(listed);
+    const last = page[page.length - 1];
+    if (rows.length <= query.limit || !last) return { uploads: page };
+    return { uploads: page, next: { path: last.path.slice(1), uploadId: last.uploadId } };
   }
 
   /**
@@ -155,6 +229,16 @@ export class UploadTable {
     if (row.completing) throw invalid("the upload is being completed: no more parts");
     if (!Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
       throw invalid(`part numbers run from 1 to ${MAX_PARTS}`);
+    }
+    if (row.part_size === 0) {
+      // The client picks sizes: any part is taken now, completion judges the ones it uses.
+      if (size > MAX_PART_SIZE) {
+        throw new FsError(
+          "ETOOLARGE",
+          `part ${n} is ${size} bytes, over R2's part limit of ${MAX_PART_SIZE} bytes`,
+        );
+      }
+      return;
     }
     if (row.size !== null) {
       const expected = declaredPartSize(row.size, row.part_size, n);
@@ -195,15 +279,37 @@ export class UploadTable {
     }
   }
 
-  recordPart(row: UploadRow, part: UploadPart): void {
+  recordPart(row: UploadRow, part: ReceivedPart): void {
     this.checkPart(row, part.partNumber, part.size);
     this.sql.exec(
-      "INSERT OR REPLACE INTO upload_parts (upload_id, part_number, size, etag) VALUES (?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO upload_parts (upload_id, part_number, size, etag, md5) VALUES (?, ?, ?, ?, ?)",
       row.id,
       part.partNumber,
       part.size,
-      part.etag,
+      part.r2Etag,
+      part.md5,
     );
+  }
+
+  /**
+   * The parts a completion stitches, and the file's size: the native
+   * completion of an upload with a partSize tiles all its parts
+   * (`tiling`); a completion that names parts, or of an upload whose
+   * client picked the sizes, goes by S3's rules (core/uploads.ts
+   * chooseParts), whose errors carry S3's names in `reason`.
+   */
+  completion(
+    row: UploadRow,
+    named: readonly NamedPart[] | undefined,
+  ): { parts: StoredPart[]; size: number } {
+    if (named === undefined && row.part_size > 0) {
+      const { size } = this.tiling(row);
+      return { parts: this.storedParts(row.id), size };
+    }
+    const sizing: { partSize?: number; size?: number } = {};
+    if (row.part_size > 0) sizing.partSize = row.part_size;
+    if (row.size !== null) sizing.size = row.size;
+    return chooseParts(this.storedParts(row.id), named, sizing);
   }
 
   /**
@@ -303,4 +409,16 @@ export class UploadTable {
     this.sql.exec("DELETE FROM upload_parts");
     this.sql.exec("DELETE FROM uploads");
   }
+}
+
+/** An upload as listings and status show it: a partSize only when the server fixed one. */
+function listed(row: UploadRow): ListedUpload {
+  return {
+    uploadId: row.id,
+    path: row.path,
+    ...(row.part_size > 0 ? { partSize: row.part_size } : {}),
+    ...(row.size !== null ? { size: row.size } : {}),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+  };
 }

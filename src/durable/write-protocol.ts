@@ -3,12 +3,17 @@ import { randomId } from "../core/ids";
 import { ancestorsOf, type FsPath, ROOT } from "../core/paths";
 import { checkWriteConditions, type WriteConditions } from "../core/preconditions";
 import type { FileEntry } from "../core/types";
-import { checkDeclaredSize } from "../core/uploads";
+import { checkDeclaredSize, MAX_PART_SIZE, type NamedPart } from "../core/uploads";
 import { guardSync, type Result } from "./rpc";
 import type { ShareLifecycle } from "./share-lifecycle";
 import type { At, Live, ShareRow, ShareState } from "./share-state";
-import type { UploadPart, UploadStatus, UploadTarget } from "./upload-table";
+import type { ReceivedPart, StoredPart, UploadStatus, UploadTarget } from "./upload-table";
 
+/**
+ * The ETag of a file whose bytes no one hashed in one piece (a multipart
+ * upload, unless its completion passes one): random, so it is still strong.
+ * Files written in one piece get the MD5 of their bytes from the Worker.
+ */
 const newEtag = () => `"${randomId()}"`;
 
 /** A committed write: the file's entry, whether it is new, and the version it made. */
@@ -20,6 +25,15 @@ export interface Staged {
   staged: true;
   size: number;
   expiresAt: number;
+}
+
+/**
+ * A completion the parts' shape refuses, with S3's name for it: an answer
+ * rather than an error, because RPC carries an FsError without its
+ * `reason`; the Worker throws it as EINVAL with the reason.
+ */
+export interface Refused {
+  refused: { message: string; reason: string };
 }
 
 /**
@@ -45,6 +59,8 @@ export class WriteProtocol {
    * A small file: bytes and metadata commit together, no R2 involved —
    * unless the share's SQLite nears its storage budget: then nothing is
    * written and the answer says to store the bytes in R2 like a large file.
+   * `etag` is the one the Worker computed (the MD5 of `data`); `attrs` the
+   * file's encoded attributes, checked by the Worker.
    */
   writeInline(
     { now }: Live,
@@ -52,10 +68,12 @@ export class WriteProtocol {
     data: ArrayBuffer,
     conditions: WriteConditions,
     held: readonly string[],
+    etag: string,
+    attrs: string | null,
   ): Written | { spill: true } {
     if (data.byteLength > 0 && !this.s.tree.inlineAllowed()) return { spill: true };
     this.admitCommit(now, path, conditions, held);
-    const version = { size: data.byteLength, etag: newEtag(), blobId: null, data };
+    const version = { size: data.byteLength, etag, blobId: null, data, attrs };
     const created = this.s.tree.putFile(path, version, now, this.s.graceUntil(now));
     return { entry: this.s.tree.entry(path), created, version: this.s.nodes.version() };
   }
@@ -78,6 +96,7 @@ export class WriteProtocol {
   /**
    * Step 2: the blob is durable in R2; swap the path's pointer to it in one
    * transaction, checking the write's conditions against the state now.
+   * `etag` comes from the Worker, which saw the bytes (the DO never does).
    */
   commit(
     { now, share }: Live,
@@ -86,12 +105,14 @@ export class WriteProtocol {
     size: number,
     conditions: WriteConditions,
     held: readonly string[],
+    etag: string,
+    attrs: string | null,
   ): Written {
     this.admitCommit(now, path, conditions, held);
     if (!this.s.ledger.claim(blobId, share.id)) {
       throw new FsError("ENOENT", "the write's reservation expired or its share was deleted", path);
     }
-    const version = { size, etag: newEtag(), blobId, data: null };
+    const version = { size, etag, blobId, data: null, attrs };
     const created = this.s.tree.putFile(path, version, now, this.s.graceUntil(now));
     return { entry: this.s.tree.entry(path), created, version: this.s.nodes.version() };
   }
@@ -106,14 +127,16 @@ export class WriteProtocol {
   createUpload(
     at: Live,
     path: FsPath,
-    partSize: number,
+    partSize: number | undefined,
     conditions: WriteConditions,
     held: readonly string[],
     ttlMs: number,
     size?: number,
     stage = false,
-  ): { uploadId: string; key: string; partSize: number; expiresAt: number } {
-    if (size !== undefined) checkDeclaredSize(size, partSize);
+    attrs: string | null = null,
+  ): { uploadId: string; key: string; partSize?: number; expiresAt: number } {
+    // Without a partSize, only the object limit applies to a declared size.
+    if (size !== undefined) checkDeclaredSize(size, partSize ?? MAX_PART_SIZE);
     // A staged upload lands where the batch commit's op says, judged then;
     // only a bucket mount is refused now (its bytes could never land there).
     if (stage) this.s.mounts.refuseChange(path, false);
@@ -122,14 +145,21 @@ export class WriteProtocol {
     const { blobId, key } = this.reserveBlob(at.share, expiresAt);
     const uploadId = randomId();
     this.s.uploads.create(
-      size === undefined
-        ? { id: uploadId, path, blobId, key, partSize, conditions }
-        : { id: uploadId, path, blobId, key, partSize, size, conditions },
+      {
+        id: uploadId,
+        path,
+        blobId,
+        key,
+        conditions,
+        attrs,
+        ...(partSize === undefined ? {} : { partSize }),
+        ...(size === undefined ? {} : { size }),
+      },
       at.now,
       expiresAt,
     );
     if (stage) this.s.uploads.stage(uploadId);
-    return { uploadId, key, partSize, expiresAt };
+    return { uploadId, key, ...(partSize === undefined ? {} : { partSize }), expiresAt };
   }
 
   /** Records R2's id for the upload, so parts can go to it and GC can abort it. */
@@ -145,7 +175,7 @@ export class WriteProtocol {
     return this.s.uploads.target(row);
   }
 
-  recordPart({ now }: Live, uploadId: string, part: UploadPart): void {
+  recordPart({ now }: Live, uploadId: string, part: ReceivedPart): void {
     this.s.uploads.recordPart(this.s.uploads.row(uploadId, now), part);
   }
 
@@ -158,13 +188,16 @@ export class WriteProtocol {
    * still be allowed. Marks the upload as completing, so no part can change
    * while R2 stitches them. A failed condition ends the upload, as a failed
    * conditional PUT discards its body; a lease (temporary) leaves it open.
-   * A refusal is returned, not thrown, so that ending commits.
+   * A refusal is returned, not thrown, so that ending commits. `named`
+   * (S3) picks the parts to use (UploadTable.completion); a shape R2 could
+   * not store is answered as Refused, and changes nothing.
    */
   beginComplete(
     { now }: At,
     uploadId: string,
     held: readonly string[],
-  ): Result<{ target: UploadTarget; parts: UploadPart[]; size: number }> {
+    named?: readonly NamedPart[],
+  ): Result<{ target: UploadTarget; parts: StoredPart[]; size: number } | Refused> {
     const row = this.s.uploads.row(uploadId, now);
     const staging = this.s.uploads.staging(uploadId);
     if (staging && staging.size !== null) {
@@ -192,7 +225,16 @@ export class WriteProtocol {
       }
       return checked;
     }
-    const { parts, size } = this.s.uploads.tiling(row);
+    let chosen: { parts: StoredPart[]; size: number };
+    try {
+      chosen = this.s.uploads.completion(row, named);
+    } catch (e) {
+      if (e instanceof FsError && e.reason !== undefined) {
+        return { ok: true, value: { refused: { message: e.message, reason: e.reason } } };
+      }
+      throw e;
+    }
+    const { parts, size } = chosen;
     if (parts.length === 0) throw new FsError("EINVAL", "the upload has no parts");
     this.s.uploads.setCompleting(uploadId, true);
     return { ok: true, value: { target, parts, size } };
@@ -207,13 +249,16 @@ export class WriteProtocol {
    * Step 2: R2 holds the whole object; commit it like a PUT. If the commit
    * is refused (a condition or lease, judged now), the upload is over and
    * its object is reclaimed; the refusal is returned all the same, so that
-   * ending commits.
+   * ending commits. `etag` is the file's, when the Worker computed one
+   * (from the parts it stitched); else a random one.
    */
   finishUpload(
     { now }: At,
     uploadId: string,
     size: number,
     held: readonly string[],
+    /** The file's ETag, from the parts' MD5s (the Worker computes it); absent: a fresh one. */
+    etag?: string,
   ): Result<Written | Staged> {
     const row = this.s.uploads.row(uploadId, now);
     const target = this.s.uploads.target(row);
@@ -230,6 +275,8 @@ export class WriteProtocol {
         size,
         target.conditions,
         held,
+        etag ?? newEtag(),
+        target.attrs,
       ),
     );
     if (!committed.ok) this.s.ledger.abandon(target.blobId, now);

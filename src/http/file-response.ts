@@ -1,5 +1,7 @@
+import { contentTypeOf } from "../core/attributes";
 import type { ReadResult } from "../core/backend";
 import type { FileEntry } from "../core/types";
+import { META_HEADER_PREFIX } from "./params";
 
 /**
  * Names of types a browser runs or renders as a page of the origin that
@@ -12,6 +14,10 @@ import type { FileEntry } from "../core/types";
  */
 const ACTIVE_EXTENSION =
   /\.(html?|shtml|xhtml?|xht|mht|mhtml|svgz?|xml|xsl|xslt|js|mjs|cjs)[. ]*$/i;
+
+/** The same kinds by content type: a stored type can label any name as one. */
+const ACTIVE_TYPE =
+  /^\s*(text\/html|application\/xhtml\+xml|multipart\/related|message\/rfc822|image\/svg\+xml|[a-z]+\/([a-z.+-]*\+)?xml|text\/xsl|[a-z]+\/(x-)?(ecma|java)script)\s*(;|$)/i;
 
 /**
  * Headers that keep stored bytes inert in a browser, on every response that
@@ -27,11 +33,13 @@ const ACTIVE_EXTENSION =
  *   scripts, no forms (CSP Level 3, "sandbox").
  * - `Content-Disposition: attachment` for names of active types.
  */
-function inertHeaders(h: Headers, path: string): void {
+function inertHeaders(h: Headers, path: string, type: string): void {
   h.set("x-content-type-options", "nosniff");
   h.set("content-security-policy", "sandbox");
   const name = path.slice(path.lastIndexOf("/") + 1);
-  if (ACTIVE_EXTENSION.test(name)) h.set("content-disposition", attachment(name));
+  if (ACTIVE_EXTENSION.test(name) || ACTIVE_TYPE.test(type)) {
+    h.set("content-disposition", attachment(name));
+  }
 }
 
 /**
@@ -50,16 +58,30 @@ export function attachment(name: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
 
-/** Validators and framing every file response carries (RFC 9110 §8, §14). */
+/**
+ * Validators and framing every file response carries (RFC 9110 §8, §14),
+ * the file's type (stored, else guessed from its name: core/attributes.ts)
+ * and its user metadata as `Edgefs-Meta-*`.
+ */
 function fileHeaders(entry: FileEntry): Headers {
+  const type = contentTypeOf(entry.absolutePath ?? entry.path, entry.contentType);
   const h = new Headers({
     "accept-ranges": "bytes",
     "last-modified": new Date(entry.mtime).toUTCString(),
-    "content-type": "application/octet-stream",
+    "content-type": type,
+    // The stored bytes as they are: a response of a text type is otherwise
+    // gzipped on the way (workerd and Cloudflare compress text/* for clients
+    // that accept it), which drops Content-Length and breaks ranges and
+    // the strong ETag; no-transform alone is not honoured by wrangler dev.
+    "cache-control": "no-transform",
+    "content-encoding": "identity",
   });
   if (entry.etag) h.set("etag", entry.etag);
+  for (const [name, value] of Object.entries(entry.metadata ?? {})) {
+    h.set(`${META_HEADER_PREFIX}${name}`, value);
+  }
   // On a 304 too: it updates the headers a cache stored (RFC 9111 §4.3.4).
-  inertHeaders(h, entry.path);
+  inertHeaders(h, entry.path, type);
   return h;
 }
 

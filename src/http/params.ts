@@ -1,7 +1,7 @@
 import { zValidator } from "@hono/zod-validator";
 import type { ValidationTargets } from "hono";
 import { z } from "zod";
-import type { ReadOptions } from "../core/backend";
+import type { FileAttributes, ReadOptions } from "../core/backend";
 import { FsError, invalid } from "../core/errors";
 import { type FsPath, parseUrlPath } from "../core/paths";
 import { concat, readUpTo } from "../core/streams";
@@ -35,6 +35,38 @@ export async function carriesBytes(request: Request, length: number | undefined)
   const { size } = await readUpTo(reader, 0);
   await reader.cancel().catch(() => undefined);
   return size > 0;
+}
+
+/** User metadata travels as `Edgefs-Meta-{name}: value` headers, both ways. */
+export const META_HEADER_PREFIX = "edgefs-meta-";
+
+/**
+ * Content types that say nothing about the bytes: `curl -d` and
+ * `--data-binary` send application/x-www-form-urlencoded with every body,
+ * so storing it would label files wrongly; the type is then guessed from
+ * the name instead, as for a PUT without one.
+ */
+const NOT_A_FILE_TYPE = new Set(["application/x-www-form-urlencoded"]);
+
+/**
+ * A write's attributes from its request headers: the Content-Type the
+ * client sent (not a form encoding) and every `Edgefs-Meta-*` header as
+ * user metadata (names lower-cased; core/attributes.ts checks them).
+ */
+export function attributesFrom(headers: Headers): FileAttributes {
+  const a: FileAttributes = {};
+  const type = headers.get("content-type")?.trim();
+  if (type && !NOT_A_FILE_TYPE.has(type.split(";", 1)[0]?.trim().toLowerCase() ?? "")) {
+    a.contentType = type;
+  }
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    if (name.startsWith(META_HEADER_PREFIX) && name.length > META_HEADER_PREFIX.length) {
+      metadata[name.slice(META_HEADER_PREFIX.length)] = value;
+    }
+  }
+  if (Object.keys(metadata).length > 0) a.metadata = metadata;
+  return a;
 }
 
 /** What a GET or HEAD asks of a file: its range and conditional headers (RFC 9110). */

@@ -6,6 +6,7 @@ import { backendFor, readerFor, VERSION_HEADER, versionHeader } from "../http/ba
 import type { AppEnv } from "../http/env";
 import { fileResponse, writtenResponse } from "../http/file-response";
 import {
+  attributesFrom,
   carriesBytes,
   contentLength,
   readOptionsFrom,
@@ -54,6 +55,7 @@ files.put("/:share/files/*", can("write"), async (c) => {
     path,
     { stream: c.req.raw.body, length },
     conditions,
+    attributesFrom(c.req.raw.headers),
   );
   return writtenResponse({ ...entry, path }, created, version);
 });

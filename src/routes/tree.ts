@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { contentTypeOf } from "../core/attributes";
 import type { ListQuery, VersionView } from "../core/backend";
 import type { SubrequestBudget } from "../core/budget";
 import { compileGlob, isGlob } from "../core/glob";
@@ -26,7 +27,10 @@ tree.get("/:share/stat/*", can("read"), async (c) => {
   const { reader, version } = await readerFor(c, path);
   const entry = await reader.stat(path);
   if (version !== undefined) c.header(VERSION_HEADER, String(version));
-  return c.json({ ...entry, path });
+  if (entry.type === "directory") return c.json({ ...entry, path });
+  // A file's stat says the type its GET answers with, and its metadata (none: {}).
+  const contentType = contentTypeOf(path, entry.contentType);
+  return c.json({ ...entry, path, contentType, metadata: entry.metadata ?? {} });
 });
 
 tree.get("/:share/list/*", can("read"), validate("query", listQuery), async (c) => {

@@ -1,4 +1,5 @@
 import { AwsClient } from "aws4fetch";
+import type { FileAttributes } from "../core/backend.js";
 import {
   type GetOptions,
   type GetResult,
@@ -193,9 +194,32 @@ async function ok(res: Response): Promise<Response> {
   return res;
 }
 
+const META = "x-amz-meta-";
+
 function objectOf(key: string, headers: Headers, size: number): S3Object {
   const lastModified = Date.parse(headers.get("last-modified") ?? "");
-  return { key, size, etag: headers.get("etag") ?? "", lastModified: lastModified || 0 };
+  const o: S3Object = {
+    key,
+    size,
+    etag: headers.get("etag") ?? "",
+    lastModified: lastModified || 0,
+  };
+  const type = headers.get("content-type");
+  if (type) o.contentType = type;
+  const metadata: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    if (name.startsWith(META)) metadata[name.slice(META.length)] = value;
+  });
+  if (Object.keys(metadata).length > 0) o.metadata = metadata;
+  return o;
+}
+
+/** An object's attributes as S3 request headers: Content-Type and x-amz-meta-*. */
+function attributeHeaders(a: FileAttributes | undefined): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (a?.contentType !== undefined) h["content-type"] = a.contentType;
+  for (const [name, value] of Object.entries(a?.metadata ?? {})) h[`${META}${name}`] = value;
+  return h;
 }
 
 /** The object store of a bucket mount, over S3's HTTP API. */
@@ -335,14 +359,23 @@ export class S3Client implements ObjectStore {
   }
 
   /** PutObject of exactly `length` bytes. */
-  async put(key: string, body: Body, length: number): Promise<{ etag: string }> {
-    const res = await ok(await this.send("PUT", key, { body, length }));
+  async put(
+    key: string,
+    body: Body,
+    length: number,
+    attributes?: FileAttributes,
+  ): Promise<{ etag: string }> {
+    const headers = attributeHeaders(attributes);
+    const res = await ok(await this.send("PUT", key, { body, length, headers }));
     return { etag: res.headers.get("etag") ?? "" };
   }
 
   /** CreateMultipartUpload: the UploadId. */
-  async createMultipart(key: string): Promise<string> {
-    const res = await this.send("POST", key, { query: query({ uploads: "" }) });
+  async createMultipart(key: string, attributes?: FileAttributes): Promise<string> {
+    const res = await this.send("POST", key, {
+      query: query({ uploads: "" }),
+      headers: attributeHeaders(attributes),
+    });
     const uploadId = text(await xmlOf(res, "InitiateMultipartUploadResult"), "UploadId");
     if (!uploadId) throw new S3Error(res.status, "InvalidResponse", "no UploadId");
     return uploadId;
@@ -451,9 +484,19 @@ export class S3Client implements ObjectStore {
   }
 
   /** CopyObject within the bucket; an <Error> in a 200 answer (a copy that failed midway) throws. */
-  async copy(fromKey: string, toKey: string): Promise<{ etag: string }> {
+  async copy(
+    fromKey: string,
+    toKey: string,
+    attributes?: FileAttributes,
+  ): Promise<{ etag: string }> {
     const source = `/${encode(this.target.bucket)}/${encodeKey(fromKey)}`;
-    const res = await this.send("PUT", toKey, { headers: { "x-amz-copy-source": source } });
+    const headers: Record<string, string> = { "x-amz-copy-source": source };
+    if (attributes !== undefined) {
+      Object.assign(headers, attributeHeaders(attributes), {
+        "x-amz-metadata-directive": "REPLACE",
+      });
+    }
+    const res = await this.send("PUT", toKey, { headers });
     return { etag: text(await xmlOf(res, "CopyObjectResult"), "ETag") ?? "" };
   }
 }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { type Permission, type Principal, requireAllowed } from "../auth/scope";
 import type { SigV4Auth } from "../auth/sigv4";
+import { decodeS3Path } from "../auth/sigv4-canonical";
 import { backendAt, shareTarget } from "../backends/resolve";
 import type { Backend } from "../core/backend";
 import type { FsPath } from "../core/paths";
@@ -34,18 +35,19 @@ export interface S3Address {
   key?: string;
 }
 
+/** A path part as S3 (and the signature check) reads it: sigv4-canonical.ts decodeS3Path. */
 const decode = (s: string): string => {
-  try {
-    return decodeURIComponent(s);
-  } catch {
+  const decoded = decodeS3Path(s);
+  if (decoded === undefined) {
     throw s3Error("InvalidURI", "the request URI has invalid percent-encoding or UTF-8");
   }
+  return decoded;
 };
 
 /**
  * The bucket and key a request addresses. The key is the rest of the path
- * after the bucket, percent-decoded as a whole (an encoded "/" is a "/" of
- * the key, as S3 has it).
+ * after the bucket, decoded as a whole the way its signature was checked (an
+ * encoded "/" is a "/" of the key, a bare "+" a space, as S3 has them).
  */
 export function addressOf(url: URL, s3Host: string): S3Address {
   const host = url.hostname.toLowerCase();

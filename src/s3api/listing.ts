@@ -4,7 +4,7 @@ import type { KeyItem } from "../core/backend";
 import { FsError } from "../core/errors";
 import { parsePath, ROOT } from "../core/paths";
 import type { PathVersion } from "../core/types";
-import { runtimeOf } from "../http/backend";
+import { runtimeOf, subrequestsOf } from "../http/backend";
 import { backendOf, bucketOf, requirePermission, type S3Call } from "./call";
 import { s3Error } from "./errors";
 import { MAX_KEY_BYTES, pathOfKey } from "./keys";
@@ -141,8 +141,9 @@ async function walk(call: S3Call, bucket: string, q: Query): Promise<Walked> {
     });
     let mountMet = false;
     for (const item of page.items) {
-      if (item.kind !== "mount") {
-        items.push(item);
+      if (item.kind !== "mount" || q.delimiter) {
+        // With the delimiter a mount point is one more common prefix.
+        items.push(item.kind === "mount" ? { kind: "prefix", key: item.key } : item);
         after = item.key;
         continue;
       }
@@ -258,7 +259,8 @@ export async function listObjects(call: S3Call): Promise<Response> {
   return xmlResponse("ListBucketResult", {
     ...common,
     Marker: enc(startAfter),
-    NextMarker: page.next ? enc(page.next.after) : undefined,
+    // S3's NextMarker is the last key (or prefix) answered; resuming there is always right.
+    NextMarker: page.next ? enc(page.items.at(-1)?.key ?? page.next.after) : undefined,
     Contents: contents,
     CommonPrefixes: prefixes,
   });
@@ -291,7 +293,11 @@ export async function listObjectVersions(call: S3Call): Promise<Response> {
   const page = await walk(call, bucket, {
     ...q,
     after: versionMarker !== null && keyMarker !== "" ? keyBefore(keyMarker) : keyMarker,
-    maxKeys: Math.min(VERSION_KEYS_PER_PAGE, Math.max(1, maxVersions)),
+    // One history call per key: the page never takes more subrequests than the request has.
+    maxKeys: Math.max(
+      1,
+      Math.min(VERSION_KEYS_PER_PAGE, maxVersions, subrequestsOf(call.c).remaining - MAX_CALLS),
+    ),
   });
   const storage = await shareStorageAt(
     runtimeOf(call.c),

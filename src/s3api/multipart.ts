@@ -201,7 +201,10 @@ export async function listUploads(call: S3Call): Promise<Response> {
   const backend = await backendOf(call, bucket, ROOT);
   const page = await backend.listUploads({
     prefix,
-    ...(keyMarker !== "" ? { after: { path: keyMarker, uploadId: idMarker } } : {}),
+    // A key-marker alone starts after every upload of that key (S3's rule).
+    ...(keyMarker !== ""
+      ? { after: idMarker !== "" ? { path: keyMarker, uploadId: idMarker } : { path: keyMarker } }
+      : {}),
     limit: max,
   });
   const uploads = page.uploads as (UploadInfo & { createdAt?: number })[];

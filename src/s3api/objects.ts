@@ -1,14 +1,15 @@
+import { mountsOf } from "../backends/mounts";
 import { backendForBothAt, shareTarget } from "../backends/resolve";
 import type { Backend, FileAttributes, ReadResult, VersionView } from "../core/backend";
 import { FsError } from "../core/errors";
-import { type FsPath, parentOf, ROOT } from "../core/paths";
+import { type FsPath, isWithin, ROOT } from "../core/paths";
 import { writeConditionsFrom } from "../core/preconditions";
 import type { FileEntry } from "../core/types";
 import { runtimeOf } from "../http/backend";
 import { fileResponse } from "../http/file-response";
 import { readOptionsFrom } from "../http/params";
 import { backendOf, bucketOf, requirePermission, type S3Call } from "./call";
-import { s3Error } from "./errors";
+import { s3CodeOf, s3Error } from "./errors";
 import { type KeyPath, pathOfKey } from "./keys";
 import { type BodyOf, bodyOf } from "./request-body";
 import { childrenNamed, isoTime, readS3Xml, textOf, xmlResponse } from "./xml";
@@ -180,40 +181,6 @@ export async function putObject(call: S3Call): Promise<Response> {
   return new Response(null, { status: 200, headers: answer });
 }
 
-/**
- * Removes what a key names, as S3 does: a missing key is no error, a
- * directory's key (`dir/`) removes the directory only when it is empty
- * (its files still imply it otherwise), and a file's key never removes a
- * directory of that name. Directories left empty above a removed file go
- * too, as prefixes vanish in S3 when their last object does.
- */
-async function removeKey(
-  call: S3Call,
-  bucket: string,
-  { path, directory }: KeyPath,
-): Promise<number | undefined> {
-  const backend = await backendOf(call, bucket, path);
-  let version: number | undefined;
-  try {
-    const entry = await backend.stat(path);
-    if ((entry.type === "directory") !== directory) return undefined;
-    version = (await backend.remove(path, { recursive: false })).version;
-  } catch (e) {
-    if (e instanceof FsError && ["ENOENT", "ENOTDIR", "ENOTEMPTY"].includes(e.code)) {
-      return undefined;
-    }
-    throw e;
-  }
-  for (let dir = parentOf(path); dir !== ROOT; dir = parentOf(dir)) {
-    try {
-      version = (await backend.remove(dir, { recursive: false })).version ?? version;
-    } catch {
-      break; // not empty (or not ours to remove): the prefix stays
-    }
-  }
-  return version;
-}
-
 export async function deleteObject(call: S3Call): Promise<Response> {
   const bucket = bucketOf(call);
   requirePermission(call, "write", bucket);
@@ -223,7 +190,11 @@ export async function deleteObject(call: S3Call): Promise<Response> {
       "a version cannot be deleted: old versions expire with the retention window",
     );
   }
-  const version = await removeKey(call, bucket, keyPathOf(call));
+  const key = keyPathOf(call);
+  const backend = await backendOf(call, bucket, key.path);
+  const { results, version } = await backend.deleteKeys([key]);
+  const result = results[0];
+  if (result && "error" in result) throw result.error;
   const headers = new Headers();
   if (version !== undefined) headers.set("x-amz-version-id", String(version));
   return new Response(null, { status: 204, headers });
@@ -231,9 +202,12 @@ export async function deleteObject(call: S3Call): Promise<Response> {
 
 /** DeleteObjects takes at most 1,000 keys (the S3 API reference). */
 const MAX_DELETE_KEYS = 1000;
-/** Keys removed at once: each is a Durable Object round trip (or a few). */
-const DELETE_CONCURRENCY = 8;
 
+/**
+ * DeleteObjects: the keys grouped by the storage that holds them (share
+ * storage, each bucket mount), one deleteKeys call per group — one Durable
+ * Object call for up to 1,000 keys on share storage, whatever their number.
+ */
 export async function deleteObjects(call: S3Call): Promise<Response> {
   const bucket = bucketOf(call);
   requirePermission(call, "write", bucket);
@@ -245,30 +219,41 @@ export async function deleteObjects(call: S3Call): Promise<Response> {
   if (objects.length === 0 || objects.length > MAX_DELETE_KEYS) {
     throw s3Error("MalformedXML", `DeleteObjects takes 1 to ${MAX_DELETE_KEYS} keys`);
   }
-  const keys = objects.map((o) => ({ key: textOf(o, "Key"), versionId: textOf(o, "VersionId") }));
   const deleted: { Key: string }[] = [];
   const errors: { Key: string; Code: string; Message: string }[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < keys.length) {
-      const { key, versionId } = keys[next++] as { key?: string; versionId?: string };
-      if (key === undefined) {
-        errors.push({ Key: "", Code: "MalformedXML", Message: "an <Object> without a <Key>" });
-        continue;
+  const refuse = (key: string, e: FsError) =>
+    errors.push({ Key: key, Code: s3CodeOf(e, "object").code, Message: e.message });
+  // Grouped by the mount that holds a key ("" for share storage).
+  const mounts = await mountsOf(
+    call.environment,
+    bucket,
+    shareTarget(call.c.env, call.environment, bucket).api,
+  );
+  const groups = new Map<string, { key: string; target: KeyPath }[]>();
+  for (const o of objects) {
+    const key = textOf(o, "Key");
+    if (key === undefined) throw s3Error("MalformedXML", "an <Object> without a <Key>");
+    try {
+      if (textOf(o, "VersionId") !== undefined) {
+        throw s3Error("NotImplemented", "a version cannot be deleted: old versions expire");
       }
-      try {
-        if (versionId !== undefined) {
-          throw s3Error("NotImplemented", "a version cannot be deleted: old versions expire");
-        }
-        await removeKey(call, bucket, pathOfKey(key));
-        deleted.push({ Key: key });
-      } catch (e) {
-        if (!(e instanceof FsError)) throw e;
-        errors.push({ Key: key, Code: e.reason ?? e.code, Message: e.message });
-      }
+      const target = pathOfKey(key);
+      const at = mounts.find((m) => isWithin(target.path, m.path as FsPath))?.path ?? "";
+      groups.set(at, [...(groups.get(at) ?? []), { key, target }]);
+    } catch (e) {
+      if (!(e instanceof FsError)) throw e;
+      refuse(key, e);
     }
-  };
-  await Promise.all(Array.from({ length: DELETE_CONCURRENCY }, worker));
+  }
+  for (const keys of groups.values()) {
+    const backend = await backendOf(call, bucket, (keys[0] as { target: KeyPath }).target.path);
+    const { results } = await backend.deleteKeys(keys.map((k) => k.target));
+    results.forEach((r, i) => {
+      const key = (keys[i] as { key: string }).key;
+      if ("error" in r) refuse(key, r.error);
+      else deleted.push({ Key: key });
+    });
+  }
   return xmlResponse("DeleteResult", {
     Deleted: quiet ? undefined : deleted,
     Error: errors,
@@ -351,10 +336,15 @@ export async function copyObject(call: S3Call): Promise<Response> {
   const entry = await source.reader.stat(source.path);
   if (entry.type !== "file") throw s3Error("NoSuchKey", `${source.key} is a directory`);
   checkCopySource(headers, entry);
-  if (source.bucket === bucket && source.path === path && source.versionId === undefined) {
+  if (
+    source.bucket === bucket &&
+    source.path === path &&
+    source.versionId === undefined &&
+    attributes === undefined
+  ) {
     throw s3Error(
-      "NotImplemented",
-      "copying an object onto itself (to change its metadata) is not supported: write it again",
+      "InvalidRequest",
+      "copying an object onto itself changes nothing: replace its metadata (x-amz-metadata-directive: REPLACE)",
     );
   }
   let copied: { entry: FileEntry; version?: number } | undefined;

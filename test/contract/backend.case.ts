@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
-import type { Backend, BackendFeatures, ReadResult, WriteBody } from "../../src/core/backend";
+import type {
+  Backend,
+  BackendFeatures,
+  KeyItem,
+  KeyQuery,
+  ReadResult,
+  WriteBody,
+} from "../../src/core/backend";
 import type { ErrorCode } from "../../src/core/errors";
+import { compareKeys } from "../../src/core/key-order";
 import { type FsPath, parsePath } from "../../src/core/paths";
 import type { WriteConditions } from "../../src/core/preconditions";
 
@@ -110,6 +118,27 @@ async function allPages(
   }
   throw new Error("listing did not end in 50 pages");
 }
+
+/** A path's S3 key: the share path without its leading "/". */
+const keyOf = (path: FsPath): string => path.slice(1);
+
+/** Every item from startAfter on, following `next` (bounded). */
+async function allKeys(b: Backend, q: KeyQuery): Promise<{ items: KeyItem[]; pages: number }> {
+  const items: KeyItem[] = [];
+  let startAfter = q.startAfter;
+  for (let pages = 1; pages <= 100; pages++) {
+    const page = await b.listKeys({ ...q, startAfter });
+    expect(page.items.length).toBeLessThanOrEqual(q.limit);
+    items.push(...page.items);
+    if (page.next === undefined) return { items, pages };
+    expect(compareKeys(page.next, startAfter)).toBeGreaterThan(0);
+    startAfter = page.next;
+  }
+  throw new Error("the key listing did not end in 100 pages");
+}
+
+/** Names whose keys a walk by names puts out of order ("." and "-" sort below "/"). */
+const TRICKY = ["a.txt", "a/b", "a/c/d", "a-b", "a b", "x+1", "x/y", "é", "😀", "\uFFFD/q"];
 
 const CASES = {
   // ── stat ──────────────────────────────────────────────────────────────
@@ -279,6 +308,115 @@ const CASES = {
         b.list({ kind: "path", path: at("m"), recursive: false, limit: 9, cursor: "!!" }),
         "EINVAL",
       );
+    },
+  },
+
+  // ── listKeys (S3's ListObjectsV2) ─────────────────────────────────────
+  "listKeys: whole keys in byte order; files as stat gives them, an empty directory as dir/": {
+    async run(b, at) {
+      for (const n of TRICKY) await put(b, at(`kl/${n}`), n);
+      await b.mkdir(at("kl/empty"));
+      const base = `${keyOf(at("kl"))}/`;
+      const page = await b.listKeys({
+        prefix: base,
+        startAfter: "",
+        delimiter: false,
+        limit: 1000,
+      });
+      expect(page.next).toBeUndefined();
+      const expected = [...TRICKY, "empty/"].map((n) => base + n).sort(compareKeys);
+      expect(page.items.map((i) => i.key)).toEqual(expected);
+      expect(expected.indexOf(`${base}a.txt`)).toBeLessThan(expected.indexOf(`${base}a/b`));
+      const file = page.items.find((i) => i.key === `${base}a.txt`);
+      const stat = await b.stat(at("kl/a.txt"));
+      expect(file).toMatchObject({
+        kind: "object",
+        entry: { absolutePath: at("kl/a.txt"), type: "file", size: 5, etag: stat.etag },
+      });
+      expect(page.items.find((i) => i.key === `${base}empty/`)).toMatchObject({
+        kind: "object",
+        entry: { absolutePath: at("kl/empty"), type: "directory", size: 0 },
+      });
+    },
+  },
+  "listKeys: the delimiter rolls up the prefix's directories; a prefix may end mid-name": {
+    async run(b, at) {
+      for (const n of TRICKY) await put(b, at(`kd/${n}`), n);
+      await b.mkdir(at("kd/empty"));
+      const base = `${keyOf(at("kd"))}/`;
+      const rolled = await b.listKeys({
+        prefix: base,
+        startAfter: "",
+        delimiter: true,
+        limit: 100,
+      });
+      expect(rolled.items.map((i) => [i.kind, i.key.slice(base.length)])).toEqual([
+        ["object", "a b"],
+        ["object", "a-b"],
+        ["object", "a.txt"],
+        ["prefix", "a/"],
+        ["prefix", "empty/"],
+        ["object", "x+1"],
+        ["prefix", "x/"],
+        ["object", "é"],
+        ["prefix", "\uFFFD/"],
+        ["object", "😀"],
+      ]);
+      const mid = await b.listKeys({
+        prefix: `${base}a`,
+        startAfter: "",
+        delimiter: false,
+        limit: 100,
+      });
+      expect(mid.items.map((i) => i.key.slice(base.length))).toEqual([
+        "a b",
+        "a-b",
+        "a.txt",
+        "a/b",
+        "a/c/d",
+      ]);
+      // A prefix that ends at an empty directory's key lists the object "dir/".
+      const empty = await b.listKeys({
+        prefix: `${base}empty/`,
+        startAfter: "",
+        delimiter: true,
+        limit: 10,
+      });
+      expect(empty.items).toMatchObject([{ kind: "object", key: `${base}empty/` }]);
+    },
+  },
+  "listKeys: startAfter may be any string; next pages without gaps or repeats": {
+    async run(b, at) {
+      for (const n of TRICKY) await put(b, at(`kp/${n}`), n);
+      await b.mkdir(at("kp/empty"));
+      const base = `${keyOf(at("kp"))}/`;
+      const all = [...TRICKY, "empty/"].map((n) => base + n).sort(compareKeys);
+      for (const delimiter of [false, true]) {
+        for (const limit of [1, 2, 1000]) {
+          const q = { prefix: base, startAfter: "", delimiter, limit };
+          const { items } = await allKeys(b, q);
+          const whole = await b.listKeys({ ...q, limit: 1000 });
+          expect(items.map((i) => i.key)).toEqual(whole.items.map((i) => i.key));
+          if (!delimiter) expect(items.map((i) => i.key)).toEqual(all);
+        }
+      }
+      const after = async (startAfter: string) =>
+        (await allKeys(b, { prefix: base, startAfter, delimiter: false, limit: 3 })).items.map(
+          (i) => i.key,
+        );
+      for (const s of ["a.t", "a/", "a/b", "a/bb", "a/c/", "b", "x/", "zzz", "\u{10FFFF}"]) {
+        expect(await after(base + s)).toEqual(all.filter((k) => compareKeys(k, base + s) > 0));
+      }
+      expect(await after("")).toEqual(all);
+    },
+  },
+  "listKeys: a bad prefix, startAfter or limit is EINVAL": {
+    async run(b) {
+      const q = { prefix: "", startAfter: "", delimiter: false, limit: 10 };
+      await fails(b.listKeys({ ...q, prefix: "p".repeat(1025) }), "EINVAL");
+      await fails(b.listKeys({ ...q, startAfter: "a\u0000" }), "EINVAL");
+      await fails(b.listKeys({ ...q, limit: 0 }), "EINVAL");
+      await fails(b.listKeys({ ...q, limit: 1001 }), "EINVAL");
     },
   },
 

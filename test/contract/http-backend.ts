@@ -3,6 +3,7 @@ import type {
   Backend,
   BackendFeatures,
   Committed,
+  ListedUpload,
   ListQuery,
   Moved,
   Overwrite,
@@ -113,6 +114,16 @@ export class HttpBackend implements Backend {
 
   private url(kind: string, path: string, query = ""): string {
     return `/v1/shares/${this.share}/${kind}${encodePath(path)}${query}`;
+  }
+
+  /** The /v1 API has no key listing: S3's ListObjectsV2 is the S3 front-end's. */
+  async listKeys(): Promise<never> {
+    throw new FsError("ENOTSUP", "the /v1 API has no S3 key listing");
+  }
+
+  /** S3's key deletes have no /v1 spelling; the S3 front-end's tests cover them (test/worker/s3api.test.ts). */
+  deleteKeys(): Promise<never> {
+    return Promise.reject(new FsError("ENOTSUP", "no /v1 route deletes by S3 key"));
   }
 
   async stat(path: FsPath): Promise<FileEntry> {
@@ -232,5 +243,10 @@ export class HttpBackend implements Backend {
 
   async abortUpload(id: string): Promise<void> {
     await ok(await request("DELETE", this.uploads(`/${id}`)));
+  }
+
+  /** The native API lists no uploads (S3's ListMultipartUploads is the Backend's only caller). */
+  async listUploads(): Promise<{ uploads: ListedUpload[] }> {
+    throw new FsError("ENOTSUP", "the native API has no listing of uploads");
   }
 }

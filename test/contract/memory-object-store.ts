@@ -1,3 +1,4 @@
+import type { FileAttributes } from "../../src/core/backend";
 import {
   type GetOptions,
   type GetResult,
@@ -24,10 +25,17 @@ import {
  * which workerd has (Node's Web Crypto does not).
  */
 export class MemoryObjectStore implements ObjectStore {
-  private readonly objects = new Map<string, { bytes: Uint8Array; etag: string; at: number }>();
+  private readonly objects = new Map<
+    string,
+    { bytes: Uint8Array; etag: string; at: number; attrs?: FileAttributes }
+  >();
   private readonly uploads = new Map<
     string,
-    { key: string; parts: Map<number, { bytes: Uint8Array; etag: string }> }
+    {
+      key: string;
+      parts: Map<number, { bytes: Uint8Array; etag: string }>;
+      attrs?: FileAttributes;
+    }
   >();
   private nextUpload = 1;
   /** The clock: strictly increasing, so a rewrite always has a later Last-Modified. */
@@ -40,13 +48,13 @@ export class MemoryObjectStore implements ObjectStore {
 
   async head(key: string): Promise<StoredObject | null> {
     const o = this.objects.get(key);
-    return o ? this.meta(key, o) : null;
+    return o ? this.meta(key, o, true) : null;
   }
 
   async get(key: string, h: GetOptions): Promise<GetResult | null> {
     const o = this.objects.get(key);
     if (!o) return null;
-    const object = this.meta(key, o);
+    const object = this.meta(key, o, true);
     // RFC 9110 §13.2.2, as S3 applies it.
     if (h.ifMatch !== undefined && !tagListHas(h.ifMatch, o.etag)) {
       throw new ObjectStoreError(412, "PreconditionFailed", "At least one precondition failed");
@@ -68,16 +76,21 @@ export class MemoryObjectStore implements ObjectStore {
     return { status: 206, object, range, body: h.headOnly ? null : new Blob([slice]).stream() };
   }
 
-  async put(key: string, body: ObjectBody, length: number): Promise<{ etag: string }> {
+  async put(
+    key: string,
+    body: ObjectBody,
+    length: number,
+    attrs?: FileAttributes,
+  ): Promise<{ etag: string }> {
     const bytes = await bytesOf(body, length);
     const etag = `"${await md5Hex(bytes)}"`;
-    this.objects.set(key, { bytes, etag, at: this.tick() });
+    this.objects.set(key, { bytes, etag, at: this.tick(), attrs });
     return { etag };
   }
 
-  async createMultipart(key: string): Promise<string> {
+  async createMultipart(key: string, attrs?: FileAttributes): Promise<string> {
     const id = `upload-${this.nextUpload++}`;
-    this.uploads.set(id, { key, parts: new Map() });
+    this.uploads.set(id, { key, parts: new Map(), attrs });
     return id;
   }
 
@@ -127,7 +140,7 @@ export class MemoryObjectStore implements ObjectStore {
     const bytes = new Uint8Array(await new Blob(chosen).arrayBuffer());
     const digests = await Promise.all(chosen.map(md5Bytes));
     const etag = `"${await md5Hex(new Uint8Array(await new Blob(digests).arrayBuffer()))}-${chosen.length}"`;
-    this.objects.set(key, { bytes, etag, at: this.tick() });
+    this.objects.set(key, { bytes, etag, at: this.tick(), attrs: upload.attrs });
     this.uploads.delete(uploadId);
     return { etag };
   }
@@ -181,12 +194,13 @@ export class MemoryObjectStore implements ObjectStore {
     return [];
   }
 
-  async copy(fromKey: string, toKey: string): Promise<{ etag: string }> {
+  /** Without `attrs` the copy keeps the source's (COPY); with them, they replace (REPLACE). */
+  async copy(fromKey: string, toKey: string, attrs?: FileAttributes): Promise<{ etag: string }> {
     const o = this.objects.get(fromKey);
     if (!o) throw new ObjectStoreError(404, "NoSuchKey", "The specified key does not exist.");
     // CopyObject writes a single-part object: its ETag is the MD5 of the bytes.
     const etag = `"${await md5Hex(o.bytes)}"`;
-    this.objects.set(toKey, { bytes: o.bytes, etag, at: this.tick() });
+    this.objects.set(toKey, { bytes: o.bytes, etag, at: this.tick(), attrs: attrs ?? o.attrs });
     return { etag };
   }
 
@@ -198,8 +212,17 @@ export class MemoryObjectStore implements ObjectStore {
     return upload;
   }
 
-  private meta(key: string, o: { bytes: Uint8Array; etag: string; at: number }): StoredObject {
-    return { key, size: o.bytes.byteLength, etag: o.etag, lastModified: o.at };
+  /** HEAD and GET answer with the attributes (S3 defaults the type), a listing without. */
+  private meta(
+    key: string,
+    o: { bytes: Uint8Array; etag: string; at: number; attrs?: FileAttributes },
+    withAttributes = false,
+  ): StoredObject {
+    const m: StoredObject = { key, size: o.bytes.byteLength, etag: o.etag, lastModified: o.at };
+    if (!withAttributes) return m;
+    m.contentType = o.attrs?.contentType ?? "binary/octet-stream";
+    if (o.attrs?.metadata) m.metadata = o.attrs.metadata;
+    return m;
   }
 
   private tick(): number {

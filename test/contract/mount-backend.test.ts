@@ -201,6 +201,80 @@ describe("MountBackend within a subrequest budget", () => {
   });
 });
 
+/** What a bucket keeps besides the bytes: Content-Type and x-amz-meta-*, as S3 has them. */
+describe("MountBackend file attributes", () => {
+  const p = (s: string) => s as FsPath;
+  const body = (text: string) => {
+    const bytes = new TextEncoder().encode(text);
+    return { stream: new Blob([bytes]).stream(), length: bytes.byteLength };
+  };
+
+  it("a write stores them on the object; stat and read return them", async () => {
+    const store = new MemoryObjectStore();
+    const backend = new MountBackend(MOUNT, store, new SubrequestBudget(PAID));
+    const attributes = { contentType: "text/csv", metadata: { Owner: "alice" } };
+    const written = await backend.write(p("/mnt/r.csv"), body("a,b"), {}, attributes);
+    expect(written.entry).toMatchObject({ contentType: "text/csv", metadata: { owner: "alice" } });
+    expect(await store.head("team/r.csv")).toMatchObject({
+      contentType: "text/csv",
+      metadata: { owner: "alice" },
+    });
+    expect(await backend.stat(p("/mnt/r.csv"))).toMatchObject({
+      contentType: "text/csv",
+      metadata: { owner: "alice" },
+    });
+    const read = await backend.read(p("/mnt/r.csv"), { headOnly: true });
+    expect(read.entry).toMatchObject({ contentType: "text/csv", metadata: { owner: "alice" } });
+    // Without attributes S3 labels the object binary/octet-stream: that is no type.
+    await backend.write(p("/mnt/plain.json"), body("{}"), {});
+    const plain = await backend.stat(p("/mnt/plain.json"));
+    expect(plain.contentType).toBeUndefined();
+    expect(plain.metadata).toBeUndefined();
+  });
+
+  it("a copy keeps the source's attributes, or replaces them when given (onto itself too)", async () => {
+    const store = new MemoryObjectStore();
+    const backend = new MountBackend(MOUNT, store, new SubrequestBudget(PAID));
+    await backend.write(
+      p("/mnt/a"),
+      body("x"),
+      {},
+      { contentType: "text/x-a", metadata: { k: "1" } },
+    );
+    await backend.copy(p("/mnt/a"), p("/mnt/kept"), { overwrite: false, recursive: false });
+    expect(await backend.stat(p("/mnt/kept"))).toMatchObject({
+      contentType: "text/x-a",
+      metadata: { k: "1" },
+    });
+    const replaced = await backend.copy(p("/mnt/a"), p("/mnt/new"), {
+      overwrite: false,
+      recursive: false,
+      attributes: { metadata: { k: "2" } },
+    });
+    expect(replaced.entry.metadata).toEqual({ k: "2" });
+    const stat = await backend.stat(p("/mnt/new"));
+    expect(stat.metadata).toEqual({ k: "2" });
+    expect(stat.contentType).toBeUndefined();
+    await backend.copy(p("/mnt/a"), p("/mnt/a"), {
+      overwrite: false,
+      recursive: false,
+      attributes: { contentType: "text/x-b" },
+    });
+    expect(await backend.stat(p("/mnt/a"))).toMatchObject({ contentType: "text/x-b", size: 1 });
+  });
+
+  it("refuses attributes over S3's 2 KiB before anything is stored", async () => {
+    const store = new MemoryObjectStore();
+    const backend = new MountBackend(MOUNT, store, new SubrequestBudget(PAID));
+    const e = await backend
+      .write(p("/mnt/big-meta"), body("x"), {}, { metadata: { k: "v".repeat(2048) } })
+      .catch((error: unknown) => error);
+    expect(e).toBeInstanceOf(FsError);
+    expect((e as FsError).code).toBe("ETOOLARGE");
+    expect(store.keys()).toEqual([]);
+  });
+});
+
 /** A bucket edgefs cannot reach, as Node's fetch reports it: "fetch failed" with the system's code. */
 describe("MountBackend when the bucket cannot be reached", () => {
   const p = (s: string) => s as FsPath;
@@ -229,5 +303,92 @@ describe("MountBackend when the bucket cannot be reached", () => {
     expect((e as FsError).message).toBe(
       `bucket mount /mnt (memory at s3.example.com) unreachable: ${cause}`,
     );
+  });
+});
+
+/**
+ * Key listings of a mount as the S3 front-end asks for them: share keys
+ * below the mount point ("mnt/…"), one ListObjectsV2 call a page.
+ */
+describe("MountBackend key listing", () => {
+  const q = { prefix: "", startAfter: "", delimiter: false, limit: 1000 };
+
+  async function storeOf(
+    keys: string[],
+  ): Promise<{ store: MemoryObjectStore; calls: () => number }> {
+    const store = new MemoryObjectStore();
+    for (const key of keys) await store.put(key, new TextEncoder().encode(key), key.length);
+    let n = 0;
+    const list = store.list.bind(store);
+    store.list = (query) => {
+      n++;
+      return list(query);
+    };
+    return { store, calls: () => n };
+  }
+  const backend = (store: MemoryObjectStore) =>
+    new MountBackend(MOUNT, store, new SubrequestBudget(PAID));
+  const keys = (page: { items: { key: string }[] }) => page.items.map((i) => i.key);
+
+  it("maps the key prefix away and the mount point's key in, in one S3 call", async () => {
+    const { store, calls } = await storeOf(["team/a.txt", "team/a/b", "other/x", "team/b"]);
+    const b = backend(store);
+    const page = await b.listKeys(q);
+    expect(keys(page)).toEqual(["mnt/a.txt", "mnt/a/b", "mnt/b"]);
+    expect(page.items[0]).toMatchObject({
+      kind: "object",
+      entry: { absolutePath: "/mnt/a.txt", type: "file", size: 10 },
+    });
+    expect(calls()).toBe(1);
+    // A prefix that stops above the mount point, or startAfter before it, takes all of it.
+    expect(keys(await b.listKeys({ ...q, prefix: "m" }))).toEqual(keys(page));
+    expect(keys(await b.listKeys({ ...q, startAfter: "ma" }))).toEqual(keys(page));
+    expect(keys(await b.listKeys({ ...q, startAfter: "mnt/a.txt" }))).toEqual(["mnt/a/b", "mnt/b"]);
+    // Keys elsewhere in the share are not the mount's.
+    expect(await b.listKeys({ ...q, prefix: "other/" })).toEqual({ items: [] });
+    expect(await b.listKeys({ ...q, startAfter: "n" })).toEqual({ items: [] });
+  });
+
+  it("with delimiter, a prefix above the mount point rolls it up; at it, its directories", async () => {
+    const { store, calls } = await storeOf(["team/a/b", "team/c"]);
+    const b = backend(store);
+    expect(await b.listKeys({ ...q, delimiter: true })).toEqual({
+      items: [{ kind: "prefix", key: "mnt/" }],
+    });
+    expect(calls()).toBe(0);
+    const inside = await b.listKeys({ ...q, prefix: "mnt/", delimiter: true });
+    expect(inside.items.map((i) => [i.kind, i.key])).toEqual([
+      ["prefix", "mnt/a/"],
+      ["object", "mnt/c"],
+    ]);
+    // A startAfter inside a rolled-up prefix is past it.
+    expect(
+      keys(await b.listKeys({ ...q, prefix: "mnt/", delimiter: true, startAfter: "mnt/a/" })),
+    ).toEqual(["mnt/c"]);
+  });
+
+  it("a dir/ marker is an object only while its directory is empty; an empty bucket is mnt/", async () => {
+    const { store } = await storeOf(["team/d/", "team/d/x", "team/e/"]);
+    const b = backend(store);
+    expect(keys(await b.listKeys(q))).toEqual(["mnt/d/x", "mnt/e/"]);
+    expect((await b.listKeys(q)).items[1]).toMatchObject({
+      kind: "object",
+      entry: { absolutePath: "/mnt/e", type: "directory", size: 0 },
+    });
+    const empty = backend((await storeOf([])).store);
+    expect(await empty.listKeys(q)).toMatchObject({ items: [{ kind: "object", key: "mnt/" }] });
+    expect(await empty.listKeys({ ...q, startAfter: "mnt/" })).toEqual({ items: [] });
+  });
+
+  it("a marker that ends a truncated page is settled by one more call; bad keys are skipped", async () => {
+    const { store, calls } = await storeOf(["team/a", "team/bad//x", "team/e/", "team/f"]);
+    const b = backend(store);
+    const first = await b.listKeys({ ...q, limit: 2 });
+    expect(keys(first)).toEqual(["mnt/a", "mnt/e/"]);
+    expect(first.next).toBe("mnt/e/");
+    expect(calls()).toBe(2);
+    const second = await b.listKeys({ ...q, limit: 2, startAfter: first.next as string });
+    expect(second).toMatchObject({ items: [{ key: "mnt/f" }] });
+    expect(second.next).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import type {
   Backend,
   BackendFeatures,
   Committed,
+  ListedUpload,
   ListQuery,
   Moved,
   Overwrite,
@@ -94,6 +95,16 @@ export class WebDavBackend implements Backend {
       entries.push(entry);
     }
     return entries;
+  }
+
+  /** WebDAV has no key listing: S3's ListObjectsV2 is the S3 front-end's. */
+  async listKeys(): Promise<never> {
+    throw new FsError("ENOTSUP", "WebDAV has no S3 key listing");
+  }
+
+  /** S3's key deletes have no WebDAV spelling; the S3 front-end's tests cover them (test/worker/s3api.test.ts). */
+  deleteKeys(): Promise<never> {
+    return Promise.reject(new FsError("ENOTSUP", "WebDAV deletes by path, not by S3 key"));
   }
 
   async stat(path: FsPath): Promise<FileEntry> {
@@ -239,6 +250,9 @@ export class WebDavBackend implements Backend {
     this.unsupported();
   }
   async abortUpload(): Promise<void> {
+    this.unsupported();
+  }
+  async listUploads(): Promise<{ uploads: ListedUpload[] }> {
     this.unsupported();
   }
 }

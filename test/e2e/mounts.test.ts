@@ -264,6 +264,21 @@ describe("bucket mounts", () => {
     expect(await direct.head("team/shared-with-ro.txt")).not.toBeNull();
   });
 
+  it("keeps a file's Content-Type and Edgefs-Meta-* on the object as S3 attributes", async () => {
+    const put = await call("PUT", files("/bucket/attrs/r.csv"), {
+      body: new TextEncoder().encode("a,b"),
+      headers: { "content-type": "text/csv", "edgefs-meta-owner": "alice" },
+    });
+    expect(put.status).toBeLessThan(300);
+    expect(await direct.head("team/attrs/r.csv")).toMatchObject({
+      contentType: "text/csv",
+      metadata: { owner: "alice" },
+    });
+    const head = await call("HEAD", files("/bucket/attrs/r.csv"));
+    expect(head.headers.get("content-type")).toBe("text/csv");
+    expect(head.headers.get("edgefs-meta-owner")).toBe("alice");
+  });
+
   it("serves a bucket's files inert: nosniff, a sandbox CSP, active types as attachments", async () => {
     expect(
       (await call("PUT", files("/bucket/page.html"), { body: "<script>alert(1)</script>" })).status,
@@ -271,7 +286,8 @@ describe("bucket mounts", () => {
     for (const method of ["GET", "HEAD"]) {
       const res = await call(method, files("/bucket/page.html"));
       expect(res.status, method).toBe(200);
-      expect(res.headers.get("content-type"), method).toBe("application/octet-stream");
+      // The type the PUT sent (fetch labels a string body text/plain), kept by the bucket.
+      expect(res.headers.get("content-type"), method).toBe("text/plain;charset=UTF-8");
       expect(res.headers.get("x-content-type-options"), method).toBe("nosniff");
       expect(res.headers.get("content-security-policy"), method).toBe("sandbox");
       expect(res.headers.get("content-disposition"), method).toMatch(/^attachment; /);

@@ -165,6 +165,24 @@ describe("S3Client objects", () => {
     expect([e.status, e.code]).toEqual([404, "NoSuchKey"]);
   });
 
+  it("signs Content-Type and x-amz-meta-* on put, multipart and copy, and reads them back", async () => {
+    const attributes = { contentType: "text/csv", metadata: { owner: "alice", "run-id": "7" } };
+    await client.put("attrs/a.csv", bytes("a,b"), 3, attributes);
+    expect(await client.head("attrs/a.csv")).toMatchObject(attributes);
+    expect((await client.get("attrs/a.csv", {}))?.object).toMatchObject(attributes);
+    const uploadId = await client.createMultipart("attrs/m.bin", { contentType: "image/png" });
+    const part = await client.uploadPart("attrs/m.bin", uploadId, 1, bytes("png"), 3);
+    await client.completeMultipart("attrs/m.bin", uploadId, [{ partNumber: 1, etag: part }]);
+    expect((await client.head("attrs/m.bin"))?.contentType).toBe("image/png");
+    // COPY keeps the source's; REPLACE sets the given ones.
+    await client.copy("attrs/a.csv", "attrs/kept.csv");
+    expect(await client.head("attrs/kept.csv")).toMatchObject(attributes);
+    await client.copy("attrs/a.csv", "attrs/new.csv", { metadata: { owner: "bob" } });
+    const replaced = await client.head("attrs/new.csv");
+    expect(replaced?.metadata).toEqual({ owner: "bob" });
+    expect(replaced?.contentType).not.toBe("text/csv");
+  });
+
   it("deletes one and many", async () => {
     const keys = ["del/a", "del/b c", "del/ü+"];
     for (const k of keys) await client.put(k, bytes(k), bytes(k).length);

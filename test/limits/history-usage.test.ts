@@ -1,6 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { MIGRATIONS, migrate } from "../../src/durable/schema";
+import { MIGRATIONS } from "../../src/durable/schema";
 import { api, bytesOf, expectError, json, newShare, put, settle, stub } from "../worker/helpers";
 
 // vitest.limits.config.ts: replaced versions stay readable for an hour.
@@ -118,8 +118,9 @@ describe("the migration to history bytes", () => {
       sql.exec("ALTER TABLE doomed DROP COLUMN kept");
       sql.exec("ALTER TABLE dir_usage DROP COLUMN oldest");
       sql.exec("DELETE FROM counters WHERE name = 'history_bytes'");
-      sql.exec("UPDATE schema_version SET version = ?", MIGRATIONS.length - 1);
-      migrate(sql);
+      // That step alone: migrations appended after it must not be run twice.
+      const step = MIGRATIONS.findIndex((m) => m.includes("ADD COLUMN history"));
+      sql.exec(MIGRATIONS[step] as string);
     });
     expect((await info(s)).usage.historyBytes).toBe(counted);
     // And it counts down to nothing as the share frees it.

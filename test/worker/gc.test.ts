@@ -90,7 +90,15 @@ describe("garbage collection", () => {
     expect(await runDurableObjectAlarm(share)).toBe(true);
     expect(await r2Count(`blobs/${id}/`)).toBe(0);
     // A commit that arrives too late is refused, and the path stays absent.
-    const late = await share.commitWrite("/ghost" as FsPath, reserved.value.blobId, BIG, {});
+    const late = await share.commitWrite(
+      "/ghost" as FsPath,
+      reserved.value.blobId,
+      BIG,
+      {},
+      [],
+      `"${"0".repeat(32)}"`,
+      null,
+    );
     expect(late.ok).toBe(false);
     await expectError(await api("GET", `/v1/shares/${s}/stat/ghost`), 404, "ENOENT");
   });
