@@ -1070,13 +1070,17 @@ describe("hostile parameters and headers, validly signed", () => {
           hostileHeaders,
           fc.constantFrom("", "body", deleteXml(["w/p.txt"])),
           async (method, path, params, headers, body) => {
+            // Writes and deletes go under w/: a valid DELETE of a fixed file would
+            // take it from the properties that read it.
+            const target =
+              method === "GET" || method === "HEAD" ? path : path.replace("/fixed/", "/w/fx/");
             let wire: Wire;
             let q: string;
             try {
               q = Object.entries(params)
                 .map(([k, v]) => (v === "" && k !== "prefix" ? k : `${k}=${encodeURIComponent(v)}`))
                 .join("&");
-              wire = await signed(method, `${path}${q ? `?${q}` : ""}`, {
+              wire = await signed(method, `${target}${q ? `?${q}` : ""}`, {
                 headers,
                 ...(method === "PUT" || method === "POST" ? { body } : {}),
               });
@@ -1087,7 +1091,7 @@ describe("hostile parameters and headers, validly signed", () => {
             const res = await send(wire);
             await expectS3Contract(
               res,
-              `${method} ${path}?${q.slice(0, 200)} ${JSON.stringify(headers).slice(0, 200)}`,
+              `${method} ${target}?${q.slice(0, 200)} ${JSON.stringify(headers).slice(0, 200)}`,
               method,
             );
           },
@@ -1398,7 +1402,11 @@ describe("hostile XML bodies, validly signed", () => {
     TIMEOUT,
   );
 
-  it("a CompleteMultipartUpload of 10,000 parts with CRC32 checksums is read whole (InvalidPart for parts never sent)", async () => {
+  // it.fails: edgefs refuses this today (reported): S3 request documents are
+  // read with the WebDAV parser's 1 MiB cap (core/xml.ts MAX_XML_BYTES), so a
+  // completion of more than ~8,100 checksummed parts is MalformedXML. Once the
+  // cap allows S3's 10,000 parts this test fails: make it an it().
+  it.fails("a CompleteMultipartUpload of 10,000 parts with CRC32 checksums is read whole (InvalidPart for parts never sent)", async () => {
     // What boto3 and the AWS SDKs send for a 10,000-part upload since they
     // checksum parts by default: ~1.3 MB of XML. S3 takes up to 10,000 parts,
     // so the document must be parsed and its parts judged.
