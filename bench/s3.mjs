@@ -54,6 +54,7 @@ const config = {
   listKeys: 10_000,
   pageSize: 1_000,
   listRounds: QUICK ? 3 : 5,
+  pageProbes: QUICK ? 5 : 30,
   region: "auto",
   signer: "aws4fetch AwsV4Signer (Node WebCrypto)",
 };
@@ -459,7 +460,65 @@ async function benchList(client, problems, server) {
       }
     }
   }
+  // Where a listing's time goes: one page of 1 key (the fixed cost of a
+  // request: routing, SigV4, the Durable Object call) and one first page of
+  // 1,000 keys, each side signed (S3) before its clock starts, interleaved.
+  /** @type {Record<"one" | "full", Record<"native" | "s3", number[]>>} */
+  const page = { one: { native: [], s3: [] }, full: { native: [], s3: [] } };
+  for (let r = 0; r < config.pageProbes; r++) {
+    for (const size of /** @type {const} */ (["one", "full"])) {
+      const limit = size === "one" ? 1 : pageSize;
+      for (const how of rotate(/** @type {const} */ (["native", "s3"]), r)) {
+        const path =
+          how === "native"
+            ? `/v1/shares/${share}/list/d?recursive=true&limit=${limit}`
+            : `/${share}?list-type=2&max-keys=${limit}&prefix=d%2F`;
+        const headers = how === "s3" ? await sign("GET", path) : undefined;
+        const t0 = performance.now();
+        const res =
+          how === "s3"
+            ? await s3Fetch(
+                server,
+                "GET",
+                path,
+                /** @type {Record<string, string>} */ (headers),
+                [200],
+              )
+            : await client.request("GET", path, { expect: [200] });
+        await res.arrayBuffer();
+        page[size][how].push(performance.now() - t0);
+      }
+    }
+  }
+  log(
+    `  one page: 1 key ${median(page.one.s3).toFixed(1)} vs ${median(page.one.native).toFixed(1)} ms, ` +
+      `1,000 keys ${median(page.full.s3).toFixed(1)} vs ${median(page.full.native).toFixed(1)} ms (S3 vs native)`,
+  );
   return [
+    row({
+      id: "s3.list.page1",
+      what: `one ListObjectsV2 page of 1 key, median of ${config.pageProbes}`,
+      unit: "ms",
+      digits: 2,
+      edgefs: median(page.one.s3),
+      baseline: median(page.one.native),
+      baselineWhat: "native list, limit 1",
+      ratioOf: "S3/native (time)",
+      target: null,
+      details: { samplesMs: page.one },
+    }),
+    row({
+      id: "s3.list.page1000",
+      what: `one ListObjectsV2 page of 1,000 keys, median of ${config.pageProbes}`,
+      unit: "ms",
+      digits: 2,
+      edgefs: median(page.full.s3),
+      baseline: median(page.full.native),
+      baselineWhat: "native list, limit 1,000",
+      ratioOf: "S3/native (time)",
+      target: null,
+      details: { samplesMs: page.full },
+    }),
     row({
       id: "s3.list",
       what: `ListObjectsV2 of ${int(n)} keys, every page of ${int(pageSize)} (${pagesOf.s3} requests), median of ${rounds}`,
