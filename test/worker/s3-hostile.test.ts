@@ -294,7 +294,7 @@ async function expectS3Contract(
   method = "GET",
 ): Promise<string | undefined> {
   let text = "";
-  if (res.status >= 300) text = await res.text();
+  if (res.status >= 300 && res.status !== 304) text = await res.text();
   else await res.body?.cancel();
   const code = /<Error>\s*<Code>([A-Za-z0-9.]+)<\/Code>/.exec(text)?.[1];
   const summary = `${what} → ${res.status} ${text.slice(0, 300)}`;
@@ -768,11 +768,22 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     },
   }),
   // Headers nobody signed.
-  fc.constantFrom("x-unsigned", "content-type", "user-agent").map((name) => ({
-    label: `unsigned header ${name}`,
-    breaks: false,
-    apply: (w: Wire) => withHeaders(w, (h) => h.set(name, "injected")),
-  })),
+  fc
+    .constantFrom(
+      "x-unsigned",
+      "content-type",
+      "user-agent",
+      "x-amz-meta-injected",
+      "x-amz-copy-source",
+      "x-amz-metadata-directive",
+    )
+    .map((name) => ({
+      label: `unsigned header ${name}`,
+      // S3 refuses an x-amz-* header the signature leaves out (and a signed one
+      // changed breaks the signature); others are harmless.
+      breaks: name.startsWith("x-amz-"),
+      apply: (w: Wire) => withHeaders(w, (h) => h.set(name, "injected")),
+    })),
   // The body.
   fc.record({ at: fc.nat(), byte: fc.integer({ min: 1, max: 255 }) }).map(({ at, byte }) => ({
     label: `body byte ${at} ^ ${byte}`,
@@ -782,6 +793,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
       if (w.body === null || w.body.byteLength === 0) return undefined;
       const body = new Uint8Array(w.body);
       const i = at % body.byteLength;
+      // A letter's case toggled in aws-chunked framing (a trailer's header
+      // name) is the same request: header names ignore case.
+      if (byte === 32 && /[A-Za-z]/.test(String.fromCharCode(body[i] as number))) {
+        return undefined;
+      }
       body[i] = (body[i] as number) ^ byte;
       return { ...w, body };
     },
@@ -1074,6 +1090,14 @@ describe("hostile parameters and headers, validly signed", () => {
             // take it from the properties that read it.
             const target =
               method === "GET" || method === "HEAD" ? path : path.replace("/fixed/", "/w/fx/");
+            // A NUL in a response-* override is the it.fails case below (reported).
+            if (
+              Object.entries(params).some(
+                ([k, v]) => k.startsWith("response-") && v.includes("\u0000"),
+              )
+            ) {
+              return;
+            }
             let wire: Wire;
             let q: string;
             try {
@@ -1106,6 +1130,18 @@ describe("hostile parameters and headers, validly signed", () => {
     },
     TIMEOUT,
   );
+});
+
+describe("response-* overrides", () => {
+  // it.fails: edgefs answers 500 InternalError today (reported): the value is
+  // set as a response header as is, and workerd refuses a NUL in a header
+  // value. S3 answers a value it cannot send with 400 InvalidArgument. Once
+  // fixed this test fails: make it an it().
+  it.fails("a response-expires with a NUL is a 400, not an InternalError", async () => {
+    const res = await send(await signed("GET", `/${SHARE}/fixed/b.txt?response-expires=%00`));
+    const code = await expectS3Contract(res, "GetObject response-expires=%00");
+    expect({ status: res.status, code }).toEqual({ status: 400, code: "InvalidArgument" });
+  });
 });
 
 // ── Presigned URLs ──────────────────────────────────────────────────────
