@@ -16,7 +16,7 @@ import { seconds } from "./stats.mjs";
 
 /** @typedef {import("./report.mjs").Row} Row */
 /** @typedef {import("./report.mjs").Problem} Problem */
-/** @typedef {(client: Client, problems: Problem[]) => Promise<Row[]>} Section */
+/** @typedef {(client: Client, problems: Problem[], server: { url: string, token: string }) => Promise<Row[]>} Section */
 
 /**
  * Runs `fn` against a throwaway `wrangler dev` built from a snapshot of the
@@ -94,12 +94,12 @@ export async function runBench(run) {
   /** @type {Record<string, { start: number, end: number, seconds: number }>} */
   const sectionLoad = {};
 
-  await withServer(run.root, run.vars, async (client) => {
+  await withServer(run.root, run.vars, async (client, server) => {
     for (const [section, fn] of run.sections) {
       const t0 = performance.now();
       const start = loadAverage();
       try {
-        rows.push(...(await fn(client, problems)));
+        rows.push(...(await fn(client, problems, server)));
       } catch (e) {
         failedSections.push(section);
         problems.push(problemOf(section, e));
@@ -140,4 +140,5 @@ export async function runBench(run) {
   });
   log(`\nwrote ${run.resultsFile}`);
   if (failedSections.length > 0) process.exitCode = 1;
+  return rows;
 }

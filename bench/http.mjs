@@ -112,15 +112,17 @@ export class Client {
    * @param {string} file
    * @param {number} size
    * @param {number[]} expect
+   * @param {Record<string, string>} [headers] instead of the bearer token: e.g. an S3
+   *   signature (bench/s3.mjs), so both front-ends go through this same code
    */
-  putFile(path, file, size, expect) {
+  putFile(path, file, size, expect, headers) {
     return new Promise((resolve, reject) => {
       const req = http.request(
         this.base + path,
         {
           method: "PUT",
           agent: this.agent,
-          headers: {
+          headers: headers ?? {
             authorization: this.auth,
             "content-length": String(size),
             "content-type": "application/octet-stream",
@@ -154,17 +156,18 @@ export class Client {
    * Streams a GET body, counting (and optionally hashing) it, keeping nothing.
    * @param {string} path
    * @param {boolean} [hash] also compute the SHA-256 (costs CPU; keep it out of timed runs)
+   * @param {Record<string, string>} [headers] instead of the bearer token (an S3 signature)
    * @returns {Promise<{ bytes: number, sha256?: string, contentLength: number, headersAt: number }>}
    *   headersAt: performance.now() when the response headers arrived
    */
-  getStream(path, hash = false) {
+  getStream(path, hash = false, headers = undefined) {
     return new Promise((resolve, reject) => {
       const req = http.request(
         this.base + path,
         {
           method: "GET",
           agent: this.agent,
-          headers: { authorization: this.auth },
+          headers: headers ?? { authorization: this.auth },
           timeout: BIG_TIMEOUT_MS,
         },
         (res) => {

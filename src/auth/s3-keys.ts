@@ -56,9 +56,17 @@ async function computeSecret(key: string, label: string): Promise<string> {
 export const tokenSecret = (key: string, tokenId: string): Promise<string> =>
   derive(key, `edgefs s3 secret ${tokenId}`);
 
-/** The secret of the root pair (the same in every environment): scripts/start.mjs derives it too. */
-export const rootSecret = (rootToken: string): Promise<string> =>
-  derive(rootToken, "edgefs s3 root secret");
+/**
+ * The secret of the root pair of an environment (src/cli/banner.ts derives
+ * main's too). Each environment's differs: a signature does not cover the
+ * access key id, so with one secret for all, a replayer could move a signed
+ * root request into another environment by renaming `EFROOT`.
+ */
+export const rootSecret = (rootToken: string, environment = "main"): Promise<string> =>
+  derive(
+    rootToken,
+    environment === "main" ? "edgefs s3 root secret" : `edgefs s3 root secret ${environment}`,
+  );
 
 /** The pair minted with a token (`POST /v1/tokens` with `"s3": true`). */
 export async function pairFor(
@@ -126,10 +134,11 @@ export async function s3Credential(
   const root = ROOT_KEY.exec(accessKeyId);
   if (root) {
     if (keys.rootTokens.length === 0) return null;
+    const environment = root[1] ?? "main";
     return {
       principal: { kind: "root" },
-      environment: root[1] ?? "main",
-      secrets: await Promise.all(keys.rootTokens.map(rootSecret)),
+      environment,
+      secrets: await Promise.all(keys.rootTokens.map((t) => rootSecret(t, environment))),
     };
   }
   const id = TOKEN_KEY.exec(accessKeyId)?.[1]?.toLowerCase();

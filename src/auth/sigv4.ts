@@ -368,11 +368,23 @@ function queryClaim(request: Request, now: number): Claim {
 }
 
 /** The request's header lines for canonicalization; Host from the URL when the runtime hides it. */
-function headerLines(request: Request): [string, string][] {
-  const lines: [string, string][] = [...request.headers];
+function headerLines(request: Request, acceptEncoding?: string): [string, string][] {
+  const lines: [string, string][] = [...request.headers].map(([k, v]) =>
+    k === "accept-encoding" && acceptEncoding !== undefined ? [k, acceptEncoding] : [k, v],
+  );
   if (!request.headers.has("host")) lines.push(["host", new URL(request.url).host]);
   return lines;
 }
+
+/**
+ * The Workers runtime (and Cloudflare's edge) rewrites a request's
+ * Accept-Encoding before the Worker sees it, so a client that signed it —
+ * rclone signs "gzip" on every GET — would never verify. When it is signed,
+ * the values clients send are tried too: the header only says which
+ * encodings the client accepts (edgefs serves stored bytes as they are),
+ * so reading it another way cannot change what the request does.
+ */
+const CLIENT_ACCEPT_ENCODINGS = ["gzip", "identity", "gzip, deflate", "gzip, deflate, br", "br"];
 
 /**
  * x-amz-* headers change what S3 does (metadata, copy source, checksums), so S3
@@ -401,8 +413,8 @@ function checkAllAmzHeadersSigned(request: Request, claim: Claim): void {
 }
 
 /** The canonical request a claim's signature must cover. */
-function canonicalRequestOf(request: Request, claim: Claim): string {
-  const block = canonicalHeaders(claim.signedHeaders, headerLines(request));
+function canonicalRequestOf(request: Request, claim: Claim, acceptEncoding?: string): string {
+  const block = canonicalHeaders(claim.signedHeaders, headerLines(request, acceptEncoding));
   if ("missing" in block) {
     const message = `signed header ${block.missing} is not in the request`;
     throw claim.presigned
@@ -472,14 +484,27 @@ export async function verifySigV4(
       "InvalidAccessKeyId",
     );
   }
-  const toSign = stringToSign(
-    claim.datetime,
-    credentialScope(claim.date, claim.region),
-    await sha256Hex(canonicalRequestOf(request, claim)),
-  );
+  const readings: (string | undefined)[] = [undefined];
+  if (claim.signedHeaders.includes("accept-encoding") && request.headers.has("accept-encoding")) {
+    readings.push(...CLIENT_ACCEPT_ENCODINGS);
+  }
+  const candidates: string[] = [];
+  for (const acceptEncoding of readings) {
+    candidates.push(
+      stringToSign(
+        claim.datetime,
+        credentialScope(claim.date, claim.region),
+        await sha256Hex(canonicalRequestOf(request, claim, acceptEncoding)),
+      ),
+    );
+  }
   for (const secret of secrets) {
     const key = await signingKeyFor(secret, claim.date, claim.region);
-    if (await signaturesEqual(await signWith(key, toSign), claim.signature)) {
+    let matched = false;
+    for (const toSign of candidates) {
+      if (await signaturesEqual(await signWith(key, toSign), claim.signature)) matched = true;
+    }
+    if (matched) {
       return {
         accessKeyId: claim.accessKeyId,
         region: claim.region,

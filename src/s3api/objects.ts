@@ -1,5 +1,5 @@
 import { mountsOf } from "../backends/mounts";
-import { backendForBothAt, shareTarget } from "../backends/resolve";
+import { backendForBothAt, shareStorageAt, shareTarget } from "../backends/resolve";
 import type { Backend, FileAttributes, ReadResult, VersionView } from "../core/backend";
 import { FsError } from "../core/errors";
 import { type FsPath, isWithin, ROOT } from "../core/paths";
@@ -45,8 +45,14 @@ function attributeHeaders(h: Headers, entry: FileEntry): void {
     h.set(`x-amz-meta-${name}`, value);
 }
 
-/** `?versionId=N`: the version a read sees (edgefs's share version, as S3's version id). */
-async function readerOf(call: S3Call, backend: Backend): Promise<VersionView> {
+/**
+ * `?versionId=N`: the version a read sees (edgefs's share version, as S3's
+ * version id: the one a file's state was made at). The live state of a file
+ * keeps its id however far the share has moved on since, even past the
+ * retention window: asked for an expired N, the file's history says whether
+ * N is what stands there now.
+ */
+async function readerOf(call: S3Call, backend: Backend, path: FsPath): Promise<VersionView> {
   const versionId = call.query.get("versionId");
   if (versionId === null || versionId === "null") return backend;
   if (!/^\d{1,15}$/.test(versionId)) {
@@ -55,8 +61,21 @@ async function readerOf(call: S3Call, backend: Backend): Promise<VersionView> {
   if (!backend.versions) {
     throw s3Error("NotImplemented", "this storage keeps no versions (a bucket mount)");
   }
-  const version = await backend.versions.resolve({ version: Number(versionId) });
-  return backend.versions.view(version);
+  try {
+    const version = await backend.versions.resolve({ version: Number(versionId) });
+    return backend.versions.view(version);
+  } catch (e) {
+    if (!(e instanceof FsError) || e.code !== "EEXPIRED") throw e;
+    const storage = await shareStorageAt(
+      runtimeOf(call.c),
+      shareTarget(call.c.env, call.environment, bucketOf(call)),
+      [],
+      [],
+    );
+    const latest = (await storage.history(path, 1)).versions[0];
+    if (latest && !latest.deleted && latest.version === Number(versionId)) return backend;
+    throw e;
+  }
 }
 
 /**
@@ -90,7 +109,7 @@ export async function getObject(call: S3Call): Promise<Response> {
   if (call.query.has("partNumber")) {
     throw s3Error("NotImplemented", "GetObject by partNumber is not supported: use a Range");
   }
-  const reader = await readerOf(call, await backendOf(call, bucket, path));
+  const reader = await readerOf(call, await backendOf(call, bucket, path), path);
   if (directory) return directoryObject(await reader.stat(path), head);
   let result: ReadResult;
   try {
@@ -114,7 +133,14 @@ export async function getObject(call: S3Call): Promise<Response> {
   if (versionId !== null) response.headers.set("x-amz-version-id", versionId);
   for (const [param, header] of Object.entries(OVERRIDES)) {
     const value = call.query.get(param);
-    if (value !== null) response.headers.set(header, value);
+    if (value === null) continue;
+    // A header value holds no control characters (and an invalid one would throw).
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
+    if (/[\u0000-\u001f\u007f]/.test(value) || value.length > 1024) {
+      if (result.status !== 304) await result.body?.cancel();
+      throw s3Error("InvalidArgument", `${param} is no valid header value`);
+    }
+    response.headers.set(header, value);
   }
   return response;
 }

@@ -16,7 +16,7 @@ export interface S3Pair {
 export async function rootPair(env = ""): Promise<S3Pair> {
   return {
     accessKeyId: env === "" ? "EFROOT" : `EFROOT.${env}`,
-    secretAccessKey: await rootSecret(TOKEN),
+    secretAccessKey: await rootSecret(TOKEN, env === "" ? "main" : env),
   };
 }
 

@@ -1,6 +1,17 @@
+import { exports } from "cloudflare:workers";
+import { AwsV4Signer } from "aws4fetch";
 import { describe, expect, it } from "vitest";
 import { api, json, newShare } from "./helpers";
-import { expectS3Error, keyUrl, md5Etag, rootPair, type S3Pair, s3, texts } from "./s3-helpers";
+import {
+  expectS3Error,
+  keyUrl,
+  md5Etag,
+  rootPair,
+  S3_ORIGIN,
+  type S3Pair,
+  s3,
+  texts,
+} from "./s3-helpers";
 
 /** A fresh bucket (a share), made through S3 itself. */
 let n = 0;
@@ -106,6 +117,37 @@ describe("S3 authentication", () => {
     expect((await api("GET", `/v1/shares/${name}`)).status).toBe(404);
     const rootDev = await rootPair("dev");
     expect((await s3("HEAD", `/${name}`, { pair: rootDev })).status).toBe(200);
+    // Each environment's root pair has its own secret: main's does not sign for dev.
+    const main = await rootPair();
+    await expectS3Error(
+      await s3("HEAD", `/${name}`, {
+        pair: { accessKeyId: "EFROOT.dev", secretAccessKey: main.secretAccessKey },
+      }),
+      403,
+      "(no body, 403)",
+    );
+  });
+
+  it("verifies a signed Accept-Encoding that the runtime rewrote (rclone signs gzip)", async () => {
+    const bucket = await newBucket();
+    await put(bucket, "ae.txt", "encoded");
+    const signer = new AwsV4Signer({
+      method: "GET",
+      url: `${S3_ORIGIN}${keyUrl(bucket, "ae.txt")}`,
+      headers: { "accept-encoding": "gzip", "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+      accessKeyId: "EFROOT",
+      secretAccessKey: (await rootPair()).secretAccessKey,
+      service: "s3",
+      region: "auto",
+      allHeaders: true,
+    });
+    const signed = await signer.sign();
+    expect(signed.headers.get("authorization")).toContain("accept-encoding");
+    const headers = new Headers(signed.headers);
+    headers.set("accept-encoding", "br, gzip, zstd");
+    const res = await exports.default.fetch(new Request(signed.url, { headers }));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("encoded");
   });
 
   it("presigned URLs work without headers, and a tampered one does not", async () => {
@@ -175,6 +217,11 @@ describe("S3 objects", () => {
       await s3("GET", keyUrl(bucket, "dir/hello.txt"), { headers: { "if-match": '"nope"' } }),
       412,
       "PreconditionFailed",
+    );
+    await expectS3Error(
+      await s3("GET", `${keyUrl(bucket, "dir/hello.txt")}?response-expires=a%00b`),
+      400,
+      "InvalidArgument",
     );
     const override = await s3(
       "GET",
@@ -484,7 +531,17 @@ describe("S3 versions", () => {
       "first",
     );
     expect(await (await s3("GET", keyUrl(bucket, "v.txt"))).text()).toBe("second");
-    const xml = await (await s3("GET", `/${bucket}?versions`)).text();
+    // The live state keeps its id however far the share moves on (no retention window here).
+    await put(bucket, "other.txt", "moves the share on");
+    expect(await (await s3("GET", `${keyUrl(bucket, "v.txt")}?versionId=${v2}`)).text()).toBe(
+      "second",
+    );
+    await expectS3Error(
+      await s3("GET", `${keyUrl(bucket, "other.txt")}?versionId=${v2}`),
+      404,
+      "NoSuchVersion",
+    );
+    const xml = await (await s3("GET", `/${bucket}?versions&prefix=v`)).text();
     expect(texts(xml, "VersionId")).toEqual([v2, v1]);
     expect(texts(xml, "IsLatest")).toEqual(["true", "false"]);
   });
