@@ -99,12 +99,7 @@ describe("rclone (S3 backend)", () => {
   // rclone reads back each object it uploaded with HEAD ?versionId=N, N the
   // x-amz-version-id its PUT was answered with. With parallel transfers the
   // bucket has moved on by then, while the object is still as it was at N.
-  // Skipped for a product bug: GetObject/HeadObject ?versionId=N answers
-  // NoSuchVersion once the share has moved past N, although the object is
-  // still as version N left it (ListObjectVersions lists N as IsLatest);
-  // src/s3api/objects.ts readerOf resolves N share-wide, and the e2e server
-  // keeps no time-based history (EDGEFS_VERSION_RETENTION_SECONDS=0).
-  it.skip("copy with parallel transfers: the read-back of each upload at its version id succeeds", async () => {
+  it("copy with parallel transfers: the read-back of each upload at its version id succeeds", async () => {
     const small = join(work, "small");
     for (let i = 0; i < 24; i++) {
       mkdirSync(join(small, `s${i % 3}`), { recursive: true });
@@ -153,12 +148,7 @@ describe("rclone (S3 backend)", () => {
 
   // rclone's GETs carry (and sign) "Accept-Encoding: gzip", so that Go does
   // not decompress objects stored compressed; it then checks every file's MD5.
-  // Skipped for a product bug: a GET that signs Accept-Encoding (rclone's,
-  // SignedHeaders=accept-encoding;host;…) is refused SignatureDoesNotMatch:
-  // the runtime hands the Worker another Accept-Encoding than the client
-  // sent (src/auth/sigv4.ts canonicalizes the value it sees); the error
-  // document then comes gzip-compressed, which rclone cannot read.
-  it.skip("sync back down is byte-identical", async () => {
+  it("sync back down is byte-identical", async () => {
     const down = join(work, "down");
     await rclone("sync", `edge:${bucket}/tree`, down, "--transfers", "8");
     expect(treeOf(down)).toEqual(treeOf(src));

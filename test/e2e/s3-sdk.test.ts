@@ -261,10 +261,7 @@ describe("@aws-sdk/client-s3 (current, default checksums)", () => {
 
   // S3 answers a read at the version id a write returned while the object is
   // still as that write left it, however many other keys changed since.
-  // Skipped for a product bug: NoSuchVersion once the share has moved past
-  // that version (src/s3api/objects.ts readerOf resolves it share-wide, and
-  // the e2e server keeps no time-based history).
-  it.skip("GetObject at the VersionId PutObject returned, after other keys were written", async () => {
+  it("GetObject at the VersionId PutObject returned, after other keys were written", async () => {
     const first = await s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: "ver/stable.txt", Body: "stable" }),
     );
