@@ -195,6 +195,13 @@ s3.use("*", async (c, next) => {
   await next();
   c.res.headers.set("x-amz-request-id", c.get("requestId"));
   c.res.headers.set("x-amz-id-2", c.get("requestId"));
+  // S3 documents go out as written: the runtime would gzip them for a client
+  // that accepts gzip, and Go clients that asked for it themselves (rclone)
+  // then read compressed bytes as XML. File bytes get the same from fileResponse.
+  if (c.res.headers.get("content-type") === "application/xml") {
+    c.res.headers.set("content-encoding", "identity");
+    c.res.headers.set("cache-control", "no-transform");
+  }
 });
 
 // Presigned URLs used from a page of another origin (EDGEFS_CORS_ORIGINS).

@@ -441,6 +441,17 @@ describe("S3 listing", () => {
     expect(texts(v1, "NextMarker")).toEqual([sorted[2]]);
   });
 
+  it("sends its XML uncompressed, as written (Go clients that ask for gzip read it as XML)", async () => {
+    const bucket = await newBucket();
+    const res = await s3("GET", `/${bucket}?list-type=2`, {
+      headers: { "accept-encoding": "gzip" },
+    });
+    expect(res.headers.get("content-type")).toBe("application/xml");
+    expect(res.headers.get("content-encoding")).toBe("identity");
+    expect(res.headers.get("cache-control")).toBe("no-transform");
+    expect(await res.text()).toMatch(/^<\?xml/);
+  });
+
   it("shows an empty directory as the object dir/", async () => {
     const bucket = await newBucket();
     await api("PUT", `/v1/shares/${bucket}/files/made/`);
