@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "hono/utils/buffer";
 import { FsError } from "../core/errors";
+import { base64url, hmacSha256 } from "./hmac";
 import { type Keys, signingKey } from "./keys";
 
 /**
@@ -26,8 +27,6 @@ export const PARAM = {
   signature: "X-Edgefs-Signature",
 } as const;
 
-const encoder = new TextEncoder();
-
 function canonical(r: PresignedRequest): string {
   return [
     "edgefs-presign-v1",
@@ -41,17 +40,7 @@ function canonical(r: PresignedRequest): string {
 }
 
 async function hmac(key: string, text: string): Promise<string> {
-  const k = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(key),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", k, encoder.encode(text)));
-  let bin = "";
-  for (const b of mac) bin += String.fromCharCode(b);
-  return btoa(bin).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return base64url(await hmacSha256(key, text));
 }
 
 export async function presign(keys: Keys, r: PresignedRequest): Promise<string> {

@@ -1,5 +1,6 @@
 import { FsError } from "../core/errors";
 import { tokenStore } from "../durable/token-store";
+import { base64url, hmacSha256 } from "./hmac";
 import { type Keys, signingKey } from "./keys";
 import { isRevoked } from "./revocations";
 import type { Principal } from "./scope";
@@ -20,8 +21,6 @@ const ROOT_KEY = /^EFROOT(?:\.((?!\.)[A-Za-z0-9._-]{1,64}))?$/;
 
 export const accessKeyIdOf = (tokenId: string): string => `EF${tokenId.toUpperCase()}`;
 
-const encoder = new TextEncoder();
-
 /** Derived secrets per isolate (they change only when a key rotates); bounded. */
 const derived = new Map<string, Promise<string>>();
 const MAX_DERIVED = 10_000;
@@ -39,17 +38,7 @@ function derive(key: string, label: string): Promise<string> {
 }
 
 async function computeSecret(key: string, label: string): Promise<string> {
-  const k = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(key),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", k, encoder.encode(label)));
-  let binary = "";
-  for (const b of mac.subarray(0, 30)) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_");
+  return base64url((await hmacSha256(key, label)).subarray(0, 30));
 }
 
 /** The secret of a scoped token's pair, under one signing key. */
