@@ -484,27 +484,29 @@ export async function verifySigV4(
       "InvalidAccessKeyId",
     );
   }
+  // The header as received first; only when that fails, the Accept-Encoding
+  // values clients send (CLIENT_ACCEPT_ENCODINGS), each its own string to sign.
   const readings: (string | undefined)[] = [undefined];
   if (claim.signedHeaders.includes("accept-encoding") && request.headers.has("accept-encoding")) {
     readings.push(...CLIENT_ACCEPT_ENCODINGS);
   }
-  const candidates: string[] = [];
+  const scope = credentialScope(claim.date, claim.region);
+  const keys = await Promise.all(
+    secrets.map((secret) => signingKeyFor(secret, claim.date, claim.region)),
+  );
   for (const acceptEncoding of readings) {
-    candidates.push(
-      stringToSign(
-        claim.datetime,
-        credentialScope(claim.date, claim.region),
-        await sha256Hex(canonicalRequestOf(request, claim, acceptEncoding)),
-      ),
+    const toSign = stringToSign(
+      claim.datetime,
+      scope,
+      await sha256Hex(canonicalRequestOf(request, claim, acceptEncoding)),
     );
-  }
-  for (const secret of secrets) {
-    const key = await signingKeyFor(secret, claim.date, claim.region);
-    let matched = false;
-    for (const toSign of candidates) {
-      if (await signaturesEqual(await signWith(key, toSign), claim.signature)) matched = true;
+    let key: CryptoKey | undefined;
+    for (const candidate of keys) {
+      if (await signaturesEqual(await signWith(candidate, toSign), claim.signature)) {
+        key = candidate;
+      }
     }
-    if (matched) {
+    if (key !== undefined) {
       return {
         accessKeyId: claim.accessKeyId,
         region: claim.region,
