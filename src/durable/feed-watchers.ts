@@ -8,6 +8,8 @@ export interface Watch {
   after: FeedPosition;
   filter: string | null;
   limit: number;
+  /** A socket opened with a scoped token: when that token expires (ms), and the socket with it. */
+  until?: number;
 }
 
 /** A long-poll waiting in the object for its first matching event (or its timeout). */
@@ -32,6 +34,7 @@ const MATCHERS_KEPT = 256;
 /** The close code a socket gets when its share is gone, or its position expired. */
 export const CLOSE_GONE = 4404;
 export const CLOSE_EXPIRED = 4410;
+export const CLOSE_UNAUTHENTICATED = 4401;
 
 /**
  * Who watches the share's change feed, and the fan-out that tells them:
@@ -172,6 +175,15 @@ export class FeedWatchers {
     for (const socket of this.ctx.getWebSockets()) {
       const w = socket.deserializeAttachment() as Watch | null;
       if (!w) continue;
+      if (w.until !== undefined && Date.now() >= w.until) {
+        const error = {
+          code: "EUNAUTHENTICATED",
+          message: "the token this socket opened with expired",
+        };
+        socket.send(JSON.stringify({ error }));
+        socket.close(CLOSE_UNAUTHENTICATED, "token expired");
+        continue;
+      }
       const page = this.pageOf(w, rowsAfter(w.after), gone);
       if (!page.ok) {
         socket.send(JSON.stringify({ error: page.error }));

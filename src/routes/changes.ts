@@ -113,7 +113,12 @@ changes.get("/:share/changes/ws", can("read"), validate("query", feedQuery), asy
     .map((p) => p.trim())
     .filter((p) => p !== "");
   const answer = offered.find((p) => !p.startsWith(WS_BEARER_PREFIX)) ?? offered[0] ?? null;
-  return feedOf(c).socket(query, answer);
+  const principal = c.var.principal;
+  return feedOf(c).socket(
+    query,
+    answer,
+    principal.kind === "token" ? principal.expiresAt : undefined,
+  );
 });
 
 function bearerOf(header: string | undefined): string | null {
