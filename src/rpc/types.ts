@@ -161,7 +161,12 @@ export interface EdgefsMethods<Handle> {
  */
 export type EdgefsBinding = EdgefsMethods<ShareHandleApi & Disposable>;
 
-/** An error a call threw carries the HTTP API's code as `code`, and in front of its message. */
+/**
+ * An error a call threw: named "EdgefsError", with the HTTP API's code in
+ * front of its message. Within one Worker its `code` and `path` properties
+ * travel too; across Workers the runtime keeps only the message (which then
+ * begins "EdgefsError: "), so read the code with `errorCodeOf`.
+ */
 export interface EdgefsRpcError extends Error {
   code: ErrorCode;
   path?: string;
@@ -171,6 +176,6 @@ export interface EdgefsRpcError extends Error {
 export function errorCodeOf(e: unknown): ErrorCode | undefined {
   const code =
     (e as { code?: unknown } | null)?.code ??
-    /^(E[A-Z]+): /.exec(e instanceof Error ? e.message : "")?.[1];
+    /^(?:EdgefsError: )?(E[A-Z]+): /.exec(e instanceof Error ? e.message : "")?.[1];
   return typeof code === "string" && /^E[A-Z]+$/.test(code) ? (code as ErrorCode) : undefined;
 }
