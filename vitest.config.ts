@@ -26,6 +26,8 @@ export default defineConfig({
           // No time-based history here (replaced bytes go at once, as the GC tests
           // expect); vitest.limits.config.ts tests retention.
           EDGEFS_VERSION_RETENTION_SECONDS: "0",
+          // A small feed, so the feed tests reach its bound (changes.test.ts).
+          EDGEFS_FEED_MAX_EVENTS: "500",
           // GC tests wait out a 1 s grace instead of the default 5 minutes.
           EDGEFS_GC_GRACE_SECONDS: "1",
           // "long" (npm run test:stress): the property tests try many more cases.

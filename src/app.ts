@@ -7,10 +7,12 @@ import { options } from "./dav/read";
 import { authenticate, rootOnly } from "./http/auth";
 import type { AppEnv } from "./http/env";
 import { errorResponse, onError } from "./http/errors";
+import { changes } from "./routes/changes";
 import { commit } from "./routes/commit";
 import { dev } from "./routes/dev";
 import { files } from "./routes/files";
 import { history } from "./routes/history";
+import { hooks } from "./routes/hooks";
 import { leases } from "./routes/leases";
 import { mounts } from "./routes/mounts";
 import { presigned } from "./routes/presign";
@@ -81,6 +83,8 @@ export function createApp(): Hono<AppEnv> {
   app.route("/v1/shares", mounts);
   app.route("/v1/shares", snapshots);
   app.route("/v1/shares", history);
+  app.route("/v1/shares", changes);
+  app.route("/v1/shares", hooks);
   app.route("/v1/shares", shares);
 
   app.use("/_dev/*", async (c, next) => {

@@ -11,6 +11,10 @@ export interface Config {
   storageLimitBytes: number;
   /** EDGEFS_VERSION_RETENTION_SECONDS, in ms: how long replaced versions stay readable. */
   versionRetentionMs: number;
+  /** EDGEFS_FEED_RETENTION_SECONDS, in ms: how long the change feed keeps events. */
+  feedRetentionMs: number;
+  /** EDGEFS_FEED_MAX_EVENTS: the most events a share's feed keeps. */
+  feedMaxEvents: number;
   gcGraceMs: number;
   pendingTtlMs: number;
   uploadTtlMs: number;
@@ -43,6 +47,8 @@ type IntVar =
   | "EDGEFS_BATCH_ROWS"
   | "EDGEFS_STORAGE_LIMIT_BYTES"
   | "EDGEFS_VERSION_RETENTION_SECONDS"
+  | "EDGEFS_FEED_RETENTION_SECONDS"
+  | "EDGEFS_FEED_MAX_EVENTS"
   | "EDGEFS_GC_GRACE_SECONDS"
   | "EDGEFS_PENDING_TTL_SECONDS"
   | "EDGEFS_UPLOAD_TTL_SECONDS"
@@ -81,6 +87,8 @@ function parse(env: Env): Config {
     batchRows: Math.max(1, intVar(env, "EDGEFS_BATCH_ROWS")),
     storageLimitBytes: intVar(env, "EDGEFS_STORAGE_LIMIT_BYTES"),
     versionRetentionMs: 1000 * intVar(env, "EDGEFS_VERSION_RETENTION_SECONDS"),
+    feedRetentionMs: 1000 * intVar(env, "EDGEFS_FEED_RETENTION_SECONDS"),
+    feedMaxEvents: Math.max(1, intVar(env, "EDGEFS_FEED_MAX_EVENTS")),
     gcGraceMs: 1000 * intVar(env, "EDGEFS_GC_GRACE_SECONDS"),
     pendingTtlMs: 1000 * intVar(env, "EDGEFS_PENDING_TTL_SECONDS"),
     uploadTtlMs: 1000 * intVar(env, "EDGEFS_UPLOAD_TTL_SECONDS"),

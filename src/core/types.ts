@@ -54,6 +54,12 @@ export interface ShareUsage {
    * them with `bytes`.
    */
   historyBytes: number;
+  /**
+   * The change feed's events and their bytes in the share's SQLite (they
+   * count against its storage, not against the byte quota).
+   */
+  feedEvents: number;
+  feedBytes: number;
 }
 
 /** A share's limits; an absent field is unlimited. */

@@ -1,4 +1,5 @@
 import { deleteBlobs } from "../r2/blob-store";
+import type { HookDelivery } from "./hook-delivery";
 import type { ShareLifecycle } from "./share-lifecycle";
 import type { ShareState } from "./share-state";
 import type { TreeJobs } from "./tree-jobs";
@@ -21,8 +22,10 @@ interface Retry {
 /**
  * The share's one alarm, and the housekeeping it runs: expiring write
  * reservations, uploads and leases, reclaiming an expired ephemeral share,
- * the tree's background batches (copies, reclaiming deleted subtrees:
- * tree-jobs.ts), and deleting unreferenced blobs from R2 in batches.
+ * delivering webhooks
+ * (hook-delivery.ts), the tree's background batches
+ * (copies, reclaiming deleted subtrees: tree-jobs.ts), and deleting
+ * unreferenced blobs from R2 in batches.
  */
 export class AlarmSchedule {
   /** The stored retry state, read once per object lifetime (undefined: not read yet). */
@@ -32,6 +35,7 @@ export class AlarmSchedule {
     private readonly s: ShareState,
     private readonly lifecycle: ShareLifecycle,
     private readonly jobs: TreeJobs,
+    private readonly hooks: HookDelivery,
     private readonly storage: DurableObjectStorage,
     private readonly bucket: R2Bucket,
   ) {}
@@ -49,6 +53,7 @@ export class AlarmSchedule {
       this.s.ledger.nextDue(),
       this.s.leases.nextExpiry(),
       this.lifecycle.row()?.expires_at ?? null,
+      this.hooks.nextDue(),
     ].filter((t): t is number => t !== null);
     return candidates.length === 0 ? null : Math.min(...candidates);
   }
@@ -112,6 +117,8 @@ export class AlarmSchedule {
       this.s.leases.expire(now);
     });
     const treeWorkLeft = await this.jobs.run();
+    const share = this.lifecycle.row();
+    const hooksDue = share ? await this.hooks.deliver(share, now) : false;
     const due = this.s.ledger.due(now, GC_BATCH);
     if (due.length > 0) {
       const failed = await deleteBlobs(this.bucket, due);
@@ -128,7 +135,7 @@ export class AlarmSchedule {
       this.retry = null;
       await this.storage.delete(RETRY_KEY);
     }
-    if (due.length === GC_BATCH || treeWorkLeft) {
+    if (due.length === GC_BATCH || treeWorkLeft || hooksDue) {
       // More is due: come back at once rather than waiting for the next item.
       await this.storage.setAlarm(Date.now());
       return;

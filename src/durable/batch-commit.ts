@@ -180,6 +180,7 @@ export class BatchCommit {
     if ("data" in op) {
       const v = { size: op.data.byteLength, etag: op.etag, blobId: null, data: op.data, attrs };
       this.s.tree.putFile(path, v, now, grace);
+      this.s.feed.put(this.s.tree.entry(path), now);
       return;
     }
     let blobId: string;
@@ -195,6 +196,7 @@ export class BatchCommit {
     }
     const etag = op.etag ?? newEtag();
     this.s.tree.putFile(path, { size, etag, blobId, data: null, attrs }, now, grace);
+    this.s.feed.put(this.s.tree.entry(path), now);
   }
 
   /** The rows a recursive copy of `from` builds: the directory and everything below it (a file copy is one row: free). */

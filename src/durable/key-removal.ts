@@ -41,6 +41,7 @@ export function removeKeys(
       s.mounts.refuseChange(path, true);
       s.leases.checkWrite([{ path, subtree: true }], held, now);
       s.tree.remove(path, false, grace);
+      s.feed.delete(path, row.type, false, now);
       for (let dir = parentOf(path); removable(dir); dir = parentOf(dir)) {
         try {
           s.leases.checkWrite([{ path: dir, subtree: true }], held, now);
@@ -48,6 +49,7 @@ export function removeKeys(
           break;
         }
         s.tree.remove(dir, false, grace);
+        s.feed.delete(dir, "directory", false, now);
       }
       return { removed: true };
     } catch (e) {

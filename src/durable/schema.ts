@@ -30,6 +30,11 @@
  * share.expires_at  set for ephemeral shares: the moment they stop existing.
  * share.listed_until  ephemeral shares: the expiry the environment's registry
  *          holds (never earlier than expires_at); see share-lifecycle.ts.
+ * feed, counters 'feed_*', copy_jobs.from_path  the change feed's events,
+ *          its floor, and where a background copy's event says it came
+ *          from; see change-feed.ts.
+ * hooks    webhooks: each one's URL, filter, secret and delivered position;
+ *          see hook-table.ts and hook-delivery.ts.
  */
 export const MIGRATIONS: string[] = [
   `CREATE TABLE share (
@@ -244,6 +249,26 @@ export const MIGRATIONS: string[] = [
   // client picks part sizes have part_size 0. Open uploads list by path.
   `ALTER TABLE upload_parts ADD COLUMN md5 TEXT;
    CREATE INDEX uploads_by_path ON uploads (path, id);`,
+  // The change feed (change-feed.ts): one row per event, keyed by its
+  // position (version * 65536 + index in the version), with what path
+  // filters look at beside the event's JSON, and what it costs. Shares that
+  // existed before keep no events of their past: the floor is their latest
+  // version, so a reader asking from before it gets EEXPIRED, not silence.
+  `CREATE TABLE feed (
+     seq INTEGER PRIMARY KEY, at INTEGER NOT NULL, path TEXT NOT NULL, to_path TEXT,
+     tree INTEGER NOT NULL, event TEXT NOT NULL, bytes INTEGER NOT NULL
+   );
+   INSERT OR REPLACE INTO counters (name, value)
+     SELECT 'feed_floor', (value + 1) * 65536 - 1 FROM counters WHERE name = 'version';
+   ALTER TABLE copy_jobs ADD COLUMN from_path TEXT;`,
+  // Webhooks (hook-table.ts): where each delivers, its filter and signing
+  // secret, the feed position its receiver acknowledged, and its retries.
+  `CREATE TABLE hooks (
+     id TEXT PRIMARY KEY, url TEXT NOT NULL, filter TEXT, secret TEXT NOT NULL,
+     after INTEGER NOT NULL, created_at INTEGER NOT NULL,
+     failures INTEGER NOT NULL DEFAULT 0, due_at INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT, lost_from INTEGER
+   );`,
 ];
 
 export function migrate(sql: SqlStorage): void {

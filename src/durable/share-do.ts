@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { configFrom } from "../config";
 import type { KeyQuery, KeyTarget, ListQuery, Overwrite, ReadAt } from "../core/backend";
+import { afterVersion, type FeedPage, type FeedPosition } from "../core/changes";
+import { ERROR_STATUS } from "../core/errors";
 import type { LeaseRequest } from "../core/leases";
 import type { FsPath } from "../core/paths";
 import type { WriteConditions } from "../core/preconditions";
@@ -8,7 +10,9 @@ import type { PropertyChange } from "../core/properties";
 import type { NamedPart } from "../core/uploads";
 import { AlarmSchedule } from "./alarm";
 import { BatchCommit, type BatchOp, type BatchOptions } from "./batch-commit";
+import { FeedWatchers, type Watch } from "./feed-watchers";
 import type { CopyOutcome } from "./file-tree";
+import { HookDelivery } from "./hook-delivery";
 import { removeKeys } from "./key-removal";
 import { MountPoints } from "./mount-points";
 import type { MountConfig } from "./mount-table";
@@ -50,12 +54,13 @@ export class ShareDO extends DurableObject<Env> {
   private readonly alarms: AlarmSchedule;
   private readonly jobs: TreeJobs;
   private readonly batch: BatchCommit;
+  private readonly watchers: FeedWatchers;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // All steps or none: a step that fails leaves the previous schema, not half of one.
     ctx.storage.transactionSync(() => migrate(ctx.storage.sql));
-    this.state = new ShareState(ctx.storage.sql, configFrom(env));
+    this.state = new ShareState(ctx.storage.sql, configFrom(env), () => this.watchers.wake());
     this.lifecycle = new ShareLifecycle(this.state, ctx.storage, env);
     this.reads = new ShareReads(this.state);
     this.writes = new WriteProtocol(this.state, this.lifecycle);
@@ -63,7 +68,22 @@ export class ShareDO extends DurableObject<Env> {
     this.mountPoints = new MountPoints(this.state);
     this.jobs = new TreeJobs(this.state, this.changes, ctx.storage);
     this.batch = new BatchCommit(this.state, this.changes);
-    this.alarms = new AlarmSchedule(this.state, this.lifecycle, this.jobs, ctx.storage, env.BLOBS);
+    this.watchers = new FeedWatchers(
+      ctx,
+      () => this.state.feed,
+      () => this.lifecycle.require(Date.now()),
+    );
+    const hooks = new HookDelivery(this.state, (filter) => this.watchers.matcher(filter));
+    this.alarms = new AlarmSchedule(
+      this.state,
+      this.lifecycle,
+      this.jobs,
+      hooks,
+      ctx.storage,
+      env.BLOBS,
+    );
+    // A watcher's keep-alive is answered without waking a hibernating object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
   /** A read of the live share (ENOENT if absent or expired), FsErrors as Results. */
@@ -155,6 +175,98 @@ export class ShareDO extends DurableObject<Env> {
 
   async resolveVersion(at: ReadAt) {
     return this.read((live) => this.reads.resolveVersion(live, at));
+  }
+
+  // ── Change feed ──────────────────────────────────────────────────────
+
+  /**
+   * A page of the change feed after `after` (null: from now), of the events
+   * `filter` keeps. With `waitMs`, a page that would be empty waits here for
+   * the next matching event, up to `waitMs` (a long-poll).
+   */
+  async readChanges(
+    after: FeedPosition | null,
+    filter: string | null,
+    limit: number,
+    waitMs = 0,
+  ): Promise<Result<FeedPage>> {
+    const first = await this.read(() => {
+      const watch = { after: after ?? afterVersion(this.state.nodes.version()), filter, limit };
+      this.state.feed.check(watch.after);
+      const page = this.state.feed.page(watch.after, this.watchers.matcher(filter), limit);
+      return { watch, page };
+    });
+    if (!first.ok) return first;
+    const { watch, page } = first.value;
+    if (page.events.length > 0 || page.more || waitMs <= 0) return { ok: true, value: page };
+    return this.watchers.wait({ ...watch, after: page.position }, waitMs);
+  }
+
+  /**
+   * The WebSocket of GET …/changes/ws (the Worker checked the token and the
+   * query): accepted here for hibernation, so an idle watcher costs
+   * nothing and survives the object's eviction.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("a WebSocket upgrade is expected", { status: 426 });
+    }
+    const url = new URL(request.url);
+    const since = url.searchParams.get("after");
+    const filter = url.searchParams.get("filter");
+    const limit = Number(url.searchParams.get("limit"));
+    const checked = await this.read(() => {
+      const watch: Watch = {
+        after: since === null ? afterVersion(this.state.nodes.version()) : Number(since),
+        filter,
+        limit,
+      };
+      this.state.feed.check(watch.after);
+      this.watchers.matcher(filter);
+      return watch;
+    });
+    if (!checked.ok) {
+      return Response.json({ error: checked.error }, { status: ERROR_STATUS[checked.error.code] });
+    }
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.watchers.accept(server, checked.value);
+    const protocol = url.searchParams.get("protocol");
+    return new Response(null, {
+      status: 101,
+      webSocket: client,
+      headers: protocol ? { "sec-websocket-protocol": protocol } : {},
+    });
+  }
+
+  /** Watchers only listen; anything they send other than "ping" is refused. */
+  override async webSocketMessage(ws: WebSocket): Promise<void> {
+    ws.close(1003, 'this socket only sends changes; send "ping" to keep it alive');
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    // Completes the closing handshake the watcher started (1005/1006 may not be sent back).
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "bye");
+    } catch {
+      // Already closed.
+    }
+  }
+
+  // ── Webhooks ─────────────────────────────────────────────────────────
+
+  /** A hook from now on (the Worker checked its URL, filter and secret). */
+  async createHook(url: string, filter: string | null, secret: string) {
+    return this.change(({ now }) =>
+      this.state.hooks.create(url, filter, secret, this.state.nodes.version(), now),
+    );
+  }
+
+  async listHooks() {
+    return this.read(() => this.state.hooks.list());
+  }
+
+  async deleteHook(id: string) {
+    return this.change(() => this.state.hooks.delete(id));
   }
 
   // ── Snapshots ────────────────────────────────────────────────────────

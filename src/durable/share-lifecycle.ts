@@ -1,5 +1,6 @@
 import { FsError } from "../core/errors";
 import { randomId } from "../core/ids";
+import { ROOT } from "../core/paths";
 import type { ShareDetail, ShareInfo, ShareQuota } from "../core/types";
 import { registryFor } from "./registry";
 import type { Result } from "./rpc";
@@ -99,6 +100,8 @@ export class ShareLifecycle {
       row.expires_at,
     );
     this.s.tree.plant(now);
+    // The feed tells a watcher from before a delete that the share began again.
+    this.s.feed.mkdir(ROOT, now);
     return { info: ShareLifecycle.info(row), created: true };
   }
 
@@ -210,18 +213,21 @@ export class ShareLifecycle {
     // so the retention window no longer holds any of it back.
     this.s.snapshots.clear();
     this.s.window.dropped(this.s.nodes.stamp());
+    this.s.feed.delete(ROOT, "directory", true, Date.now());
     this.s.tree.drop(blobsDueAt);
     // Writes in flight can no longer commit; their blobs go with the rest.
     this.s.ledger.abandonAll(blobsDueAt);
     this.s.leases.clear();
     this.s.uploads.clear();
     this.s.mounts.clear();
+    this.s.hooks.clear();
     this.s.sql.exec("DELETE FROM share");
   }
 
   /** GET /v1/shares/{name}: the share with its version, usage and quota. */
   detail(share: ShareRow): ShareDetail {
     const u = this.s.usage.of(this.s.tree.rootId());
+    const feed = this.s.feed.stats();
     const quota: ShareQuota = {};
     if (share.quota_bytes !== null) quota.bytes = share.quota_bytes;
     if (share.quota_files !== null) quota.files = share.quota_files;
@@ -234,6 +240,8 @@ export class ShareLifecycle {
         bytes: u.bytes,
         inlineBytes: u.inlineBytes,
         historyBytes: this.s.usage.history.total(),
+        feedEvents: feed.events,
+        feedBytes: feed.bytes,
       },
       quota,
       storage: { bytes: this.s.sql.databaseSize, limit: this.s.config.storageLimitBytes },

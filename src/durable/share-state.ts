@@ -1,6 +1,8 @@
 import type { Config } from "../config";
 import { BlobLedger } from "./blob-ledger";
+import { ChangeFeed } from "./change-feed";
 import { FileTree } from "./file-tree";
+import { HookTable } from "./hook-table";
 import { LeaseTable } from "./lease-table";
 import { MountTable } from "./mount-table";
 import { NodeStore } from "./node-store";
@@ -68,10 +70,14 @@ export class ShareState {
   readonly leases: LeaseTable;
   readonly uploads: UploadTable;
   readonly mounts: MountTable;
+  readonly feed: ChangeFeed;
+  readonly hooks: HookTable;
 
+  /** `onEvent`: called for each change-feed event recorded (the ShareDO wakes its watchers). */
   constructor(
     readonly sql: SqlStorage,
     readonly config: Config,
+    onEvent: () => void = () => {},
   ) {
     this.ledger = new BlobLedger(sql);
     this.props = new PropertyTable(sql);
@@ -97,6 +103,14 @@ export class ShareState {
     this.leases = new LeaseTable(sql);
     this.uploads = new UploadTable(sql);
     this.mounts = new MountTable(sql);
+    this.hooks = new HookTable(sql);
+    this.feed = new ChangeFeed(
+      sql,
+      this.nodes,
+      config.feedRetentionMs,
+      config.feedMaxEvents,
+      onEvent,
+    );
   }
 
   /** When bytes a change stops referencing may be deleted: readers in flight finish first. */

@@ -23,6 +23,7 @@ export class TreeChanges {
     this.s.mounts.refuseChange(path, false);
     this.s.leases.checkWrite([{ path, subtree: false }], held, now);
     const created = this.s.tree.mkdir(path, now);
+    if (created) this.s.feed.mkdir(path, now);
     return { entry: this.s.tree.entry(path), created };
   }
 
@@ -36,7 +37,9 @@ export class TreeChanges {
   ): void {
     this.s.mounts.refuseChange(path, true);
     this.s.leases.checkWrite([{ path, subtree: true }], held, now);
+    const type = this.s.tree.get(path)?.type;
     this.s.tree.remove(path, recursive, this.s.graceUntil(now));
+    if (type) this.s.feed.delete(path, type, recursive, now);
     if (dropLeases) this.s.leases.releaseWithin(path);
   }
 
@@ -56,6 +59,7 @@ export class TreeChanges {
     ];
     this.s.leases.checkWrite(targets, held, now);
     const moved = this.s.tree.move(from, to, overwrite, now, this.s.graceUntil(now));
+    if (from !== to) this.s.feed.relocated("move", from, moved, now);
     if (dropLeases && from !== to) this.s.leases.releaseWithin(from);
     return moved;
   }
@@ -70,7 +74,12 @@ export class TreeChanges {
   ): CopyOutcome {
     this.s.mounts.refuseChange(to, true);
     this.s.leases.checkWrite([{ path: to, subtree: true }], held, now);
-    return this.s.tree.copy(from, to, opts, held, now, this.s.graceUntil(now));
+    return this.recorded(
+      "copy",
+      from,
+      this.s.tree.copy(from, to, opts, held, now, this.s.graceUntil(now)),
+      now,
+    );
   }
 
   /**
@@ -86,7 +95,27 @@ export class TreeChanges {
   ): CopyOutcome {
     this.s.mounts.refuseChange(to, true);
     this.s.leases.checkWrite([{ path: to, subtree: true }], held, now);
-    return this.s.tree.restore(from, version, to, held, now, this.s.graceUntil(now));
+    return this.recorded(
+      "restore",
+      from,
+      this.s.tree.restore(from, version, to, held, now, this.s.graceUntil(now)),
+      now,
+    );
+  }
+
+  /**
+   * A copy or restore done now is an event now; one that became a job is
+   * one when it links, and its job remembers where it came from for that.
+   */
+  private recorded(
+    op: "copy" | "restore",
+    from: FsPath,
+    outcome: CopyOutcome,
+    now: number,
+  ): CopyOutcome {
+    if (outcome.entry) this.s.feed.relocated(op, from, outcome.entry, now);
+    if (outcome.job) this.s.copies.remember(outcome.job.id, from);
+    return outcome;
   }
 
   /**
@@ -97,7 +126,10 @@ export class TreeChanges {
     const to = job.to_path as FsPath;
     this.s.mounts.refuseChange(to, true);
     this.s.leases.checkWrite([{ path: to, subtree: true }], JSON.parse(job.held) as string[], now);
-    return this.s.tree.linkCopy(job, now, this.s.graceUntil(now));
+    const entry = this.s.tree.linkCopy(job, now, this.s.graceUntil(now));
+    const op = job.restore ? "restore" : "copy";
+    this.s.feed.relocated(op, (job.from_path ?? to) as FsPath, entry, now);
+    return entry;
   }
 
   /** Sets and removes properties of an existing entry, all or none; a write for leases. */

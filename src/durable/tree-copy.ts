@@ -27,6 +27,8 @@ export interface CopyJob {
   overwrite: string;
   /** The lease ids the copy's request held, judged again when the copy is linked. */
   held: string;
+  /** Where the copy comes from, for its event in the change feed (null in jobs from before the feed). */
+  from_path: string | null;
   files: number;
   dirs: number;
   bytes: number;
@@ -144,6 +146,11 @@ export class TreeCopy {
 
   job(id: number): CopyJob | undefined {
     return this.sql.exec<CopyJob>("SELECT * FROM copy_jobs WHERE id = ?", id).toArray()[0];
+  }
+
+  /** Where job `id` copies from: its change-feed event names it when the job links. */
+  remember(id: number, from: string): void {
+    this.sql.exec("UPDATE copy_jobs SET from_path = ? WHERE id = ?", from, id);
   }
 
   pending(): boolean {

@@ -52,5 +52,8 @@ export function seedFiles({ now }: Live, s: ShareState, req: SeedRequest): { fil
     bytes: size * req.count,
     inlineBytes: inlineId !== null ? size * req.count : 0,
   });
+  // One event for the lot (a seed may hold more files than a version has events):
+  // a recursive put of the directory, which only the dev routes make.
+  s.feed.seeded(req.dir, now);
   return { files: req.count };
 }

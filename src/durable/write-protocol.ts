@@ -75,7 +75,9 @@ export class WriteProtocol {
     this.admitCommit(now, path, conditions, held);
     const version = { size: data.byteLength, etag, blobId: null, data, attrs };
     const created = this.s.tree.putFile(path, version, now, this.s.graceUntil(now));
-    return { entry: this.s.tree.entry(path), created, version: this.s.nodes.version() };
+    const entry = this.s.tree.entry(path);
+    this.s.feed.put(entry, now);
+    return { entry, created, version: this.s.nodes.version() };
   }
 
   /**
@@ -114,7 +116,9 @@ export class WriteProtocol {
     }
     const version = { size, etag, blobId, data: null, attrs };
     const created = this.s.tree.putFile(path, version, now, this.s.graceUntil(now));
-    return { entry: this.s.tree.entry(path), created, version: this.s.nodes.version() };
+    const entry = this.s.tree.entry(path);
+    this.s.feed.put(entry, now);
+    return { entry, created, version: this.s.nodes.version() };
   }
 
   /** The Worker gave up on a write: its blob is reclaimed at once. */

@@ -39,8 +39,28 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
       c.set("principal", await presignedPrincipal(c));
       return next();
     }
+    const offered = socketBearer(c);
+    if (offered !== null) {
+      c.set("principal", await principalOf(offered, c));
+      return next();
+    }
     return bearer(c as unknown as Context, next);
   };
+}
+
+/**
+ * A browser's WebSocket cannot carry an Authorization header, so a socket
+ * request without one may offer its token as the subprotocol
+ * `edgefs.bearer.<token>` (tokens are made of subprotocol-safe characters).
+ */
+export const WS_BEARER_PREFIX = "edgefs.bearer.";
+
+function socketBearer(c: Context<AppEnv>): string | null {
+  if (c.req.header("authorization") !== undefined) return null;
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return null;
+  const offered = (c.req.header("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+  const bearer = offered.find((p) => p.startsWith(WS_BEARER_PREFIX));
+  return bearer === undefined ? null : bearer.slice(WS_BEARER_PREFIX.length);
 }
 
 /** Who a token (root or scoped) stands for; EUNAUTHENTICATED if it stands for no one. */

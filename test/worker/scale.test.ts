@@ -31,7 +31,14 @@ async function seed(share: string, dir: string, count: number, content = "v1", p
 
 async function usage(share: string) {
   const info = await json<{
-    usage: { files: number; directories: number; bytes: number; inlineBytes: number };
+    usage: {
+      files: number;
+      directories: number;
+      bytes: number;
+      inlineBytes: number;
+      feedEvents: number;
+      feedBytes: number;
+    };
     quota: { bytes?: number; files?: number };
     version: number;
   }>(await api("GET", `/v1/shares/${share}`));
@@ -187,8 +194,14 @@ describe("rename", () => {
     expect(await stub(s).usage()).toMatchObject({ doomed: 0, copies: 0 });
     expect((await listAll(s, "/z/y/b")).length).toBe(2000);
     await expectError(await api("GET", `/v1/shares/${s}/stat/a`), 404, "ENOENT");
-    // The totals moved with it (plus the new parent /z).
-    expect((await usage(s)).usage).toEqual({ ...before, directories: before.directories + 1 });
+    // The totals moved with it (plus the new parent /z); the move is one more feed event.
+    const after = (await usage(s)).usage;
+    expect(after).toEqual({
+      ...before,
+      directories: before.directories + 1,
+      feedEvents: before.feedEvents + 1,
+      feedBytes: after.feedBytes,
+    });
   });
 });
 

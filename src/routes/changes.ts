@@ -1,0 +1,112 @@
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { z } from "zod";
+import { shareTarget } from "../backends/resolve";
+import { type CheckedFeedQuery, checkFeedQuery, ShareFeed } from "../backends/share-feed";
+import { pageJson } from "../core/changes";
+import { FsError } from "../core/errors";
+import { can, principalOf, WS_BEARER_PREFIX } from "../http/auth";
+import type { AppEnv } from "../http/env";
+import { checkName, environmentOf, validate } from "../http/params";
+
+/**
+ * The change feed (docs/api.md "Change feed"): every committed change of a
+ * share, numbered by its version, as pages (with a long-poll), as
+ * Server-Sent Events, or over a WebSocket the share's Durable Object holds.
+ */
+export const changes = new Hono<AppEnv>();
+
+const feedQuery = z.object({
+  env: z.string().optional(),
+  since: z.string().max(32).optional(),
+  path: z.string().max(4096).optional(),
+  limit: z.coerce.number().int().optional(),
+  wait: z.coerce.number().optional(),
+});
+
+/** How long one long-poll of an event stream waits before it says it is still there. */
+const STREAM_POLL_SECONDS = 25;
+
+const feedOf = (c: {
+  env: Env;
+  req: { query(k: string): string | undefined; param(k: string): string };
+}) =>
+  new ShareFeed(
+    c.env,
+    shareTarget(
+      c.env,
+      environmentOf((k) => c.req.query(k)),
+      checkName(c.req.param("share"), "share"),
+    ),
+  );
+
+/** → {changes, version, next, more}; with Accept: text/event-stream, an SSE stream. */
+changes.get("/:share/changes", can("read"), validate("query", feedQuery), async (c) => {
+  const q = c.req.valid("query");
+  const resumed = c.req.header("last-event-id");
+  const query = checkFeedQuery({ ...q, since: resumed?.trim() || q.since });
+  const feed = feedOf(c);
+  if (!(c.req.header("accept") ?? "").includes("text/event-stream")) {
+    const page = await feed.page(query);
+    return c.body(pageJson(page), 200, { "content-type": "application/json; charset=utf-8" });
+  }
+  // The first page is read before the stream starts, so a bad `since` or a
+  // missing share is an HTTP error, not an event.
+  const first = await feed.page({ ...query, waitMs: 0 });
+  const token = bearerOf(c.req.header("authorization"));
+  return streamSSE(c, async (stream) => {
+    let aborted = false;
+    stream.onAbort(() => {
+      aborted = true;
+    });
+    await stream.write("retry: 2000\n\n");
+    let page = first;
+    for (;;) {
+      for (let i = 0; i < page.events.length; i++) {
+        await stream.writeSSE({
+          id: page.cursors[i],
+          event: "change",
+          data: page.events[i] as string,
+        });
+      }
+      if (page.events.length === 0) await stream.write(": keep-alive\n\n");
+      if (aborted) return;
+      try {
+        // The token is checked again each round, as each request over HTTP is.
+        if (token !== null) await principalOf(token, c);
+        const next: CheckedFeedQuery = {
+          ...query,
+          after: page.position,
+          waitMs: page.more ? 0 : STREAM_POLL_SECONDS * 1000,
+        };
+        page = await feed.page(next);
+      } catch (e) {
+        const error =
+          e instanceof FsError ? e.toJSON() : { code: "EINTERNAL", message: "the feed failed" };
+        await stream.writeSSE({ event: "error", data: JSON.stringify({ error }) });
+        return;
+      }
+    }
+  });
+});
+
+/** A WebSocket of the feed: frames as the pages above; the share's Durable Object holds it. */
+changes.get("/:share/changes/ws", can("read"), validate("query", feedQuery), async (c) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new FsError("EINVAL", "this route is a WebSocket: send an Upgrade: websocket request");
+  }
+  const query = checkFeedQuery({ ...c.req.valid("query"), wait: 0 });
+  // A browser cannot set Authorization on a socket: it offers its token as a
+  // subprotocol, and the socket must then answer with one it offered.
+  const offered = (c.req.header("sec-websocket-protocol") ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "");
+  const answer = offered.find((p) => !p.startsWith(WS_BEARER_PREFIX)) ?? offered[0] ?? null;
+  return feedOf(c).socket(query, answer);
+});
+
+function bearerOf(header: string | undefined): string | null {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? "");
+  return m?.[1] ?? null;
+}

@@ -1,0 +1,49 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { shareTarget } from "../backends/resolve";
+import { ShareHooks } from "../backends/share-feed";
+import { can } from "../http/auth";
+import type { AppEnv } from "../http/env";
+import { checkName, environmentOf, jsonBody, validate } from "../http/params";
+
+/**
+ * Webhooks (docs/api.md "Webhooks"), an admin's: each POSTs the share's
+ * changes, in signed batches, to a receiver until it acknowledges them.
+ */
+export const hooks = new Hono<AppEnv>();
+
+const envQuery = z.object({ env: z.string().optional() });
+const hookBody = z.strictObject({
+  url: z.string().max(2048),
+  path: z.string().max(4096).optional(),
+  secret: z.string(),
+});
+
+const hooksOf = (c: {
+  env: Env;
+  req: { url: string; query(k: string): string | undefined; param(k: string): string };
+}) =>
+  new ShareHooks(
+    c.env,
+    shareTarget(
+      c.env,
+      environmentOf((k) => c.req.query(k)),
+      checkName(c.req.param("share"), "share"),
+    ),
+    new URL(c.req.url).host,
+  );
+
+/** → 201 {id, url, path?, createdAt, delivered, failures}: the hook delivers changes from now on. */
+hooks.post("/:share/hooks", can("admin"), validate("query", envQuery), async (c) => {
+  const body = await jsonBody(c.req.raw, hookBody);
+  return c.json(await hooksOf(c).create(body), 201);
+});
+
+hooks.get("/:share/hooks", can("admin"), validate("query", envQuery), async (c) =>
+  c.json({ hooks: await hooksOf(c).list() }),
+);
+
+hooks.delete("/:share/hooks/:hook", can("admin"), validate("query", envQuery), async (c) => {
+  await hooksOf(c).delete(c.req.param("hook"));
+  return c.body(null, 204);
+});
