@@ -2,45 +2,12 @@
 // types of its answers, the checks of its options, and the loop that turns
 // long-polled pages into one ordered stream of events which reconnects by
 // itself. Runtime-agnostic: fetch, timers and AbortSignal only.
+import type { ChangeEvent, ChangeOp, ChangePage } from "../core/changes.js";
 import { NetworkError, NoSpaceError, ServerError, UpstreamError } from "./errors.js";
 import { checkValue, type KeysOf } from "./options.js";
 
-/** What a committed change did. */
-export type ChangeOp = "put" | "mkdir" | "delete" | "move" | "copy" | "restore";
-
-/**
- * One committed change, numbered by the version it made. A batch commit or a
- * tar upload is one version with several events; a recursive operation is
- * one event on its root.
- */
-export interface ChangeEvent {
-  version: number;
-  op: ChangeOp;
-  /** The path changed; for move and copy, the source. */
-  path: string;
-  /** Where a move, a copy or a restore elsewhere put it. */
-  to?: string;
-  type: "file" | "directory";
-  /** Bytes of a file written. */
-  size?: number;
-  etag?: string;
-  /** Milliseconds since the epoch. */
-  mtime: number;
-  /** A delete, copy or move of a whole tree. */
-  recursive?: boolean;
-}
-
-/** One answer of the feed. */
-export interface ChangePage {
-  /** Events after `since`, in version order. */
-  changes: ChangeEvent[];
-  /** The share's latest version. */
-  version: number;
-  /** Where the next call resumes: pass it as `since` (it may lie inside a version). */
-  next: string;
-  /** More events wait already: call again at once. */
-  more: boolean;
-}
+// The wire types are the server's own: one definition of the feed's contract.
+export type { ChangeEvent, ChangeOp, ChangePage };
 
 /** Options of changes(): one page of the feed. */
 export interface ChangesOptions {

@@ -542,8 +542,12 @@ export class NetworkFileSystem {
       });
       const found = await this.#entryOrNothing(target, stop.signal);
       if (found) return found;
+      // A plain path asks the server for the events at or below it and the
+      // trees above it: all that can bring it. A name with glob characters
+      // would be read as a glob, so that one watches the whole share.
+      const near = /[*?[{]/.test(target) ? undefined : target;
       const fetchPage = (cursor: string | undefined) =>
-        this.#changePage({ since: cursor, wait: wait() }, stop.signal, false);
+        this.#changePage({ since: cursor, path: near, wait: wait() }, stop.signal, false);
       for await (const page of changePages(fetchPage, String(version), stop.signal)) {
         if (!page.changes.some((event) => mayCreate(event, target))) continue;
         // The event says what changed; the entry (and whether a later change

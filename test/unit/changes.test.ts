@@ -130,7 +130,15 @@ class FakeShare {
     const since = q.get("since");
     const limit = Number(q.get("limit") ?? 100);
     const wait = Number(q.get("wait") ?? 0);
-    const glob = q.get("path") === null ? undefined : compileGlob(q.get("path") as string);
+    const filter = q.get("path");
+    const glob = filter === null || !/[*?[{]/.test(filter) ? undefined : compileGlob(filter);
+    // The server's rule for a plain path: events at or below it, and trees above or below it.
+    const within = (p: string, dir: string) => dir === "/" || p === dir || p.startsWith(`${dir}/`);
+    const near = (e: ChangeEvent, dir: string) => {
+      const places = e.to === undefined ? [e.path] : [e.path, e.to];
+      const tree = e.type === "directory" && (e.recursive === true || e.op !== "mkdir");
+      return places.some((p) => within(p, dir) || (tree && within(dir, p)));
+    };
     let from: number;
     if (since === null) from = this.events.length;
     else if (/^\d+$/.test(since)) {
@@ -142,7 +150,8 @@ class FakeShare {
     } else if (/^@\d+$/.test(since)) from = Number(since.slice(1));
     else return errorBody(400, "EINVAL", `bad since: ${since}`);
     const matches = (e: ChangeEvent) =>
-      !glob || glob.matches(e.path) || (e.to !== undefined && glob.matches(e.to));
+      filter === null ||
+      (glob ? glob.matches(e.path) || (e.to !== undefined && glob.matches(e.to)) : near(e, filter));
     for (;;) {
       const changes: ChangeEvent[] = [];
       let at = from;
@@ -554,8 +563,9 @@ describe("waitFor()", () => {
     await share.nextWait();
     share.put("/results/out.json", 42);
     expect(await waiting).toMatchObject({ path: "/results/out.json", size: 42 });
-    // It watched from the version it saw before checking.
+    // It watched from the version it saw before checking, the path's neighbourhood only.
     expect(share.sinces[0]).toBe("1");
+    expect(share.requests.at(-2)?.searchParams.get("path")).toBe("/results/out.json");
   });
 
   it("a write between the check and the first poll is not missed", async () => {
