@@ -21,6 +21,8 @@ export default defineConfig({
           EDGEFS_STORAGE_LIMIT_BYTES: "2000000",
           // Replaced versions stay readable for an hour (tests of reads at a version).
           EDGEFS_VERSION_RETENTION_SECONDS: "3600",
+          // The change feed keeps a second of events (feed-retention.test.ts).
+          EDGEFS_FEED_RETENTION_SECONDS: "1",
         },
       },
     }),

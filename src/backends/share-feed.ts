@@ -73,12 +73,18 @@ export class ShareFeed {
    * subprotocol to answer with (a browser's socket fails without one when
    * it offered any).
    */
-  async socket(q: CheckedFeedQuery, protocol: string | null): Promise<Response> {
+  async socket(
+    q: CheckedFeedQuery,
+    protocol: string | null,
+    /** When the caller's token expires (ms), if it does: the socket closes then. */
+    until?: number,
+  ): Promise<Response> {
     const url = new URL("https://share.internal/changes/ws");
     if (q.after !== null) url.searchParams.set("after", String(q.after));
     if (q.filter !== null) url.searchParams.set("filter", q.filter);
     url.searchParams.set("limit", String(q.limit));
     if (protocol) url.searchParams.set("protocol", protocol);
+    if (until !== undefined) url.searchParams.set("until", String(until));
     const stub = shareStub(this.env, this.target.environment, this.target.share);
     const answer = await stub.fetch(url, { headers: { upgrade: "websocket" } });
     if (answer.status === 101) return answer;

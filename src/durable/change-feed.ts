@@ -51,6 +51,12 @@ type Event = Omit<ChangeEvent, "version">;
 export class ChangeFeed {
   /** The version being recorded and the index of its next event (reset when the version moves on). */
   private recording = { version: -1, index: 0 };
+  /**
+   * No event expires before this moment (the oldest one's expiry, or 0:
+   * not known yet), so most changes skip looking. A rolled-back prune can
+   * only make it late, never early: the count bound still holds meanwhile.
+   */
+  private expiresFrom = 0;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -259,7 +265,16 @@ export class ChangeFeed {
 
   /** Deletes up to `n` of the oldest events that are past retention; returns how many went. */
   private prune(now: number, n: number): number {
+    // No retention time: only the count bounds the feed.
+    if (this.retentionMs === 0 || now < this.expiresFrom) return 0;
     const cutoff = now - this.retentionMs;
+    const oldest = this.sql
+      .exec<{ at: number }>("SELECT at FROM feed ORDER BY seq LIMIT 1")
+      .toArray()[0];
+    if (!oldest || oldest.at >= cutoff) {
+      this.expiresFrom = oldest ? oldest.at + this.retentionMs : now + this.retentionMs;
+      return 0;
+    }
     const rows = this.sql
       .exec<{ seq: number; at: number }>("SELECT seq, at FROM feed ORDER BY seq LIMIT ?", n)
       .toArray();
@@ -267,6 +282,7 @@ export class ChangeFeed {
     while (end < rows.length && (rows[end] as { at: number }).at < cutoff) end++;
     if (end === 0) return 0;
     this.dropThrough((rows[end - 1] as { seq: number }).seq);
+    this.expiresFrom = 0;
     return end;
   }
 

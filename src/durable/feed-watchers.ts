@@ -8,6 +8,8 @@ export interface Watch {
   after: FeedPosition;
   filter: string | null;
   limit: number;
+  /** A socket opened with a scoped token: when that token expires (ms), and the socket with it. */
+  until?: number;
 }
 
 /** A long-poll waiting in the object for its first matching event (or its timeout). */
@@ -32,6 +34,7 @@ const MATCHERS_KEPT = 256;
 /** The close code a socket gets when its share is gone, or its position expired. */
 export const CLOSE_GONE = 4404;
 export const CLOSE_EXPIRED = 4410;
+export const CLOSE_UNAUTHENTICATED = 4401;
 
 /**
  * Who watches the share's change feed, and the fan-out that tells them:
@@ -52,6 +55,8 @@ export class FeedWatchers {
   private readonly matchers = new Map<string, (e: EventPlace) => boolean>();
   private round: ReturnType<typeof setTimeout> | null = null;
   private lastRound = 0;
+  /** A wake-up is queued for after the current transaction (one per change, however many events). */
+  private waking = false;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -95,11 +100,24 @@ export class FeedWatchers {
   accept(socket: WebSocket, watch: Watch): void {
     this.ctx.acceptWebSocket(socket);
     socket.serializeAttachment(watch);
-    this.wake();
+    this.schedule();
   }
 
-  /** Something was recorded: a round is due (one, however many events come first). */
+  /**
+   * Something was recorded: a round is due (one, however many events come
+   * first). Called inside the change's transaction, so it only queues a
+   * microtask, which runs once the transaction is over.
+   */
   wake(): void {
+    if (this.waking || this.round !== null) return;
+    this.waking = true;
+    queueMicrotask(() => {
+      this.waking = false;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
     if (this.round !== null) return;
     const watchers = this.waiters.size + this.ctx.getWebSockets().length;
     if (watchers === 0) return;
@@ -108,10 +126,23 @@ export class FeedWatchers {
     this.round = setTimeout(() => this.fanOut(), delay);
   }
 
-  private pageOf(w: Watch, rows?: FeedRow[]): Result<FeedPage> {
+  /** A watcher's page, or the error a reader of the share gets now (checked by the caller when given). */
+  private pageOf(w: Watch, rows?: FeedRow[], gone?: Result<FeedPage> | null): Result<FeedPage> {
+    try {
+      if (gone) return gone;
+      if (gone === undefined) this.requireLive();
+      return { ok: true, value: this.feed().page(w.after, this.matcher(w.filter), w.limit, rows) };
+    } catch (e) {
+      if (e instanceof FsError) return { ok: false, error: e.toJSON() };
+      throw e;
+    }
+  }
+
+  /** Whether the share is still there, once per round: null if it is, else the error every watcher gets. */
+  private shareGone(): Result<FeedPage> | null {
     try {
       this.requireLive();
-      return { ok: true, value: this.feed().page(w.after, this.matcher(w.filter), w.limit, rows) };
+      return null;
     } catch (e) {
       if (e instanceof FsError) return { ok: false, error: e.toJSON() };
       throw e;
@@ -131,8 +162,9 @@ export class FeedWatchers {
       return rows;
     };
     let behind = false;
+    const gone = this.shareGone();
     for (const w of [...this.waiters]) {
-      const page = this.pageOf(w, rowsAfter(w.after));
+      const page = this.pageOf(w, rowsAfter(w.after), gone);
       if (!page.ok || page.value.events.length > 0) {
         w.done(page);
         continue;
@@ -143,7 +175,16 @@ export class FeedWatchers {
     for (const socket of this.ctx.getWebSockets()) {
       const w = socket.deserializeAttachment() as Watch | null;
       if (!w) continue;
-      const page = this.pageOf(w, rowsAfter(w.after));
+      if (w.until !== undefined && Date.now() >= w.until) {
+        const error = {
+          code: "EUNAUTHENTICATED",
+          message: "the token this socket opened with expired",
+        };
+        socket.send(JSON.stringify({ error }));
+        socket.close(CLOSE_UNAUTHENTICATED, "token expired");
+        continue;
+      }
+      const page = this.pageOf(w, rowsAfter(w.after), gone);
       if (!page.ok) {
         socket.send(JSON.stringify({ error: page.error }));
         socket.close(page.error.code === "EEXPIRED" ? CLOSE_EXPIRED : CLOSE_GONE, page.error.code);

@@ -215,11 +215,13 @@ export class ShareDO extends DurableObject<Env> {
     const since = url.searchParams.get("after");
     const filter = url.searchParams.get("filter");
     const limit = Number(url.searchParams.get("limit"));
+    const until = url.searchParams.get("until");
     const checked = await this.read(() => {
       const watch: Watch = {
         after: since === null ? afterVersion(this.state.nodes.version()) : Number(since),
         filter,
         limit,
+        ...(until === null ? {} : { until: Number(until) }),
       };
       this.state.feed.check(watch.after);
       this.watchers.matcher(filter);

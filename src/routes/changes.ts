@@ -24,6 +24,9 @@ const feedQuery = z.object({
   wait: z.coerce.number().optional(),
 });
 
+/** The longest path filter a WebSocket may keep (its attachment's 2 KiB, with room for the rest). */
+const WS_FILTER_MAX = 1024;
+
 /** How long one long-poll of an event stream waits before it says it is still there. */
 const STREAM_POLL_SECONDS = 25;
 
@@ -96,6 +99,13 @@ changes.get("/:share/changes/ws", can("read"), validate("query", feedQuery), asy
     throw new FsError("EINVAL", "this route is a WebSocket: send an Upgrade: websocket request");
   }
   const query = checkFeedQuery({ ...c.req.valid("query"), wait: 0 });
+  // The socket keeps its query in a hibernation attachment, which holds 2 KiB.
+  if ((query.filter?.length ?? 0) > WS_FILTER_MAX) {
+    throw new FsError(
+      "EINVAL",
+      `a WebSocket's path filter is limited to ${WS_FILTER_MAX} characters`,
+    );
+  }
   // A browser cannot set Authorization on a socket: it offers its token as a
   // subprotocol, and the socket must then answer with one it offered.
   const offered = (c.req.header("sec-websocket-protocol") ?? "")
@@ -103,7 +113,12 @@ changes.get("/:share/changes/ws", can("read"), validate("query", feedQuery), asy
     .map((p) => p.trim())
     .filter((p) => p !== "");
   const answer = offered.find((p) => !p.startsWith(WS_BEARER_PREFIX)) ?? offered[0] ?? null;
-  return feedOf(c).socket(query, answer);
+  const principal = c.var.principal;
+  return feedOf(c).socket(
+    query,
+    answer,
+    principal.kind === "token" ? principal.expiresAt : undefined,
+  );
 });
 
 function bearerOf(header: string | undefined): string | null {

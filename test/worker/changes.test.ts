@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { packTar } from "modern-tar";
 import { describe, expect, it } from "vitest";
@@ -360,5 +361,35 @@ describe("streams", () => {
       "EINVAL",
     );
     await expectError(await api("GET", `/v1/shares/${s}/changes/ws`), 400, "EINVAL");
+  });
+
+  it("a socket opened with a scoped token closes at the first change after the token expired", async () => {
+    const s = await newShare();
+    const minted = await json<{ token: string }>(
+      await api("POST", "/v1/tokens", body({ shares: [s], permissions: ["read"], expiresIn: 60 })),
+    );
+    const res = await exports.default.fetch(
+      new Request(`http://edgefs.test/v1/shares/${s}/changes/ws`, {
+        headers: { upgrade: "websocket", authorization: `Bearer ${minted.token}` },
+      }),
+    );
+    const ws = res.webSocket as WebSocket;
+    const closed = new Promise<number>((resolve) =>
+      ws.addEventListener("close", (e) => resolve(e.code)),
+    );
+    const frames: string[] = [];
+    ws.addEventListener("message", (m) => frames.push(m.data as string));
+    ws.accept();
+    // The token's expiry as the socket keeps it, moved into the past (a minute is the shortest token).
+    await runInDurableObject(stub(s), (_instance, state) => {
+      for (const socket of state.getWebSockets()) {
+        socket.serializeAttachment({ ...(socket.deserializeAttachment() as object), until: 1 });
+      }
+    });
+    await api("PUT", `/v1/shares/${s}/files/after.txt`, { body: "a" });
+    expect(await closed).toBe(4401);
+    expect(frames.map((f) => JSON.parse(f))).toEqual([
+      { error: { code: "EUNAUTHENTICATED", message: expect.stringMatching(/expired/) } },
+    ]);
   });
 });
