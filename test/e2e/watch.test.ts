@@ -6,16 +6,18 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { stopGroup } from "../../scripts/dev-server.mjs";
+import { startServer, stopGroup } from "../../scripts/dev-server.mjs";
 import {
   AuthenticationError,
   type ChangeEvent,
   type ClientOptions,
+  ExpiredError,
   NetworkFileSystem,
   TimeoutError,
   Volume,
 } from "../../src/client/node.js";
 import { Edgefs, sleep, uniqueName } from "./helpers.js";
+import { E2E_VARS } from "./server-vars.js";
 
 const server = Edgefs.shared();
 const options: ClientOptions = { url: server.url, token: server.token };
@@ -144,6 +146,40 @@ describe("SDK watch()", () => {
     const nfs = await freshShare("watch-auth");
     const stranger = NetworkFileSystem.fromName(nfs.name, { ...options, token: "not-a-token" });
     await expect(take(stranger.watch(), 1)).rejects.toBeInstanceOf(AuthenticationError);
+  });
+});
+
+describe("SDK watch() past the feed's retention", () => {
+  it("throws ExpiredError with the server's advice at once, without retrying", async () => {
+    // A server whose feeds keep 5 events: the share's first versions leave it.
+    const small = await startServer({ vars: { ...E2E_VARS, EDGEFS_FEED_MAX_EVENTS: "5" } });
+    try {
+      let requests = 0;
+      const counted: typeof fetch = (input, init) => {
+        if (String(input).includes("/changes")) requests++;
+        return fetch(input, init);
+      };
+      const nfs = NetworkFileSystem.fromName("expiring", {
+        url: small.url,
+        token: small.token,
+        fetch: counted,
+        createIfMissing: true,
+      });
+      for (let i = 0; i < 20; i++) await nfs.writeFile(`/f${i}`, String(i));
+      const e = await take(nfs.watch(undefined, { since: 1 }), 1).catch((error: unknown) => error);
+      expect(e).toBeInstanceOf(ExpiredError);
+      expect(e).toMatchObject({ code: "EEXPIRED", status: 410 });
+      expect((e as Error).message).toMatch(/resync by listing the share/);
+      expect(requests).toBe(1);
+      // From a version the feed still holds, the watch goes on.
+      const { version } = await nfs.info();
+      await nfs.writeFile("/later", "x");
+      expect((await take(nfs.watch(undefined, { since: version }), 1)).map(label)).toEqual([
+        "put /later",
+      ]);
+    } finally {
+      await small.stop();
+    }
   });
 });
 
