@@ -4,6 +4,7 @@ export { Registry } from "./durable/registry";
 export { SecretStore } from "./durable/secret-store";
 export { ShareDO } from "./durable/share-do";
 export { TokenStore } from "./durable/token-store";
+export { Edgefs } from "./rpc/entrypoint";
 
 const app = createApp();
 

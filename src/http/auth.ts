@@ -1,11 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import { timingSafeEqual } from "hono/utils/buffer";
 import { keysFrom } from "../auth/keys";
 import { PARAM, verifyPresigned } from "../auth/presign";
+import { principalOfToken } from "../auth/principal";
 import { isRevoked } from "../auth/revocations";
 import { type Permission, type Principal, requireAllowed } from "../auth/scope";
-import { looksLikeJwt, verifyToken } from "../auth/tokens";
 import { configFrom } from "../config";
 import { FsError } from "../core/errors";
 import { ROOT } from "../core/paths";
@@ -63,18 +62,9 @@ function socketBearer(c: Context<AppEnv>): string | null {
   return bearer === undefined ? null : bearer.slice(WS_BEARER_PREFIX.length);
 }
 
-/** Who a token (root or scoped) stands for; EUNAUTHENTICATED if it stands for no one. */
-export async function principalOf(token: string, c: Context<AppEnv>): Promise<Principal> {
-  const keys = keysFrom(c.env);
-  for (const root of keys.rootTokens) {
-    if (await timingSafeEqual(root, token)) return { kind: "root" };
-  }
-  if (!looksLikeJwt(token)) throw new FsError("EUNAUTHENTICATED", "invalid token");
-  const principal = await verifyToken(keys, token);
-  if (await isRevoked(c.env, principal.tokenId, configFrom(c.env).revocationTtlMs)) {
-    throw new FsError("EUNAUTHENTICATED", "this token has been revoked");
-  }
-  return principal;
+/** Who a token stands for (auth/principal.ts), for a Hono request. */
+export function principalOf(token: string, c: Context<AppEnv>): Promise<Principal> {
+  return principalOfToken(c.env, token);
 }
 
 /**
