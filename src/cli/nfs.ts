@@ -9,7 +9,7 @@ import { type ClientOptions, NetworkFileSystem, type ShareDetail, Volume } from 
 import { isGlob } from "../core/glob.js";
 import { loggedIn } from "./config.js";
 import { localPathsFor } from "./local-path.js";
-import { entryTable, humanSize, plural, progressBar, UsageError } from "./output.js";
+import { changeLine, entryTable, humanSize, plural, progressBar, UsageError } from "./output.js";
 import { AT_FLAGS, AT_HELP, atOption } from "./versions.js";
 
 /** Options every nfs command takes. */
@@ -92,6 +92,20 @@ async function download(
 export function wholeSeconds(option: string, text: string): number {
   if (!/^\d{1,9}$/.test(text)) throw new UsageError(`${option} takes whole seconds: ${text}`);
   return Number(text);
+}
+
+/** `--since`: a version number, or a cursor a previous watch or page answered. */
+function sinceOption(text: string): number | string {
+  if (/^\d{1,15}$/.test(text)) return Number(text);
+  if (text === "" || /\s/.test(text))
+    throw new UsageError(`--since takes a version number or a cursor: ${text}`);
+  return text;
+}
+
+/** A path as the feed names it: absolute, without a trailing slash. */
+function plainPath(path: string): string {
+  const absolute = path.startsWith("/") ? path : `/${path}`;
+  return absolute.replace(/(.)\/+$/, "$1");
 }
 
 /** A quota option: a non-negative integer, or `none` to clear the limit. */
@@ -301,6 +315,76 @@ export function registerNfs(program: Command, common: (c: Command) => Command): 
       }
     },
   );
+
+  common(
+    nfs
+      .command("watch")
+      .argument("<name>")
+      .argument("[glob]", "only changes whose path (or destination) match, e.g. '/data/**/*.csv'")
+      .option("--since <version>", "start after this version (or a cursor); default: from now")
+      .option("--until <path>", "stop after the first change of this path")
+      .option("--json", "one JSON event per line")
+      .description("print the share's changes as they are committed, until Ctrl-C"),
+  ).action(
+    async (
+      name: string,
+      glob: string | undefined,
+      o: Common & { since?: string; until?: string; json?: boolean },
+    ) => {
+      const fs = share(name, o);
+      const since = o.since === undefined ? undefined : sinceOption(o.since);
+      const until = o.until === undefined ? undefined : plainPath(o.until);
+      // Ctrl-C (or a pipe's reader going away) ends the watch: exit 0, not a crash.
+      const stop = new AbortController();
+      const end = () => stop.abort();
+      const broken = (e: NodeJS.ErrnoException) => {
+        if (e.code === "EPIPE") end();
+      };
+      process.once("SIGINT", end);
+      process.once("SIGTERM", end);
+      process.stdout.on("error", broken);
+      let width = 0;
+      try {
+        const watch = fs.watch(glob, {
+          ...(since === undefined ? {} : { since }),
+          signal: stop.signal,
+        });
+        for await (const change of watch) {
+          if (o.json) console.log(JSON.stringify(change));
+          else {
+            width = Math.max(width, `v${change.version}`.length);
+            console.log(changeLine(change, width));
+          }
+          if (
+            until !== undefined &&
+            (plainPath(change.path) === until ||
+              (change.to !== undefined && plainPath(change.to) === until))
+          )
+            break;
+        }
+      } finally {
+        process.off("SIGINT", end);
+        process.off("SIGTERM", end);
+        process.stdout.off("error", broken);
+      }
+    },
+  );
+
+  common(
+    nfs
+      .command("wait")
+      .argument("<name>")
+      .argument("<path>", "a file or directory that need not exist yet")
+      .option("--timeout <seconds>", "give up after this long (exit 1, ETIMEDOUT)")
+      .option("--json", "print the entry as JSON")
+      .description("wait until a path exists, then print its entry"),
+  ).action(async (name: string, path: string, o: Common & { timeout?: string; json?: boolean }) => {
+    const timeout = o.timeout === undefined ? undefined : wholeSeconds("--timeout", o.timeout);
+    if (timeout === 0) throw new UsageError("--timeout takes at least 1 second");
+    const entry = await share(name, o).waitFor(path, timeout === undefined ? {} : { timeout });
+    if (o.json) return void console.log(JSON.stringify(entry, null, 2));
+    console.log(entryTable([entry]));
+  });
 
   common(
     nfs

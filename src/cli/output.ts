@@ -1,5 +1,11 @@
 import cliProgress from "cli-progress";
-import { AuthenticationError, EdgefsError, type FileEntry, NetworkError } from "../client/node.js";
+import {
+  AuthenticationError,
+  type ChangeEvent,
+  EdgefsError,
+  type FileEntry,
+  NetworkError,
+} from "../client/node.js";
 
 /** A mistake of the user's (bad name, missing local file): one line, no stack. */
 export class UsageError extends Error {}
@@ -62,6 +68,19 @@ export function entryTable(entries: FileEntry[]): string {
       return `${e.type === "directory" ? "d" : "-"}  ${size.padStart(10)}  ${when}  ${e.path}${e.type === "directory" ? "/" : ""}`;
     })
     .join("\n");
+}
+
+/**
+ * One change as `nfs watch` prints it: `v57  put      /data/a.csv  4.0 KiB`.
+ * The version column is `versionWidth` wide (the widest seen so far), the
+ * operation column fits the longest ("restore").
+ */
+export function changeLine(e: ChangeEvent, versionWidth: number): string {
+  const slash = (p: string) => (e.type === "directory" && p !== "/" ? `${p}/` : p);
+  const where = e.to === undefined ? slash(e.path) : `${slash(e.path)} -> ${slash(e.to)}`;
+  const size = e.type === "file" && e.size !== undefined ? `  ${humanSize(e.size)}` : "";
+  const tree = e.recursive ? "  (recursive)" : "";
+  return `${`v${e.version}`.padEnd(versionWidth)}  ${e.op.padEnd(7)}  ${where}${size}${tree}`;
 }
 
 /**

@@ -103,6 +103,16 @@ export class NetworkError extends EdgefsError {
   }
 }
 
+/**
+ * ETIMEDOUT: the SDK stopped waiting by itself (waitFor's timeout). A code of
+ * the SDK's, like ENETWORK: no server answer carries it.
+ */
+export class TimeoutError extends EdgefsError {
+  constructor(message: string, init: EdgefsErrorInit = {}) {
+    super("ETIMEDOUT", message, { ...init, status: 0 });
+  }
+}
+
 type ErrorClass = new (message: string, init?: EdgefsErrorInit) => EdgefsError;
 
 /** One class per server code: `satisfies` makes a missing or unknown code a type error. */

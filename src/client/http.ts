@@ -67,6 +67,8 @@ export interface RequestOptions {
   retry?: boolean;
   /** Prefix of error messages that do not come from the server. */
   what?: string;
+  /** Cancels the request (and its retries): it rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** RequestOptions sending `body` as JSON. */
@@ -147,16 +149,21 @@ export class HttpClient {
     const body = options.body ?? null;
     const retry = options.retry ?? isReplayable(method, body);
     const attempts = retry ? this.retries + 1 : 1;
+    const signal = options.signal;
     const init: RequestInit & { duplex?: "half" } = { method, headers, body };
+    if (signal !== undefined) init.signal = signal;
     // Node's fetch needs `duplex` to send a stream; other runtimes ignore it.
     if (body instanceof ReadableStream) init.duplex = "half";
     let lastError: EdgefsError | undefined;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) await sleep(backoff(attempt));
+      // An abort is the caller's decision, not a failure to retry.
+      signal?.throwIfAborted();
       let res: Response;
       try {
         res = await this.#fetch(url, init);
       } catch (cause) {
+        signal?.throwIfAborted();
         const reason = cause instanceof Error ? cause.message : String(cause);
         lastError = new NetworkError(`${method} ${url}: ${reason}`, { cause });
         continue;

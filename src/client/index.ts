@@ -12,6 +12,15 @@ export {
   type TokenInfo,
   type TokenScope,
 } from "./admin.js";
+export type {
+  ChangeEvent,
+  ChangeOp,
+  ChangePage,
+  ChangesOptions,
+  ChangeWatch,
+  WaitForOptions,
+  WatchOptions,
+} from "./changes.js";
 export {
   AuthenticationError,
   EdgefsError,
@@ -33,6 +42,7 @@ export {
   PreconditionError,
   RangeNotSatisfiableError,
   ServerError,
+  TimeoutError,
   TooLargeError,
   UpstreamError,
 } from "./errors.js";

@@ -6,11 +6,32 @@
 import type { Mount } from "../core/mount.js";
 import type { FileEntry, ShareDetail, ShareInfo, ShareQuota, SnapshotInfo } from "../core/types.js";
 import {
+  CHANGES_KEYS,
+  type ChangePage,
+  type ChangesOptions,
+  type ChangeWatch,
+  changePages,
+  checkFeedOptions,
+  checkPage,
+  checkTimeout,
+  DEFAULT_WATCH_WAIT_SECONDS,
+  feedPath,
+  isSignal,
+  mayCreate,
+  WAIT_FOR_KEYS,
+  WATCH_KEYS,
+  type WaitForOptions,
+  type WatchOptions,
+  watchChanges,
+} from "./changes.js";
+import {
   InvalidRequestError,
   IsADirectoryError,
+  NetworkError,
   NotADirectoryError,
   NotFoundError,
   ServerError,
+  TimeoutError,
 } from "./errors.js";
 import { absolute, type ClientOptions, encodePath, HttpClient, jsonBody } from "./http.js";
 import {
@@ -42,7 +63,20 @@ import {
   writeHeaders,
 } from "./uploads.js";
 
-export type { FileEntry, Lease, Mount, ShareDetail, ShareInfo, ShareQuota, SnapshotInfo };
+export type {
+  ChangePage,
+  ChangesOptions,
+  ChangeWatch,
+  FileEntry,
+  Lease,
+  Mount,
+  ShareDetail,
+  ShareInfo,
+  ShareQuota,
+  SnapshotInfo,
+  WaitForOptions,
+  WatchOptions,
+};
 
 /** Options of fromName() and the constructor. */
 export type FromNameOptions = ClientOptions & { createIfMissing?: boolean };
@@ -419,6 +453,118 @@ export class NetworkFileSystem {
     }
   }
 
+  // ── Change feed ─────────────────────────────────────────────────────
+
+  /**
+   * One page of the share's change feed: the events after `since` (a version
+   * number, or a previous page's `next`; omitted: from the latest version), in
+   * version order, those whose path or destination match the glob `path`.
+   * With `wait` the answer waits up to that many seconds for a change. Resume
+   * from the page's `next`, not from the last event's version: a page may end
+   * inside a batch commit's version.
+   */
+  async changes(options?: ChangesOptions): Promise<ChangePage> {
+    const { signal, ...query } = checkOptions("changes", options, CHANGES_KEYS);
+    checkFeedOptions("changes", { ...query, signal }, 0);
+    await this.#ready();
+    return this.#changePage(query, signal, true);
+  }
+
+  /**
+   * The share's changes as they are committed, for as long as the loop runs:
+   * long polls, each resuming from the previous answer's `next`, so events
+   * come in order with no gap and no repeat — also across a lost connection
+   * or a 5xx, after which it reconnects by itself (backoff with jitter, up
+   * to 30 s apart). Ends when `signal` aborts or the loop breaks; throws
+   * ExpiredError (410: `since` is older than the feed keeps), auth errors
+   * and any other 4xx. `glob` (the listing's rules) keeps the events whose
+   * path or destination match it.
+   *
+   * ```ts
+   * for await (const change of nfs.watch("/inbox/**")) console.log(change.version, change.op, change.path);
+   * ```
+   */
+  watch(glob?: string, options?: WatchOptions): ChangeWatch {
+    const checked = checkOptions("watch", options, WATCH_KEYS);
+    const { since, wait = DEFAULT_WATCH_WAIT_SECONDS, signal } = checked;
+    checkFeedOptions("watch", { since, path: glob, wait, signal }, 1);
+    const fetchPage = async (cursor: string | undefined) => {
+      await this.#ready();
+      // No retries inside a page: the watch's own loop reconnects, from the same cursor.
+      return this.#changePage({ since: cursor, path: glob, wait }, signal, false);
+    };
+    return watchChanges(fetchPage, since === undefined ? undefined : String(since), signal);
+  }
+
+  /**
+   * Resolves with the entry of `path` once it exists: at once if it does,
+   * else at the first change that brings it (written, made, copied, moved or
+   * restored there, or a tree holding it). It checks first and then watches
+   * from the version it saw before checking, so a change between the two is
+   * not missed. Rejects with TimeoutError (ETIMEDOUT) after `timeout`
+   * seconds, or with the signal's reason when it aborts.
+   */
+  async waitFor(path: string, options?: WaitForOptions): Promise<FileEntry> {
+    const { timeout, signal } = checkOptions("waitFor", options, WAIT_FOR_KEYS);
+    checkTimeout(timeout);
+    checkValue("waitFor", "signal", signal, isSignal, "an AbortSignal");
+    const target = feedPath(path);
+    encodePath(target); // "." and ".." are refused before any request
+    signal?.throwIfAborted();
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const deadline = timeout === undefined ? undefined : Date.now() + timeout * 1000;
+    const timer =
+      timeout === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              stop.abort(
+                new TimeoutError(`waitFor: ${target} did not appear within ${timeout} s`, {
+                  path: target,
+                }),
+              ),
+            timeout * 1000,
+          );
+    // Each poll waits no longer than the time left, so none outlives the timeout by much.
+    const wait = () =>
+      deadline === undefined
+        ? DEFAULT_WATCH_WAIT_SECONDS
+        : Math.max(
+            1,
+            Math.min(DEFAULT_WATCH_WAIT_SECONDS, Math.ceil((deadline - Date.now()) / 1000)),
+          );
+    try {
+      await this.#ready();
+      const { version } = await this.http.json<ShareDetail>("GET", this.#shareRoute(), {
+        signal: stop.signal,
+      });
+      const found = await this.#entryOrNothing(target, stop.signal);
+      if (found) return found;
+      // A plain path asks the server for the events at or below it and the
+      // trees above it: all that can bring it. A name with glob characters
+      // would be read as a glob, so that one watches the whole share.
+      const near = /[*?[{]/.test(target) ? undefined : target;
+      const fetchPage = (cursor: string | undefined) =>
+        this.#changePage({ since: cursor, path: near, wait: wait() }, stop.signal, false);
+      for await (const page of changePages(fetchPage, String(version), stop.signal)) {
+        if (!page.changes.some((event) => mayCreate(event, target))) continue;
+        // The event says what changed; the entry (and whether a later change
+        // of the same page removed it again) is the server's to tell.
+        const entry = await this.#entryOrNothing(target, stop.signal);
+        if (entry) return entry;
+      }
+      throw stop.signal.reason;
+    } catch (e) {
+      if (stop.signal.aborted) throw stop.signal.reason;
+      throw e;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
   /**
    * Opens a streamed GET of a file (or its range): the body and its length
    * when the server said. For subclasses (Node's readFileTo).
@@ -675,6 +821,52 @@ export class NetworkFileSystem {
   /** ?version= or ?snapshot= of an at() handle; nothing for the latest. */
   #atQuery(): { version?: number; snapshot?: string } {
     return this.#at === undefined ? {} : { ...this.#at };
+  }
+
+  /** GET …/changes: one page, its body checked (a cut-off body is a NetworkError, as no answer is). */
+  async #changePage(
+    query: {
+      since?: number | string | undefined;
+      path?: string | undefined;
+      limit?: number;
+      wait?: number;
+    },
+    signal: AbortSignal | undefined,
+    retry: boolean,
+  ): Promise<ChangePage> {
+    const route = `${this.#shareRoute()}/changes`;
+    const what = `GET ${route}`;
+    const res = await this.http.request("GET", route, {
+      query: { since: query.since, path: query.path, limit: query.limit, wait: query.wait },
+      headers: { accept: "application/json" },
+      retry,
+      what,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (cause) {
+      signal?.throwIfAborted();
+      throw new NetworkError(`${what}: the answer broke off`, { cause });
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return checkPage(body, what);
+  }
+
+  /** stat at the latest version, or nothing where there is no such entry. */
+  async #entryOrNothing(path: string, signal: AbortSignal): Promise<FileEntry | undefined> {
+    try {
+      return await this.http.json<FileEntry>("GET", this.#fileRoute("stat", path), { signal });
+    } catch (e) {
+      if (e instanceof NotFoundError || e instanceof NotADirectoryError) return undefined;
+      throw e;
+    }
   }
 
   #mountRoute(path: string): string {

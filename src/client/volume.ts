@@ -13,6 +13,13 @@ import type {
   ShareInfo,
   SnapshotInfo,
 } from "../core/types.js";
+import type {
+  ChangePage,
+  ChangesOptions,
+  ChangeWatch,
+  WaitForOptions,
+  WatchOptions,
+} from "./changes.js";
 import { InvalidRequestError, NotADirectoryError, NotFoundError, TooLargeError } from "./errors.js";
 import { absolute, type ClientOptions, encodePath, HttpClient, jsonBody } from "./http.js";
 import {
@@ -253,6 +260,29 @@ export class Volume {
   /** The same share as a NetworkFileSystem: its reads see the latest, its writes land at once. */
   asNetworkFileSystem(): NetworkFileSystem {
     return NetworkFileSystem.fromName(this.name, this.#clientOptions);
+  }
+
+  // ── Change feed (the share's, whatever this handle's pin) ──────────
+
+  /** One page of the share's change feed, as NetworkFileSystem.changes(). */
+  changes(options?: ChangesOptions): Promise<ChangePage> {
+    return this.#nfs.changes(options);
+  }
+
+  /**
+   * The share's commits as they happen, as NetworkFileSystem.watch(): each
+   * event's version is one this handle can reload() to or read with at().
+   */
+  watch(glob?: string, options?: WatchOptions): ChangeWatch {
+    return this.#nfs.watch(glob, options);
+  }
+
+  /**
+   * Resolves once `path` exists at the share's latest version, as
+   * NetworkFileSystem.waitFor(); the pin stays where it is (reload() to read it).
+   */
+  waitFor(path: string, options?: WaitForOptions): Promise<FileEntry> {
+    return this.#nfs.waitFor(path, options);
   }
 
   // ── Consistency: the pin ────────────────────────────────────────────

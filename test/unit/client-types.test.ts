@@ -2,6 +2,9 @@
 import { describe, expectTypeOf, it } from "vitest";
 import {
   type AuthenticationError,
+  type ChangeEvent,
+  type ChangePage,
+  type ChangeWatch,
   type ClientOptions,
   type EdgefsError,
   type ExistsError,
@@ -29,10 +32,12 @@ import {
   type ServerError,
   type ShareDetail,
   type ShareInfo,
+  type TimeoutError,
   Token,
   type TokenInfo,
   type TooLargeError,
   type UpstreamError,
+  Volume,
   type WriteData,
   type WriteOptions,
 } from "../../src/client/index.js";
@@ -54,6 +59,30 @@ describe("public types", () => {
     expectTypeOf(NetworkFileSystem.list).returns.toEqualTypeOf<Promise<ShareInfo[]>>();
     expectTypeOf<ClientOptions["fetch"]>().toEqualTypeOf<typeof fetch | undefined>();
   });
+
+  it("the change feed: changes, watch, waitFor", () =>
+    typeOnly(async () => {
+      const nfs = NetworkFileSystem.fromName("x");
+      expectTypeOf(nfs.changes({ since: "57:3", path: "/a/**", limit: 10, wait: 5 })).toEqualTypeOf<
+        Promise<ChangePage>
+      >();
+      const watch = nfs.watch("/a/**", { since: 57, signal: new AbortController().signal });
+      expectTypeOf(watch).toEqualTypeOf<ChangeWatch>();
+      expectTypeOf(watch.cursor).toEqualTypeOf<string | undefined>();
+      for await (const change of watch) {
+        expectTypeOf(change).toEqualTypeOf<ChangeEvent>();
+        expectTypeOf(change.op).toEqualTypeOf<
+          "put" | "mkdir" | "delete" | "move" | "copy" | "restore"
+        >();
+      }
+      expectTypeOf(nfs.waitFor("/a", { timeout: 5 })).toEqualTypeOf<Promise<FileEntry>>();
+      const vol = Volume.fromName("x");
+      expectTypeOf(vol.watch()).toEqualTypeOf<ChangeWatch>();
+      expectTypeOf(vol.waitFor("/a")).toEqualTypeOf<Promise<FileEntry>>();
+      expectTypeOf<TimeoutError>().toExtend<EdgefsError>();
+      // @ts-expect-error: an unknown option is a compile error
+      nfs.watch("/a", { sinse: 1 });
+    }));
 
   it("subclasses get themselves back from the factories", () => {
     class Mine extends NetworkFileSystem {
