@@ -93,6 +93,8 @@ interface Usage {
   bytes: number;
   inlineBytes: number;
   historyBytes: number;
+  feedEvents: number;
+  feedBytes: number;
 }
 
 /** What `/_dev/share-usage/{share}` counts: rows, and work still owed to the background. */
@@ -580,7 +582,7 @@ describe("rm -r and rename of a copy's source while the copy runs", () => {
     };
     await check();
     // What the copy pinned of the deleted /s counts as history until the reclaim frees it.
-    const { historyBytes, ...live } = await usage(share);
+    const { historyBytes, feedEvents: _events, feedBytes: _feed, ...live } = await usage(share);
     expect(live).toEqual({
       files: 40_001,
       directories: 4, // s2, s2/d1, s2/d2, moved

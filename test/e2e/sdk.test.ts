@@ -174,6 +174,9 @@ describe("SDK end to end", () => {
       bytes: 80 * KiB,
       inlineBytes: 0,
       historyBytes: 0,
+      // Creating the share and the one write are the change feed's events.
+      feedEvents: 2,
+      feedBytes: expect.any(Number),
     });
     await q.removeFile("/a.bin");
     await q.writeFile("/b.bin", randomBytes(30 * KiB));
