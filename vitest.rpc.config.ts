@@ -49,8 +49,9 @@ export default defineConfig({
       },
     }),
   ],
-  test: {
-    reporters: ["default", new SummaryReporter("rpc")],
-    include: ["test/rpc/**/*.test.ts"],
-  },
+  // EDGEFS_RPC_BENCH=1 (npm run bench:rpc, bench/rpc.mjs): the same two Workers run the benchmark instead.
+  test:
+    process.env.EDGEFS_RPC_BENCH === "1"
+      ? { include: ["bench/rpc/*.bench-test.ts"], testTimeout: 600_000 }
+      : { reporters: ["default", new SummaryReporter("rpc")], include: ["test/rpc/**/*.test.ts"] },
 });
