@@ -26,7 +26,7 @@ export class HookDelivery {
   ) {}
 
   nextDue(): number | null {
-    return this.s.hooks.nextDue(afterVersion(this.s.nodes.version()));
+    return this.s.hooks.nextDue(afterVersion(this.s.nodes.version()), Date.now());
   }
 
   /** One delivery per due hook, all at once; true if some hook is due again already. */

@@ -100,11 +100,12 @@ export class HookTable {
       .toArray();
   }
 
-  /** When the next hook behind `end` is due, or null. */
-  nextDue(end: FeedPosition): number | null {
-    return this.sql
+  /** When the next hook behind `end` is due (`now` at the earliest: an alarm is never set in the past), or null. */
+  nextDue(end: FeedPosition, now: number): number | null {
+    const at = this.sql
       .exec<{ at: number | null }>("SELECT min(due_at) AS at FROM hooks WHERE after < ?", end)
       .one().at;
+    return at === null ? null : Math.max(at, now);
   }
 
   /** The receiver acknowledged everything up to `after` (or nothing matched before it). */
