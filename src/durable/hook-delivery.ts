@@ -15,7 +15,7 @@ const DELIVERY_TIMEOUT_MS = 10_000;
  * (core/hook-signature.ts), POSTed to its URL. A 2xx answer acknowledges the
  * batch and the hook moves past it; anything else (another status, a
  * redirect, a timeout, a refused connection) leaves the hook where it was,
- * to be retried with backoff (hook-table.ts). So each hook gets every
+ * and the same batch is sent again after a backoff (hook-table.ts). So each hook gets every
  * change at least once, in order, one batch in flight at a time (alarm runs
  * never overlap), and no writer ever waits for a receiver.
  */
@@ -37,6 +37,45 @@ export class HookDelivery {
   }
 
   private async deliverOne(hook: HookRow, share: { name: string; env: string }): Promise<void> {
+    const batch =
+      hook.pending_body !== null && hook.pending_to !== null
+        ? { body: hook.pending_body, to: hook.pending_to }
+        : this.nextBatch(hook, share);
+    if (batch === null) return;
+    const timestamp = Math.floor(Date.now() / 1000);
+    try {
+      const answer = await fetch(hook.url, {
+        method: "POST",
+        body: batch.body,
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "edgefs-hooks/1",
+          [SIGNATURE_HEADER]: await signHook(hook.secret, timestamp, batch.body),
+          "edgefs-hook": hook.id,
+          // The same for every retry of this batch, which carries the same body:
+          // a receiver can drop one it already took.
+          "edgefs-delivery": `${hook.id}/${formatCursor(batch.to)}`,
+        },
+        redirect: "manual",
+        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      });
+      await answer.body?.cancel();
+      if (answer.status >= 200 && answer.status < 300) {
+        this.s.hooks.advanced(hook.id, batch.to);
+      } else {
+        this.s.hooks.failed(hook.id, batch, `the receiver answered ${answer.status}`, Date.now());
+      }
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      this.s.hooks.failed(hook.id, batch, `the delivery failed: ${why}`, Date.now());
+    }
+  }
+
+  /** The hook's next batch, or null when nothing after its position matches (it moves past it). */
+  private nextBatch(
+    hook: HookRow,
+    share: { name: string; env: string },
+  ): { body: string; to: number } | null {
     const floor = this.s.feed.floor();
     if (hook.after < floor) {
       // The feed pruned changes this hook never delivered (its receiver failed for
@@ -47,38 +86,13 @@ export class HookDelivery {
     const page = this.s.feed.page(hook.after, this.matcher(hook.filter), HOOK_BATCH);
     if (page.events.length === 0) {
       this.s.hooks.advanced(hook.id, page.position);
-      return;
+      return null;
     }
     const lost =
       hook.lost_from === null
         ? ""
         : `,"lost":{"from":${JSON.stringify(formatCursor(hook.lost_from))},"to":${JSON.stringify(formatCursor(hook.after))}}`;
-    const body = `{"hook":${JSON.stringify(hook.id)},"env":${JSON.stringify(share.env)},"share":${JSON.stringify(share.name)},"changes":[${page.events.join(",")}],"version":${page.version},"next":${JSON.stringify(page.next)},"more":${page.more}${lost}}`;
-    const timestamp = Math.floor(Date.now() / 1000);
-    try {
-      const answer = await fetch(hook.url, {
-        method: "POST",
-        body,
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "edgefs-hooks/1",
-          [SIGNATURE_HEADER]: await signHook(hook.secret, timestamp, body),
-          "edgefs-hook": hook.id,
-          // The same for every retry of this batch: a receiver can drop one it already took.
-          "edgefs-delivery": `${hook.id}/${page.next}`,
-        },
-        redirect: "manual",
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-      });
-      await answer.body?.cancel();
-      if (answer.status >= 200 && answer.status < 300) {
-        this.s.hooks.advanced(hook.id, page.position);
-      } else {
-        this.s.hooks.failed(hook.id, `the receiver answered ${answer.status}`, Date.now());
-      }
-    } catch (e) {
-      const why = e instanceof Error ? e.message : String(e);
-      this.s.hooks.failed(hook.id, `the delivery failed: ${why}`, Date.now());
-    }
+    const body = `{"hook":${JSON.stringify(hook.id)},"env":${JSON.stringify(share.env)},"share":${JSON.stringify(share.name)},"since":${JSON.stringify(formatCursor(hook.after))},"changes":[${page.events.join(",")}],"version":${page.version},"next":${JSON.stringify(page.next)},"more":${page.more}${lost}}`;
+    return { body, to: page.position };
   }
 }

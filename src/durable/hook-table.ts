@@ -28,6 +28,9 @@ export interface HookRow {
   due_at: number;
   last_error: string | null;
   lost_from: number | null;
+  /** The batch a failed delivery sent, and the position it ends at: the retry sends it again. */
+  pending_body: string | null;
+  pending_to: number | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -111,24 +114,30 @@ export class HookTable {
   /** The receiver acknowledged everything up to `after` (or nothing matched before it). */
   advanced(id: string, after: FeedPosition): void {
     this.sql.exec(
-      "UPDATE hooks SET after = max(after, ?), failures = 0, due_at = 0, last_error = NULL, lost_from = NULL WHERE id = ?",
+      `UPDATE hooks SET after = max(after, ?), failures = 0, due_at = 0, last_error = NULL,
+         lost_from = NULL, pending_body = NULL, pending_to = NULL WHERE id = ?`,
       after,
       id,
     );
   }
 
-  /** A delivery failed: retried after a backoff that doubles per failure, with jitter. */
-  failed(id: string, error: string, now: number): void {
+  /**
+   * A delivery of `body` (ending at `to`) failed: the same batch is sent
+   * again after a backoff that doubles per failure, with jitter.
+   */
+  failed(id: string, batch: { body: string; to: FeedPosition }, error: string, now: number): void {
     const row = this.row(id);
     if (!row) return;
     const failures = row.failures + 1;
     const backoff = Math.min(RETRY_FIRST_MS * 2 ** (failures - 1), RETRY_MAX_MS);
     const jitter = backoff * 0.2 * Math.random();
     this.sql.exec(
-      "UPDATE hooks SET failures = ?, due_at = ?, last_error = ? WHERE id = ?",
+      "UPDATE hooks SET failures = ?, due_at = ?, last_error = ?, pending_body = ?, pending_to = ? WHERE id = ?",
       failures,
       Math.round(now + backoff + jitter),
       error.slice(0, 500),
+      batch.body,
+      batch.to,
       id,
     );
   }

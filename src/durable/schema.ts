@@ -269,6 +269,10 @@ export const MIGRATIONS: string[] = [
      failures INTEGER NOT NULL DEFAULT 0, due_at INTEGER NOT NULL DEFAULT 0,
      last_error TEXT, lost_from INTEGER
    );`,
+  // A failed delivery's batch (hook-delivery.ts), kept to be sent again as
+  // it was: a retry carries exactly the changes of the attempt it repeats.
+  `ALTER TABLE hooks ADD COLUMN pending_body TEXT;
+   ALTER TABLE hooks ADD COLUMN pending_to INTEGER;`,
 ];
 
 export function migrate(sql: SqlStorage): void {
