@@ -16,6 +16,7 @@ import { loadAverage, machine, machineLine, markdownTable, row, writeJson } from
 import { median } from "./stats.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+/** @param {string} s */
 const log = (s) => process.stderr.write(`${s}\n`);
 
 log("building the gateway bundle (dist/worker) …");
@@ -44,7 +45,8 @@ if (!line) {
   throw new Error("the benchmark printed no result");
 }
 const result = JSON.parse(line.slice(line.indexOf("BENCH_RESULT ") + "BENCH_RESULT ".length));
-const perOp = (ms) => (median(ms) / result.ops) * 1000; // µs per write + read
+/** @param {number[]} ms the rounds' times: µs per write + read of the median round */
+const perOp = (ms) => (median(ms) / result.ops) * 1000;
 const rpc = perOp(result.rpcMs);
 const http = perOp(result.httpMs);
 const rows = [

@@ -5,8 +5,8 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import type { ChangeEvent, ChangePage } from "../../src/core/changes";
-import { SIGNATURE_HEADER, verifyHookSignature } from "../../src/core/hook-signature";
+import type { ChangeEvent, ChangePage } from "../../src/core/changes.js";
+import { SIGNATURE_HEADER, verifyHookSignature } from "../../src/core/hook-signature.js";
 import { Edgefs, sleep, uniqueName } from "./helpers.js";
 
 const server = Edgefs.shared();
