@@ -9,6 +9,7 @@ import {
 } from "../client/node.js";
 import { registerAdmin } from "./admin.js";
 import { saveProfile } from "./config.js";
+import { registerHooks } from "./hooks.js";
 import { registerLease } from "./lease.js";
 import { registerNfs } from "./nfs.js";
 import { networkReason, report, UsageError } from "./output.js";
@@ -93,6 +94,7 @@ registerNfs(program, common);
 registerVolume(program, common);
 registerVersions(program, common);
 registerLease(program, common);
+registerHooks(program, common);
 registerServe(program);
 registerAdmin(program, common);
 

@@ -1,6 +1,8 @@
 // edgefs SDK: the runtime-agnostic entry (Node, browsers, Workers, Deno, Bun).
 // Node's extras (local files and directories) are in ./node.js.
 
+export type { HookInfo } from "../core/changes.js";
+export { SIGNATURE_HEADER, verifyHookSignature } from "../core/hook-signature.js";
 export {
   type MintedToken,
   type Permission,
@@ -54,6 +56,7 @@ export {
   type EphemeralOptions,
   type FileEntry,
   type FromNameOptions,
+  type HookRequest,
   type Lease,
   type LeaseHolding,
   type ListOptions,

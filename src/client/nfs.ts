@@ -3,6 +3,7 @@
 // Runtime-agnostic (fetch, streams, Blob, timers): Node, browsers, Workers.
 
 // The wire types are the server's own: one definition of the contract.
+import type { HookInfo } from "../core/changes.js";
 import type { Mount } from "../core/mount.js";
 import type { FileEntry, ShareDetail, ShareInfo, ShareQuota, SnapshotInfo } from "../core/types.js";
 import {
@@ -169,6 +170,14 @@ function checkVersionRef(at: VersionRef): void {
 }
 const READ_KEYS = { offset: true, length: true } as const satisfies KeysOf<ReadOptions>;
 const PRESIGN_KEYS = { method: true, expiresIn: true } as const satisfies KeysOf<PresignOptions>;
+/** What addHook() takes: where to deliver, which changes, and the signing secret (16–256 characters). */
+export interface HookRequest {
+  url: string;
+  path?: string;
+  secret: string;
+}
+const HOOK_KEYS = { url: true, path: true, secret: true } as const satisfies KeysOf<HookRequest>;
+
 const MOUNT_KEYS = {
   bucket: true,
   endpoint: true,
@@ -801,6 +810,37 @@ export class NetworkFileSystem {
   async removeMount(path: string): Promise<void> {
     await this.#ready();
     await this.http.send("DELETE", this.#mountRoute(path));
+  }
+
+  // ── Webhooks (admin; docs/api.md "Webhooks") ─────────────────────────
+
+  /** A webhook: the share's changes (those `path` keeps) POSTed to `url`, signed with `secret`. */
+  async addHook(hook: HookRequest): Promise<HookInfo> {
+    const checked = checkOptions("addHook", hook, HOOK_KEYS);
+    checkValue("addHook", "url", checked.url ?? null, (v) => typeof v === "string", "a URL");
+    checkValue(
+      "addHook",
+      "secret",
+      checked.secret ?? null,
+      (v) => typeof v === "string",
+      "a string",
+    );
+    await this.#ready();
+    return this.http.json<HookInfo>("POST", `${this.#shareRoute()}/hooks`, jsonBody(checked));
+  }
+
+  async listHooks(): Promise<HookInfo[]> {
+    await this.#ready();
+    const { hooks } = await this.http.json<{ hooks: HookInfo[] }>(
+      "GET",
+      `${this.#shareRoute()}/hooks`,
+    );
+    return hooks;
+  }
+
+  async removeHook(id: string): Promise<void> {
+    await this.#ready();
+    await this.http.send("DELETE", `${this.#shareRoute()}/hooks/${encodeURIComponent(id)}`);
   }
 
   // ── Internals ───────────────────────────────────────────────────────

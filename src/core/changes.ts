@@ -141,3 +141,18 @@ export function eventFilter(filter: string | undefined): (e: EventPlace) => bool
     (e.to !== null && glob.matches(e.to)) ||
     (e.tree && (holds(e.path) || (e.to !== null && holds(e.to))));
 }
+
+/** A webhook as its admin sees it (the secret never comes back). */
+export interface HookInfo {
+  id: string;
+  url: string;
+  path?: string;
+  createdAt: number;
+  /** The cursor of the last change the receiver acknowledged (a `since`). */
+  delivered: string;
+  /** Deliveries the receiver has not acknowledged, in a row. */
+  failures: number;
+  /** Set while the hook is retrying: when it tries next, and what went wrong last. */
+  nextAttempt?: number;
+  lastError?: string;
+}

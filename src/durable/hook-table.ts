@@ -1,21 +1,8 @@
-import { afterVersion, type FeedPosition, formatCursor } from "../core/changes";
+import { afterVersion, type FeedPosition, formatCursor, type HookInfo } from "../core/changes";
 import { FsError } from "../core/errors";
 import { randomId } from "../core/ids";
 
-/** A webhook as its admin sees it (the secret never comes back). */
-export interface HookInfo {
-  id: string;
-  url: string;
-  path?: string;
-  createdAt: number;
-  /** The cursor of the last change the receiver acknowledged (a `since`). */
-  delivered: string;
-  /** Deliveries the receiver has not acknowledged, in a row. */
-  failures: number;
-  /** Set while the hook is retrying: when it tries next, and what went wrong last. */
-  nextAttempt?: number;
-  lastError?: string;
-}
+export type { HookInfo } from "../core/changes";
 
 export interface HookRow {
   id: string;

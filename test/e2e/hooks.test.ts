@@ -2,9 +2,14 @@
 // Node HTTP server on 127.0.0.1 that fails its first answers. Every change
 // must arrive, signed, in order, each batch retried under the same delivery
 // id until acknowledged, and nothing lost; writers never wait for it.
+
+import { execFile } from "node:child_process";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { NetworkFileSystem } from "../../src/client/node.js";
 import type { ChangeEvent, ChangePage } from "../../src/core/changes.js";
 import { SIGNATURE_HEADER, verifyHookSignature } from "../../src/core/hook-signature.js";
 import { Edgefs, sleep, uniqueName } from "./helpers.js";
@@ -161,6 +166,46 @@ describe("webhooks", () => {
       }
       const got = await acknowledged(rx.deliveries, 2);
       expect(got.map((e) => e.path)).toEqual(["/in/a.csv", "/in/d.csv"]);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it("SDK addHook/listHooks/removeHook and CLI hook add/list/remove manage the same hooks", {
+    timeout: 60_000,
+  }, async () => {
+    const share = uniqueName("hooks");
+    shares.push(share);
+    await server.createShare(share);
+    const nfs = await NetworkFileSystem.fromName(share, { url: server.url, token: server.token });
+    const rx = await receiver(0);
+    try {
+      const hook = await nfs.addHook({ url: rx.url, secret: SECRET, path: "/x/**" });
+      expect((await nfs.listHooks()).map((h) => h.id)).toEqual([hook.id]);
+      const cli = (...args: string[]) =>
+        promisify(execFile)(
+          process.execPath,
+          [resolve(import.meta.dirname, "../../bin/edgefs.mjs"), ...args],
+          {
+            env: {
+              ...process.env,
+              EDGEFS_URL: server.url,
+              EDGEFS_TOKEN: server.token,
+              HOOK_SECRET: SECRET,
+            },
+            timeout: 30_000,
+          },
+        );
+      const added = (
+        await cli("hook", "add", share, rx.url, "--secret-env", "HOOK_SECRET")
+      ).stdout.trim();
+      const listed = (await cli("hook", "list", share)).stdout;
+      expect(listed).toContain(hook.id);
+      expect(listed).toContain(added);
+      expect(listed).not.toContain(SECRET);
+      await cli("hook", "remove", share, added);
+      await nfs.removeHook(hook.id);
+      expect(await nfs.listHooks()).toEqual([]);
     } finally {
       await rx.close();
     }
