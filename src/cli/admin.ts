@@ -4,7 +4,7 @@ import { loggedIn } from "./config.js";
 import { UsageError } from "./output.js";
 
 /** Options every admin command takes (see `common` in main.ts). */
-interface Common {
+export interface Common {
   env?: string;
   url?: string;
   token?: string;
@@ -12,7 +12,8 @@ interface Common {
   json?: boolean;
 }
 
-function client(o: Common): HttpClient {
+/** The logged-in client an admin command talks to the server with. */
+export function client(o: Common): HttpClient {
   const { url, token } = loggedIn(o);
   return new HttpClient({
     ...(url ? { url } : {}),

@@ -1,26 +1,7 @@
 import type { Command } from "commander";
-import { HttpClient } from "../client/node.js";
 import type { HookInfo } from "../core/changes.js";
-import { loggedIn } from "./config.js";
+import { type Common, client } from "./admin.js";
 import { UsageError } from "./output.js";
-
-/** Options every command takes (see `common` in main.ts). */
-interface Common {
-  env?: string;
-  url?: string;
-  token?: string;
-  profile?: string;
-  json?: boolean;
-}
-
-function client(o: Common): HttpClient {
-  const { url, token } = loggedIn(o);
-  return new HttpClient({
-    ...(url ? { url } : {}),
-    token,
-    ...(o.env ? { environment: o.env } : {}),
-  });
-}
 
 const hooksRoute = (share: string) => `/v1/shares/${encodeURIComponent(share)}/hooks`;
 

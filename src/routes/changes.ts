@@ -1,13 +1,13 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
-import { shareTarget } from "../backends/resolve";
 import { type CheckedFeedQuery, checkFeedQuery, ShareFeed } from "../backends/share-feed";
 import { pageJson } from "../core/changes";
 import { FsError } from "../core/errors";
 import { can, principalOf, WS_BEARER_PREFIX } from "../http/auth";
+import { shareOf } from "../http/backend";
 import type { AppEnv } from "../http/env";
-import { checkName, environmentOf, validate } from "../http/params";
+import { validate } from "../http/params";
 
 /**
  * The change feed (docs/api.md "Change feed"): every committed change of a
@@ -30,18 +30,7 @@ const WS_FILTER_MAX = 1024;
 /** How long one long-poll of an event stream waits before it says it is still there. */
 const STREAM_POLL_SECONDS = 25;
 
-const feedOf = (c: {
-  env: Env;
-  req: { query(k: string): string | undefined; param(k: string): string };
-}) =>
-  new ShareFeed(
-    c.env,
-    shareTarget(
-      c.env,
-      environmentOf((k) => c.req.query(k)),
-      checkName(c.req.param("share"), "share"),
-    ),
-  );
+const feedOf = (c: Context<AppEnv>) => new ShareFeed(c.env, shareOf(c));
 
 /** → {changes, version, next, more}; with Accept: text/event-stream, an SSE stream. */
 changes.get("/:share/changes", can("read"), validate("query", feedQuery), async (c) => {

@@ -1,10 +1,10 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { shareTarget } from "../backends/resolve";
 import { ShareHooks } from "../backends/share-feed";
 import { can } from "../http/auth";
+import { shareOf } from "../http/backend";
 import type { AppEnv } from "../http/env";
-import { checkName, environmentOf, jsonBody, validate } from "../http/params";
+import { jsonBody, validate } from "../http/params";
 
 /**
  * Webhooks (docs/api.md "Webhooks"), an admin's: each POSTs the share's
@@ -19,19 +19,7 @@ const hookBody = z.strictObject({
   secret: z.string(),
 });
 
-const hooksOf = (c: {
-  env: Env;
-  req: { url: string; query(k: string): string | undefined; param(k: string): string };
-}) =>
-  new ShareHooks(
-    c.env,
-    shareTarget(
-      c.env,
-      environmentOf((k) => c.req.query(k)),
-      checkName(c.req.param("share"), "share"),
-    ),
-    new URL(c.req.url).host,
-  );
+const hooksOf = (c: Context<AppEnv>) => new ShareHooks(c.env, shareOf(c), new URL(c.req.url).host);
 
 /** → 201 {id, url, path?, createdAt, delivered, failures}: the hook delivers changes from now on. */
 hooks.post("/:share/hooks", can("admin"), validate("query", envQuery), async (c) => {

@@ -83,6 +83,11 @@ export class ShareHandle extends RpcTarget implements ShareHandleApi {
     return backendAt(this.runtime(), this.target(), path, held(lease));
   }
 
+  /** One backend for both paths of a move or copy (ENOTSUP across a mount boundary). */
+  private backendForBoth(a: FsPath, b: FsPath, lease?: HeldLeases) {
+    return backendForBothAt(this.runtime(), this.target(), a, b, held(lease));
+  }
+
   /** The latest tree, or the tree at a version or snapshot. */
   private async reader(path: FsPath, at?: ReadAt): Promise<VersionView> {
     const backend = await this.backend(path);
@@ -227,13 +232,7 @@ export class ShareHandle extends RpcTarget implements ShareHandleApi {
     return rpcCall(async () => {
       await this.allow("write");
       const [a, b] = [parsePath(from), parsePath(to)];
-      const backend = await backendForBothAt(
-        this.runtime(),
-        this.target(),
-        a,
-        b,
-        held(options.lease),
-      );
+      const backend = await this.backendForBoth(a, b, options.lease);
       const { entry } = await backend.move(a, b, { overwrite: options.overwrite ?? false });
       return entry;
     });
@@ -247,13 +246,7 @@ export class ShareHandle extends RpcTarget implements ShareHandleApi {
     return rpcCall(async () => {
       await this.allow("write");
       const [a, b] = [parsePath(from), parsePath(to)];
-      const backend = await backendForBothAt(
-        this.runtime(),
-        this.target(),
-        a,
-        b,
-        held(options.lease),
-      );
+      const backend = await this.backendForBoth(a, b, options.lease);
       const { entry } = await backend.copy(a, b, {
         overwrite: options.overwrite ?? false,
         recursive: options.recursive ?? false,
