@@ -3,7 +3,13 @@ import { keysFrom } from "../auth/keys";
 import { PARAM, PRESIGN_MAX_SECONDS, presign } from "../auth/presign";
 import { principalOfToken } from "../auth/principal";
 import { type Permission, type Principal, requireAllowed } from "../auth/scope";
-import { backendAt, backendForBothAt, type Runtime, shareTarget } from "../backends/resolve";
+import {
+  backendAt,
+  backendForBothAt,
+  type Runtime,
+  shareStorageAt,
+  shareTarget,
+} from "../backends/resolve";
 import { checkFeedQuery, type FeedQuery, ShareFeed } from "../backends/share-feed";
 import { configFrom } from "../config";
 import type { ListQuery, ReadAt, VersionView } from "../core/backend";
@@ -14,7 +20,7 @@ import { compileGlob, isGlob } from "../core/glob";
 import { MAX_LEASE_TTL_SECONDS } from "../core/leases";
 import { type FsPath, parsePath, ROOT } from "../core/paths";
 import { writeConditionsFrom } from "../core/preconditions";
-import type { FileEntry, ShareDetail } from "../core/types";
+import type { FileEntry, HistoryPage, ShareDetail, SnapshotInfo } from "../core/types";
 import { rpcCall } from "./errors";
 import type {
   HeldLeases,
@@ -380,6 +386,89 @@ export class ShareHandle extends RpcTarget implements ShareHandleApi {
     return rpcCall(async () => {
       await this.allow("write");
       return this.target().api.heartbeat();
+    });
+  }
+
+  // ── Versions: snapshots, history, restore ────────────────────────────
+
+  /** Names a version (default: the latest), keeping it readable until deleted. */
+  snapshot(name: string, options: { version?: number } = {}): Promise<SnapshotInfo> {
+    return rpcCall(async () => {
+      await this.allow("write");
+      if (typeof name !== "string" || name === "" || name.length > 64) {
+        throw invalid("a snapshot name is 1..64 characters");
+      }
+      const v = options.version;
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0))
+        throw invalid("version must be a version number");
+      return this.target().api.createSnapshot(name, v);
+    });
+  }
+
+  listSnapshots(): Promise<SnapshotInfo[]> {
+    return rpcCall(async () => {
+      await this.allow("read");
+      return this.target().api.listSnapshots();
+    });
+  }
+
+  deleteSnapshot(name: string): Promise<void> {
+    return rpcCall(async () => {
+      await this.allow("write");
+      await this.target().api.deleteSnapshot(name);
+    });
+  }
+
+  /** The versions of what stood at `path`, newest first, a page at a time (`cursor`: the previous page's). */
+  history(path: string, options: { limit?: number; cursor?: string } = {}): Promise<HistoryPage> {
+    return rpcCall(async () => {
+      await this.allow("read");
+      const p = parsePath(path);
+      const limit = options.limit ?? 100;
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw invalid("limit must be 1..1000");
+      const storage = await shareStorageAt(
+        this.runtime(),
+        this.target(),
+        [{ path: p, label: "history" }],
+        [],
+      );
+      const cursor = options.cursor;
+      if (cursor !== undefined && !/^\d{1,15}$/.test(cursor)) {
+        throw invalid("the cursor is the one an earlier page gave");
+      }
+      return storage.history(p, limit, cursor === undefined ? undefined : Number(cursor));
+    });
+  }
+
+  /** Brings back a file or subtree as it was at a version or snapshot (at `to`, default where it was), as one new version. */
+  restore(
+    path: string,
+    options: ReadAt & { to?: string; lease?: HeldLeases },
+  ): Promise<{ entry: FileEntry; version: number }> {
+    return rpcCall(async () => {
+      await this.allow("write");
+      const from = parsePath(path);
+      const to = options.to === undefined ? from : parsePath(options.to);
+      const at: ReadAt =
+        "version" in options && options.version !== undefined
+          ? { version: options.version }
+          : "snapshot" in options && options.snapshot !== undefined
+            ? { snapshot: options.snapshot }
+            : (() => {
+                throw invalid('a restore names exactly one of "version" or "snapshot"');
+              })();
+      const storage = await shareStorageAt(
+        this.runtime(),
+        this.target(),
+        [
+          { path: from, label: "restore source" },
+          { path: to, label: "restore destination" },
+        ],
+        held(options.lease),
+      );
+      const result = await storage.restore(from, at, to);
+      return { entry: { ...result.entry, path: to }, version: result.version };
     });
   }
 

@@ -13,12 +13,24 @@
 import type { ChangePage } from "../core/changes.js";
 import type { ErrorCode } from "../core/errors.js";
 import type { Lease } from "../core/leases.js";
-import type { FileEntry, ShareDetail, ShareInfo } from "../core/types.js";
+import type {
+  FileEntry,
+  HistoryPage,
+  ShareDetail,
+  ShareInfo,
+  SnapshotInfo,
+} from "../core/types.js";
 
 export type { ChangeEvent, ChangePage } from "../core/changes.js";
 export type { ErrorCode } from "../core/errors.js";
 export type { Lease } from "../core/leases.js";
-export type { FileEntry, ShareDetail, ShareInfo } from "../core/types.js";
+export type {
+  FileEntry,
+  HistoryPage,
+  ShareDetail,
+  ShareInfo,
+  SnapshotInfo,
+} from "../core/types.js";
 
 /** Who calls, and where: every call names its token and environment (default "main"). */
 export interface CallerOptions {
@@ -136,6 +148,14 @@ export interface ShareHandleApi {
   info(): Promise<ShareDetail>;
   setQuota(quota: { bytes?: number | null; files?: number | null }): Promise<ShareDetail>;
   heartbeat(): Promise<{ expiresAt: number }>;
+  snapshot(name: string, options?: { version?: number }): Promise<SnapshotInfo>;
+  listSnapshots(): Promise<SnapshotInfo[]>;
+  deleteSnapshot(name: string): Promise<void>;
+  history(path: string, options?: { limit?: number; cursor?: string }): Promise<HistoryPage>;
+  restore(
+    path: string,
+    options: ReadAt & { to?: string; lease?: HeldLeases },
+  ): Promise<{ entry: FileEntry; version: number }>;
   changes(query?: ChangesQuery): Promise<ChangePage>;
   waitFor(path: string, options?: { timeout?: number }): Promise<FileEntry>;
 }

@@ -122,6 +122,28 @@ describe("the RPC entrypoint: a share's SDK methods over a service binding", () 
     expect(await codeOf(share.changes({ since: "bogus" }))).toBe("EINVAL");
   });
 
+  it("snapshots, history and restore: a file brought back as it was", async () => {
+    const name = await newShare("rpc");
+    using share = edgefs.share(name, root);
+    await share.writeFile("/notes.txt", "first");
+    const kept = await share.snapshot("before");
+    expect(kept).toMatchObject({ name: "before" });
+    await share.writeFile("/notes.txt", "second");
+    expect(
+      await text((await share.readFile("/notes.txt", { at: { snapshot: "before" } })).body),
+    ).toBe("first");
+    const history = await share.history("/notes.txt");
+    expect(history.versions.length).toBeGreaterThanOrEqual(1);
+    await share.removeFile("/notes.txt");
+    const restored = await share.restore("/notes.txt", { snapshot: "before" });
+    expect(restored.entry.size).toBe(5);
+    expect(await text((await share.readFile("/notes.txt")).body)).toBe("first");
+    expect((await share.listSnapshots()).map((s) => s.name)).toEqual(["before"]);
+    await share.deleteSnapshot("before");
+    expect(await share.listSnapshots()).toEqual([]);
+    expect(await codeOf(share.restore("/notes.txt", {} as { version: number }))).toBe("EINVAL");
+  });
+
   it("shares: create, list what the token sees, ephemeral with heartbeats, delete", async () => {
     const name = `rpc-admin-${Date.now().toString(36)}`;
     expect(await edgefs.createShare(name, root)).toBe(true);
