@@ -34,8 +34,14 @@ const watchers = Number(process.env.BENCH_WATCHERS ?? (QUICK ? 200 : 1_000));
 if (!Number.isSafeInteger(watchers) || watchers < 2 || watchers % 2 !== 0) {
   throw new Error(`BENCH_WATCHERS must be an even number ≥ 2, got ${process.env.BENCH_WATCHERS}`);
 }
+/** Which watchers: "both" (half SSE, half WebSocket, the default), or only "sse" or "ws". */
+const kind = process.env.BENCH_WATCHER_KIND ?? "both";
+if (!["both", "sse", "ws"].includes(kind)) throw new Error(`BENCH_WATCHER_KIND: both, sse or ws`);
+/** BENCH_SECTIONS=delay or throughput (comma-separated): only those. */
+const only = (process.env.BENCH_SECTIONS ?? "").split(",").filter((x) => x !== "");
 const config = {
   watchers,
+  kind,
   /** Writes whose delay is measured, one at a time, spaced so each is its own fan-out round. */
   latencyWrites: QUICK ? 10 : 40,
   latencyGapMs: 300,
@@ -89,8 +95,9 @@ function sseWatcher(server, share, since, onEvent) {
       buffer = /** @type {string} */ (frames.pop());
       for (const frame of frames) {
         if (!frame.includes("event: change")) continue;
-        const data = frame.slice(frame.indexOf("data: ") + 6);
-        onEvent(/** @type {{ path: string }} */ (JSON.parse(data)).path, at);
+        // Fields in any order (event, data, id): the data line is the event's JSON.
+        const data = frame.split("\n").find((line) => line.startsWith("data: "));
+        if (data) onEvent(/** @type {{ path: string }} */ (JSON.parse(data.slice(6))).path, at);
       }
     }
   })().catch((e) => {
@@ -166,7 +173,7 @@ async function attach(client, server, share, count, onEvent) {
     const group = [];
     for (let j = i; j < Math.min(count, i + 50); j++) {
       group.push(
-        j % 2 === 0
+        (kind === "both" ? j % 2 === 0 : kind === "sse")
           ? sseWatcher(server, share, since, onEvent)
           : socketWatcher(server, share, since, onEvent),
       );
@@ -354,12 +361,12 @@ async function benchThroughput(client, problems, server) {
 
 await runBench({
   root,
-  title: `edgefs change-feed benchmark: ${int(watchers)} watchers on one share${QUICK ? " (BENCH_QUICK=1)" : ""}`,
+  title: `edgefs change-feed benchmark: ${int(watchers)} watchers on one share (${kind === "both" ? "½ SSE, ½ WebSocket" : `${kind} only`})${QUICK ? " (BENCH_QUICK=1)" : ""}`,
   vars: {},
   resultsFile: join(here, "results", QUICK ? "feed-quick.json" : "feed-latest.json"),
   config,
-  sections: [
+  sections: /** @type {[string, import("./harness.mjs").Section][]} */ ([
     ["delay", benchDelay],
     ["throughput", benchThroughput],
-  ],
+  ]).filter(([name]) => only.length === 0 || only.includes(name)),
 });
