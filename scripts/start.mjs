@@ -5,7 +5,7 @@
 // first start and kept in <data dir>/root-token), EDGEFS_SIGNING_KEY (likewise,
 // in <data dir>/signing-key). Ready when GET /healthz answers 200. The other
 // EDGEFS_* settings (docs/settings.md) are passed through to the Worker.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -62,6 +62,16 @@ const lines = [
 ];
 for (const name of passThrough) if (process.env[name]) lines.push(`${name}=${process.env[name]}`);
 writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
+
+// The web browser's bundle, from the sources as they are now.
+const web = spawnSync(process.execPath, [join(root, "scripts", "build-web.mjs")], {
+  stdio: ["ignore", "inherit", "inherit"],
+  env: { ...process.env, EDGEFS_BUILD_QUIET: "1" },
+});
+if (web.status !== 0) {
+  console.error("edgefs: the web browser's bundle did not build (scripts/build-web.mjs)");
+  process.exit(1);
+}
 
 const wrangler = spawn(
   process.execPath,

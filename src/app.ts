@@ -22,6 +22,8 @@ import { snapshots } from "./routes/snapshots";
 import { tokens } from "./routes/tokens";
 import { tree } from "./routes/tree";
 import { uploads } from "./routes/uploads";
+import { web } from "./routes/web";
+import { whoami } from "./routes/whoami";
 import { isS3Request, s3 } from "./s3api/app";
 
 /**
@@ -70,8 +72,12 @@ export function createApp(): Hono<AppEnv> {
   );
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  // The web file browser: GET / from a browser, and its assets (no auth: the
+  // page asks for a token and sends it with each API call).
+  app.route("/", web);
 
   app.use("/v1/*", authenticate());
+  app.route("/v1/whoami", whoami);
   app.route("/v1/tokens", tokens);
   app.route("/v1/secrets", secrets);
   app.route("/v1/shares", files);

@@ -32,6 +32,7 @@ edgefs is running at ${url}
   data:       ${dataDir}
   root token: ${supplied ? "from EDGEFS_ROOT_TOKEN" : `${token}   (from ${from})`}
   S3 API:     ${url}   access key EFROOT   secret ${secret}
+  browser:    ${url}/   (sign in with the root token)
 
 Try it:
   export EDGEFS_URL=${url} EDGEFS_TOKEN=${supplied ? '"$EDGEFS_ROOT_TOKEN"' : token}
