@@ -20,9 +20,8 @@ export function sortEntries(entries: Entry[], sort: Sort): Entry[] {
   const sign = sort.descending ? -1 : 1;
   const byName = (a: Entry, b: Entry) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
   const key = (e: Entry) => (sort.by === "size" ? e.size : e.mtime);
+  // No folders-first: name order must match the listing's own order, which pages by name.
   return [...entries].sort((a, b) => {
-    // Folders first, as every file manager does.
-    if (a.type !== b.type) return a.type === "directory" ? -1 : 1;
     const d = sort.by === "name" ? byName(a, b) : key(a) - key(b) || byName(a, b);
     return d * sign;
   });

@@ -9,6 +9,9 @@ import { type Api, encodePath, errorOf } from "./api";
 
 /** Files up to this size go in one request; bigger ones in parts. */
 export const SINGLE_PUT_MAX = 8 * 1024 * 1024;
+/** Parts are this big (or bigger, for files past 10,000 of them): a pause loses at most one. */
+const PART_SIZE = 8 * 1024 * 1024;
+const MAX_PARTS = 10_000;
 /** Parts in flight at once for one file. */
 const PARTS_IN_FLIGHT = 3;
 const STORE_KEY = "edgefs.uploads";
@@ -43,6 +46,11 @@ export interface Upload extends UploadRecord {
 }
 
 type Listener = (uploads: Upload[]) => void;
+
+function partSizeFor(size: number): number {
+  const MiB = 1024 * 1024;
+  return Math.max(PART_SIZE, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+}
 
 function loadRecords(): UploadRecord[] {
   try {
@@ -257,7 +265,7 @@ export class Uploads {
       done = new Map(status.parts.map((p) => [p.partNumber, p.size]));
     } else {
       const created = await api.json<{ uploadId: string; partSize: number }>("POST", base, {
-        body: { path: u.path, size: file.size },
+        body: { path: u.path, size: file.size, partSize: partSizeFor(file.size) },
       });
       u.uploadId = created.uploadId;
       u.partSize = created.partSize;

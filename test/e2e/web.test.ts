@@ -1,0 +1,213 @@
+// The web file browser in a real browser (issue 20, docs/web.md): Debian's
+// Chromium, driven by playwright-core, against the shared `wrangler dev`.
+// Each test does what a person does — types, clicks, picks files, drops
+// them — and checks what they would see, and what the gateway then holds.
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  entry,
+  expectNoProblems,
+  launchChromium,
+  openFolder,
+  openTab,
+  rowNames,
+  signIn,
+  type Tab,
+} from "./browser.js";
+import { Edgefs, MiB, uniqueName } from "./helpers.js";
+import { pdf, png, wav } from "./web-fixtures.js";
+
+const server = Edgefs.shared();
+let browser: Browser;
+const tabs: Tab[] = [];
+const scratch = mkdtempSync(join(tmpdir(), "edgefs-web-"));
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+async function tab(viewport?: { width: number; height: number }): Promise<Tab> {
+  const t = await openTab(browser, viewport ? { viewport } : {});
+  tabs.push(t);
+  return t;
+}
+
+async function put(share: string, path: string, body: string | Buffer): Promise<void> {
+  const res = await server.fetch(server.route(share, "files", path), { method: "PUT", body });
+  expect(res.status, await res.text()).toBeLessThan(300);
+}
+
+async function text(share: string, path: string): Promise<{ status: number; body: string }> {
+  const res = await server.fetch(server.route(share, "files", path));
+  return { status: res.status, body: await res.text() };
+}
+
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+async function mint(scope: Record<string, unknown>): Promise<string> {
+  const { status, body } = await server.json<{ token: string }>("/v1/tokens", {
+    method: "POST",
+    body: JSON.stringify({ expiresIn: 3600, ...scope }),
+  });
+  expect(status).toBe(201);
+  return body.token;
+}
+
+describe("signing in", () => {
+  it("a wrong token is refused in words; the right one is kept for this tab only", async () => {
+    const share = uniqueName("web-in");
+    await server.createShare(share);
+    const t = await tab();
+    await t.page.goto(`${server.url}/`);
+    await t.page.getByLabel("Access token").fill("efs_not-a-token");
+    await t.page.getByRole("button", { name: "Sign in" }).click();
+    await expect
+      .poll(() => t.page.getByRole("alert").textContent())
+      .toMatch(/^The token was not accepted: /);
+
+    await signIn(t, server);
+    await t.page.getByRole("link", { name: share }).waitFor();
+    // Never in the address, never in storage that outlives the tab.
+    expect(t.page.url()).not.toContain(server.token);
+    const stored = await t.page.evaluate(() => ({
+      local: JSON.stringify({ ...localStorage }),
+      session: JSON.stringify({ ...sessionStorage }),
+    }));
+    expect(stored.local).not.toContain(server.token);
+    expect(stored.session).toContain(server.token);
+    // A reload keeps the tab signed in; another tab (a new context) is not.
+    await t.page.reload();
+    await t.page.getByRole("link", { name: share }).waitFor();
+    const other = await tab();
+    await other.page.goto(`${server.url}/`);
+    await other.page.getByLabel("Access token").waitFor();
+    // Signing out forgets it.
+    await t.page.getByRole("button", { name: "Sign out" }).click();
+    await t.page.getByLabel("Access token").waitFor();
+    expect(await t.page.evaluate(() => JSON.stringify({ ...sessionStorage }))).not.toContain(
+      server.token,
+    );
+    expectNoProblems(t);
+  });
+
+  it("a scoped token sees only its shares, and a read-only one is offered no changes", async () => {
+    const mine = uniqueName("web-mine");
+    const theirs = uniqueName("web-theirs");
+    await server.createShare(mine);
+    await server.createShare(theirs);
+    await put(mine, "/report.txt", "numbers");
+    const token = await mint({ envs: ["main"], shares: [mine], permissions: ["read"] });
+    const t = await tab();
+    await signIn(t, server, token);
+    await t.page.getByRole("link", { name: mine }).waitFor();
+    expect(await t.page.getByRole("link", { name: theirs }).count()).toBe(0);
+    await t.page.getByRole("link", { name: mine }).click();
+    await entry(t.page, "report.txt").click();
+    await t.page.getByRole("heading", { name: "report.txt" }).waitFor();
+    await expect.poll(() => t.page.locator(".preview pre").textContent()).toBe("numbers");
+    for (const action of ["Upload files", "Upload folder", "New folder"]) {
+      expect(await t.page.getByText(action, { exact: true }).count()).toBe(0);
+    }
+    for (const action of ["Delete", "Rename or move"]) {
+      expect(await t.page.getByRole("button", { name: action }).count()).toBe(0);
+    }
+    // Typing the other share's address shows the gateway's refusal, in words.
+    await openFolder(t, server, theirs).catch(() => undefined);
+    await expect
+      .poll(() => t.page.getByRole("alert").first().textContent())
+      .toMatch(/^Not allowed with this token: /);
+    expectNoProblems(t);
+  });
+});
+
+describe("browsing", () => {
+  it("breadcrumbs, sorting, a glob filter, bucket and lease badges, and the keyboard", async () => {
+    const share = uniqueName("web-browse");
+    await server.createShare(share);
+    await put(share, "/alpha.txt", "a".repeat(10));
+    await put(share, "/beta.csv", "b".repeat(3000));
+    await put(share, "/gamma.bin", "c".repeat(200));
+    await put(share, "/locked.txt", "mine");
+    await put(share, "/sub/deep.csv", "d");
+    await put(share, "/sub/inner/deeper.csv", "e");
+    const mount = await server.fetch(`/v1/shares/${share}/mounts/bucket`, {
+      method: "PUT",
+      body: JSON.stringify({
+        bucket: "team-data",
+        endpoint: "https://s3.example.com",
+        region: "auto",
+      }),
+    });
+    expect(mount.status, await mount.text()).toBe(201);
+    const lease = await server.fetch(`/v1/shares/${share}/leases`, {
+      method: "POST",
+      body: JSON.stringify({ path: "/locked.txt", owner: "ci-job", ttlSeconds: 600 }),
+    });
+    expect(lease.status).toBe(201);
+
+    const t = await tab();
+    await signIn(t, server);
+    await openFolder(t, server, share);
+    await expect
+      .poll(() => rowNames(t.page))
+      .toEqual(["alpha.txt", "beta.csv", "bucket/", "gamma.bin", "locked.txt", "sub/"]);
+    expect(await t.page.locator(".count").textContent()).toBe("6 entries");
+    const row = (name: string) => t.page.locator("tbody .row", { has: entry(t.page, name) });
+    expect(await row("bucket").locator(".badge").textContent()).toBe("bucket");
+    expect(await row("locked.txt").locator(".badge").textContent()).toBe("leased by ci-job");
+
+    // Size: biggest first; again: smallest first.
+    await t.page.getByRole("button", { name: /^Size/ }).click();
+    await expect.poll(async () => (await rowNames(t.page))[0]).toBe("beta.csv");
+    expect(await t.page.getByRole("columnheader", { name: /Size/ }).getAttribute("aria-sort")).toBe(
+      "descending",
+    );
+    await t.page.getByRole("button", { name: /^Size/ }).click();
+    await expect.poll(async () => (await rowNames(t.page)).slice(-1)[0]).toBe("beta.csv");
+    await t.page.getByRole("button", { name: /^Name/ }).click();
+
+    // A glob with Modal's rules: ** crosses folders, * stays in one.
+    const filter = t.page.getByRole("searchbox", { name: "Filter" });
+    await filter.fill("**/*.csv");
+    await filter.press("Enter");
+    await expect
+      .poll(() => rowNames(t.page))
+      .toEqual(["beta.csv", "sub/deep.csv", "sub/inner/deeper.csv"]);
+    await filter.fill("*.csv");
+    await filter.press("Enter");
+    await expect.poll(() => rowNames(t.page)).toEqual(["beta.csv"]);
+    // Plain text filters the names as it is typed.
+    await filter.fill("ta");
+    await expect.poll(() => rowNames(t.page)).toEqual(["beta.csv"]);
+    await filter.fill("");
+    await expect.poll(async () => (await rowNames(t.page)).length).toBe(6);
+
+    // The keyboard: arrows move, End goes last, Enter opens a folder.
+    await entry(t.page, "alpha.txt").focus();
+    await t.page.keyboard.press("ArrowDown");
+    const focused = () => t.page.evaluate(() => document.activeElement?.textContent);
+    await expect.poll(focused).toBe("beta.csv");
+    await t.page.keyboard.press("End");
+    await expect.poll(focused).toBe("sub/");
+    await t.page.keyboard.press("Enter");
+    await expect.poll(() => rowNames(t.page)).toEqual(["deep.csv", "inner/"]);
+    const crumbs = t.page.getByRole("navigation", { name: "Breadcrumbs" });
+    expect(await crumbs.locator("[aria-current=page]").textContent()).toBe("sub");
+    await entry(t.page, "inner").click();
+    await expect.poll(() => rowNames(t.page)).toEqual(["deeper.csv"]);
+    await crumbs.getByRole("link", { name: share }).click();
+    await expect.poll(async () => (await rowNames(t.page)).length).toBe(6);
+    // Back goes where the person was.
+    await t.page.goBack();
+    await expect.poll(() => rowNames(t.page)).toEqual(["deeper.csv"]);
+    expectNoProblems(t);
+  });
+});
