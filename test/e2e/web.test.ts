@@ -40,8 +40,11 @@ async function tab(viewport?: { width: number; height: number }): Promise<Tab> {
   return t;
 }
 
-async function put(share: string, path: string, body: string | Buffer): Promise<void> {
-  const res = await server.fetch(server.route(share, "files", path), { method: "PUT", body });
+async function put(share: string, path: string, body: string | Uint8Array): Promise<void> {
+  const res = await server.fetch(server.route(share, "files", path), {
+    method: "PUT",
+    body: body as string | Uint8Array<ArrayBuffer>,
+  });
   expect(res.status, await res.text()).toBeLessThan(300);
 }
 
