@@ -214,3 +214,173 @@ describe("browsing", () => {
     expectNoProblems(t);
   });
 });
+
+/** The upload panel's item for a path. */
+const uploadItem = (t: Tab, path: string) => t.page.locator(`.uploads li[data-path="${path}"]`);
+
+/** What this browser keeps about unfinished uploads (never the token). */
+async function storedUploads(t: Tab): Promise<{ path: string; uploadId?: string }[]> {
+  return t.page.evaluate(() => JSON.parse(localStorage.getItem("edgefs.uploads") ?? "[]"));
+}
+
+/** Slows this tab's uploads, so a test can act while one runs. */
+async function throttleUploads(t: Tab, bytesPerSecond: number): Promise<void> {
+  const cdp = await t.context.newCDPSession(t.page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 0,
+    downloadThroughput: -1,
+    uploadThroughput: bytesPerSecond,
+  });
+}
+
+describe("uploading", () => {
+  it("files by the picker, a folder with its structure, and files dropped on the list", async () => {
+    const share = uniqueName("web-up");
+    await server.createShare(share);
+    const t = await tab();
+    await signIn(t, server);
+    await openFolder(t, server, share);
+
+    await t.page.getByLabel("Upload files").setInputFiles([
+      { name: "one.txt", mimeType: "text/plain", buffer: Buffer.from("first file") },
+      { name: "two words.md", mimeType: "text/markdown", buffer: Buffer.from("# second") },
+    ]);
+    await expect.poll(() => rowNames(t.page)).toEqual(["one.txt", "two words.md"]);
+    expect(await text(share, "/one.txt")).toEqual({ status: 200, body: "first file" });
+    expect((await text(share, "/two words.md")).body).toBe("# second");
+
+    const folder = join(scratch, "photos");
+    mkdirSync(join(folder, "2024"), { recursive: true });
+    writeFileSync(join(folder, "cover.txt"), "cover");
+    writeFileSync(join(folder, "2024", "a.txt"), "a from 2024");
+    await t.page.getByLabel("Upload folder").setInputFiles(folder);
+    await expect.poll(() => rowNames(t.page)).toContain("photos/");
+    await expect
+      .poll(async () => (await text(share, "/photos/2024/a.txt")).body)
+      .toBe("a from 2024");
+    expect((await text(share, "/photos/cover.txt")).body).toBe("cover");
+
+    // A drop: the files a DataTransfer carries, onto the list.
+    await t.page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(["dropped bytes"], "dropped.txt", { type: "text/plain" }));
+      const target = document.querySelector(".browser") as Element;
+      target.dispatchEvent(
+        new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }),
+      );
+      target.dispatchEvent(
+        new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }),
+      );
+    });
+    await expect.poll(() => rowNames(t.page)).toContain("dropped.txt");
+    expect((await text(share, "/dropped.txt")).body).toBe("dropped bytes");
+    expectNoProblems(t);
+  });
+
+  it("a large file in parts: paused, the page reloaded, the same file picked again, resumed to the last byte", async () => {
+    const share = uniqueName("web-big");
+    await server.createShare(share);
+    const big = randomBytes(40 * MiB);
+    const bigPath = join(scratch, "big.bin");
+    writeFileSync(bigPath, big);
+    mkdirSync(join(scratch, "other"), { recursive: true });
+    writeFileSync(join(scratch, "other", "big.bin"), randomBytes(MiB));
+
+    const t = await tab();
+    await signIn(t, server);
+    await openFolder(t, server, share);
+    await throttleUploads(t, 8 * MiB);
+    const parts: string[] = [];
+    t.page.on("request", (r) => {
+      const m = /\/parts\/(\d+)/.exec(r.url());
+      if (m && r.method() === "PUT") parts.push(m[1] as string);
+    });
+    await t.page.getByLabel("Upload files").setInputFiles(bigPath);
+    const item = uploadItem(t, "/big.bin");
+    // Pause once the gateway has a part or more (and not all of them).
+    await expect
+      .poll(async () => (await storedUploads(t))[0]?.uploadId, { timeout: 30_000 })
+      .toBeTruthy();
+    const [record] = await storedUploads(t);
+    expect(record?.path).toBe("/big.bin");
+    const statusNow = () =>
+      server.json<{ received: number; parts: { partNumber: number }[] }>(
+        `/v1/shares/${share}/uploads/${record?.uploadId}`,
+      );
+    await expect
+      .poll(async () => (await statusNow()).body.received, { timeout: 60_000 })
+      .toBeGreaterThan(0);
+    await item.getByRole("button", { name: /^Pause/ }).click();
+    await expect.poll(() => item.locator(".upload-state").textContent()).toMatch(/^paused/);
+    const status = await statusNow();
+    // Paused, the panel shows the parts the gateway holds whole (a part that
+    // arrived as the pause cut its answer off may be missing from it).
+    const shown = Number(await item.locator("progress").getAttribute("value"));
+    expect(shown).toBeGreaterThan(0);
+    expect(shown).toBeLessThanOrEqual(Math.floor((status.body.received / big.length) * 100));
+    expect(status.status).toBe(200);
+    expect(status.body.received).toBeGreaterThan(0);
+    expect(status.body.received).toBeLessThan(big.length);
+    const sentBefore = new Set(parts);
+    // Nothing is visible before it completes.
+    expect((await text(share, "/big.bin")).status).toBe(404);
+
+    await t.page.reload();
+    const again = uploadItem(t, "/big.bin");
+    await expect
+      .poll(() => again.locator(".upload-state").textContent())
+      .toMatch(/choose the file again/);
+    // Another file of the same name is refused, in words.
+    await again
+      .getByLabel("Choose big.bin to resume")
+      .setInputFiles(join(scratch, "other", "big.bin"));
+    await expect
+      .poll(() => again.getByRole("alert").textContent())
+      .toMatch(/^That is not the same file/);
+    parts.length = 0;
+    await again.getByLabel("Choose big.bin to resume").setInputFiles(bigPath);
+    await expect
+      .poll(async () => (await text(share, "/big.bin")).status, { timeout: 90_000 })
+      .toBe(200);
+    const got = new Uint8Array(
+      await (await server.fetch(server.route(share, "files", "/big.bin"))).arrayBuffer(),
+    );
+    expect(sha(got)).toBe(sha(big));
+    // Parts the gateway already had were not sent again.
+    const had = status.body.parts.map((p) => String(p.partNumber));
+    expect(had.length).toBeGreaterThan(0);
+    expect(parts.filter((n) => had.includes(n))).toEqual([]);
+    expect(sentBefore.size).toBeGreaterThanOrEqual(had.length);
+    expect(await storedUploads(t)).toEqual([]);
+    expectNoProblems(t);
+  });
+
+  it("cancel stops a running upload and releases what it stored", async () => {
+    const share = uniqueName("web-cancel");
+    await server.createShare(share);
+    const path = join(scratch, "cancel.bin");
+    writeFileSync(path, randomBytes(30 * MiB));
+    const t = await tab();
+    await signIn(t, server);
+    await openFolder(t, server, share);
+    await throttleUploads(t, 4 * MiB);
+    await t.page.getByLabel("Upload files").setInputFiles(path);
+    const item = uploadItem(t, "/cancel.bin");
+    await expect
+      .poll(async () => (await storedUploads(t))[0]?.uploadId, { timeout: 30_000 })
+      .toBeTruthy();
+    const [record] = await storedUploads(t);
+    await item.getByRole("button", { name: /^Cancel/ }).click();
+    await expect.poll(() => item.count()).toBe(0);
+    await expect
+      .poll(
+        async () => (await server.fetch(`/v1/shares/${share}/uploads/${record?.uploadId}`)).status,
+      )
+      .toBe(404);
+    expect((await text(share, "/cancel.bin")).status).toBe(404);
+    expect(await storedUploads(t)).toEqual([]);
+    expectNoProblems(t);
+  });
+});

@@ -284,11 +284,18 @@ export class Uploads {
         if (u.state !== "uploading") return;
         const part = file.slice((n - 1) * partSize, Math.min(file.size, n * partSize));
         const partNumber = n;
-        await this.xhr(u, "PUT", api.url(`${base}/${u.uploadId}/parts/${n}`), part, (sent) => {
-          sentOf.set(partNumber, sent);
+        try {
+          await this.xhr(u, "PUT", api.url(`${base}/${u.uploadId}/parts/${n}`), part, (sent) => {
+            sentOf.set(partNumber, sent);
+            u.sent = total();
+            this.changed();
+          });
+        } catch (e) {
+          // A part counts only once the gateway has it whole: progress falls back to those.
+          sentOf.delete(partNumber);
           u.sent = total();
-          this.changed();
-        });
+          throw e;
+        }
         sentOf.set(partNumber, part.size);
       }
     };
