@@ -384,3 +384,221 @@ describe("uploading", () => {
     expectNoProblems(t);
   });
 });
+
+describe("changing files", () => {
+  it("new folder, rename, delete with confirmation, a link with an expiry, a quota", async () => {
+    const share = uniqueName("web-change");
+    await server.createShare(share);
+    await put(share, "/draft.txt", "draft text");
+    await put(share, "/old.txt", "to delete");
+    const t = await tab();
+    await signIn(t, server);
+    await openFolder(t, server, share);
+    const dialog = t.page.getByRole("dialog");
+
+    await t.page.getByRole("button", { name: "New folder" }).click();
+    await dialog.getByLabel("Folder name").fill("reports");
+    await dialog.getByRole("button", { name: "Create" }).click();
+    await expect.poll(() => rowNames(t.page)).toContain("reports/");
+    expect((await server.stat(share, "/reports")).body.type).toBe("directory");
+    // Again: refused in words.
+    await t.page.getByRole("button", { name: "New folder" }).click();
+    await dialog.getByLabel("Folder name").fill("reports");
+    await dialog.getByRole("button", { name: "Create" }).click();
+    await expect
+      .poll(() => t.page.locator(".notice.error").textContent())
+      .toMatch(/^Already exists/);
+
+    // Rename into the new folder (F2 on the row opens the same dialog).
+    await entry(t.page, "draft.txt").focus();
+    await t.page.keyboard.press("F2");
+    await dialog.getByLabel("New path").fill("/reports/final.txt");
+    await dialog.getByRole("button", { name: "Move" }).click();
+    await expect.poll(() => rowNames(t.page)).not.toContain("draft.txt");
+    expect((await text(share, "/reports/final.txt")).body).toBe("draft text");
+    expect((await text(share, "/draft.txt")).status).toBe(404);
+
+    // Delete asks first; Cancel keeps the file.
+    await entry(t.page, "old.txt").click();
+    await t.page.getByRole("complementary").getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => dialog.getByRole("heading").textContent()).toBe("Delete old.txt?");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    expect((await text(share, "/old.txt")).status).toBe(200);
+    await t.page.getByRole("complementary").getByRole("button", { name: "Delete" }).click();
+    await dialog.getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => rowNames(t.page)).toEqual(["reports/"]);
+    expect((await text(share, "/old.txt")).status).toBe(404);
+
+    // A link for a day: works with no token, and says so in its expiry.
+    await entry(t.page, "reports").click();
+    await entry(t.page, "final.txt").click();
+    const details = t.page.getByRole("complementary");
+    await details.getByLabel("Expires after").selectOption({ label: "1 day" });
+    await details.getByRole("button", { name: "Copy link" }).click();
+    const link = details.getByLabel(/^Link/);
+    await link.waitFor();
+    const url = new URL(await link.inputValue());
+    const expires = Number(url.searchParams.get("X-Edgefs-Expires"));
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("draft text");
+    expect(Math.abs(expires * 1000 - (Date.now() + 86_400_000))).toBeLessThan(120_000);
+
+    // A quota, set by an admin, and what a write past it says.
+    await t.page.locator(".share-panel summary").click();
+    await t.page.getByLabel("Max files").fill("1");
+    await t.page.getByRole("button", { name: "Save quota" }).click();
+    await expect
+      .poll(
+        async () =>
+          (await server.json<{ quota: { files?: number } }>(`/v1/shares/${share}`)).body.quota,
+      )
+      .toEqual({ files: 1 });
+    await t.page.getByLabel("Upload files").setInputFiles({
+      name: "more.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("one too many"),
+    });
+    await expect
+      .poll(() => uploadItem(t, "/reports/more.txt").getByRole("alert").textContent())
+      .toMatch(/^The share is full: /);
+    expectNoProblems(t);
+  });
+});
+
+describe("previews", () => {
+  it("images, text with a size cap, PDF, audio by range requests; HTML and SVG never run", async () => {
+    const share = uniqueName("web-look");
+    await server.createShare(share);
+    await put(share, "/pic.png", png(64, 32));
+    const log = `${"a log line\n".repeat(40_000)}`;
+    await put(share, "/big.log", log);
+    await put(share, "/doc.pdf", pdf("Hello from edgefs"));
+    await put(share, "/tone.wav", wav(10));
+    await put(
+      share,
+      "/page.html",
+      "<h1>hi</h1><script>window.parent.__ran = true; document.title = 'ran'</script>",
+    );
+    await put(
+      share,
+      "/logo.svg",
+      '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>parent.__ran=true</script><rect width="10" height="10"/></svg>',
+    );
+    const t = await tab();
+    await signIn(t, server);
+    await openFolder(t, server, share);
+    const preview = t.page.locator(".preview");
+
+    await entry(t.page, "pic.png").click();
+    const img = preview.getByRole("img", { name: "Preview of pic.png" });
+    await img.waitFor();
+    await expect.poll(() => img.evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(64);
+
+    await entry(t.page, "big.log").click();
+    await expect
+      .poll(() => preview.locator("figcaption").textContent())
+      .toMatch(/^The first 256 KB of /);
+    const shownText = (await preview.locator("pre").textContent()) ?? "";
+    expect(shownText.length).toBe(256 * 1024);
+    expect(log.startsWith(shownText)).toBe(true);
+
+    await entry(t.page, "doc.pdf").click();
+    const frame = preview.locator("iframe");
+    await frame.waitFor();
+    const src = (await frame.getAttribute("src")) ?? "";
+    expect(src).toMatch(/^blob:/);
+    // Chromium's viewer shows it: the frame's document is the PDF.
+    const pdfFrame = await (await frame.elementHandle())?.contentFrame();
+    await expect.poll(() => pdfFrame?.evaluate(() => document.contentType)).toBe("application/pdf");
+
+    const ranges: (string | null)[] = [];
+    t.page.on("request", (r) => {
+      if (r.url().includes("/tone.wav")) ranges.push(r.headers().range ?? null);
+    });
+    await entry(t.page, "tone.wav").click();
+    const audio = preview.locator("audio");
+    await audio.waitFor();
+    await expect
+      .poll(() =>
+        audio.evaluate((a: HTMLAudioElement) =>
+          Number.isFinite(a.duration) ? Math.round(a.duration) : 0,
+        ),
+      )
+      .toBe(10);
+    // The player streams it from a presigned URL, by ranges; it seeks without a full download.
+    await audio.evaluate((a: HTMLAudioElement) => {
+      a.currentTime = 8;
+    });
+    await expect.poll(() => ranges.filter((r) => r !== null).length).toBeGreaterThan(0);
+
+    // HTML shows as its source; nothing in it runs here.
+    await entry(t.page, "page.html").click();
+    await expect.poll(() => preview.locator("pre").textContent()).toContain("<script>");
+    await entry(t.page, "logo.svg").click();
+    await preview.getByRole("img", { name: "Preview of logo.svg" }).waitFor();
+    await t.page.waitForTimeout(300);
+    expect(
+      await t.page.evaluate(() => (window as unknown as { __ran?: boolean }).__ran),
+    ).toBeUndefined();
+    expect(await t.page.title()).toBe("edgefs");
+    // Opened directly (a download link), an HTML file is an attachment in a sandbox.
+    const signed = await server.json<{ url: string }>(`/v1/shares/${share}/presign`, {
+      method: "POST",
+      body: JSON.stringify({ path: "/page.html", method: "GET" }),
+    });
+    const direct = await fetch(signed.body.url);
+    expect(direct.headers.get("content-disposition")).toMatch(/^attachment/);
+    expect(direct.headers.get("content-security-policy")).toBe("sandbox");
+    expectNoProblems(t);
+  });
+});
+
+describe("versions", () => {
+  it("a file's history restores an older version; a snapshot is browsed read-only and restored from", async () => {
+    const share = uniqueName("web-versions");
+    await server.createShare(share);
+    await put(share, "/notes.txt", "first draft");
+    await put(share, "/gone.txt", "keep me");
+    const snap = await server.fetch(`/v1/shares/${share}/snapshots`, {
+      method: "POST",
+      body: JSON.stringify({ name: "monday" }),
+    });
+    expect(snap.status).toBe(201);
+    await put(share, "/notes.txt", "second draft");
+    expect(
+      (await server.fetch(server.route(share, "files", "/gone.txt"), { method: "DELETE" })).status,
+    ).toBe(204);
+
+    const t = await tab();
+    await signIn(t, server);
+    await openFolder(t, server, share);
+    await expect.poll(() => rowNames(t.page)).toEqual(["notes.txt"]);
+    await entry(t.page, "notes.txt").click();
+    const details = t.page.getByRole("complementary");
+    await details.getByRole("button", { name: "Show versions" }).click();
+    const versions = details.locator(".versions li");
+    await expect.poll(() => versions.count()).toBe(2);
+    expect(await versions.first().textContent()).toContain("(current)");
+    await details.getByRole("button", { name: /^Restore version / }).click();
+    await expect.poll(async () => (await text(share, "/notes.txt")).body).toBe("first draft");
+
+    // The snapshot, read-only: the deleted file is there, and no change is offered.
+    await t.page
+      .getByLabel("Viewing", { exact: true })
+      .selectOption({ label: "Snapshot monday (v3)" });
+    await expect
+      .poll(() => t.page.getByRole("note").textContent())
+      .toMatch(/^Read-only: the snapshot monday/);
+    await expect.poll(() => rowNames(t.page)).toEqual(["gone.txt", "notes.txt"]);
+    expect(await t.page.getByText("Upload files", { exact: true }).count()).toBe(0);
+    await entry(t.page, "gone.txt").click();
+    await expect.poll(() => t.page.locator(".preview pre").textContent()).toBe("keep me");
+    expect(await details.getByRole("button", { name: "Delete" }).count()).toBe(0);
+    await details.getByRole("button", { name: "Restore from this snapshot" }).click();
+    await expect.poll(async () => (await text(share, "/gone.txt")).body).toBe("keep me");
+    await t.page.getByRole("link", { name: "Back to the live share" }).click();
+    await expect.poll(() => rowNames(t.page)).toEqual(["gone.txt", "notes.txt"]);
+    expectNoProblems(t);
+  });
+});

@@ -365,9 +365,10 @@ export function Browser(props: { api: Api; principal: Principal; route: Route; u
           </span>
         </form>
         {snapshots.length > 0 && (
-          <label class="snapshot-pick">
-            <span>View</span>
+          <div class="snapshot-pick">
+            <label for="view-select">Viewing</label>
             <select
+              id="view-select"
               value={route.snapshot ?? ""}
               onChange={(e: Event) => {
                 const v = (e.target as HTMLSelectElement).value;
@@ -381,7 +382,7 @@ export function Browser(props: { api: Api; principal: Principal; route: Route; u
                 </option>
               ))}
             </select>
-          </label>
+          </div>
         )}
         <button type="button" onClick={reload}>
           Refresh
@@ -433,6 +434,7 @@ export function Browser(props: { api: Api; principal: Principal; route: Route; u
             canWrite={canWrite}
             canRestore={props.principal.permissions.includes("write")}
             leases={leases}
+            snapshots={snapshots}
             onClose={() => setSelected(null)}
             onDelete={canWrite ? removeEntry : null}
             onMove={canWrite ? moveEntry : null}

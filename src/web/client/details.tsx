@@ -1,5 +1,5 @@
 import { useEffect, useState } from "hono/jsx";
-import type { Api, Entry, HistoryEntry, Lease, Reading } from "./api";
+import type { Api, Entry, HistoryEntry, Lease, Reading, Snapshot } from "./api";
 import { messageOf } from "./api";
 import { basename, formatDate, formatSize, kindOf } from "./format";
 import { notify } from "./notices";
@@ -12,6 +12,23 @@ const EXPIRIES = [
   { label: "7 days", seconds: 604_800 },
 ];
 
+/**
+ * Where a history entry's bytes can still be read from. An entry stood
+ * from its version until the next entry's, and any version in between
+ * reads the same: a snapshot there keeps it, else the last version before
+ * it was replaced is the likeliest to be inside the retention window.
+ */
+function readableFrom(
+  v: HistoryEntry,
+  newer: HistoryEntry | undefined,
+  snapshots: Snapshot[],
+): { version: number } | { snapshot: string } {
+  const until = newer ? newer.version - 1 : Number.MAX_SAFE_INTEGER;
+  const kept = snapshots.find((s) => s.version >= v.version && s.version <= until);
+  if (kept) return { snapshot: kept.name };
+  return { version: newer ? until : v.version };
+}
+
 /** One entry: what it is, a preview, and what can be done with it. */
 export function Details(props: {
   api: Api;
@@ -21,6 +38,7 @@ export function Details(props: {
   canWrite: boolean;
   canRestore: boolean;
   leases: Lease[];
+  snapshots: Snapshot[];
   onClose: () => void;
   onDelete: ((e: Entry) => void) | null;
   onMove: ((e: Entry) => void) | null;
@@ -212,7 +230,12 @@ export function Details(props: {
                   {props.canRestore && !v.deleted && i > 0 && (
                     <button
                       type="button"
-                      onClick={() => restore({ version: v.version }, `version ${v.version}`)}
+                      onClick={() =>
+                        restore(
+                          readableFrom(v, history[i - 1], props.snapshots),
+                          `version ${v.version}`,
+                        )
+                      }
                     >
                       Restore version {v.version}
                     </button>
