@@ -1,7 +1,7 @@
 // The end-to-end tests drive real clients: curl, for the WebDAV front-end
 // the litmus compliance suite and rclone, FUSE (fuse3) so that rclone can
 // mount a share as a file system, and for the S3 API the aws cli, boto3,
-// s3cmd and rclone's S3 backend. On a Debian or Ubuntu machine where we are
+// s3cmd and rclone's S3 backend, and Chromium for the web file browser. On a Debian or Ubuntu machine where we are
 // root (CI, containers) missing ones are installed with apt-get; anywhere
 // else the run stops here and says what to install, instead of failing later
 // in the middle of the suite.
@@ -28,6 +28,11 @@ const CLIENTS = [
     brew: "",
   },
   { command: "s3cmd", debian: "s3cmd", brew: "s3cmd" },
+  // The web browser's tests drive the system Chromium (playwright-core never
+  // downloads one); EDGEFS_CHROMIUM names another binary.
+  ...(process.env.EDGEFS_CHROMIUM
+    ? []
+    : [{ command: "/usr/bin/chromium", debian: "chromium", brew: "--cask chromium" }]),
 ];
 
 /** @param {string} script */

@@ -293,6 +293,8 @@ export function Browser(props: { api: Api; principal: Principal; route: Route; u
         {mountAt && <span class="badge mount">bucket {mountAt.bucket ?? ""}</span>}
       </nav>
 
+      <h1 class="folder-title">{dir === "/" ? share : basename(dir)}</h1>
+
       {readOnly && (
         <p class="banner" role="note">
           Read-only: the snapshot <strong>{route.snapshot}</strong>

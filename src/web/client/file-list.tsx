@@ -47,7 +47,7 @@ function nameOf(e: Entry, dir: string, glob: boolean): string {
  */
 export function FileList(props: Props) {
   const { entries, sort } = props;
-  const box = useRef<HTMLTableSectionElement>(null);
+  const box = useRef<HTMLDivElement>(null);
   const [top, setTop] = useState(0);
   const [height, setHeight] = useState(600);
   const [focusIndex, setFocusIndex] = useState<number | null>(null);
@@ -67,7 +67,8 @@ export function FileList(props: Props) {
     setTop(0);
   }, [props.dir]);
 
-  const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
+  // The scroll box holds the header row (one ROW, sticky) above the body's rows.
+  const first = Math.max(0, Math.floor(top / ROW) - 1 - OVERSCAN);
   const last = Math.min(entries.length, Math.ceil((top + height) / ROW) + OVERSCAN);
 
   useEffect(() => {
@@ -85,9 +86,10 @@ export function FileList(props: Props) {
     const el = box.current;
     if (!el || entries.length === 0) return;
     const n = Math.max(0, Math.min(entries.length - 1, i));
+    // Row n spans [(n + 1) * ROW, (n + 2) * ROW) below the header.
     if (n * ROW < el.scrollTop) el.scrollTop = n * ROW;
-    else if ((n + 1) * ROW > el.scrollTop + el.clientHeight)
-      el.scrollTop = (n + 1) * ROW - el.clientHeight;
+    else if ((n + 2) * ROW > el.scrollTop + el.clientHeight)
+      el.scrollTop = (n + 2) * ROW - el.clientHeight;
     setTop(el.scrollTop);
     setFocusIndex(n);
   };
@@ -192,36 +194,40 @@ export function FileList(props: Props) {
   const count = props.total ?? (props.more ? null : entries.length);
   return (
     <div class="list-wrap">
-      <table
-        class="file-table"
-        aria-label="Files"
-        aria-rowcount={count === null ? -1 : count + 1}
-        aria-busy={props.loading}
+      <div
+        ref={box}
+        class="file-scroll"
+        onScroll={(ev: Event) => setTop((ev.target as HTMLElement).scrollTop)}
       >
-        <thead class="head">
-          <tr class="row header" aria-rowindex={1}>
-            {header("name", "Name")}
-            {header("size", "Size")}
-            {header("mtime", "Modified")}
-            <th scope="col" class="cell actions">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody
-          ref={box}
-          class="body"
-          onScroll={(ev: Event) => setTop((ev.target as HTMLElement).scrollTop)}
-          onKeyDown={onKeyDown}
-          // Rows above and below the window are empty space of the right height.
-          style={{
-            paddingTop: `${first * ROW}px`,
-            paddingBottom: `${(entries.length - last) * ROW}px`,
-          }}
+        <table
+          class="file-table"
+          aria-label="Files"
+          aria-rowcount={count === null ? -1 : count + 1}
+          aria-busy={props.loading}
         >
-          {rows}
-        </tbody>
-      </table>
+          <thead class="head">
+            <tr class="row header" aria-rowindex={1}>
+              {header("name", "Name")}
+              {header("size", "Size")}
+              {header("mtime", "Modified")}
+              <th scope="col" class="cell actions">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody
+            class="body"
+            onKeyDown={onKeyDown}
+            // Rows above and below the window are empty space of the right height.
+            style={{
+              paddingTop: `${first * ROW}px`,
+              paddingBottom: `${(entries.length - last) * ROW}px`,
+            }}
+          >
+            {rows}
+          </tbody>
+        </table>
+      </div>
       <p class="count" aria-live="polite">
         {entries.length === 0 && !props.loading
           ? "This folder is empty."
