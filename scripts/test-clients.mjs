@@ -1,8 +1,9 @@
 // The end-to-end tests drive real clients: curl, for the WebDAV front-end
 // the litmus compliance suite and rclone, FUSE (fuse3) so that rclone can
 // mount a share as a file system, and for the S3 API the aws cli, boto3,
-// s3cmd and rclone's S3 backend, and Chromium for the web file browser. On a Debian or Ubuntu machine where we are
-// root (CI, containers) missing ones are installed with apt-get; anywhere
+// s3cmd and rclone's S3 backend, and Chromium for the web file browser.
+// On a Debian or Ubuntu machine where we are root (CI, containers) missing
+// ones are installed with apt-get; anywhere
 // else the run stops here and says what to install, instead of failing later
 // in the middle of the suite.
 import { spawnSync } from "node:child_process";
