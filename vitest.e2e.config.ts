@@ -11,5 +11,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    // expect.poll waits for what a person would see appear (a browser's page,
+    // a background job); 1 s, its default, is short on a loaded CI machine.
+    expect: { poll: { timeout: 10_000 } },
   },
 });

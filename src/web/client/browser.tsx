@@ -155,17 +155,24 @@ export function Browser(props: { api: Api; principal: Principal; route: Route; u
     [listing.entries, substring],
   );
 
-  // Uploads that finish here show up without a manual refresh.
-  useEffect(
-    () =>
-      uploads.subscribe((list) => {
-        if (list.some((u) => u.state === "done" && u.share === share)) {
-          for (const u of list) if (u.state === "done" && u.share === share) uploads.remove(u.id);
-          reload();
-        }
-      }),
-    [share],
-  );
+  // Uploads that finish here show up without a manual refresh: one reload
+  // per quarter second at most, however many files of a folder finish.
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const stop = uploads.subscribe((list) => {
+      const done = list.filter((u) => u.state === "done" && u.share === share);
+      if (done.length === 0) return;
+      for (const u of done) uploads.remove(u.id);
+      timer ??= setTimeout(() => {
+        timer = null;
+        reload();
+      }, 250);
+    });
+    return () => {
+      stop();
+      if (timer) clearTimeout(timer);
+    };
+  }, [share]);
 
   const open = (e: Entry) => {
     if (e.type === "directory") go({ ...route, path: e.absolutePath });
