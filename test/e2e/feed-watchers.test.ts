@@ -50,6 +50,41 @@ function prng(seed: number) {
   };
 }
 
+/** Requests in flight (what → since when): a stalled run says which one hangs. */
+const inFlight = new Map<string, number>();
+async function tracked<T>(what: string, run: () => Promise<T>): Promise<T> {
+  const key = `${what} #${inFlight.size}-${Math.random().toString(36).slice(2, 6)}`;
+  inFlight.set(key, Date.now());
+  try {
+    return await run();
+  } finally {
+    inFlight.delete(key);
+  }
+}
+const stalled = () =>
+  [...inFlight.entries()]
+    .filter(([, since]) => Date.now() - since > 5_000)
+    .map(([what, since]) => `${what} (${Math.round((Date.now() - since) / 1000)} s)`);
+
+/**
+ * `run`, but settled by an abort of `signal` whatever `run` does. Node's
+ * fetch (undici 6, Node 22) can leave a response's body read pending for
+ * good when the request is aborted just as its answer arrives: seen here,
+ * the gateway had answered in 12 ms and the client's text() neither
+ * resolved nor rejected. A cut must end the attempt, as it would for a
+ * client whose connection dropped.
+ */
+function settleOnAbort<T>(signal: AbortSignal, run: () => Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason ?? new Error("aborted"));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    run()
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
 /** The feed's end as the writers left it: a watcher is done when it reached `next`. */
 interface End {
   next: string | null;
@@ -79,8 +114,10 @@ async function writer(
   let k = 0;
   const files = (path: string) => server.route(share, "files", path);
   const send = async (what: string, path: string, init: RequestInit, ok: number[]) => {
-    const res = await server.fetch(path, init);
-    const text = await res.text();
+    const { res, text } = await tracked(`writer ${w}: ${what}`, async () => {
+      const r = await server.fetch(path, init);
+      return { res: r, text: await r.text() };
+    });
     if (!ok.includes(res.status)) throw new Error(`${what}: ${res.status} ${text.slice(0, 200)}`);
     versions.push(versionOf(res, what));
   };
@@ -204,11 +241,15 @@ async function puller(
     const abort = new AbortController();
     const cut = random() < 0.2 ? setTimeout(() => abort.abort(), random() * 100) : null;
     try {
-      const res = await fetch(
-        `${server.url}/v1/shares/${share}/changes?since=${cursor}&limit=${limit}&wait=1${filter}`,
-        { headers: { authorization: `Bearer ${server.token}` }, signal: abort.signal },
+      const { res, text } = await tracked(`pull${filter ? " (glob)" : ""} since ${cursor}`, () =>
+        settleOnAbort(abort.signal, async () => {
+          const r = await fetch(
+            `${server.url}/v1/shares/${share}/changes?since=${cursor}&limit=${limit}&wait=1${filter}`,
+            { headers: { authorization: `Bearer ${server.token}` }, signal: abort.signal },
+          );
+          return { res: r, text: await r.text() };
+        }),
       );
-      const text = await res.text();
       if (res.status !== 200) throw new Error(`pull: ${res.status} ${text.slice(0, 200)}`);
       const page = JSON.parse(text) as Page;
       seen.push(...page.changes);
@@ -247,17 +288,21 @@ async function sseWatcher(
     if (lastId !== null) headers["last-event-id"] = lastId;
     const cut = setTimeout(() => abort.abort(), 20 + random() * 300);
     try {
-      const res = await fetch(`${server.url}/v1/shares/${share}/changes?since=${since}`, {
-        headers,
-        signal: abort.signal,
-      });
+      const res = await tracked(`sse open after ${lastId}`, () =>
+        settleOnAbort(abort.signal, () =>
+          fetch(`${server.url}/v1/shares/${share}/changes?since=${since}`, {
+            headers,
+            signal: abort.signal,
+          }),
+        ),
+      );
       if (res.status !== 200) throw new Error(`sse: ${res.status} ${await res.text()}`);
       const reader = (res.body as ReadableStream<Uint8Array>).getReader();
       // Streaming decode: a cut may fall inside a multi-byte character too.
       const decoder = new TextDecoder();
       let buffer = "";
       for (;;) {
-        const { value, done } = await reader.read();
+        const { value, done } = await settleOnAbort(abort.signal, () => reader.read());
         if (done) throw new Error("the SSE stream ended by itself");
         buffer += decoder.decode(value, { stream: true });
         const frames = buffer.split("\n\n");
@@ -417,14 +462,45 @@ describe(`${WRITERS} writers make ${CHANGES} changes while pull, SSE, WebSocket 
         failed = e;
         budget.left = 0;
       });
-      try {
-        await Promise.all(
-          Array.from({ length: WRITERS }, (_, w) =>
-            writer(share, w, prng(SEED * 31 + w), budget, versions),
-          ),
+      // Progress is watched: 20 s without a write or a watcher moving stops
+      // the run and says what was in flight, instead of a bare timeout.
+      let last = "";
+      let still = 0;
+      let stopRun: (e: Error) => void = () => undefined;
+      const stopped = new Promise<never>((_, reject) => {
+        stopRun = reject;
+      });
+      stopped.catch(() => undefined);
+      const watchdog = setInterval(() => {
+        const now = `${versions.length} ${Object.values(cuts)
+          .map((p) => p.at)
+          .join(" ")}`;
+        still = now === last ? still + 1 : 0;
+        last = now;
+        if (still < 20 || failed) return;
+        failed = new Error(
+          `no progress for 20 s: ${versions.length} writes acknowledged, ${budget.left} left; ` +
+            `watchers at ${Object.entries(cuts)
+              .map(([n, p]) => `${n} ${p.at}`)
+              .join(", ")}; ` +
+            `stalled: ${stalled().join("; ") || "nothing in flight"}`,
         );
+        budget.left = 0;
+        end.stop = true;
+        stopRun(failed as Error);
+      }, 1000);
+      try {
+        await Promise.race([
+          Promise.all(
+            Array.from({ length: WRITERS }, (_, w) =>
+              writer(share, w, prng(SEED * 31 + w), budget, versions),
+            ),
+          ),
+          stopped,
+        ]);
       } catch (e) {
         end.stop = true;
+        clearInterval(watchdog);
         throw e;
       }
       if (failed) throw failed;
@@ -434,9 +510,13 @@ describe(`${WRITERS} writers make ${CHANGES} changes while pull, SSE, WebSocket 
       const deadline = setTimeout(() => {
         end.stop = true;
       }, CATCH_UP_MS);
-      const [pulled, streamed, socketed, globbed] = await watchers.finally(() =>
-        clearTimeout(deadline),
+      const [pulled, streamed, socketed, globbed] = await Promise.race([watchers, stopped]).finally(
+        () => {
+          clearTimeout(deadline);
+          clearInterval(watchdog);
+        },
       );
+      if (failed) throw failed;
       const where = Object.entries(cuts).map(([name, p]) => `${name} at ${p.at}`);
       expect(end.stop, `watchers stopped before the end ${end.next}: ${where.join(", ")}`).toBe(
         false,
