@@ -51,6 +51,8 @@ tokens.post("/", can("admin", null), async (c) => {
   const now = Date.now();
   let expiresAt = now + (body.expiresIn ?? 86_400) * 1000;
   if (principal.kind === "token") expiresAt = Math.min(expiresAt, principal.expiresAt);
+  // The token carries its expiry in whole seconds (JWT exp): say that one.
+  expiresAt = Math.floor(expiresAt / 1000) * 1000;
   const tokenId = randomId();
   const token = await mintToken(keysFrom(c.env), tokenId, scope, now, expiresAt);
   const info = {
