@@ -467,7 +467,7 @@ describe("changing files", () => {
 });
 
 describe("previews", () => {
-  it("images, text with a size cap, PDF, audio by range requests; HTML and SVG never run", async () => {
+  it("images, text with a size cap, PDF, audio by range requests, video; HTML and SVG never run", async () => {
     const share = uniqueName("web-look");
     await server.createShare(share);
     await put(share, "/pic.png", png(64, 32));
@@ -531,6 +531,35 @@ describe("previews", () => {
       a.currentTime = 8;
     });
     await expect.poll(() => ranges.filter((r) => r !== null).length).toBeGreaterThan(0);
+
+    // A video, recorded here by Chromium itself (a canvas through MediaRecorder): it plays.
+    const clip = await t.page.evaluate(async () => {
+      const canvas = document.createElement("canvas");
+      canvas.width = 64;
+      canvas.height = 48;
+      const g = canvas.getContext("2d") as CanvasRenderingContext2D;
+      const recorder = new MediaRecorder(canvas.captureStream(10), { mimeType: "video/webm" });
+      const chunks: Blob[] = [];
+      recorder.ondataavailable = (e) => chunks.push(e.data);
+      recorder.start(100);
+      for (let i = 0; i < 15; i++) {
+        g.fillStyle = `hsl(${i * 24} 80% 50%)`;
+        g.fillRect(0, 0, 64, 48);
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      const stopped = new Promise((r) => {
+        recorder.onstop = r;
+      });
+      recorder.stop();
+      await stopped;
+      return [...new Uint8Array(await new Blob(chunks).arrayBuffer())];
+    });
+    await put(share, "/clip.webm", Uint8Array.from(clip));
+    await t.page.getByRole("button", { name: "Refresh" }).click();
+    await entry(t.page, "clip.webm").click();
+    const video = preview.locator("video");
+    await video.waitFor();
+    await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.videoWidth)).toBe(64);
 
     // HTML shows as its source; nothing in it runs here.
     await entry(t.page, "page.html").click();

@@ -274,7 +274,10 @@ export function Browser(props: { api: Api; principal: Principal; route: Route; u
         e.preventDefault();
         setDropping(false);
         try {
-          upload(await filesOfDrop(e.dataTransfer));
+          const dropped = await filesOfDrop(e.dataTransfer);
+          upload(dropped.files);
+          for (const folder of dropped.emptyFolders) await api.mkdir(share, joinPath(dir, folder));
+          if (dropped.emptyFolders.length > 0) reload();
         } catch (err) {
           notify(messageOf(err), true);
         }
