@@ -69,6 +69,16 @@ export class ShareFeed {
   }
 
   /**
+   * A stream's next page after the one it just sent: answered by the
+   * object's next fan-out round, never at once, so however many streams
+   * follow the share they cost one read per round between them (as its
+   * WebSockets do), not one each per change.
+   */
+  follow(q: CheckedFeedQuery & { after: FeedPosition }, waitMs: number): Promise<FeedPage> {
+    return this.target.api.readChanges(q.after, q.filter, q.limit, waitMs, true);
+  }
+
+  /**
    * Hands a WebSocket upgrade to the share's object. `protocol`: the
    * subprotocol to answer with (a browser's socket fails without one when
    * it offered any).

@@ -77,9 +77,13 @@ export class FeedWatchers {
     return m;
   }
 
-  /** A long-poll: resolves with the first page that has events, or an empty one after `waitMs`. */
-  wait(watch: Watch, waitMs: number): Promise<Result<FeedPage>> {
-    return new Promise((resolve) => {
+  /**
+   * A long-poll: resolves with the first page that has events, or an empty
+   * one after `waitMs`. `due`: events may be there already (a stream's
+   * follow-up), so a round is scheduled now rather than at the next change.
+   */
+  wait(watch: Watch, waitMs: number, due = false): Promise<Result<FeedPage>> {
+    const answer = new Promise<Result<FeedPage>>((resolve) => {
       const waiter: Waiter = {
         ...watch,
         done: (page) => {
@@ -94,6 +98,8 @@ export class FeedWatchers {
       };
       this.waiters.add(waiter);
     });
+    if (due) this.schedule();
+    return answer;
   }
 
   /** A WebSocket watcher, accepted for hibernation; its backlog comes in the next rounds. */

@@ -189,15 +189,19 @@ export class ShareDO extends DurableObject<Env> {
     filter: string | null,
     limit: number,
     waitMs = 0,
+    /** A stream following the feed: its page comes with the next fan-out round. */
+    follow = false,
   ): Promise<Result<FeedPage>> {
     const first = await this.read(() => {
       const watch = { after: after ?? afterVersion(this.state.nodes.version()), filter, limit };
       this.state.feed.check(watch.after);
+      if (follow && waitMs > 0) return { watch, page: null };
       const page = this.state.feed.page(watch.after, this.watchers.matcher(filter), limit);
       return { watch, page };
     });
     if (!first.ok) return first;
     const { watch, page } = first.value;
+    if (page === null) return this.watchers.wait(watch, waitMs, true);
     if (page.events.length > 0 || page.more || waitMs <= 0) return { ok: true, value: page };
     return this.watchers.wait({ ...watch, after: page.position }, waitMs);
   }

@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
-import { type CheckedFeedQuery, checkFeedQuery, ShareFeed } from "../backends/share-feed";
+import { checkFeedQuery, ShareFeed } from "../backends/share-feed";
 import { pageJson } from "../core/changes";
 import { FsError } from "../core/errors";
 import { can, principalOf, WS_BEARER_PREFIX } from "../http/auth";
@@ -66,12 +66,7 @@ changes.get("/:share/changes", can("read"), validate("query", feedQuery), async 
       try {
         // The token is checked again each round, as each request over HTTP is.
         if (token !== null) await principalOf(token, c);
-        const next: CheckedFeedQuery = {
-          ...query,
-          after: page.position,
-          waitMs: page.more ? 0 : STREAM_POLL_SECONDS * 1000,
-        };
-        page = await feed.page(next);
+        page = await feed.follow({ ...query, after: page.position }, STREAM_POLL_SECONDS * 1000);
       } catch (e) {
         const error =
           e instanceof FsError ? e.toJSON() : { code: "EINTERNAL", message: "the feed failed" };
