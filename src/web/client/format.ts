@@ -59,7 +59,11 @@ export function kindOf(name: string, type: "file" | "directory", contentType?: s
   return "other";
 }
 
-/** The MIME type a preview blob is made with: chosen here, never taken from the file. */
+/**
+ * The MIME type a preview blob is made with: chosen here, never taken from
+ * the file. Only the types the app previews from a blob; the Worker's full
+ * table (src/core/attributes.ts) is not importable from the browser app.
+ */
 export function previewType(name: string): string {
   const ext = extensionOf(name);
   const types: Record<string, string> = {

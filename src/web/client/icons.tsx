@@ -14,25 +14,8 @@ const LOOK: Record<Exclude<Kind, "folder">, { color: string; label: string }> = 
   other: { color: "#6e7781", label: "" },
 };
 
-export function KindIcon(props: { kind: Kind }) {
-  if (props.kind === "folder") {
-    return (
-      <svg
-        class="kind-icon"
-        viewBox="0 0 24 24"
-        width="22"
-        height="22"
-        aria-hidden="true"
-        focusable="false"
-      >
-        <path
-          d="M2 6a2 2 0 0 1 2-2h5l2 2h9a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2z"
-          fill="#d4a72c"
-        />
-      </svg>
-    );
-  }
-  const { color, label } = LOOK[props.kind];
+/** The icons' common frame: decorative, so hidden from assistive technology. */
+function Frame(props: { children: unknown }) {
   return (
     <svg
       class="kind-icon"
@@ -42,6 +25,25 @@ export function KindIcon(props: { kind: Kind }) {
       aria-hidden="true"
       focusable="false"
     >
+      {props.children}
+    </svg>
+  );
+}
+
+export function KindIcon(props: { kind: Kind }) {
+  if (props.kind === "folder") {
+    return (
+      <Frame>
+        <path
+          d="M2 6a2 2 0 0 1 2-2h5l2 2h9a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2z"
+          fill="#d4a72c"
+        />
+      </Frame>
+    );
+  }
+  const { color, label } = LOOK[props.kind];
+  return (
+    <Frame>
       <path d="M5 2h9l5 5v15H5z" fill="none" stroke={color} stroke-width="1.5" />
       <path d="M14 2v5h5" fill="none" stroke={color} stroke-width="1.5" />
       {label && (
@@ -57,6 +59,6 @@ export function KindIcon(props: { kind: Kind }) {
           {label}
         </text>
       )}
-    </svg>
+    </Frame>
   );
 }
