@@ -116,7 +116,7 @@ describe("edgefs serve", () => {
   let dataDir: string;
   let shareId: string;
 
-  it("serves the bundled Worker: share, small and large files byte-identical", async () => {
+  it("serves the bundled Worker: share, small and large files byte-identical, the web browser", async () => {
     dataDir = tempDir();
     // EDGEFS_DEV_ROUTES is one of the passed-through settings: /_dev answers only with it.
     const server = await serve(dataDir, { EDGEFS_ROOT_TOKEN: token, EDGEFS_DEV_ROUTES: "1" });
@@ -148,6 +148,16 @@ describe("edgefs serve", () => {
     expect(b.bytes.byteLength).toBe(large.byteLength);
     expect(sha256(b.bytes)).toBe(sha256(large));
     expect(await api.r2Count(shareId)).toBe(1);
+
+    // The web file browser comes with the bundle: its page and its script.
+    const page = await fetch(`${server.url}/`, { headers: { accept: "text/html" } });
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const script = /src="(\/_app\/app-[0-9a-f]+\.js)"/.exec(html)?.[1];
+    const asset = await fetch(`${server.url}${script}`);
+    expect(asset.status).toBe(200);
+    expect((await asset.text()).length).toBeGreaterThan(1000);
 
     // SIGTERM: exits 0, workerd goes with it, and the port is free again.
     expect(await server.stop()).toBe(0);
