@@ -56,12 +56,18 @@ async function text(share: string, path: string): Promise<{ status: number; body
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 async function mint(scope: Record<string, unknown>): Promise<string> {
-  const { status, body } = await server.json<{ token: string }>("/v1/tokens", {
+  return (await mintWithId(scope)).token;
+}
+
+async function mintWithId(
+  scope: Record<string, unknown>,
+): Promise<{ token: string; tokenId: string }> {
+  const { status, body } = await server.json<{ token: string; tokenId: string }>("/v1/tokens", {
     method: "POST",
     body: JSON.stringify({ expiresIn: 3600, ...scope }),
   });
   expect(status).toBe(201);
-  return body.token;
+  return body;
 }
 
 describe("signing in", () => {
@@ -127,6 +133,26 @@ describe("signing in", () => {
     await expect
       .poll(() => t.page.getByRole("alert").first().textContent())
       .toMatch(/^Not allowed with this token: /);
+    expectNoProblems(t);
+  });
+
+  it("a token revoked while the page is open sends it back to the sign-in, saying why", async () => {
+    const share = uniqueName("web-revoked");
+    await server.createShare(share);
+    const minted = await mintWithId({ envs: ["main"], shares: [share], permissions: ["read"] });
+    const t = await tab();
+    await signIn(t, server, minted.token);
+    await openFolder(t, server, share);
+    const revoked = await server.fetch(`/v1/tokens/${minted.tokenId}`, { method: "DELETE" });
+    expect(revoked.status).toBe(204);
+    await t.page.getByRole("button", { name: "Refresh" }).click();
+    await t.page.getByLabel("Access token").waitFor();
+    await expect
+      .poll(() => t.page.getByRole("alert").textContent())
+      .toMatch(/^The token was not accepted: .* Sign in again\.$/);
+    expect(await t.page.evaluate(() => JSON.stringify({ ...sessionStorage }))).not.toContain(
+      minted.token,
+    );
     expectNoProblems(t);
   });
 });

@@ -113,6 +113,13 @@ export async function errorOf(res: Response): Promise<ApiError> {
   );
 }
 
+let onRefused: ((e: ApiError) => void) | null = null;
+
+/** Told when the gateway refuses the token itself (401): it expired or was revoked. */
+export function whenTokenRefused(listener: ((e: ApiError) => void) | null): void {
+  onRefused = listener;
+}
+
 /** A person-readable sentence for anything thrown. */
 export function messageOf(e: unknown): string {
   if (e instanceof ApiError) return e.message;
@@ -173,7 +180,11 @@ export class Api {
       body,
       signal: init.signal,
     });
-    if (!res.ok) throw await errorOf(res);
+    if (!res.ok) {
+      const error = await errorOf(res);
+      if (res.status === 401) onRefused?.(error);
+      throw error;
+    }
     return res;
   }
 

@@ -3,7 +3,7 @@
 // DOM (hono/jsx/dom): the gateway already depends on Hono, its runtime is
 // a few KB, and components with hooks keep the DOM updates out of our code.
 import { render, useEffect, useMemo, useState } from "hono/jsx/dom";
-import { Api, messageOf, type Principal } from "./api";
+import { Api, messageOf, type Principal, whenTokenRefused } from "./api";
 import { Browser } from "./browser";
 import { DialogHost } from "./dialog";
 import { Notices } from "./notices";
@@ -36,6 +36,18 @@ function App() {
   useEffect(() => {
     if (api) uploads.setApi(api);
   }, [api]);
+
+  // A token that expires or is revoked while the page is open: back to the
+  // sign-in, saying why, instead of every action failing.
+  useEffect(() => {
+    whenTokenRefused((e) => {
+      sessionStorage.removeItem(TOKEN_KEY);
+      setToken(null);
+      setPrincipal(null);
+      setCheckError(`${e.message} Sign in again.`);
+    });
+    return () => whenTokenRefused(null);
+  }, []);
 
   // A token from an earlier load of this tab is checked again.
   useEffect(() => {

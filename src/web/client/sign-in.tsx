@@ -1,4 +1,4 @@
-import { useState } from "hono/jsx";
+import { useEffect, useState } from "hono/jsx";
 import { Api, messageOf, type Principal } from "./api";
 
 /**
@@ -12,6 +12,8 @@ export function SignIn(props: {
 }) {
   const [token, setToken] = useState("");
   const [error, setError] = useState<string | null>(props.error);
+  // Sent back here while the page was open (the token expired or was revoked): say why.
+  useEffect(() => setError(props.error), [props.error]);
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
