@@ -118,33 +118,37 @@ export function Browser(props: { api: Api; principal: Principal; route: Route; u
     return () => ac.abort();
   }, [api, share, target, route.snapshot, sort.by, sort.descending, refresh]);
 
+  // The listing as last drawn, and as changed since: loadMore asks for a
+  // page only when none is on its way.
+  const current = useRef(listing);
+  current.current = listing;
   const loadMore = useCallback(() => {
-    setListing((l) => {
-      if (l.loading || !l.cursor) return l;
-      const cursor = l.cursor;
-      const signal = abort.current?.signal;
-      api.list(share, target, { limit: PAGE, cursor, reading, signal }).then(
-        (page) => {
-          if (signal?.aborted) return;
-          setListing((cur) =>
-            cur.cursor !== cursor
-              ? cur
-              : {
-                  ...cur,
-                  entries: [...cur.entries, ...page.entries],
-                  cursor: page.cursor,
-                  complete: !page.cursor,
-                  loading: false,
-                },
-          );
-        },
-        (e: unknown) => {
-          if (!signal?.aborted)
-            setListing((cur) => ({ ...cur, loading: false, error: messageOf(e) }));
-        },
-      );
-      return { ...l, loading: true };
-    });
+    const l = current.current;
+    if (l.loading || !l.cursor) return;
+    const cursor = l.cursor;
+    const signal = abort.current?.signal;
+    current.current = { ...l, loading: true };
+    setListing(current.current);
+    api.list(share, target, { limit: PAGE, cursor, reading, signal }).then(
+      (page) => {
+        if (signal?.aborted) return;
+        setListing((cur) =>
+          cur.cursor !== cursor
+            ? cur
+            : {
+                ...cur,
+                entries: [...cur.entries, ...page.entries],
+                cursor: page.cursor,
+                complete: !page.cursor,
+                loading: false,
+              },
+        );
+      },
+      (e: unknown) => {
+        if (!signal?.aborted)
+          setListing((cur) => ({ ...cur, loading: false, error: messageOf(e) }));
+      },
+    );
   }, [api, share, target, route.snapshot]);
 
   const shown = useMemo(
