@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { scopeOf } from "../auth/scope";
 import type { AppEnv } from "../http/env";
 
 /**
@@ -11,20 +12,14 @@ export const whoami = new Hono<AppEnv>();
 
 whoami.get("/", (c) => {
   const p = c.var.principal;
-  if (p.kind === "root") {
-    return c.json({
-      kind: "root",
-      envs: ["*"],
-      shares: ["*"],
-      permissions: ["read", "write", "admin"],
-    });
-  }
+  const { envs, shares, permissions } = scopeOf(p);
+  if (p.kind === "root") return c.json({ kind: "root", envs, shares, permissions });
   return c.json({
     kind: "token",
     id: p.tokenId,
-    envs: p.scope.envs,
-    shares: p.scope.shares,
-    permissions: p.scope.permissions,
+    envs,
+    shares,
+    permissions,
     expiresAt: p.expiresAt,
   });
 });
