@@ -2,56 +2,21 @@
 // adds the token and turns every error answer into a sentence a person
 // can read (the server's own message, with what the code means).
 
-export interface Entry {
-  path: string;
-  absolutePath: string;
-  type: "file" | "directory";
-  size: number;
-  mtime: number;
-  etag?: string;
-  contentType?: string;
-}
+// The wire's types are the gateway's own (type-only imports: nothing of
+// src/core is bundled), so the app cannot drift from what the API sends.
+import type { Lease } from "../../core/leases";
+import type { Mount } from "../../core/mount";
+import type {
+  FileEntry as Entry,
+  PathVersion as HistoryEntry,
+  ShareDetail,
+  ShareInfo,
+  SnapshotInfo as Snapshot,
+} from "../../core/types";
 
-export interface ShareInfo {
-  name: string;
-  kind?: string;
-  version?: number;
-  createdAt?: number;
-  expiresAt?: number;
-  usage?: { bytes?: number; files?: number; historyBytes?: number };
-  quota?: { bytes?: number; files?: number };
-}
+export type { Entry, HistoryEntry, Lease, Mount, ShareDetail, ShareInfo, Snapshot };
 
-export interface Lease {
-  leaseId: string;
-  path: string;
-  owner: string | null;
-  expiresAt: number;
-  depth: "0" | "infinity";
-}
-
-export interface Mount {
-  path: string;
-  bucket?: string;
-  endpoint?: string;
-  readOnly?: boolean;
-}
-
-export interface HistoryEntry {
-  version: number;
-  type: "file" | "directory";
-  size: number;
-  etag?: string;
-  mtime: number;
-  deleted?: boolean;
-}
-
-export interface Snapshot {
-  name: string;
-  version: number;
-  createdAt?: number;
-}
-
+/** GET /v1/whoami (src/routes/whoami.ts). */
 export interface Principal {
   kind: "root" | "token";
   envs: string[];
@@ -212,7 +177,7 @@ export class Api {
     return all;
   }
 
-  share(name: string): Promise<ShareInfo> {
+  share(name: string): Promise<ShareDetail> {
     return this.json("GET", `/shares/${encodeURIComponent(name)}`);
   }
 
@@ -280,7 +245,7 @@ export class Api {
   }
 
   setQuota(share: string, quota: { bytes: number | null; files: number | null }) {
-    return this.json<ShareInfo>("PUT", `/shares/${encodeURIComponent(share)}/quota`, {
+    return this.json<ShareDetail>("PUT", `/shares/${encodeURIComponent(share)}/quota`, {
       body: quota,
     });
   }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "hono/jsx";
-import type { Api, ShareInfo } from "./api";
+import type { Api, ShareDetail } from "./api";
 import { messageOf } from "./api";
 import { formatSize } from "./format";
 import { notify } from "./notices";
@@ -10,7 +10,7 @@ const GB = 1024 ** 3;
 export function SharePanel(props: {
   api: Api;
   share: string;
-  info: ShareInfo | null;
+  info: ShareDetail | null;
   admin: boolean;
   onChanged: () => void;
 }) {
@@ -23,7 +23,7 @@ export function SharePanel(props: {
     setMaxFiles(q?.files !== undefined ? String(q.files) : "");
   }, [info]);
   if (!info) return null;
-  const usage = info.usage ?? {};
+  const { usage, quota } = info;
 
   const save = async (e: Event) => {
     e.preventDefault();
@@ -48,28 +48,17 @@ export function SharePanel(props: {
   return (
     <details class="share-panel">
       <summary>
-        Share {props.share}: {formatSize(usage.bytes ?? 0)} in {(usage.files ?? 0).toLocaleString()}{" "}
-        files
+        Share {props.share}: {formatSize(usage.bytes)} in {usage.files.toLocaleString()} files
       </summary>
       <dl class="facts">
-        {info.version !== undefined && (
-          <>
-            <dt>Version</dt>
-            <dd>{info.version}</dd>
-          </>
-        )}
-        {usage.historyBytes !== undefined && (
-          <>
-            <dt>Kept for history</dt>
-            <dd>{formatSize(usage.historyBytes)}</dd>
-          </>
-        )}
+        <dt>Version</dt>
+        <dd>{info.version}</dd>
+        <dt>Kept for history</dt>
+        <dd>{formatSize(usage.historyBytes)}</dd>
         <dt>Quota</dt>
         <dd>
-          {info.quota?.bytes !== undefined ? formatSize(info.quota.bytes) : "no byte limit"},{" "}
-          {info.quota?.files !== undefined
-            ? `${info.quota.files.toLocaleString()} files`
-            : "no file limit"}
+          {quota.bytes !== undefined ? formatSize(quota.bytes) : "no byte limit"},{" "}
+          {quota.files !== undefined ? `${quota.files.toLocaleString()} files` : "no file limit"}
         </dd>
       </dl>
       {props.admin && (

@@ -1,7 +1,6 @@
 import { useEffect, useState } from "hono/jsx";
 import { type Api, messageOf, type Principal, type ShareInfo } from "./api";
 import { ask } from "./dialog";
-import { formatSize } from "./format";
 import { KindIcon } from "./icons";
 import { notify } from "./notices";
 import { formatRoute, go } from "./route";
@@ -65,10 +64,7 @@ export function ShareList(props: { api: Api; principal: Principal; env: string }
               <a href={formatRoute({ env, share: s.name, path: "/", snapshot: null })}>
                 <KindIcon kind="folder" /> {s.name}
               </a>
-              {s.usage?.bytes !== undefined && (
-                <span class="muted"> {formatSize(s.usage.bytes)}</span>
-              )}
-              {s.expiresAt !== undefined && <span class="badge">ephemeral</span>}
+              {s.ephemeral && <span class="badge">ephemeral</span>}
             </li>
           ))}
         </ul>
