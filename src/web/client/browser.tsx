@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "hono/jsx";
-import type { Api, Entry, Lease, Mount, Principal, Reading, ShareInfo, Snapshot } from "./api";
+import type { Api, Entry, Lease, Mount, Principal, Reading, ShareDetail, Snapshot } from "./api";
 import { messageOf } from "./api";
 import { Details } from "./details";
 import { ask } from "./dialog";
@@ -20,7 +20,6 @@ interface Listing {
   loading: boolean;
   /** While every entry is streamed in for a sort: how many so far. */
   loadingAll: number | null;
-  complete: boolean;
   error: string | null;
 }
 
@@ -28,7 +27,6 @@ const empty: Listing = {
   entries: [],
   loading: true,
   loadingAll: null,
-  complete: false,
   error: null,
 };
 
@@ -49,7 +47,7 @@ export function Browser(props: { api: Api; principal: Principal; route: Route; u
   const [mounts, setMounts] = useState<Mount[]>([]);
   const [leases, setLeases] = useState<Lease[]>([]);
   const [snapshots, setSnapshots] = useState<Snapshot[]>([]);
-  const [info, setInfo] = useState<ShareInfo | null>(null);
+  const [info, setInfo] = useState<ShareDetail | null>(null);
   const [dropping, setDropping] = useState(false);
   const [refresh, setRefresh] = useState(0);
   const abort = useRef<AbortController | null>(null);
@@ -106,7 +104,6 @@ export function Browser(props: { api: Api; principal: Principal; route: Route; u
           cursor: page.cursor,
           loading: false,
           loadingAll: null,
-          complete: !page.cursor,
           error: null,
         });
       },
@@ -139,7 +136,6 @@ export function Browser(props: { api: Api; principal: Principal; route: Route; u
                 ...cur,
                 entries: [...cur.entries, ...page.entries],
                 cursor: page.cursor,
-                complete: !page.cursor,
                 loading: false,
               },
         );
@@ -201,10 +197,9 @@ export function Browser(props: { api: Api; principal: Principal; route: Route; u
     });
     if (!name) return;
     try {
-      const path = joinPath(dir, name);
-      const existing = listing.entries.find((x) => x.absolutePath === path);
-      if (existing) throw new Error(`Already exists: ${name} is already in this folder.`);
-      await api.mkdir(share, path);
+      // mkdir is idempotent: the gateway says 200, not 201, when the folder was there.
+      const res = await api.mkdir(share, joinPath(dir, name));
+      if (res.status !== 201) throw new Error(`Already exists: ${name} is already in this folder.`);
       notify(`Created the folder ${name}.`);
       reload();
     } catch (e) {
@@ -431,7 +426,6 @@ export function Browser(props: { api: Api; principal: Principal; route: Route; u
           onSort={setSort}
           loading={listing.loading}
           more={!!listing.cursor}
-          total={listing.complete ? shown.length : null}
           onNeedMore={loadMore}
           onOpen={open}
           onDetails={setSelected}

@@ -19,8 +19,6 @@ interface Props {
   onSort: (s: Sort) => void;
   loading: boolean;
   more: boolean;
-  /** The number of entries when known (all loaded). */
-  total: number | null;
   onNeedMore: () => void;
   onOpen: (e: Entry) => void;
   onDetails: (e: Entry) => void;
@@ -191,7 +189,8 @@ export function FileList(props: Props) {
     );
   }
 
-  const count = props.total ?? (props.more ? null : entries.length);
+  // Known once the listing has no more pages.
+  const count = props.more ? null : entries.length;
   return (
     <div class="list-wrap">
       <div
