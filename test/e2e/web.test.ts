@@ -143,6 +143,9 @@ describe("signing in", () => {
     const t = await tab();
     await signIn(t, server, minted.token);
     await openFolder(t, server, share);
+    // Everything the folder asks for (mounts, leases, snapshots, usage) is in:
+    // the refusal comes from the click below.
+    await t.page.waitForLoadState("networkidle");
     const revoked = await server.fetch(`/v1/tokens/${minted.tokenId}`, { method: "DELETE" });
     expect(revoked.status).toBe(204);
     await t.page.getByRole("button", { name: "Refresh" }).click();
