@@ -63,8 +63,8 @@ const lines = [
 for (const name of passThrough) if (process.env[name]) lines.push(`${name}=${process.env[name]}`);
 writeFileSync(envFile, `${lines.join("\n")}\n`, { mode: 0o600 });
 
-// The web browser's bundle, from the sources as they are now.
-const web = spawnSync(process.execPath, [join(root, "scripts", "build-web.mjs")], {
+// The web browser's bundle, rebuilt if its sources changed since the last build.
+const web = spawnSync(process.execPath, [join(root, "scripts", "build-web.mjs"), "--if-stale"], {
   stdio: ["ignore", "inherit", "inherit"],
   env: { ...process.env, EDGEFS_BUILD_QUIET: "1" },
 });
