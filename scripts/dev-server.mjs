@@ -60,10 +60,29 @@ export async function stopGroup(child, { signal = "SIGTERM", graceMs = 5000 } = 
  * @returns {Promise<{ url: string, token: string, dataDir: string, pid: number, stop: () => Promise<void>, kill: () => Promise<void> }>}
  */
 export async function startServer(options = {}) {
-  const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "edgefs-"));
-  const port = options.port ?? (await freePort());
   const token = options.token ?? `test-${Math.random().toString(36).slice(2)}`;
+  // freePort() frees the port it found before wrangler binds it, and another
+  // process may take it in between ("Address already in use"): a server that
+  // exits before it is ready on a port we picked is tried again on another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce({ ...options, dataDir, token }, options.dataDir === undefined);
+    } catch (e) {
+      const early = e instanceof Error && e.message.startsWith("edgefs exited early");
+      if (!early || options.port !== undefined || attempt >= 3) throw e;
+    }
+  }
+}
+
+/**
+ * @param {{ dataDir: string, port?: number, token: string, vars?: Record<string, string>, quiet?: boolean }} options
+ * @param {boolean} ownDir
+ * @returns {Promise<{ url: string, token: string, dataDir: string, pid: number, stop: () => Promise<void>, kill: () => Promise<void> }>}
+ */
+async function startOnce(options, ownDir) {
+  const { dataDir, token } = options;
+  const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, [join(root, "scripts", "start.mjs")], {
     cwd: root,
     detached: true, // its own process group: stop() signals the whole group
@@ -91,7 +110,10 @@ export async function startServer(options = {}) {
   // Bounded wait for readiness: 60 s at most.
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`edgefs exited early with ${child.exitCode}`);
+    if (child.exitCode !== null) {
+      await stopGroup(child); // whatever of its group is left
+      throw new Error(`edgefs exited early with ${child.exitCode}`);
+    }
     try {
       const res = await fetch(`${url}/healthz`);
       if (res.ok) return { url, token, dataDir, pid, stop, kill };
